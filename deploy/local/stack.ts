@@ -1,0 +1,198 @@
+/**
+ * The whole system on one machine: the same app and event handlers that run in AWS, with
+ * stand-ins for S3 (s3rver), DynamoDB (dynalite), MediaConvert (the ffmpeg worker), EventBridge
+ * and S3 notifications (durable outboxes delivering AWS-shaped events), and Cognito (a local JWT
+ * issuer). Everything lives under one data directory, so a restart keeps every video.
+ * `npm start` runs it (deploy/local/start.ts); the tests start it on ephemeral ports.
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { startApiServer } from '../../src/server.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import { createS3UploadHandler } from '../../events/s3-upload.ts';
+import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
+import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3-server.ts';
+import { startLocalDynamoDb } from './dynamodb-server.ts';
+import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './issuer.ts';
+import { createEventOutbox } from './event-outbox.ts';
+import { toAwsS3Event } from './s3-notifications.ts';
+import { createTranscodeWorker } from './transcoder/worker.ts';
+import { startTranscodeWorkerServer } from './transcoder/server.ts';
+
+export const LOCAL_BUCKET = 'vod-local';
+export const LOCAL_TABLE = 'vod-videos';
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalStackPorts {
+  api: number;
+  issuer: number;
+  s3: number;
+  dynamodb: number;
+  transcoder: number;
+}
+
+/** `npm start`'s ports; tests pass 0 everywhere for ephemeral ones. */
+export const DEFAULT_PORTS: LocalStackPorts = { api: 3000, issuer: 3002, s3: 3003, dynamodb: 3004, transcoder: 3005 };
+
+export interface LocalStackOptions {
+  dataDir: string;
+  ports?: Partial<LocalStackPorts>;
+  transcodeConcurrency?: number;
+  /** Settings passed through to the app as environment variables would be (e.g. MAX_UPLOAD_BYTES). */
+  settings?: Record<string, string>;
+  logLevel?: Config['LOG_LEVEL'];
+  /** Delays between event delivery attempts (tests shorten them). */
+  eventRetryDelaysMs?: number[];
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3Url: string;
+  dynamoDbUrl: string;
+  issuerUrl: string;
+  transcoderUrl: string;
+  config: Config;
+  services: Services;
+  api: FastifyInstance;
+  logger: Logger;
+  /** A bearer token for `userId` from the local issuer. */
+  token(userId: string, options?: Parameters<typeof issueToken>[2]): Promise<string>;
+  /** Resolves once no event is waiting and no transcode is queued or running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const logger = pino({ level: options.logLevel ?? 'info', base: { service: 'local-stack' } });
+  const dataDir = options.dataDir;
+  await mkdir(dataDir, { recursive: true });
+
+  // The SDK's default credential chain reads these: s3rver accepts only this access key, and
+  // dynalite any. Set here so a developer's real AWS credentials never reach a stand-in.
+  process.env.AWS_ACCESS_KEY_ID = LOCAL_S3_ACCESS_KEY;
+  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_S3_SECRET_KEY;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+
+  const stoppers: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const stopOne of stoppers.reverse()) {
+      await stopOne().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    }
+    stoppers.length = 0;
+  };
+
+  try {
+    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), port: ports.s3, bucket: LOCAL_BUCKET });
+    stoppers.push(() => s3.close());
+    const dynamoDb = await startLocalDynamoDb({
+      directory: join(dataDir, 'dynamodb'),
+      port: ports.dynamodb,
+      tableName: LOCAL_TABLE,
+      region: LOCAL_REGION,
+    });
+    stoppers.push(() => dynamoDb.close());
+    const issuer = await startLocalIssuer({ dir: join(dataDir, 'issuer'), port: ports.issuer });
+    stoppers.push(() => issuer.close());
+
+    // MediaConvert's stand-in reports through the EventBridge stand-in, as MediaConvert does.
+    let deliverJobEvent: (event: MediaConvertJobStateChangeEvent) => Promise<unknown> = async () => {
+      throw new Error('event handlers not wired yet');
+    };
+    const jobEvents = createEventOutbox<MediaConvertJobStateChangeEvent>({
+      name: 'eventbridge',
+      dir: join(dataDir, 'events', 'eventbridge'),
+      deliver: (event) => deliverJobEvent(event),
+      logger,
+      ...(options.eventRetryDelaysMs ? { retryDelaysMs: options.eventRetryDelaysMs } : {}),
+    });
+    const worker = createTranscodeWorker({
+      s3: createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url }),
+      bucket: LOCAL_BUCKET,
+      dataDir: join(dataDir, 'transcoder'),
+      concurrency: options.transcodeConcurrency ?? 1,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      publish: (event) => jobEvents.publish(event),
+      logger: logger.child({ part: 'transcoder' }),
+    });
+    const workerServer = await startTranscodeWorkerServer({ worker, host: '127.0.0.1', port: ports.transcoder });
+    stoppers.push(() => workerServer.close());
+    stoppers.push(() => worker.stop());
+
+    const config = loadConfig({
+      AWS_REGION: LOCAL_REGION,
+      BUCKET_NAME: LOCAL_BUCKET,
+      TABLE_NAME: LOCAL_TABLE,
+      S3_ENDPOINT: s3.url,
+      DYNAMODB_ENDPOINT: dynamoDb.url,
+      TRANSCODER: 'ffmpeg-worker',
+      TRANSCODE_WORKER_URL: workerServer.url,
+      JWT_ISSUER: LOCAL_ISSUER,
+      JWT_AUDIENCE: LOCAL_AUDIENCE,
+      JWT_JWKS_URL: issuer.jwksUrl,
+      LOG_LEVEL: options.logLevel ?? 'info',
+      ...options.settings,
+    });
+    const services = createServices(config, createAwsClients(config));
+
+    // The same handler code the Lambdas run, fed AWS-shaped events.
+    const onUploadCreated = createS3UploadHandler(services.videos);
+    const onJobStateChange = createJobStateChangeHandler(services.videos);
+    deliverJobEvent = onJobStateChange;
+    const uploadEvents = createEventOutbox<S3Event>({
+      name: 's3-notifications',
+      dir: join(dataDir, 'events', 's3'),
+      deliver: onUploadCreated,
+      logger,
+      ...(options.eventRetryDelaysMs ? { retryDelaysMs: options.eventRetryDelaysMs } : {}),
+    });
+    s3.onEvent((event) => {
+      const notification = toAwsS3Event(event, LOCAL_REGION);
+      if (!notification) return;
+      uploadEvents.publish(notification).catch((error: unknown) =>
+        logger.error({ err: error }, 'could not record an S3 notification'),
+      );
+    });
+    stoppers.push(() => uploadEvents.stop());
+    stoppers.push(() => jobEvents.stop());
+
+    // Resume what a previous run left: undelivered events first, then interrupted transcodes.
+    await uploadEvents.start();
+    await jobEvents.start();
+    await worker.start();
+
+    const { fastify: api, url: apiUrl } = await startApiServer({ config, services, host: '127.0.0.1', port: ports.api });
+    stoppers.push(() => api.close());
+
+    return {
+      apiUrl,
+      s3Url: s3.url,
+      dynamoDbUrl: dynamoDb.url,
+      issuerUrl: issuer.url,
+      transcoderUrl: workerServer.url,
+      config,
+      services,
+      api,
+      logger,
+      token: (userId, tokenOptions) => issueToken(issuer.keys, userId, tokenOptions),
+      async idle() {
+        // Each stage only feeds the next: upload events submit jobs, jobs publish job events.
+        await uploadEvents.idle();
+        await worker.idle();
+        await jobEvents.idle();
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+/** `npm start`: the whole service on this machine, until Ctrl-C. */
+import { loadLocalSettings } from './settings.ts';
+import { startLocalStack } from './stack.ts';
+
+const settings = loadLocalSettings(process.env);
+// App settings (MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS, LOG_LEVEL) pass through from the environment.
+const passThrough = Object.fromEntries(
+  ['MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+);
+const stack = await startLocalStack({
+  dataDir: settings.DATA_DIR,
+  ports: {
+    api: settings.PORT,
+    issuer: settings.ISSUER_PORT,
+    s3: settings.S3_PORT,
+    dynamodb: settings.DYNAMODB_PORT,
+    transcoder: settings.TRANSCODER_PORT,
+  },
+  transcodeConcurrency: settings.TRANSCODE_CONCURRENCY,
+  settings: passThrough,
+  logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info',
+});
+
+process.stdout.write(
+  [
+    '',
+    'Video on demand, local stack',
+    `  API             ${stack.apiUrl}   (Swagger UI: ${stack.apiUrl}/docs)`,
+    `  S3 stand-in     ${stack.s3Url}   bucket ${stack.config.BUCKET_NAME}`,
+    `  DynamoDB        ${stack.dynamoDbUrl}   table ${stack.config.TABLE_NAME}`,
+    `  JWT issuer      ${stack.issuerUrl}`,
+    `  ffmpeg worker   ${stack.transcoderUrl}`,
+    `  data            ${settings.DATA_DIR}`,
+    '  a token:        npm run token -- <userId>',
+    '',
+  ].join('\n') + '\n',
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    stack.logger.info({ signal }, 'stopping; interrupted transcodes resume at the next start');
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        stack.logger.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,435 @@
+/**
+ * The local stand-in for AWS Elemental MediaConvert: takes transcode jobs, turns
+ * `s3://bucket/uploads/{videoId}/source` into the HLS ladder under the job's output prefix, and
+ * reports what happens as "MediaConvert Job State Change" events in EventBridge's real shape.
+ *
+ * Jobs are persisted under `${dataDir}/jobs/` before submit returns, so a job survives a restart:
+ * start() re-queues every unfinished job and runs it again from scratch (up to MAX_ATTEMPTS).
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { planRenditions } from '../../../src/ladder.ts';
+import type {
+  MediaConvertJobDetail,
+  MediaConvertJobStateChangeEvent,
+} from '../../../src/schemas/events.ts';
+import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
+import { ERROR_CODE_UNKNOWN, runLadder, type LadderResult } from './ffmpeg-ladder.ts';
+import { ERROR_CODE_INPUT_UNREADABLE, probeSource, SourceUnreadableError } from './probe.ts';
+
+/** Attempts in all (the first run plus retries after interruptions) before giving up. */
+export const MAX_ATTEMPTS = 3;
+
+/** The URL ffmpeg reads the source through must outlive the longest transcode. */
+const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
+const UPLOAD_CONCURRENCY = 4;
+const PUBLISH_ATTEMPTS = 4;
+
+export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR';
+
+export interface JobRecord {
+  jobId: string;
+  request: TranscodeJobRequest;
+  status: JobStatus;
+  /** Attempts started so far; an attempt that never finished was interrupted. */
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  errorCode?: number;
+  errorMessage?: string;
+}
+
+/** Pino-style (object first), so a Fastify/pino logger or `console` both fit. */
+export interface TranscodeWorkerLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export interface TranscodeWorkerOptions {
+  /** Configured by the caller (endpoint, forcePathStyle, credentials). */
+  s3: S3Client;
+  bucket: string;
+  /** The worker's own folder; job records go under `${dataDir}/jobs/`. */
+  dataDir: string;
+  /** Jobs run at the same time; default 1 (a ladder already uses every core). */
+  concurrency?: number;
+  region: string;
+  accountId: string;
+  publish(event: MediaConvertJobStateChangeEvent): Promise<void>;
+  logger?: TranscodeWorkerLogger;
+  /** Minimum time between STATUS_UPDATE events of one job; default 1000 ms. */
+  progressIntervalMs?: number;
+}
+
+export interface TranscodeWorker {
+  /** Persists and queues the job; the same clientRequestToken returns the same jobId. */
+  submit(request: TranscodeJobRequest): Promise<{ jobId: string }>;
+  /** Loads persisted jobs, re-queues unfinished ones and starts processing. */
+  start(): Promise<void>;
+  /** Aborts running jobs (they stay resumable) and waits for ffmpeg to exit. */
+  stop(): Promise<void>;
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void>;
+}
+
+/** Which error code and message a job failure gets in its ERROR event. */
+class JobError extends Error {
+  override name = 'JobError';
+  constructor(
+    readonly code: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** MediaConvert job ids look like `1671476818694-phptj0`. */
+function newJobId(): string {
+  const suffix = Array.from({ length: 6 }, () => randomInt(36).toString(36)).join('');
+  return `${Date.now()}-${suffix}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function contentTypeOf(file: string): string {
+  if (file.endsWith('.m3u8')) return 'application/vnd.apple.mpegurl';
+  if (file.endsWith('.ts')) return 'video/mp2t';
+  return 'application/octet-stream';
+}
+
+export function createTranscodeWorker(options: TranscodeWorkerOptions): TranscodeWorker {
+  const { s3, bucket, region, accountId } = options;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const progressIntervalMs = options.progressIntervalMs ?? 1000;
+  const logger: TranscodeWorkerLogger = options.logger ?? console;
+  const jobsDir = path.join(options.dataDir, 'jobs');
+
+  const records = new Map<string, JobRecord>();
+  const jobIdByToken = new Map<string, string>();
+  const queue: string[] = [];
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const idleWaiters: Array<() => void> = [];
+  let loaded: Promise<void> | undefined;
+  let started = false;
+  let stopping = false;
+  // Submits run one at a time so two submits with one token cannot both create a job.
+  let submitChain: Promise<unknown> = Promise.resolve();
+
+  const recordPath = (jobId: string) => path.join(jobsDir, `${jobId}.json`);
+
+  async function save(record: JobRecord): Promise<void> {
+    record.updatedAt = new Date().toISOString();
+    // Temp file + rename: a crash mid-write never leaves a half-written record.
+    const temp = `${recordPath(record.jobId)}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temp, JSON.stringify(record, null, 2));
+    await rename(temp, recordPath(record.jobId));
+  }
+
+  function load(): Promise<void> {
+    loaded ??= (async () => {
+      await mkdir(jobsDir, { recursive: true });
+      for (const name of await readdir(jobsDir)) {
+        if (!name.endsWith('.json')) continue; // leftovers of an interrupted save
+        try {
+          const record = JSON.parse(await readFile(path.join(jobsDir, name), 'utf8')) as JobRecord;
+          records.set(record.jobId, record);
+          jobIdByToken.set(record.request.clientRequestToken, record.jobId);
+        } catch (error) {
+          logger.warn({ file: name, err: error }, 'Skipping an unreadable transcode job record');
+        }
+      }
+    })();
+    return loaded;
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  function event(record: JobRecord, detail: Partial<MediaConvertJobDetail> & Pick<MediaConvertJobDetail, 'status'>): MediaConvertJobStateChangeEvent {
+    const now = new Date();
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'MediaConvert Job State Change',
+      source: 'aws.mediaconvert',
+      account: accountId,
+      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), // EventBridge times have no milliseconds
+      region,
+      resources: [`arn:aws:mediaconvert:${region}:${accountId}:jobs/${record.jobId}`],
+      detail: {
+        timestamp: now.getTime(),
+        accountId,
+        queue: `arn:aws:mediaconvert:${region}:${accountId}:queues/Default`,
+        jobId: record.jobId,
+        userMetadata: { videoId: record.request.videoId },
+        ...detail,
+      },
+    };
+  }
+
+  /** Retries a few times, then logs: a lost event must never take the worker down. */
+  async function publish(evt: MediaConvertJobStateChangeEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.publish(evt);
+        return;
+      } catch (error) {
+        if (attempt >= PUBLISH_ATTEMPTS) {
+          logger.error(
+            { jobId: evt.detail.jobId, status: evt.detail.status, err: error },
+            'Could not publish a MediaConvert job event; giving up on this event',
+          );
+          return;
+        }
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  // --- the queue ------------------------------------------------------------------------------
+
+  function notifyIfIdle(): void {
+    if (queue.length > 0 || running.size > 0) return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  function enqueue(jobId: string): void {
+    if (!queue.includes(jobId) && !running.has(jobId)) queue.push(jobId);
+    pump();
+  }
+
+  function pump(): void {
+    while (started && !stopping && running.size < concurrency && queue.length > 0) {
+      const jobId = queue.shift()!;
+      const record = records.get(jobId);
+      if (!record) continue;
+      const controller = new AbortController();
+      const done = runJob(record, controller.signal)
+        .catch((error: unknown) => {
+          // runJob handles its own failures; this is a bug guard so the process never crashes.
+          logger.error({ jobId, err: error }, 'Transcode job crashed');
+        })
+        .finally(() => {
+          running.delete(jobId);
+          pump();
+          notifyIfIdle();
+        });
+      running.set(jobId, { controller, done });
+    }
+    notifyIfIdle();
+  }
+
+  // --- one job --------------------------------------------------------------------------------
+
+  async function runJob(record: JobRecord, signal: AbortSignal): Promise<void> {
+    if (record.attempts >= MAX_ATTEMPTS) {
+      await fail(record, new JobError(ERROR_CODE_UNKNOWN, 'Transcoding was interrupted too many times'));
+      return;
+    }
+    record.attempts += 1;
+    record.status = 'PROGRESSING';
+    await save(record);
+    logger.info({ jobId: record.jobId, attempt: record.attempts }, 'Transcode job started');
+    await publish(event(record, { status: 'PROGRESSING' }));
+
+    const workDir = await mkdtemp(path.join(tmpdir(), `transcode-${record.jobId}-`));
+    try {
+      const outputs = await transcode(record, workDir, signal);
+      record.status = 'COMPLETE';
+      await save(record);
+      await publish(event(record, { status: 'COMPLETE', outputGroupDetails: outputs }));
+      logger.info({ jobId: record.jobId }, 'Transcode job complete');
+    } catch (error) {
+      if (signal.aborted) {
+        // Stopped on purpose: the record stays PROGRESSING so the next start() retries it.
+        logger.info({ jobId: record.jobId }, 'Transcode job interrupted; it resumes on the next start');
+        return;
+      }
+      await fail(record, toJobError(error));
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  function toJobError(error: unknown): JobError {
+    if (error instanceof JobError) return error;
+    if (error instanceof SourceUnreadableError) return new JobError(error.code, error.message, { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    return new JobError(ERROR_CODE_UNKNOWN, message, { cause: error });
+  }
+
+  async function fail(record: JobRecord, error: JobError): Promise<void> {
+    logger.warn({ jobId: record.jobId, err: error.cause ?? error }, `Transcode job failed: ${error.message}`);
+    record.status = 'ERROR';
+    record.errorCode = error.code;
+    record.errorMessage = error.message;
+    await save(record);
+    await publish(
+      event(record, { status: 'ERROR', errorCode: error.code, errorMessage: error.message }),
+    );
+  }
+
+  async function transcode(
+    record: JobRecord,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<MediaConvertJobDetail['outputGroupDetails']> {
+    const { sourceKey } = record.request;
+    // HEAD first: "not there" and "empty" deserve clearer messages than ffprobe's.
+    const head = await s3
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey }), { abortSignal: signal })
+      .catch((error: unknown) => {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404) {
+          throw new JobError(ERROR_CODE_INPUT_UNREADABLE, 'The uploaded file was not found', { cause: error });
+        }
+        throw error;
+      });
+    if (!head.ContentLength) {
+      throw new JobError(ERROR_CODE_INPUT_UNREADABLE, 'The uploaded file is empty');
+    }
+
+    // ffmpeg reads the object over HTTP with range requests: no copy of the whole source.
+    const sourceUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: sourceKey }), {
+      expiresIn: SOURCE_URL_EXPIRES_SECONDS,
+    });
+    const source = await probeSource(sourceUrl, { signal });
+    const renditions = planRenditions(source);
+
+    // STATUS_UPDATEs are chained so they arrive in order and before COMPLETE.
+    let lastPublished = { percent: -1, at: 0 };
+    let progressChain = Promise.resolve();
+    const onProgress = (percent: number) => {
+      const now = Date.now();
+      if (percent === lastPublished.percent || now - lastPublished.at < progressIntervalMs) return;
+      lastPublished = { percent, at: now };
+      const evt = event(record, {
+        status: 'STATUS_UPDATE',
+        jobProgress: { jobPercentComplete: percent, currentPhase: 'TRANSCODING' },
+      });
+      progressChain = progressChain.then(() => publish(evt));
+    };
+
+    const outDir = path.join(workDir, 'out');
+    let ladder: LadderResult;
+    try {
+      ladder = await runLadder({ input: sourceUrl, source, renditions, outDir, onProgress, signal });
+    } finally {
+      await progressChain;
+    }
+
+    await upload(record.request.outputPrefix, outDir, ladder, signal);
+
+    const s3Uri = (relative: string) => `s3://${bucket}/${joinKey(record.request.outputPrefix, relative)}`;
+    return [
+      {
+        type: 'HLS_GROUP',
+        playlistFilePaths: [s3Uri(ladder.masterPlaylist)],
+        outputDetails: ladder.renditions.map((r) => ({
+          outputFilePaths: [s3Uri(r.playlist)],
+          durationInMs: Math.round(r.durationSeconds * 1000),
+          videoDetails: { widthInPx: r.width, heightInPx: r.height },
+        })),
+      },
+    ];
+  }
+
+  /** Segments and variant playlists first, the master last: once it exists, all it names does. */
+  async function upload(prefix: string, outDir: string, ladder: LadderResult, signal: AbortSignal) {
+    const files = ladder.renditions.flatMap((r) => [...r.segments, r.playlist]);
+    const put = async (relative: string) => {
+      const file = path.join(outDir, relative);
+      const body = await readFile(file);
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: joinKey(prefix, relative),
+          Body: body,
+          ContentType: contentTypeOf(relative),
+          ContentLength: (await stat(file)).size,
+        }),
+        { abortSignal: signal },
+      );
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: UPLOAD_CONCURRENCY }, async () => {
+        while (next < files.length) await put(files[next++]!);
+      }),
+    );
+    await put(ladder.masterPlaylist);
+  }
+
+  // --- the public API -------------------------------------------------------------------------
+
+  return {
+    submit(request) {
+      const result = submitChain.then(async () => {
+        await load();
+        const existing = jobIdByToken.get(request.clientRequestToken);
+        if (existing) return { jobId: existing };
+        const now = new Date().toISOString();
+        const record: JobRecord = {
+          jobId: newJobId(),
+          request: { ...request },
+          status: 'SUBMITTED',
+          attempts: 0,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await save(record); // persisted before the caller hears the job exists
+        records.set(record.jobId, record);
+        jobIdByToken.set(request.clientRequestToken, record.jobId);
+        logger.info({ jobId: record.jobId, videoId: request.videoId }, 'Transcode job submitted');
+        enqueue(record.jobId);
+        return { jobId: record.jobId };
+      });
+      submitChain = result.catch(() => undefined);
+      return result;
+    },
+
+    async start() {
+      await load();
+      started = true;
+      stopping = false;
+      const unfinished = [...records.values()]
+        .filter((r) => r.status === 'SUBMITTED' || r.status === 'PROGRESSING')
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      if (unfinished.length > 0) {
+        logger.info({ jobs: unfinished.map((r) => r.jobId) }, 'Resuming unfinished transcode jobs');
+      }
+      for (const record of unfinished) enqueue(record.jobId);
+      pump();
+    },
+
+    async stop() {
+      stopping = true;
+      started = false;
+      const jobs = [...running.values()];
+      for (const job of jobs) job.controller.abort(new Error('The transcode worker is stopping'));
+      await Promise.all(jobs.map((job) => job.done));
+    },
+
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        notifyIfIdle();
+      });
+    },
+  };
+}
+
+/** `video-streams/abc/` + `720p/index.m3u8`, with exactly one slash between. */
+function joinKey(prefix: string, relative: string): string {
+  return prefix.endsWith('/') || prefix === '' ? `${prefix}${relative}` : `${prefix}/${relative}`;
+}

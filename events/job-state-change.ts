@@ -1,0 +1,15 @@
+/**
+ * EventBridge "MediaConvert Job State Change" events (the template's rule matches this stack's
+ * jobs only). Moves the video on: progress, ready with renditions, or failed with a reason.
+ * Late or repeated events are no-ops; failures throw so EventBridge/Lambda retry.
+ */
+import type { MediaConvertJobStateChangeEvent } from '../src/schemas/events.ts';
+import type { EventOutcome, VideoService } from '../src/video-service.ts';
+import { servicesFromEnvironment } from '../src/runtime.ts';
+
+export function createJobStateChangeHandler(videos: VideoService) {
+  return (event: MediaConvertJobStateChangeEvent): Promise<EventOutcome> => videos.handleJobStateChange(event.detail);
+}
+
+export const handler = (event: MediaConvertJobStateChangeEvent) =>
+  createJobStateChangeHandler(servicesFromEnvironment().services.videos)(event);

@@ -1,0 +1,29 @@
+/**
+ * S3 ObjectCreated notifications for `uploads/` (the template filters on that prefix, so stream
+ * output never arrives here). Each record claims its video and submits one transcode job.
+ * Throws on failure so Lambda retries; repeats are harmless (see VideoService.handleSourceUploaded).
+ */
+import type { S3Event } from '../src/schemas/events.ts';
+import type { EventOutcome, VideoService } from '../src/video-service.ts';
+import { servicesFromEnvironment } from '../src/runtime.ts';
+
+/** S3 URL-encodes keys in notifications, with spaces as '+'. */
+export const decodeS3Key = (key: string) => decodeURIComponent(key.replace(/\+/g, ' '));
+
+export function createS3UploadHandler(videos: VideoService) {
+  return async (event: S3Event): Promise<EventOutcome[]> => {
+    const outcomes: EventOutcome[] = [];
+    for (const record of event.Records) {
+      if (!record.eventName.startsWith('ObjectCreated:')) {
+        outcomes.push('ignored');
+        continue;
+      }
+      outcomes.push(
+        await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer }),
+      );
+    }
+    return outcomes;
+  };
+}
+
+export const handler = (event: S3Event) => createS3UploadHandler(servicesFromEnvironment().services.videos)(event);

@@ -1,0 +1,26 @@
+/**
+ * Builds the OpenAPI document from the route schemas: the app is registered with placeholder
+ * settings (nothing is called), made ready, and asked for its spec.
+ */
+import Fastify from 'fastify';
+import app, { buildServerOptions } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createServices } from '../src/services.ts';
+
+export async function buildOpenApiDocument(): Promise<string> {
+  const config = loadConfig({
+    BUCKET_NAME: 'placeholder-bucket',
+    TABLE_NAME: 'placeholder-table',
+    MEDIACONVERT_ROLE_ARN: 'arn:aws:iam::000000000000:role/placeholder',
+    JWT_ISSUER: 'https://issuer.invalid',
+    JWT_AUDIENCE: 'placeholder',
+    JWT_JWKS_URL: 'https://issuer.invalid/.well-known/jwks.json',
+    LOG_LEVEL: 'silent',
+  });
+  const fastify = Fastify(buildServerOptions(config));
+  await fastify.register(app, { services: createServices(config) });
+  await fastify.ready();
+  const document = `${JSON.stringify(fastify.swagger(), null, 2)}\n`;
+  await fastify.close();
+  return document;
+}

@@ -1,0 +1,19 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/health',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['health'],
+        summary: 'Liveness check',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The API is up' }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+};
+
+export default healthRoutes;

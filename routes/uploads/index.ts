@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { problemResponse } from '../../src/schemas/problem.ts';
+import { CreateUploadRequest, CreateUploadResponse } from '../../src/schemas/upload.ts';
+
+const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/uploads',
+    {
+      schema: {
+        operationId: 'createUpload',
+        tags: ['uploads'],
+        summary: 'Register a video and get a pre-signed URL to PUT its bytes to',
+        description:
+          'PUT the file to `upload.url` with exactly `upload.headers` before `upload.expiresAt`. Conversion starts when the upload completes.',
+        security: [{ bearerAuth: [] }],
+        body: Type.Ref(CreateUploadRequest),
+        response: {
+          201: Type.Ref(CreateUploadResponse, { description: 'The video is registered; PUT the file to upload.url' }),
+          400: problemResponse('The body is not a valid upload request'),
+          401: problemResponse('Missing, malformed, expired or foreign bearer token'),
+          413: problemResponse('sizeBytes is over the upload limit'),
+          415: problemResponse('contentType is not a video type'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const created = await fastify.services.videos.requestUpload(request.viewer, request.body as CreateUploadRequest);
+      return reply.status(201).send(created);
+    },
+  );
+};
+
+export default uploadRoutes;

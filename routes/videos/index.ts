@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { problemResponse } from '../../src/schemas/problem.ts';
+import { ListVideosQuery, Video, VideoPage, VideoParams } from '../../src/schemas/video.ts';
+
+const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const security = [{ bearerAuth: [] }];
+  const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
+  const notFound = problemResponse('No such video, or one you may not see');
+
+  fastify.get(
+    '/videos',
+    {
+      schema: {
+        operationId: 'listVideos',
+        tags: ['videos'],
+        summary: 'List videos, newest first',
+        description:
+          '`ready` (default): every ready video. `processing`, `failed`: your own. `all`: every ready video and all of your own.',
+        security,
+        querystring: ListVideosQuery,
+        response: {
+          200: Type.Ref(VideoPage, { description: 'One page of videos' }),
+          400: problemResponse('Invalid status, limit or cursor'),
+          401: unauthenticated,
+        },
+      },
+    },
+    async (request) => fastify.services.videos.listVideos(request.viewer, request.query),
+  );
+
+  fastify.get(
+    '/videos/:videoId',
+    {
+      schema: {
+        operationId: 'getVideo',
+        tags: ['videos'],
+        summary: 'One video: status, progress, renditions, or why it failed',
+        security,
+        params: VideoParams,
+        response: { 200: Type.Ref(Video, { description: 'The video' }), 401: unauthenticated, 404: notFound },
+      },
+    },
+    async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),
+  );
+
+  fastify.delete(
+    '/videos/:videoId',
+    {
+      schema: {
+        operationId: 'deleteVideo',
+        tags: ['videos'],
+        summary: 'Delete a video you own: its record, its upload and every stream object',
+        security,
+        params: VideoParams,
+        response: {
+          204: Type.Null({ description: 'Deleted, with every object of the video' }),
+          401: unauthenticated,
+          403: problemResponse('The video belongs to someone else'),
+          404: notFound,
+        },
+      },
+    },
+    async (request, reply) => {
+      await fastify.services.videos.deleteVideo(request.viewer, request.params.videoId);
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+export default videoRoutes;

@@ -1,0 +1,97 @@
+/**
+ * The one Fastify app: every HTTP route, the OpenAPI document and Swagger UI. Entry points
+ * (src/lambda.ts in AWS, src/server.ts and the local stack, tests) build it the same way:
+ * `Fastify(buildServerOptions(config))` then `register(app, { services })`.
+ */
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.ts';
+import type { Services } from './services.ts';
+import type { Viewer } from './video-service.ts';
+import { registerErrorHandling } from './error-handler.ts';
+import { Problem } from './schemas/problem.ts';
+import { Rendition, Video, VideoError, VideoPage, VideoStatus } from './schemas/video.ts';
+import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
+import healthRoutes from '../routes/health/index.ts';
+import uploadRoutes from '../routes/uploads/index.ts';
+import videoRoutes from '../routes/videos/index.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+  interface FastifyRequest {
+    /** The signed-in user; set by the authentication hook on every protected route. */
+    viewer: Viewer;
+  }
+}
+
+export interface AppOptions {
+  services: Services;
+}
+
+export const API_VERSION = '0.1.0';
+
+export function buildServerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions {
+  return {
+    logger: { level: config.LOG_LEVEL },
+    ajv: {
+      // Unknown properties are an error the client should hear about, not silently dropped.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+    // API Gateway may forward paths with a trailing slash.
+    routerOptions: { ignoreTrailingSlash: true },
+    genReqId: (request) => (request.headers['x-amzn-trace-id'] as string | undefined) ?? crypto.randomUUID(),
+  };
+}
+
+async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
+  fastify.decorate('services', options.services);
+  registerErrorHandling(fastify);
+
+  for (const schema of [VideoStatus, Rendition, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Problem]) {
+    fastify.addSchema(schema);
+  }
+
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Video on demand API',
+        version: API_VERSION,
+        description:
+          'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. Errors are application/problem+json.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+      tags: [
+        { name: 'uploads', description: 'Start an upload' },
+        { name: 'videos', description: 'The catalog' },
+        { name: 'health', description: 'Liveness' },
+      ],
+    },
+    // Named components in the document for each $id schema, so generated clients get named types.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
+  });
+  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
+
+  await fastify.register(healthRoutes);
+
+  // Everything below needs a signed-in user: one hook for the whole subtree.
+  await fastify.register(async (protectedRoutes) => {
+    protectedRoutes.decorateRequest('viewer', null as unknown as Viewer);
+    protectedRoutes.addHook('onRequest', async (request) => {
+      request.viewer = await fastify.services.tokens.verify(request.headers.authorization);
+    });
+    await protectedRoutes.register(uploadRoutes);
+    await protectedRoutes.register(videoRoutes);
+  });
+}
+
+export default fp(app, { name: 'vod-app', fastify: '5.x' });

@@ -1,0 +1,43 @@
+/**
+ * Domain errors, thrown where the problem is found. Nothing here knows about HTTP: the app maps
+ * each class to a status and a problem+json `type` in one place (src/error-handler.ts).
+ */
+export abstract class DomainError extends Error {
+  /** Stable, machine-readable slug; becomes the problem `type`. */
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  override name = 'InvalidInputError';
+  readonly code = 'invalid-input';
+}
+export class UnauthenticatedError extends DomainError {
+  override name = 'UnauthenticatedError';
+  readonly code = 'unauthenticated';
+}
+export class ForbiddenError extends DomainError {
+  override name = 'ForbiddenError';
+  readonly code = 'forbidden';
+}
+export class VideoNotFoundError extends DomainError {
+  override name = 'VideoNotFoundError';
+  readonly code = 'video-not-found';
+  constructor(videoId: string) {
+    super(`No video ${videoId} that you can see.`);
+  }
+}
+export class VideoNotReadyError extends DomainError {
+  override name = 'VideoNotReadyError';
+  readonly code = 'video-not-ready';
+}
+export class UploadTooLargeError extends DomainError {
+  override name = 'UploadTooLargeError';
+  readonly code = 'upload-too-large';
+}
+export class UnsupportedContentTypeError extends DomainError {
+  override name = 'UnsupportedContentTypeError';
+  readonly code = 'unsupported-content-type';
+}

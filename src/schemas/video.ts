@@ -1,0 +1,75 @@
+/** The public shape of a video and of the list/get/delete requests, shared by routes and OpenAPI. */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const VideoStatus = Type.Union(
+  [Type.Literal('awaiting_upload'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')],
+  { $id: 'VideoStatus', description: 'awaiting_upload → processing → ready | failed' },
+);
+export type VideoStatus = Static<typeof VideoStatus>;
+
+export const VideoId = Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'UUID of the video' });
+
+export const Rendition = Type.Object(
+  {
+    name: Type.String({ description: 'For example 720p' }),
+    width: Type.Integer({ minimum: 1 }),
+    height: Type.Integer({ minimum: 1 }),
+    bandwidth: Type.Integer({ minimum: 1, description: 'Peak bits per second (HLS BANDWIDTH)' }),
+  },
+  { $id: 'Rendition', additionalProperties: false },
+);
+export type Rendition = Static<typeof Rendition>;
+
+export const VideoError = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String({ description: 'A reason a person can read' }),
+  },
+  { $id: 'VideoError', additionalProperties: false },
+);
+export type VideoError = Static<typeof VideoError>;
+
+export const Video = Type.Object(
+  {
+    videoId: VideoId,
+    title: Type.String(),
+    ownerId: Type.String(),
+    status: Type.Ref(VideoStatus),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    progressPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+    renditions: Type.Optional(Type.Array(Type.Ref(Rendition))),
+    error: Type.Optional(Type.Ref(VideoError)),
+  },
+  { $id: 'Video', additionalProperties: false },
+);
+export type Video = Static<typeof Video>;
+
+export const ListStatusFilter = Type.Union(
+  [Type.Literal('ready'), Type.Literal('processing'), Type.Literal('failed'), Type.Literal('all')],
+  { default: 'ready' },
+);
+export type ListStatusFilter = Static<typeof ListStatusFilter>;
+
+export const ListVideosQuery = Type.Object(
+  {
+    status: Type.Optional(ListStatusFilter),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type ListVideosQuery = Static<typeof ListVideosQuery>;
+
+export const VideoPage = Type.Object(
+  {
+    items: Type.Array(Type.Ref(Video)),
+    nextCursor: Type.Optional(Type.String()),
+  },
+  { $id: 'VideoPage', additionalProperties: false },
+);
+export type VideoPage = Static<typeof VideoPage>;
+
+// Any string is looked up (an unknown id is a 404, not a 400), bounded to keep keys small.
+export const VideoParams = Type.Object({ videoId: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -1,0 +1,230 @@
+/**
+ * The catalog of videos in DynamoDB. One item per video; every state change is a conditional
+ * write, so duplicate and out-of-order events cannot move a video backwards (DynamoDB-compatible
+ * stand-ins lack transactions, and a single conditional UpdateItem is all each change needs).
+ *
+ * Keys: `videoId` (table), GSI `byStatus` (status, sortKey) lists ready videos of everybody,
+ * GSI `byOwnerStatus` (ownerStatus, sortKey) lists one owner's videos in one state.
+ * `sortKey` = `${createdAt}#${videoId}`: unique and time-ordered, so pages are keyset pages.
+ */
+import { ConditionalCheckFailedException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Rendition, Video, VideoError, VideoStatus } from './schemas/video.ts';
+
+export const STATUS_INDEX = 'byStatus';
+export const OWNER_STATUS_INDEX = 'byOwnerStatus';
+
+/** What is stored: the public Video plus bookkeeping that never leaves the service. */
+export interface VideoRecord extends Video {
+  sortKey: string;
+  ownerStatus: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  jobId?: string;
+  sourceSequencer?: string;
+}
+
+/** Enough of a video to address it and keep its owner index right. */
+export type VideoKey = Pick<VideoRecord, 'videoId' | 'ownerId'>;
+
+export interface VideoCatalog {
+  create(record: NewVideo): Promise<VideoRecord>;
+  get(videoId: string): Promise<VideoRecord | undefined>;
+  /** Newest first; `before` is the sortKey of the last item of the previous page. */
+  queryByStatus(status: VideoStatus, limit: number, before?: string): Promise<VideoRecord[]>;
+  queryByOwnerStatus(ownerId: string, status: VideoStatus, limit: number, before?: string): Promise<VideoRecord[]>;
+  /** awaiting_upload → processing. False when the video was not awaiting its upload. */
+  claimForProcessing(video: VideoKey, sequencer: string, now: string): Promise<boolean>;
+  /** Remembers the transcode job of a processing video, unless another one is recorded. */
+  recordJob(video: VideoKey, jobId: string, now: string): Promise<boolean>;
+  /** Raises progressPercent of a processing video; never lowers it. */
+  recordProgress(video: VideoKey, jobId: string, percent: number, now: string): Promise<boolean>;
+  markReady(video: VideoKey, jobId: string, result: { durationSeconds?: number; renditions: Rendition[] }, now: string): Promise<boolean>;
+  /** processing → failed; without a jobId also awaiting_upload → failed (a rejected upload). */
+  markFailed(video: VideoKey, jobId: string | undefined, error: VideoError, now: string): Promise<boolean>;
+  delete(videoId: string): Promise<void>;
+}
+
+export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'filename' | 'contentType' | 'sizeBytes' | 'createdAt'>;
+
+interface Transition {
+  /** SET clauses besides updatedAt (and status/ownerStatus when `to` is given). */
+  set: Record<string, unknown>;
+  to?: VideoStatus;
+  /** Condition over #s (status), :job, plus named values. */
+  condition: string;
+  values?: Record<string, unknown>;
+}
+
+export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; tableName: string }): VideoCatalog {
+  const { dynamo, tableName } = deps;
+
+  /**
+   * One conditional UpdateItem. A failed condition is an answer (false: the video was not in a
+   * state this change applies to, e.g. a late or duplicate event), not an error.
+   */
+  async function transition(video: VideoKey, now: string, change: Transition): Promise<boolean> {
+    const set: Record<string, unknown> = { ...change.set, updatedAt: now };
+    if (change.to) {
+      set.status = change.to;
+      set.ownerStatus = `${video.ownerId}#${change.to}`;
+    }
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Record<string, unknown> = { ...change.values };
+    const clauses = Object.entries(set).map(([field, value], index) => {
+      names[`#f${index}`] = field;
+      values[`:v${index}`] = value;
+      return `#f${index} = :v${index}`;
+    });
+    try {
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { videoId: video.videoId },
+          UpdateExpression: `SET ${clauses.join(', ')}`,
+          ConditionExpression: change.condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** The job's own events apply; those of another (older) job of the same video do not. */
+  const processingByJob = '#s = :processing AND (attribute_not_exists(jobId) OR jobId = :job)';
+
+  async function query(indexName: string, keyName: string, keyValue: string, limit: number, before?: string) {
+    const result = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: indexName,
+        KeyConditionExpression: before ? '#k = :k AND sortKey < :before' : '#k = :k',
+        ExpressionAttributeNames: { '#k': keyName },
+        ExpressionAttributeValues: { ':k': keyValue, ...(before ? { ':before': before } : {}) },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []) as VideoRecord[];
+  }
+
+  return {
+    async create(video) {
+      const record: VideoRecord = {
+        ...video,
+        status: 'awaiting_upload',
+        updatedAt: video.createdAt,
+        sortKey: `${video.createdAt}#${video.videoId}`,
+        ownerStatus: `${video.ownerId}#awaiting_upload`,
+      };
+      await dynamo.send(
+        new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(videoId)' }),
+      );
+      return record;
+    },
+
+    async get(videoId) {
+      const result = await dynamo.send(new GetCommand({ TableName: tableName, Key: { videoId }, ConsistentRead: true }));
+      return result.Item as VideoRecord | undefined;
+    },
+
+    queryByStatus: (status, limit, before) => query(STATUS_INDEX, 'status', status, limit, before),
+    queryByOwnerStatus: (ownerId, status, limit, before) =>
+      query(OWNER_STATUS_INDEX, 'ownerStatus', `${ownerId}#${status}`, limit, before),
+
+    claimForProcessing: (video, sequencer, now) =>
+      transition(video, now, {
+        to: 'processing',
+        set: { sourceSequencer: sequencer },
+        condition: '#s = :awaiting',
+        values: { ':awaiting': 'awaiting_upload' },
+      }),
+
+    recordJob: (video, jobId, now) =>
+      transition(video, now, {
+        set: { jobId },
+        condition: processingByJob,
+        values: { ':processing': 'processing', ':job': jobId },
+      }),
+
+    recordProgress: (video, jobId, percent, now) =>
+      transition(video, now, {
+        set: { progressPercent: percent },
+        condition: `${processingByJob} AND (attribute_not_exists(progressPercent) OR progressPercent < :p)`,
+        values: { ':processing': 'processing', ':job': jobId, ':p': percent },
+      }),
+
+    markReady: (video, jobId, result, now) =>
+      transition(video, now, {
+        to: 'ready',
+        set: {
+          jobId,
+          renditions: result.renditions,
+          progressPercent: 100,
+          ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),
+        },
+        condition: processingByJob,
+        values: { ':processing': 'processing', ':job': jobId },
+      }),
+
+    markFailed: (video, jobId, error, now) =>
+      transition(video, now, {
+        to: 'failed',
+        set: { error },
+        condition: jobId ? processingByJob : '#s IN (:processing, :awaiting)',
+        values: jobId
+          ? { ':processing': 'processing', ':job': jobId }
+          : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
+      }),
+
+    async delete(videoId) {
+      await dynamo.send(new DeleteCommand({ TableName: tableName, Key: { videoId } }));
+    },
+  };
+}
+
+/**
+ * The table's keys and indexes, for whatever creates the table outside CloudFormation (the local
+ * stack). template.yaml declares the same; a test keeps the two in step.
+ */
+export const VIDEO_TABLE_KEYS: Required<
+  Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema' | 'GlobalSecondaryIndexes'>
+> = {
+  AttributeDefinitions: [
+    { AttributeName: 'videoId', AttributeType: 'S' },
+    { AttributeName: 'status', AttributeType: 'S' },
+    { AttributeName: 'ownerStatus', AttributeType: 'S' },
+    { AttributeName: 'sortKey', AttributeType: 'S' },
+  ],
+  KeySchema: [{ AttributeName: 'videoId', KeyType: 'HASH' }],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: STATUS_INDEX,
+      KeySchema: [
+        { AttributeName: 'status', KeyType: 'HASH' },
+        { AttributeName: 'sortKey', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: OWNER_STATUS_INDEX,
+      KeySchema: [
+        { AttributeName: 'ownerStatus', KeyType: 'HASH' },
+        { AttributeName: 'sortKey', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+};

@@ -1,0 +1,239 @@
+/**
+ * The video domain: uploads, the catalog as users see it, and the reactions to storage and
+ * transcoder events. It knows nothing of HTTP or Lambda; routes and event handlers call it.
+ */
+import { randomUUID } from 'node:crypto';
+import HLS from 'hls-parser';
+import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload.ts';
+import type { ListVideosQuery, Rendition, Video, VideoPage, VideoStatus } from './schemas/video.ts';
+import type { MediaConvertJobDetail } from './schemas/events.ts';
+import type { VideoCatalog, VideoRecord } from './video-catalog.ts';
+import {
+  keyOfS3Uri,
+  masterPlaylistKey,
+  sourceKey,
+  streamPrefix,
+  videoIdOfSourceKey,
+  type VideoStorage,
+} from './video-storage.ts';
+import type { Transcoder } from './transcoder/transcoder.ts';
+import {
+  ForbiddenError,
+  InvalidInputError,
+  UnsupportedContentTypeError,
+  UploadTooLargeError,
+  VideoNotFoundError,
+} from './errors.ts';
+
+export interface Viewer {
+  userId: string;
+}
+
+export interface VideoServiceOptions {
+  catalog: VideoCatalog;
+  storage: VideoStorage;
+  transcoder: Transcoder;
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  now?: () => Date;
+  newVideoId?: () => string;
+}
+
+/** What an event handler did with one event; logged, and asserted in tests. */
+export type EventOutcome = 'applied' | 'ignored' | 'duplicate';
+
+const VIDEO_CONTENT_TYPE = /^video\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+
+export function toPublicVideo(record: VideoRecord): Video {
+  const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
+  return { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error };
+}
+
+const encodeCursor = (sortKey: string) => Buffer.from(sortKey, 'utf8').toString('base64url');
+function decodeCursor(cursor: string): string {
+  const sortKey = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^\d{4}-\d\d-\d\dT[^#]+#[0-9a-f-]{36}$/.test(sortKey)) {
+    throw new InvalidInputError('cursor is not a nextCursor this API returned');
+  }
+  return sortKey;
+}
+
+/** Renditions from the master playlist the transcoder wrote: what the player will really see. */
+export function renditionsOfMasterPlaylist(text: string): Rendition[] {
+  const playlist = HLS.parse(text);
+  if (!playlist.isMasterPlaylist) throw new Error('expected a master playlist');
+  return playlist.variants
+    .filter((variant) => !variant.isIFrameOnly && variant.resolution)
+    .map((variant) => {
+      const { width, height } = variant.resolution!;
+      return { name: `${Math.min(width, height)}p`, width, height, bandwidth: variant.bandwidth };
+    })
+    .sort((a, b) => b.bandwidth - a.bandwidth);
+}
+
+export function createVideoService(options: VideoServiceOptions) {
+  const { catalog, storage, transcoder } = options;
+  const now = options.now ?? (() => new Date());
+  const newVideoId = options.newVideoId ?? randomUUID;
+
+  const canSee = (viewer: Viewer, video: VideoRecord) => video.status === 'ready' || video.ownerId === viewer.userId;
+
+  async function visibleVideo(viewer: Viewer, videoId: string): Promise<VideoRecord> {
+    const video = await catalog.get(videoId);
+    // Someone else's unfinished video is as good as absent: its existence is not disclosed.
+    if (!video || !canSee(viewer, video)) throw new VideoNotFoundError(videoId);
+    return video;
+  }
+
+  return {
+    async requestUpload(viewer: Viewer, request: CreateUploadRequest): Promise<CreateUploadResponse> {
+      if (!VIDEO_CONTENT_TYPE.test(request.contentType)) {
+        throw new UnsupportedContentTypeError(`${request.contentType} is not a video content type (expected video/*, e.g. video/mp4)`);
+      }
+      if (request.sizeBytes > options.maxUploadBytes) {
+        throw new UploadTooLargeError(
+          `The file is ${request.sizeBytes} bytes; the largest upload accepted is ${options.maxUploadBytes} bytes`,
+        );
+      }
+      const createdAt = now();
+      const video = await catalog.create({
+        videoId: newVideoId(),
+        title: request.title,
+        ownerId: viewer.userId,
+        filename: request.filename,
+        contentType: request.contentType,
+        sizeBytes: request.sizeBytes,
+        createdAt: createdAt.toISOString(),
+      });
+      const upload = await storage.presignSourceUpload({
+        videoId: video.videoId,
+        contentType: request.contentType,
+        sizeBytes: request.sizeBytes,
+        expiresInSeconds: options.uploadUrlTtlSeconds,
+        now: createdAt,
+      });
+      return {
+        videoId: video.videoId,
+        upload: { method: 'PUT', url: upload.url, headers: upload.headers, expiresAt: upload.expiresAt.toISOString() },
+      };
+    },
+
+    /**
+     * ready: everybody's ready videos. processing / failed: the viewer's own. all: both, merged.
+     * Pages are keyset pages on sortKey, so merging several index queries stays exact.
+     */
+    async listVideos(viewer: Viewer, query: ListVideosQuery): Promise<VideoPage> {
+      const status = query.status ?? 'ready';
+      const limit = query.limit ?? 20;
+      const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const ownStates: VideoStatus[] =
+        status === 'all' ? ['awaiting_upload', 'processing', 'failed'] : status === 'ready' ? [] : [status];
+      const sources = await Promise.all([
+        ...(status === 'ready' || status === 'all' ? [catalog.queryByStatus('ready', limit + 1, before)] : []),
+        ...ownStates.map((state) => catalog.queryByOwnerStatus(viewer.userId, state, limit + 1, before)),
+      ]);
+      const merged = sources.flat().sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : 0));
+      const page = merged.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toPublicVideo),
+        ...(merged.length > limit && last ? { nextCursor: encodeCursor(last.sortKey) } : {}),
+      };
+    },
+
+    async getVideo(viewer: Viewer, videoId: string): Promise<Video> {
+      return toPublicVideo(await visibleVideo(viewer, videoId));
+    },
+
+    async deleteVideo(viewer: Viewer, videoId: string): Promise<void> {
+      const video = await visibleVideo(viewer, videoId);
+      if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video may delete it');
+      // Objects first: if this fails half-way the record remains and the delete can be repeated.
+      await storage.deleteVideoObjects(videoId);
+      await catalog.delete(videoId);
+    },
+
+    /**
+     * The source of a video arrived in storage: claim the video and submit one transcode job.
+     * Safe to repeat: a claimed video with a recorded job is left alone, and the job submission
+     * carries the videoId as its idempotency token, so a retry after a crash between submitting
+     * and recording returns the same job.
+     */
+    async handleSourceUploaded(object: { key: string; sequencer: string }): Promise<EventOutcome> {
+      const videoId = videoIdOfSourceKey(object.key);
+      if (!videoId) return 'ignored';
+      let video = await catalog.get(videoId);
+      if (!video) return 'ignored';
+      const at = () => now().toISOString();
+      if (video.status === 'awaiting_upload') {
+        await catalog.claimForProcessing(video, object.sequencer, at());
+        video = await catalog.get(videoId);
+        if (!video) return 'ignored';
+      }
+      if (video.status !== 'processing' || video.jobId) return 'duplicate';
+      const { jobId } = await transcoder.submit({
+        videoId,
+        sourceKey: sourceKey(videoId),
+        outputPrefix: streamPrefix(videoId),
+        clientRequestToken: videoId,
+      });
+      await catalog.recordJob(video, jobId, at());
+      return 'applied';
+    },
+
+    /** MediaConvert (or its local stand-in) reported on a job. Late and repeated events are no-ops. */
+    async handleJobStateChange(detail: MediaConvertJobDetail): Promise<EventOutcome> {
+      const videoId = detail.userMetadata.videoId;
+      if (!videoId) return 'ignored';
+      const video = await catalog.get(videoId);
+      if (!video) return 'ignored';
+      const at = now().toISOString();
+      let applied: boolean;
+      switch (detail.status) {
+        case 'PROGRESSING':
+          applied = await catalog.recordJob(video, detail.jobId, at);
+          break;
+        case 'STATUS_UPDATE': {
+          const percent = detail.jobProgress?.jobPercentComplete;
+          if (percent === undefined) return 'ignored';
+          // 100 is kept for ready: a job at 100% may still be writing its last outputs.
+          const clamped = Math.max(0, Math.min(99, Math.floor(percent)));
+          applied = await catalog.recordProgress(video, detail.jobId, clamped, at);
+          break;
+        }
+        case 'COMPLETE': {
+          if (video.status !== 'processing') return 'duplicate';
+          const hlsGroup = detail.outputGroupDetails?.find((group) => group.type === 'HLS_GROUP');
+          const masterUri = hlsGroup?.playlistFilePaths?.[0];
+          const masterKey = (masterUri && keyOfS3Uri(masterUri, storage.bucket)) ?? masterPlaylistKey(videoId);
+          const renditions = renditionsOfMasterPlaylist(await storage.readText(masterKey));
+          const durations = (hlsGroup?.outputDetails ?? []).flatMap((output) =>
+            output.durationInMs === undefined ? [] : [output.durationInMs],
+          );
+          const durationSeconds = durations.length > 0 ? Math.max(...durations) / 1000 : undefined;
+          applied = await catalog.markReady(video, detail.jobId, { renditions, durationSeconds }, at);
+          break;
+        }
+        case 'ERROR':
+        case 'CANCELED':
+          applied = await catalog.markFailed(
+            video,
+            detail.jobId,
+            detail.status === 'CANCELED'
+              ? { code: 'canceled', message: 'The transcode job was canceled' }
+              : {
+                  code: String(detail.errorCode ?? 'unknown'),
+                  message: detail.errorMessage ?? 'The video could not be converted',
+                },
+            at,
+          );
+          break;
+        default:
+          return 'ignored';
+      }
+      return applied ? 'applied' : 'duplicate';
+    },
+  };
+}
+
+export type VideoService = ReturnType<typeof createVideoService>;

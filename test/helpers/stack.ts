@@ -1,0 +1,102 @@
+/**
+ * Starts the real local stack (s3rver, dynalite, ffmpeg worker, issuer, API) on ephemeral
+ * loopback ports in a fresh data directory, and stops it when the test ends.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
+import type { Video } from '../../src/schemas/video.ts';
+import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
+
+export const ALL_EPHEMERAL = { api: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
+
+export async function startTestStack(
+  t: Test,
+  options: Partial<LocalStackOptions> & { keepData?: boolean } = {},
+): Promise<LocalStack> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'vod-stack-')));
+  const stack = await startLocalStack({
+    ports: ALL_EPHEMERAL,
+    logLevel: 'warn',
+    eventRetryDelaysMs: [50, 200, 500],
+    ...options,
+    dataDir,
+  });
+  t.teardown(async () => {
+    await stack.stop();
+    if (!options.keepData && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+  return stack;
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A real HTTP request to the running API. */
+export async function callApi<T = unknown>(
+  stack: LocalStack,
+  method: string,
+  route: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const response = await fetch(`${stack.apiUrl}${route}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** POST /uploads then PUT the file's bytes to the pre-signed URL with plain fetch. */
+export async function uploadVideo(
+  stack: LocalStack,
+  token: string,
+  file: string,
+  options: { title?: string; contentType?: string } = {},
+): Promise<{ videoId: string; putStatus: number }> {
+  const { size } = await stat(file);
+  const created = await callApi<CreateUploadResponse>(stack, 'POST', '/uploads', {
+    token,
+    body: {
+      title: options.title ?? path.basename(file),
+      filename: path.basename(file),
+      contentType: options.contentType ?? 'video/mp4',
+      sizeBytes: size,
+    },
+  });
+  if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const { upload, videoId } = created.body;
+  const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
+  await put.arrayBuffer();
+  return { videoId, putStatus: put.status };
+}
+
+/** Polls GET /videos/{id} until its status is one of `statuses`. */
+export async function waitForStatus(
+  stack: LocalStack,
+  token: string,
+  videoId: string,
+  statuses: Video['status'][],
+  timeoutMs = 120_000,
+): Promise<{ video: Video; seen: Video[] }> {
+  const deadline = Date.now() + timeoutMs;
+  const seen: Video[] = [];
+  for (;;) {
+    const { status, body } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
+    if (status !== 200) throw new Error(`GET /videos/${videoId} answered ${status}`);
+    seen.push(body);
+    if (statuses.includes(body.status)) return { video: body, seen };
+    if (Date.now() > deadline) throw new Error(`video ${videoId} still ${body.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
