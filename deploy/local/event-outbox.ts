@@ -38,6 +38,8 @@ export function createEventOutbox<E>(options: {
   const retryDelaysMs = options.retryDelaysMs ?? [200, 1000, 5000];
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
+  // Aborted at stop(): a delivery waiting out its backoff gives up at once (it stays on disk).
+  let stopSignal = new AbortController();
   let sequence = 0;
 
   async function deliverFile(file: string, event: E): Promise<void> {
@@ -55,7 +57,8 @@ export function createEventOutbox<E>(options: {
           return;
         }
         options.logger.info({ err: error, outbox: options.name, file, attempt }, 'event delivery failed; retrying');
-        await sleep(delay);
+        const waited = await sleep(delay, true, { signal: stopSignal.signal }).catch(() => false);
+        if (!waited) return;
       }
     }
   }
@@ -77,6 +80,7 @@ export function createEventOutbox<E>(options: {
 
     async start() {
       stopped = false;
+      stopSignal = new AbortController();
       await mkdir(pendingDir, { recursive: true });
       await mkdir(deadLetterDir, { recursive: true });
       const files = (await readdir(pendingDir)).filter((file) => file.endsWith('.json')).sort();
@@ -89,6 +93,7 @@ export function createEventOutbox<E>(options: {
 
     async stop() {
       stopped = true;
+      stopSignal.abort();
       await Promise.allSettled([...inFlight]);
     },
 

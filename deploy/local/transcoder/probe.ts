@@ -104,7 +104,8 @@ function runFfprobe(input: string, signal?: AbortSignal): Promise<string> {
         if (error.name === 'AbortError') return reject(error);
         const reason = summarizeFfmpegStderr(stderr, input);
         // Reaching the source failed (HTTP error, refused, timed out): nothing wrong with the file.
-        if (isUrl(input) && /Server returned|HTTP error|Connection to|timed out|Network|I\/O error/i.test(reason)) {
+        const unreachable = /Server returned|HTTP error|Connection to|timed out|Network|I\/O error/i;
+        if (isUrl(input) && unreachable.test(reason)) {
           return reject(
             new SourceUnreadableError(`The uploaded file could not be fetched (${reason})`, { cause: error }),
           );

@@ -155,7 +155,10 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   // --- events ---------------------------------------------------------------------------------
 
-  function event(record: JobRecord, detail: Partial<MediaConvertJobDetail> & Pick<MediaConvertJobDetail, 'status'>): MediaConvertJobStateChangeEvent {
+  type EventDetail = Partial<MediaConvertJobDetail> & Pick<MediaConvertJobDetail, 'status'>;
+
+  /** The full EventBridge envelope MediaConvert sends, around the status-specific detail. */
+  function event(record: JobRecord, detail: EventDetail): MediaConvertJobStateChangeEvent {
     const now = new Date();
     return {
       version: '0',

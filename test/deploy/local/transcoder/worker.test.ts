@@ -1,0 +1,453 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Value } from '@sinclair/typebox/value';
+import S3rver from 's3rver';
+import t, { type Test } from 'tap';
+import { startTranscodeWorkerServer } from '../../../../deploy/local/transcoder/server.ts';
+import {
+  createTranscodeWorker,
+  MAX_ATTEMPTS,
+  type JobRecord,
+  type TranscodeWorker,
+  type TranscodeWorkerLogger,
+  type TranscodeWorkerOptions,
+} from '../../../../deploy/local/transcoder/worker.ts';
+import { MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
+import { createFfmpegWorkerTranscoder } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
+import {
+  decodedDurationSeconds,
+  ffprobeJson,
+  makeClip,
+  makeNotAVideo,
+  makeTruncatedMp4,
+  type ClipOptions,
+} from '../../../helpers/media.ts';
+
+const BUCKET = 'test-bucket';
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+
+// One S3 stand-in for the whole file; every test uses its own video ids and data dir.
+const s3Dir = await mkdtemp(path.join(tmpdir(), 'worker-test-s3-'));
+const s3rver = new S3rver({
+  port: 0,
+  address: '127.0.0.1',
+  silent: true,
+  directory: s3Dir,
+  configureBuckets: [{ name: BUCKET }],
+});
+const { port } = await s3rver.run();
+const s3Url = `http://127.0.0.1:${port}`;
+const s3 = new S3Client({
+  endpoint: s3Url,
+  forcePathStyle: true,
+  region: REGION,
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
+const putKeys: string[] = [];
+s3rver.on('event', (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
+  for (const record of event.Records) if (record.eventName.startsWith('ObjectCreated')) putKeys.push(record.s3.object.key);
+});
+t.teardown(async () => {
+  s3.destroy();
+  await s3rver.close();
+  await rm(s3Dir, { recursive: true, force: true });
+});
+
+let videoCounter = 0;
+const newVideoId = () => `video-${process.pid}-${++videoCounter}`;
+
+const silent: TranscodeWorkerLogger = { info() {}, warn() {}, error() {} };
+
+interface Harness {
+  worker: TranscodeWorker;
+  events: MediaConvertJobStateChangeEvent[];
+  dataDir: string;
+  logged: Array<{ level: string; message: string }>;
+}
+
+/** A worker over the shared bucket with its own data dir; every event it publishes is kept. */
+async function harness(
+  t: Test,
+  options: Partial<TranscodeWorkerOptions> & { dataDir?: string; start?: boolean } = {},
+): Promise<Harness> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'worker-test-data-')));
+  if (!options.dataDir) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const events: MediaConvertJobStateChangeEvent[] = [];
+  const logged: Harness['logged'] = [];
+  const worker = createTranscodeWorker({
+    s3,
+    bucket: BUCKET,
+    dataDir,
+    region: REGION,
+    accountId: ACCOUNT,
+    publish: async (event) => {
+      events.push(event);
+    },
+    logger: {
+      info: (_, message) => logged.push({ level: 'info', message }),
+      warn: (_, message) => logged.push({ level: 'warn', message }),
+      error: (_, message) => logged.push({ level: 'error', message }),
+    },
+    ...options,
+  });
+  t.teardown(() => worker.stop());
+  if (options.start !== false) await worker.start();
+  return { worker, events, dataDir, logged };
+}
+
+async function uploadSource(videoId: string, file: string): Promise<string> {
+  const key = `uploads/${videoId}/source`;
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await readFile(file) }));
+  return key;
+}
+
+async function uploadClip(videoId: string, clip: ClipOptions): Promise<string> {
+  return uploadSource(videoId, await makeClip(clip));
+}
+
+const requestFor = (videoId: string, sourceKey = `uploads/${videoId}/source`) => ({
+  videoId,
+  sourceKey,
+  outputPrefix: `video-streams/${videoId}/`,
+  clientRequestToken: `token-${videoId}`,
+});
+
+async function readRecord(dataDir: string, jobId: string): Promise<JobRecord> {
+  return JSON.parse(await readFile(path.join(dataDir, 'jobs', `${jobId}.json`), 'utf8')) as JobRecord;
+}
+
+async function listKeys(prefix: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
+}
+
+function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[]) {
+  for (const event of events) {
+    t.ok(Value.Check(MediaConvertJobStateChangeEvent, event), `${event.detail.status} matches the EventBridge schema`);
+  }
+}
+
+t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_UPDATEs and COMPLETE', async (t) => {
+  const { worker, events, dataDir } = await harness(t);
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 6, width: 1280, height: 720, audio: true });
+  const putsBefore = putKeys.length;
+
+  const { jobId } = await worker.submit(requestFor(videoId));
+  t.match(jobId, /^\d{13}-[0-9a-z]{6}$/, 'a MediaConvert-like job id');
+  await worker.idle();
+
+  assertValidEvents(t, events);
+  const statuses = events.map((e) => e.detail.status);
+  t.equal(statuses[0], 'PROGRESSING');
+  t.equal(statuses.at(-1), 'COMPLETE');
+  const updates = events.filter((e) => e.detail.status === 'STATUS_UPDATE');
+  t.ok(updates.length >= 1, `${updates.length} STATUS_UPDATE events`);
+  t.same(statuses.slice(1, -1), updates.map(() => 'STATUS_UPDATE'), 'only STATUS_UPDATEs in between');
+  const percents = updates.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
+  t.ok(percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p > percents[i - 1]!)), `percent rises: ${percents}`);
+  t.ok(updates.every((e) => e.detail.jobProgress?.currentPhase === 'TRANSCODING'));
+  const times = updates.map((e) => e.detail.timestamp);
+  t.ok(times.every((time, i) => i === 0 || time - times[i - 1]! >= 900), 'at most about one update a second');
+
+  const complete = events.at(-1)!;
+  t.match(complete, {
+    version: '0',
+    'detail-type': 'MediaConvert Job State Change',
+    source: 'aws.mediaconvert',
+    account: ACCOUNT,
+    region: REGION,
+    resources: [`arn:aws:mediaconvert:${REGION}:${ACCOUNT}:jobs/${jobId}`],
+    detail: {
+      accountId: ACCOUNT,
+      queue: `arn:aws:mediaconvert:${REGION}:${ACCOUNT}:queues/Default`,
+      jobId,
+      status: 'COMPLETE',
+      userMetadata: { videoId },
+    },
+  });
+  t.match(complete.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  t.match(complete.id, /^[0-9a-f-]{36}$/);
+  t.same(complete.detail.outputGroupDetails, [
+    {
+      type: 'HLS_GROUP',
+      playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
+      outputDetails: [
+        {
+          outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
+          durationInMs: 6000,
+          videoDetails: { widthInPx: 1280, heightInPx: 720 },
+        },
+        {
+          outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/360p/index.m3u8`],
+          durationInMs: 6000,
+          videoDetails: { widthInPx: 640, heightInPx: 360 },
+        },
+      ],
+    },
+  ]);
+
+  const prefix = `video-streams/${videoId}/`;
+  t.same(await listKeys(prefix), [
+    '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts',
+    '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts',
+    'master.m3u8',
+  ]);
+  const contentType = async (key: string) =>
+    (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: prefix + key }))).ContentType;
+  t.equal(await contentType('master.m3u8'), 'application/vnd.apple.mpegurl');
+  t.equal(await contentType('720p/index.m3u8'), 'application/vnd.apple.mpegurl');
+  t.equal(await contentType('720p/segment_00000.ts'), 'video/mp2t');
+  const ourPuts = putKeys.slice(putsBefore).filter((k) => k.startsWith(prefix));
+  t.equal(ourPuts.at(-1), `${prefix}master.m3u8`, 'the master playlist is uploaded last');
+
+  // The ladder plays from the bucket over HTTP (s3rver needs no signature).
+  const master = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}master.m3u8` }));
+  t.match(await master.Body!.transformToString(), /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+  const played = await decodedDurationSeconds(`${s3Url}/${BUCKET}/${prefix}720p/index.m3u8`);
+  t.ok(Math.abs(played - 6) <= 0.5, `720p plays ${played} s from the bucket`);
+  const probed = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}360p/index.m3u8`);
+  t.match(probed.streams.find((s) => s.codec_type === 'video'), { width: 640, height: 360 });
+
+  t.match(await readRecord(dataDir, jobId), { jobId, status: 'COMPLETE', attempts: 1, request: requestFor(videoId) });
+  const leftovers = (await readdir(tmpdir())).filter((name) => name.startsWith(`transcode-${jobId}-`));
+  t.same(leftovers, [], 'the temp dir is removed');
+
+  const again = await worker.submit(requestFor(videoId));
+  await worker.idle();
+  t.equal(again.jobId, jobId, 'resubmitting with the same token returns the same job');
+  t.equal(events.length, statuses.length, 'and starts no second job');
+});
+
+t.test('submit persists the job before returning and queues it until start', async (t) => {
+  const { worker, events, dataDir } = await harness(t, { start: false });
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+
+  const [first, second] = await Promise.all([worker.submit(requestFor(videoId)), worker.submit(requestFor(videoId))]);
+  t.equal(first.jobId, second.jobId, 'concurrent submits with one token make one job');
+  t.match(await readRecord(dataDir, first.jobId), { status: 'SUBMITTED', attempts: 0 });
+  t.same(
+    (await readdir(path.join(dataDir, 'jobs'))).filter((f) => !f.endsWith('.json')),
+    [],
+    'no temp files left behind',
+  );
+  t.same(events, [], 'nothing runs before start');
+
+  await worker.start();
+  await worker.idle();
+  t.same(events.map((e) => e.detail.status).filter((s) => s !== 'STATUS_UPDATE'), ['PROGRESSING', 'COMPLETE']);
+});
+
+t.test('a portrait, rotated, silent clip is encoded upright without audio', async (t) => {
+  const { worker, events } = await harness(t);
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 2, width: 640, height: 360, audio: false, rotate: 90 });
+  await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  const complete = events.at(-1)!;
+  t.equal(complete.detail.status, 'COMPLETE');
+  t.match(complete.detail.outputGroupDetails?.[0]?.outputDetails, [
+    { videoDetails: { widthInPx: 360, heightInPx: 640 }, durationInMs: 2000 },
+  ]);
+  const master = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `video-streams/${videoId}/master.m3u8` }));
+  t.match(await master.Body!.transformToString(), /RESOLUTION=360x640,CODECS="avc1\.[0-9a-f]{6}"\n/);
+});
+
+t.test('a file that is not a video ends in ERROR 1010 with a message a person can read', async (t) => {
+  const { worker, events, dataDir } = await harness(t);
+  const videoId = newVideoId();
+  await uploadSource(videoId, await makeNotAVideo());
+  const { jobId } = await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  t.same(events.map((e) => e.detail.status), ['PROGRESSING', 'ERROR']);
+  t.match(events[1]!.detail, {
+    errorCode: 1010,
+    errorMessage: 'The file is not a video we can read: its format was not recognised',
+    userMetadata: { videoId },
+  });
+  t.match(await readRecord(dataDir, jobId), { status: 'ERROR', errorCode: 1010 });
+  t.same(await listKeys(`video-streams/${videoId}/`), [], 'no outputs');
+});
+
+t.test('a truncated MP4 ends in ERROR 1010 saying it may be truncated or corrupt', async (t) => {
+  const { worker, events } = await harness(t);
+  const videoId = newVideoId();
+  await uploadSource(videoId, await makeTruncatedMp4());
+  await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  t.match(events.at(-1)!.detail, {
+    status: 'ERROR',
+    errorCode: 1010,
+    errorMessage: 'The file could not be read; it may be truncated or corrupt (moov atom not found)',
+  });
+  t.notMatch(events.at(-1)!.detail.errorMessage, /http|X-Amz/i, 'no presigned URL in the message');
+});
+
+t.test('a missing upload ends in ERROR 1010 saying the file was not found', async (t) => {
+  const { worker, events } = await harness(t);
+  await worker.submit(requestFor(newVideoId()));
+  await worker.idle();
+  t.match(events.at(-1)!.detail, { status: 'ERROR', errorCode: 1010, errorMessage: 'The uploaded file was not found' });
+});
+
+t.test('jobs run one at a time with the default concurrency', async (t) => {
+  const { worker, events } = await harness(t);
+  const ids = [newVideoId(), newVideoId()];
+  for (const id of ids) await uploadClip(id, { seconds: 1, width: 320, height: 240, audio: true });
+  const jobs = await Promise.all(ids.map((id) => worker.submit(requestFor(id))));
+  t.not(jobs[0]!.jobId, jobs[1]!.jobId);
+  await worker.idle();
+  const milestones = events
+    .filter((e) => e.detail.status !== 'STATUS_UPDATE')
+    .map((e) => `${e.detail.userMetadata.videoId} ${e.detail.status}`);
+  t.same(milestones, [`${ids[0]} PROGRESSING`, `${ids[0]} COMPLETE`, `${ids[1]} PROGRESSING`, `${ids[1]} COMPLETE`]);
+});
+
+t.test('a job stopped mid-transcode is finished by the next worker on the same data dir', async (t) => {
+  const first = await harness(t);
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 20, width: 640, height: 360, audio: true });
+
+  const { jobId } = await first.worker.submit(requestFor(videoId));
+  while (!first.events.some((e) => e.detail.status === 'STATUS_UPDATE')) await new Promise((r) => setTimeout(r, 20));
+  await first.worker.stop();
+  t.notOk(first.events.some((e) => e.detail.status === 'COMPLETE' || e.detail.status === 'ERROR'), 'no outcome yet');
+  t.match(await readRecord(first.dataDir, jobId), { status: 'PROGRESSING', attempts: 1 });
+  const leftovers = (await readdir(tmpdir())).filter((name) => name.startsWith(`transcode-${jobId}-`));
+  t.same(leftovers, [], 'the interrupted attempt cleaned up its temp dir');
+
+  const second = await harness(t, { dataDir: first.dataDir });
+  await second.worker.idle();
+  assertValidEvents(t, second.events);
+  t.equal(second.events[0]?.detail.status, 'PROGRESSING');
+  t.match(second.events.at(-1), { detail: { status: 'COMPLETE', jobId } });
+  t.match(await readRecord(first.dataDir, jobId), { status: 'COMPLETE', attempts: 2 });
+  t.equal((await second.worker.submit(requestFor(videoId))).jobId, jobId, 'the token still maps to the job');
+});
+
+t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running forever`, async (t) => {
+  const first = await harness(t, { start: false });
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+  const { jobId } = await first.worker.submit(requestFor(videoId));
+  // As if three earlier runs had each been killed mid-transcode.
+  const record = await readRecord(first.dataDir, jobId);
+  await writeFile(
+    path.join(first.dataDir, 'jobs', `${jobId}.json`),
+    JSON.stringify({ ...record, status: 'PROGRESSING', attempts: MAX_ATTEMPTS }),
+  );
+
+  const second = await harness(t, { dataDir: first.dataDir });
+  await second.worker.idle();
+  assertValidEvents(t, second.events);
+  t.same(second.events.map((e) => e.detail.status), ['ERROR']);
+  t.match(second.events[0]!.detail, { errorMessage: 'Transcoding was interrupted too many times', jobId });
+  t.match(await readRecord(first.dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
+});
+
+t.test('publishing is retried, and a publisher that keeps failing never stops the job', async (t) => {
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+  let calls = 0;
+  const delivered: string[] = [];
+  const flaky = await harness(t, {
+    publish: async (event) => {
+      if (++calls % 2 === 1) throw new Error('event bus unavailable');
+      delivered.push(event.detail.status);
+    },
+  });
+  const { jobId } = await flaky.worker.submit(requestFor(videoId));
+  await flaky.worker.idle();
+  t.equal(delivered[0], 'PROGRESSING');
+  t.equal(delivered.at(-1), 'COMPLETE', 'every event got through on a retry');
+
+  const otherId = newVideoId();
+  await uploadClip(otherId, { seconds: 1, width: 320, height: 240, audio: false });
+  const broken = await harness(t, {
+    publish: async () => {
+      throw new Error('event bus gone');
+    },
+  });
+  const other = await broken.worker.submit(requestFor(otherId));
+  await broken.worker.idle();
+  t.match(await readRecord(broken.dataDir, other.jobId), { status: 'COMPLETE' });
+  t.ok(broken.logged.some((l) => l.level === 'error' && /Could not publish/.test(l.message)), 'the lost event is logged');
+  t.not(other.jobId, jobId);
+});
+
+t.test('the HTTP front and its client', async (t) => {
+  const { worker, dataDir } = await harness(t, { start: false, logger: silent });
+  const server = await startTranscodeWorkerServer({ worker, host: '127.0.0.1', port: 0 });
+  t.teardown(() => server.close());
+  const videoId = newVideoId();
+
+  t.test('POST /jobs answers 201 with the job id, the same one for the same token', async (t) => {
+    const post = () =>
+      fetch(`${server.url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(requestFor(videoId)),
+      });
+    const first = await post();
+    t.equal(first.status, 201);
+    const { jobId } = (await first.json()) as { jobId: string };
+    t.match(await readRecord(dataDir, jobId), { status: 'SUBMITTED', request: requestFor(videoId) });
+    t.same(await (await post()).json(), { jobId });
+  });
+
+  t.test('a bad body gets 400 problem+json naming the field', async (t) => {
+    const response = await fetch(`${server.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...requestFor(videoId), sourceKey: 42 }),
+    });
+    t.equal(response.status, 400);
+    t.equal(response.headers.get('content-type'), 'application/problem+json');
+    t.match(await response.json(), { status: 400, title: 'Bad Request', detail: /\/sourceKey/ });
+
+    const notJson = await fetch(`${server.url}/jobs`, { method: 'POST', body: '{' });
+    t.equal(notJson.status, 400);
+    t.match(await notJson.json(), { detail: 'The request body is not valid JSON' });
+  });
+
+  t.test('other routes and methods are refused', async (t) => {
+    t.equal((await fetch(`${server.url}/nope`)).status, 404);
+    t.equal((await fetch(`${server.url}/jobs`)).status, 405);
+  });
+
+  t.test('the app-side transcoder submits through it', async (t) => {
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url });
+    const other = newVideoId();
+    const { jobId } = await transcoder.submit(requestFor(other));
+    t.match(await readRecord(dataDir, jobId), { request: { videoId: other } });
+  });
+
+  t.test('the app-side transcoder throws a clear error on a refusal or when the worker is down', async (t) => {
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url });
+    await t.rejects(transcoder.submit({ ...requestFor(newVideoId()), videoId: '' }), {
+      name: 'TranscoderSubmitError',
+      status: 400,
+      message: /refused the job .*: 400 Invalid transcode job request: \/videoId/,
+    });
+    const down = createFfmpegWorkerTranscoder({ endpoint: 'http://127.0.0.1:1' });
+    await t.rejects(down.submit(requestFor(newVideoId())), {
+      name: 'TranscoderSubmitError',
+      message: /Could not reach the ffmpeg transcode worker at http:\/\/127\.0\.0\.1:1\/jobs/,
+    });
+  });
+});

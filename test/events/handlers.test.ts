@@ -1,0 +1,180 @@
+/**
+ * The S3 and EventBridge handlers with the AWS-documented events, against the real DynamoDB and
+ * S3 stand-ins. The transcoder here only records submissions (the pipeline tests run the real
+ * one): what is under test is that each handler is idempotent and never moves a video backwards.
+ */
+import t from 'tap';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { createAwsClients } from '../../src/aws-clients.ts';
+import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { createVideoStorage } from '../../src/video-storage.ts';
+import { createVideoService } from '../../src/video-service.ts';
+import type { Transcoder, TranscodeJobRequest } from '../../src/transcoder/transcoder.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';
+import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
+import { startTestStack } from '../helpers/stack.ts';
+import { loadEventFixture } from '../helpers/fixtures.ts';
+
+const stack = await startTestStack(t);
+const bucket = stack.config.BUCKET_NAME;
+const { s3, dynamo } = createAwsClients(stack.config);
+const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
+
+const submissions: TranscodeJobRequest[] = [];
+let failNextSubmission = false;
+const recordingTranscoder: Transcoder = {
+  async submit(request) {
+    if (failNextSubmission) {
+      failNextSubmission = false;
+      throw new Error('MediaConvert is throttling');
+    }
+    submissions.push(request);
+    // Same token, same job: MediaConvert's ClientRequestToken semantics.
+    return { jobId: `job-${request.clientRequestToken}` };
+  },
+};
+
+let nextId = randomUUID();
+const videos = createVideoService({
+  catalog,
+  storage: createVideoStorage({ s3, bucket }),
+  transcoder: recordingTranscoder,
+  maxUploadBytes: 10_000_000,
+  uploadUrlTtlSeconds: 900,
+  newVideoId: () => nextId,
+});
+const onUpload = createS3UploadHandler(videos);
+const onJobEvent = createJobStateChangeHandler(videos);
+
+async function newVideo(): Promise<string> {
+  nextId = randomUUID();
+  await videos.requestUpload({ userId: 'alice' }, { title: 't', filename: 'f.mp4', contentType: 'video/mp4', sizeBytes: 10 });
+  return nextId;
+}
+const jobEvent = (name: string, videoId: string) =>
+  loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
+
+t.test('an upload notification claims the video and submits exactly one job', async (t) => {
+  const videoId = await newVideo();
+  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const before = submissions.length;
+  t.same(await onUpload(event), ['applied']);
+  const video = await catalog.get(videoId);
+  t.equal(video?.status, 'processing');
+  t.equal(video?.jobId, `job-${videoId}`);
+  t.match(submissions.at(-1), { videoId, sourceKey: `uploads/${videoId}/source`, outputPrefix: `video-streams/${videoId}/`, clientRequestToken: videoId });
+  t.same(await onUpload(event), ['duplicate'], 'a redelivered notification is a no-op');
+  t.equal(submissions.length, before + 1, 'no second job');
+});
+
+t.test('a multipart upload completion starts the job too', async (t) => {
+  const videoId = await newVideo();
+  t.same(await onUpload(await loadEventFixture<S3Event>('s3/object-created-multipart', { bucket, videoId })), ['applied']);
+});
+
+t.test('keys are URL-decoded; keys that are not a source upload are ignored', async (t) => {
+  t.equal(decodeS3Key('uploads/some+id%3Dx/source'), 'uploads/some id=x/source');
+  const event = await loadEventFixture<S3Event>('s3/object-created-encoded-key', { bucket });
+  t.same(await onUpload(event), ['ignored'], 'no such video');
+  const videoId = await newVideo();
+  const put = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  put.Records[0]!.s3.object.key = `video-streams/${videoId}/master.m3u8`;
+  t.same(await onUpload(put), ['ignored']);
+  put.Records[0]!.eventName = 'ObjectRemoved:Delete';
+  t.same(await onUpload(put), ['ignored']);
+  t.equal((await catalog.get(videoId))?.status, 'awaiting_upload');
+});
+
+t.test('a failed submission throws for a retry, and the retry submits once', async (t) => {
+  const videoId = await newVideo();
+  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  failNextSubmission = true;
+  await t.rejects(onUpload(event), /throttling/);
+  const stuck = await catalog.get(videoId);
+  t.equal(stuck?.status, 'processing');
+  t.notOk(stuck?.jobId, 'claimed but no job yet');
+  t.same(await onUpload(event), ['applied'], 'the retry submits the job');
+  t.equal(submissions.filter((request) => request.videoId === videoId).length, 1);
+});
+
+t.test('job events move the video forward and never back', async (t) => {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const progressing = await jobEvent('progressing', videoId);
+  const statusUpdate = await jobEvent('status-update', videoId);
+  const complete = await jobEvent('complete', videoId);
+  // The fixtures carry MediaConvert's job id; the video's job is the one the handler recorded.
+  for (const event of [progressing, statusUpdate, complete]) event.detail.jobId = `job-${videoId}`;
+
+  t.equal(await onJobEvent(progressing), 'applied');
+  t.equal(await onJobEvent(statusUpdate), 'applied');
+  t.equal((await catalog.get(videoId))?.progressPercent, 7);
+  const lower = structuredClone(statusUpdate);
+  lower.detail.jobProgress!.jobPercentComplete = 3;
+  t.equal(await onJobEvent(lower), 'duplicate', 'progress never goes down');
+  t.equal((await catalog.get(videoId))?.progressPercent, 7);
+
+  await s3.send(new PutObjectCommand({
+    Bucket: bucket,
+    Key: `video-streams/${videoId}/master.m3u8`,
+    Body: [
+      '#EXTM3U',
+      '#EXT-X-VERSION:3',
+      '#EXT-X-STREAM-INF:BANDWIDTH=5640800,RESOLUTION=1920x1080,CODECS="avc1.640028,mp4a.40.2"',
+      '1080p/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
+      '360p/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=3220800,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"',
+      '720p/index.m3u8',
+      '',
+    ].join('\n'),
+  }));
+  t.equal(await onJobEvent(complete), 'applied');
+  const ready = await videos.getVideo({ userId: 'bob' }, videoId);
+  t.match(ready, {
+    status: 'ready',
+    progressPercent: 100,
+    durationSeconds: 180.041,
+    renditions: [
+      { name: '1080p', width: 1920, height: 1080, bandwidth: 5640800 },
+      { name: '720p', width: 1280, height: 720, bandwidth: 3220800 },
+      { name: '360p', width: 640, height: 360, bandwidth: 1020800 },
+    ],
+  });
+
+  t.equal(await onJobEvent(complete), 'duplicate', 'a repeated COMPLETE');
+  t.equal(await onJobEvent(progressing), 'duplicate', 'a late PROGRESSING');
+  t.equal(await onJobEvent(statusUpdate), 'duplicate', 'a late STATUS_UPDATE');
+  const error = await jobEvent('error', videoId);
+  error.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(error), 'duplicate', 'an ERROR after ready');
+  t.equal((await catalog.get(videoId))?.status, 'ready', 'still ready');
+});
+
+t.test('an ERROR marks the video failed with the reason', async (t) => {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const error = await jobEvent('error', videoId);
+  error.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(error), 'applied');
+  t.match(await videos.getVideo({ userId: 'alice' }, videoId), {
+    status: 'failed',
+    error: { code: '1040', message: 'Example error message' },
+  });
+  t.equal(await onJobEvent(error), 'duplicate');
+});
+
+t.test('events of another job or of an unknown video change nothing', async (t) => {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const foreign = await jobEvent('error', videoId);
+  foreign.detail.jobId = 'some-older-job';
+  t.equal(await onJobEvent(foreign), 'duplicate');
+  t.equal((await catalog.get(videoId))?.status, 'processing');
+  t.equal(await onJobEvent(await jobEvent('complete', randomUUID())), 'ignored');
+  const noMetadata = await jobEvent('progressing', videoId);
+  noMetadata.detail.userMetadata = {};
+  t.equal(await onJobEvent(noMetadata), 'ignored');
+});
