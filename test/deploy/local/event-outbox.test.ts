@@ -1,0 +1,113 @@
+import t from 'tap';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createEventOutbox } from '../../../deploy/local/event-outbox.ts';
+import { toAwsS3Event, encodeS3Key } from '../../../deploy/local/s3-notifications.ts';
+import { Value } from '@sinclair/typebox/value';
+import { S3Event } from '../../../src/schemas/events.ts';
+import { decodeS3Key } from '../../../events/s3-upload.ts';
+
+const quietLogger = { info: () => undefined, error: () => undefined };
+
+t.test('an event is retried until its handler succeeds, then removed from disk', async (t) => {
+  const dir = t.testdir();
+  let calls = 0;
+  const outbox = createEventOutbox<{ n: number }>({
+    name: 'test',
+    dir,
+    logger: quietLogger,
+    retryDelaysMs: [10, 10, 10],
+    deliver: async () => {
+      calls++;
+      if (calls < 3) throw new Error('not yet');
+    },
+  });
+  await outbox.start();
+  await outbox.publish({ n: 1 });
+  await outbox.idle();
+  t.equal(calls, 3);
+  t.same(await readdir(path.join(dir, 'pending')), []);
+});
+
+t.test('an event that keeps failing goes to the dead-letter folder', async (t) => {
+  const dir = t.testdir();
+  const outbox = createEventOutbox<{ n: number }>({
+    name: 'test',
+    dir,
+    logger: quietLogger,
+    retryDelaysMs: [5],
+    deliver: async () => {
+      throw new Error('broken handler');
+    },
+  });
+  await outbox.start();
+  await outbox.publish({ n: 1 });
+  await outbox.idle();
+  t.equal((await readdir(path.join(dir, 'dead-letter'))).length, 1);
+  t.same(await readdir(path.join(dir, 'pending')), []);
+});
+
+t.test('events left at a stop are redelivered by the next start', async (t) => {
+  const dir = t.testdir();
+  const first = createEventOutbox<{ n: number }>({
+    name: 'test',
+    dir,
+    logger: quietLogger,
+    retryDelaysMs: [60_000],
+    deliver: async () => {
+      throw new Error('down');
+    },
+  });
+  await first.start();
+  await first.publish({ n: 7 });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const stopping = Date.now();
+  await first.stop();
+  t.ok(Date.now() - stopping < 1000, 'stop does not wait out a retry delay');
+  const delivered: number[] = [];
+  const second = createEventOutbox<{ n: number }>({
+    name: 'test',
+    dir,
+    logger: quietLogger,
+    deliver: async (event) => {
+      delivered.push(event.n);
+    },
+  });
+  await second.start();
+  await second.idle();
+  t.same(delivered, [7]);
+});
+
+t.test("s3rver's notifications become S3's own shape, filtered like the template", async (t) => {
+  const s3rverEvent = {
+    Records: [
+      {
+        eventVersion: '2.0',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: '2026-11-24T05:00:00.000Z',
+        eventName: 'ObjectCreated:Put',
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'testConfigId',
+          bucket: { name: 'vod-local', arn: 'arn:aws:s3: : :vod-local' },
+          object: { key: 'uploads/a b=c/source', size: 10, eTag: 'abc', sequencer: '19AB' },
+        },
+      },
+    ],
+  };
+  const event = toAwsS3Event(s3rverEvent, 'eu-west-1');
+  t.ok(event && Value.Check(S3Event, event), 'valid against the S3 event schema');
+  t.match(event?.Records[0], {
+    eventVersion: '2.1',
+    awsRegion: 'eu-west-1',
+    s3: { bucket: { arn: 'arn:aws:s3:::vod-local' }, object: { key: 'uploads/a+b%3Dc/source', sequencer: '00000000000019AB' } },
+  });
+  t.equal(decodeS3Key(encodeS3Key('uploads/ünï cödé/source')), 'uploads/ünï cödé/source');
+  const output = structuredClone(s3rverEvent);
+  output.Records[0]!.s3.object.key = 'video-streams/x/master.m3u8';
+  t.equal(toAwsS3Event(output, 'us-east-1'), undefined, 'stream output never notifies');
+  const removal = structuredClone(s3rverEvent);
+  removal.Records[0]!.eventName = 'ObjectRemoved:Delete';
+  t.equal(toAwsS3Event(removal, 'us-east-1'), undefined);
+});
