@@ -1,9 +1,14 @@
 /**
- * The S3 stand-in: s3rver on a loopback port, objects on disk, the bucket created with the CORS
- * rules a browser upload and an HLS player need.
+ * The S3 stand-in: s3rver on an internal loopback port, objects on disk, the bucket created with
+ * the CORS rules a browser upload and an HLS player need; in front of it, on the port everything
+ * else uses, a server that verifies AWS Signature Version 4 on every request as S3 does
+ * (s3-auth-proxy.ts), because s3rver checks none. The SDK clients and pre-signed URLs work
+ * unchanged; anonymous, forged, tampered or expired requests get S3's 403/400 and store nothing.
  */
 import S3rver from 's3rver';
 import { mkdir } from 'node:fs/promises';
+import { startS3AuthProxy, type S3AuthProxy } from './s3-auth-proxy.ts';
+import { makeS3rverWritesAtomic } from './s3-atomic-store.ts';
 
 export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
 export const LOCAL_S3_SECRET_KEY = 'S3RVER';
@@ -21,24 +26,51 @@ const CORS = `<CORSConfiguration>
 </CORSConfiguration>`;
 
 export interface LocalS3 {
+  /** The verifying front: the only S3 endpoint clients, pre-signed URLs and tools should use. */
   url: string;
   onEvent(listener: (event: { Records: never[] }) => void): void;
   close(): Promise<void>;
 }
 
-export async function startLocalS3(options: { directory: string; port: number; bucket: string }): Promise<LocalS3> {
+export async function startLocalS3(options: {
+  directory: string;
+  port: number;
+  bucket: string;
+  /** When set, signatures must be scoped to this region, as S3 insists on the bucket's region. */
+  region?: string;
+}): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
   const server = new S3rver({
     address: '127.0.0.1',
-    port: options.port,
+    port: 0,
     directory: options.directory,
     silent: true,
     configureBuckets: [{ name: options.bucket, configs: [CORS] }],
   });
-  const { port } = await server.run();
+  makeS3rverWritesAtomic(server);
+  const { port: internalPort } = await server.run();
+  let front: S3AuthProxy;
+  try {
+    front = await startS3AuthProxy({
+      port: options.port,
+      upstream: { host: '127.0.0.1', port: internalPort },
+      credentials: { [LOCAL_S3_ACCESS_KEY]: LOCAL_S3_SECRET_KEY },
+      ...(options.region ? { region: options.region } : {}),
+      // The bucket's CORS rule allows every origin; the front's own errors say the same.
+      errorAllowOrigin: '*',
+    });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const { url, close: closeFront } = front;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    // s3rver reports what it stored; only verified requests reach it.
     onEvent: (listener) => server.on('event', listener),
-    close: () => server.close(),
+    async close() {
+      await closeFront();
+      await server.close();
+    },
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * s3rver 3.7 streams an upload straight into the object's file and never notices a body that
+ * stops short: its pipe listens for errors on its own transform only, so an aborted PUT leaves the
+ * partial bytes as the object (HeadObject answers 200 with the partial size) or truncates the
+ * object that was there, and the request hangs. S3 stores an object only once its whole body has
+ * arrived. This makes s3rver's filesystem store do the same for PutObject and UploadPart: the body
+ * goes to a temporary file beside the target, renamed over it only when the stream ended cleanly;
+ * a stream that errors or closes early removes the temporary file and leaves the old object intact.
+ *
+ * Temporary names end in `.partial-<uuid>`, never in s3rver's `._S3rver_object` suffix, so
+ * listings never show them.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type S3rver from 's3rver';
+
+/** The part of s3rver's FilesystemStore (lib/stores/filesystem.js) this replaces and relies on. */
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: StoredObject): Promise<WriteResult>;
+  putPart(bucket: string, uploadId: string, partNumber: number | string, content: Readable): Promise<WriteResult>;
+}
+
+interface StoredObject {
+  bucket: string;
+  key: string;
+  content: Readable | Buffer;
+  metadata: Record<string, string>;
+}
+
+interface WriteResult {
+  size: number;
+  md5: string;
+}
+
+export function makeS3rverWritesAtomic(server: S3rver): void {
+  const store = (server as unknown as { store: FilesystemStore }).store;
+  if (typeof store?.putObject !== 'function' || typeof store.putPart !== 'function' || typeof store.getResourcePath !== 'function') {
+    throw new Error('s3rver changed: its filesystem store no longer has putObject/putPart/getResourcePath (see s3-atomic-store.ts)');
+  }
+
+  store.putObject = async (object) => {
+    const result = await writeAtomically(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    await store.putMetadata(object.bucket, object.key, object.metadata, result.md5);
+    return result;
+  };
+
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+    const result = await writeAtomically(partPath, content);
+    await writeFile(`${partPath}.md5`, result.md5);
+    return result;
+  };
+}
+
+async function writeAtomically(target: string, content: Readable | Buffer): Promise<WriteResult> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const temporary = `${target}.partial-${randomUUID()}`;
+  const md5 = createHash('md5');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Buffer.isBuffer(content) ? Readable.from([content]) : content, measure, createWriteStream(temporary));
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  return { size, md5: md5.digest('hex') };
+}

@@ -1,0 +1,199 @@
+/**
+ * The S3 stand-in's front door: a loopback HTTP server that authenticates every request with AWS
+ * Signature Version 4, as S3 does, and only then forwards it to s3rver (which checks no signature)
+ * on an internal port. Bodies stream both ways; nothing is buffered whole.
+ *
+ * - Rejected requests get S3's XML error and status and never reach s3rver, so nothing is stored.
+ * - CORS preflights (OPTIONS) are unauthenticated in S3: they pass through, and s3rver's CORS
+ *   headers reach the browser.
+ * - The body must be what was signed: exactly Content-Length bytes (a signed header for the
+ *   pre-signed uploads), and when x-amz-content-sha256 names a hash, bytes with that hash. The last
+ *   chunk is held back until the body has been checked, so s3rver never receives a complete body
+ *   that the front then refuses; a refused or cut-short body aborts the forwarded request.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import {
+  contentSha256Mismatch,
+  incompleteBody,
+  internalError,
+  missingContentLength,
+  notImplemented,
+  S3ErrorResponse,
+  s3ErrorXml,
+} from './s3-errors.ts';
+import { createSigV4Verifier, UNSIGNED_PAYLOAD, type SigV4VerifierOptions, type VerifiedRequest } from './s3-sigv4.ts';
+
+export interface S3AuthProxyOptions extends SigV4VerifierOptions {
+  /** Where the front listens (loopback by default); port 0 picks a free one. */
+  host?: string;
+  port: number;
+  /** The unauthenticated S3 server behind the front. */
+  upstream: { host: string; port: number };
+  /**
+   * `Access-Control-Allow-Origin` for the front's own error responses to browser requests, so a
+   * page sees S3's 403 instead of an opaque network error. It should match the bucket's CORS rule.
+   */
+  errorAllowOrigin?: string;
+  /** Where failures that are not the client's go (a bug, s3rver down); stderr by default. */
+  onInternalError?: (error: unknown) => void;
+}
+
+export interface S3AuthProxy {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection; node frames each side itself.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect']);
+
+export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3AuthProxy> {
+  const verify = createSigV4Verifier(options);
+  const agent = new http.Agent({ keepAlive: true });
+  const host = options.host ?? '127.0.0.1';
+  const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('S3 stand-in front:', error));
+
+  function sendError(req: IncomingMessage, res: ServerResponse, error: S3ErrorResponse) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const body = req.method === 'HEAD' ? '' : s3ErrorXml(error, requestId);
+    res.writeHead(error.status, {
+      'content-type': 'application/xml',
+      'content-length': Buffer.byteLength(body),
+      'x-amz-request-id': requestId,
+      ...(options.errorAllowOrigin && req.headers.origin
+        ? { 'access-control-allow-origin': options.errorAllowOrigin, vary: 'Origin' }
+        : {}),
+    });
+    // Node reads and discards a body the client still sends, so the client gets this answer.
+    res.end(body);
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, body: Transform | undefined) {
+    const headers: http.OutgoingHttpHeaders = {};
+    const connectionTokens = new Set((req.headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase()));
+    for (const [name, values] of Object.entries(req.headersDistinct)) {
+      if (values && !HOP_BY_HOP.has(name) && !connectionTokens.has(name)) headers[name] = values.length === 1 ? values[0] : values;
+    }
+    const upstream = http.request({
+      host: options.upstream.host,
+      port: options.upstream.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
+    });
+    upstream.on('response', (answer) => {
+      const rawHeaders: string[] = [];
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+        if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase())) rawHeaders.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, rawHeaders);
+      pipeline(answer, res, () => {});
+    });
+    const done = (error: Error | null) => {
+      if (!error) return;
+      upstream.destroy();
+      if (error instanceof S3ErrorResponse) sendError(req, res, error);
+      else if (!req.complete) res.destroy(); // the client went away mid-body
+      else {
+        onInternalError(error);
+        sendError(req, res, internalError());
+      }
+    };
+    if (body) pipeline(req, body, upstream, done);
+    else pipeline(req, upstream, done);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) {
+    try {
+      const method = req.method ?? 'GET';
+      if (method === 'OPTIONS') {
+        if (expectsContinue) res.writeContinue();
+        forward(req, res, undefined);
+        return;
+      }
+      if (method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '') && !req.headers.authorization) {
+        throw notImplemented('Browser-based POST uploads (POST policy) are not supported by the local S3 stand-in; use a pre-signed PUT.');
+      }
+      const verified = await verify({ method, url: req.url ?? '/', headers: req.headersDistinct });
+      const guard = bodyGuard(req, verified);
+      if (expectsContinue) res.writeContinue();
+      forward(req, res, guard);
+    } catch (error) {
+      if (!(error instanceof S3ErrorResponse)) onInternalError(error);
+      sendError(req, res, error instanceof S3ErrorResponse ? error : internalError());
+    }
+  }
+
+  const server = http.createServer((req, res) => void handle(req, res, false));
+  // Answer `Expect: 100-continue` only once the signature holds, as S3 does: a refused upload's
+  // body is then never sent.
+  server.on('checkContinue', (req, res) => void handle(req, res, true));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
+
+/**
+ * Checks the body against what the signature covers while it streams: Content-Length bytes, and
+ * the declared SHA-256 when there is one. Holds the latest chunk back until the body has ended and
+ * passed, so the server behind never sees a complete body that is then refused.
+ */
+function bodyGuard(req: IncomingMessage, verified: VerifiedRequest): Transform {
+  const declaredLength = req.headers['content-length'];
+  if (declaredLength === undefined && req.method === 'PUT') throw missingContentLength();
+  const expectedBytes = declaredLength === undefined ? undefined : Number(declaredLength);
+  const expectedHash = verified.payloadHash === UNSIGNED_PAYLOAD ? undefined : verified.payloadHash.toLowerCase();
+  const hash: Hash | undefined = expectedHash ? createHash('sha256') : undefined;
+  let received = 0;
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      received += chunk.length;
+      if (expectedBytes !== undefined && received > expectedBytes) {
+        callback(incompleteBody());
+        return;
+      }
+      hash?.update(chunk);
+      const previous = held;
+      held = chunk;
+      callback(null, previous);
+    },
+    flush(callback: TransformCallback) {
+      if (expectedBytes !== undefined && received !== expectedBytes) {
+        callback(incompleteBody());
+        return;
+      }
+      if (hash && expectedHash) {
+        const computed = hash.digest('hex');
+        if (computed !== expectedHash) {
+          callback(contentSha256Mismatch(expectedHash, computed));
+          return;
+        }
+      }
+      callback(null, held);
+    },
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * Hand-made requests to the S3 stand-in, for tests that must send what no SDK call would: raw
+ * HTTP with exact headers and bodies (node:http, so nothing is added or checked on the way), a
+ * body cut short, requests signed by hand with chosen dates, hashes and credentials.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { createHash } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request exactly as given; `headers` may repeat a name by giving an array. */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+/**
+ * Sends a PUT's head and only `sendBytes` of its body, then drops the connection, as a client
+ * that crashes or loses its network mid-upload does. Resolves once the socket is closed.
+ */
+export function putThenDropConnection(url: string, headers: Record<string, string>, body: Buffer, sendBytes: number): Promise<void> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(target.port), target.hostname, () => {
+      const head = [`PUT ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      socket.write(body.subarray(0, sendBytes), () => setTimeout(() => socket.destroy(), 100));
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+}
+
+export const sha256Hex = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** `<Code>` and `<Message>` of an S3 error document. */
+export function s3Error(body: string): { code?: string; message?: string } {
+  const text = (element: string) =>
+    new RegExp(`<${element}>([^<]*)</${element}>`)
+      .exec(body)?.[1]
+      ?.replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
+  return { code: text('Code'), message: text('Message') };
+}
+
+/**
+ * Signs a request with the SDK's SigV4 signer, as an S3 client would, but with every input chosen
+ * by the test: credentials, date, region, payload hash. Returns the headers to send.
+ */
+export async function signRequest(input: {
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region?: string;
+  service?: string;
+  signingDate?: Date;
+}): Promise<Record<string, string>> {
+  const target = new URL(input.url);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: input.accessKeyId ?? 'S3RVER', secretAccessKey: input.secretAccessKey ?? 'S3RVER' },
+    region: input.region ?? 'us-east-1',
+    service: input.service ?? 's3',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
+  const query: Record<string, string> = {};
+  target.searchParams.forEach((value, name) => (query[name] = value));
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: input.method,
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: Number(target.port),
+      path: target.pathname,
+      query,
+      headers: { host: target.host, ...input.headers },
+    }),
+    { signingDate: input.signingDate ?? new Date() },
+  );
+  return signed.headers;
+}
