@@ -15,6 +15,10 @@ export async function buildOpenApiDocument(): Promise<string> {
     JWT_ISSUER: 'https://issuer.invalid',
     JWT_AUDIENCE: 'placeholder',
     JWT_JWKS_URL: 'https://issuer.invalid/.well-known/jwks.json',
+    CDN_BASE_URL: 'https://cdn.invalid',
+    CLOUDFRONT_KEY_PAIR_ID: 'KPLACEHOLDER',
+    // Read only when a playback is signed, which never happens here.
+    CLOUDFRONT_PRIVATE_KEY_PARAMETER: '/placeholder/cloudfront-private-key',
     LOG_LEVEL: 'silent',
   });
   const fastify = Fastify(buildServerOptions(config));

@@ -14,6 +14,7 @@ import { registerErrorHandling } from './error-handler.ts';
 import { Problem } from './schemas/problem.ts';
 import { Rendition, Video, VideoError, VideoPage, VideoStatus } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
+import { Playback } from './schemas/playback.ts';
 import healthRoutes from '../routes/health/index.ts';
 import uploadRoutes from '../routes/uploads/index.ts';
 import videoRoutes from '../routes/videos/index.ts';
@@ -51,7 +52,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   fastify.decorate('services', options.services);
   registerErrorHandling(fastify);
 
-  for (const schema of [VideoStatus, Rendition, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Problem]) {
+  for (const schema of [VideoStatus, Rendition, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
     fastify.addSchema(schema);
   }
 

@@ -6,12 +6,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from './config.ts';
 
 export interface AwsClients {
   s3: S3Client;
   dynamo: DynamoDBDocumentClient;
   mediaConvert: MediaConvertClient;
+  /** Reads the CloudFront signing key (a SecureString parameter) in AWS. */
+  ssm: SSMClient;
 }
 
 export function createS3Client(config: Pick<Config, 'AWS_REGION' | 'S3_ENDPOINT'>): S3Client {
@@ -40,5 +43,6 @@ export function createAwsClients(config: Config): AwsClients {
       region: config.AWS_REGION,
       ...(config.MEDIACONVERT_ENDPOINT ? { endpoint: config.MEDIACONVERT_ENDPOINT } : {}),
     }),
+    ssm: new SSMClient({ region: config.AWS_REGION }),
   };
 }

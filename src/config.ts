@@ -4,6 +4,7 @@
  * every runtime (Lambda, `sam local`, the local stack), are read once, and a missing or malformed
  * one fails fast naming the variable.
  */
+import { createPrivateKey } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -12,6 +13,7 @@ const GiB = 1024 ** 3;
 export const SINGLE_PUT_LIMIT_BYTES = 5 * GiB;
 
 const Url = Type.String({ pattern: '^https?://' });
+const HOUR = 3600;
 
 export const ConfigSchema = Type.Object({
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'Region of the bucket, table and MediaConvert.' }),
@@ -32,6 +34,36 @@ export const ConfigSchema = Type.Object({
   JWT_JWKS_URL: Url,
   MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1, maximum: SINGLE_PUT_LIMIT_BYTES, default: SINGLE_PUT_LIMIT_BYTES }),
   UPLOAD_URL_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 900 }),
+  CDN_BASE_URL: Type.String({
+    // The distribution's root: object keys map to paths one to one, so no path and no trailing slash.
+    pattern: '^https?://[^/?#\\s]+$',
+    description: 'The CloudFront distribution, e.g. https://d111111abcdef8.cloudfront.net (locally the stand-in, http://127.0.0.1:3001).',
+  }),
+  CLOUDFRONT_KEY_PAIR_ID: Type.String({
+    pattern: '^[A-Z0-9]{8,64}$',
+    description: 'Id of the CloudFront public key (in the trusted key group) whose private key signs playback URLs.',
+  }),
+  CLOUDFRONT_PRIVATE_KEY: Type.Optional(
+    Type.String({ minLength: 1, description: 'The PEM private key itself (local stack, sam local). Exactly one of this and CLOUDFRONT_PRIVATE_KEY_PARAMETER.' }),
+  ),
+  CLOUDFRONT_PRIVATE_KEY_PARAMETER: Type.Optional(
+    Type.String({
+      pattern: '^[a-zA-Z0-9_.:\\-/]+$',
+      description: 'Name (or ARN) of the SSM SecureString parameter holding the PEM private key (AWS); read once per container, at the first playback.',
+    }),
+  ),
+  PLAYBACK_URL_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 7 * 24 * HOUR,
+    default: 4 * HOUR,
+    description: 'Lifetime of a playback URL; longer when the video needs it (see PLAYBACK_URL_MARGIN_SECONDS).',
+  }),
+  PLAYBACK_URL_MARGIN_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 24 * HOUR,
+    default: HOUR / 2,
+    description: 'A playback URL lives at least the video duration plus this, so pauses and slow starts keep playing.',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -41,6 +73,37 @@ export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * The signing key comes from exactly one place. A PEM given inline is parsed here, so a broken
+ * key fails at boot rather than at the first playback; an SSM parameter is read when first needed.
+ */
+function privateKeyProblems(config: Config): string[] {
+  const inline = config.CLOUDFRONT_PRIVATE_KEY;
+  const parameter = config.CLOUDFRONT_PRIVATE_KEY_PARAMETER;
+  if (inline && parameter) {
+    return ['CLOUDFRONT_PRIVATE_KEY: give either it or CLOUDFRONT_PRIVATE_KEY_PARAMETER, not both'];
+  }
+  if (!inline && !parameter) {
+    return ['CLOUDFRONT_PRIVATE_KEY_PARAMETER: required (or CLOUDFRONT_PRIVATE_KEY with the PEM itself)'];
+  }
+  if (inline) {
+    try {
+      const key = createPrivateKey(pemFromSetting(inline));
+      if (key.asymmetricKeyType !== 'rsa') return [`CLOUDFRONT_PRIVATE_KEY: CloudFront keys are RSA, not ${key.asymmetricKeyType}`];
+    } catch {
+      return ['CLOUDFRONT_PRIVATE_KEY: not a PEM private key'];
+    }
+  }
+  return [];
+}
+
+/**
+ * Env files often carry a PEM on one line with literal `\n` escapes; turn those back into newlines.
+ */
+export function pemFromSetting(value: string): string {
+  return value.includes('\n') ? value : value.replaceAll('\\n', '\n');
 }
 
 /** Reads, converts (strings to numbers), defaults and validates the settings; throws ConfigError. */
@@ -61,6 +124,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (config.TRANSCODER === 'ffmpeg-worker' && !config.TRANSCODE_WORKER_URL) {
       problems.push('TRANSCODE_WORKER_URL: required when TRANSCODER is ffmpeg-worker');
     }
+    problems.push(...privateKeyProblems(config));
+    if (config.CLOUDFRONT_PRIVATE_KEY) config.CLOUDFRONT_PRIVATE_KEY = pemFromSetting(config.CLOUDFRONT_PRIVATE_KEY);
   }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);

@@ -11,6 +11,7 @@ import { createTokenVerifier, type TokenVerifier } from './auth.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import { createMediaConvertTranscoder } from './transcoder/mediaconvert-transcoder.ts';
 import { createFfmpegWorkerTranscoder } from './transcoder/ffmpeg-worker-transcoder.ts';
+import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm, type PlaybackSigner } from './playback-signer.ts';
 
 export interface Services {
   videos: VideoService;
@@ -29,6 +30,19 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
   });
 }
 
+function createPlayback(config: Config, clients: AwsClients): PlaybackSigner {
+  return createPlaybackSigner({
+    cdnBaseUrl: config.CDN_BASE_URL,
+    keyPairId: config.CLOUDFRONT_KEY_PAIR_ID,
+    // loadConfig guarantees exactly one of the two.
+    privateKey: config.CLOUDFRONT_PRIVATE_KEY
+      ? inlinePrivateKey(config.CLOUDFRONT_PRIVATE_KEY)
+      : privateKeyFromSsm(clients.ssm, config.CLOUDFRONT_PRIVATE_KEY_PARAMETER!),
+    ttlSeconds: config.PLAYBACK_URL_TTL_SECONDS,
+    marginSeconds: config.PLAYBACK_URL_MARGIN_SECONDS,
+  });
+}
+
 export function createServices(config: Config, clients: AwsClients = createAwsClients(config)): Services {
   const catalog = createVideoCatalog({ dynamo: clients.dynamo, tableName: config.TABLE_NAME });
   const storage = createVideoStorage({ s3: clients.s3, bucket: config.BUCKET_NAME });
@@ -37,6 +51,7 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
       catalog,
       storage,
       transcoder: createTranscoder(config, clients),
+      playback: createPlayback(config, clients),
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
     }),

@@ -17,12 +17,15 @@ import {
   type VideoStorage,
 } from './video-storage.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
+import type { PlaybackSigner } from './playback-signer.ts';
+import type { Playback } from './schemas/playback.ts';
 import {
   ForbiddenError,
   InvalidInputError,
   UnsupportedContentTypeError,
   UploadTooLargeError,
   VideoNotFoundError,
+  VideoNotReadyError,
 } from './errors.ts';
 
 export interface Viewer {
@@ -33,6 +36,8 @@ export interface VideoServiceOptions {
   catalog: VideoCatalog;
   storage: VideoStorage;
   transcoder: Transcoder;
+  /** Signs CDN URLs for watching ready videos. */
+  playback: PlaybackSigner;
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
   now?: () => Date;
@@ -143,6 +148,16 @@ export function createVideoService(options: VideoServiceOptions) {
 
     async getVideo(viewer: Viewer, videoId: string): Promise<Video> {
       return toPublicVideo(await visibleVideo(viewer, videoId));
+    },
+
+    /** A signed manifest URL on the CDN for a ready video the viewer may see. */
+    async getPlayback(viewer: Viewer, videoId: string): Promise<Playback> {
+      const video = await visibleVideo(viewer, videoId);
+      if (video.status !== 'ready') {
+        throw new VideoNotReadyError(`Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once it is ready`);
+      }
+      const grant = await options.playback.signManifest({ videoId, durationSeconds: video.durationSeconds, now: now() });
+      return { manifestUrl: grant.manifestUrl, expiresAt: grant.expiresAt.toISOString() };
     },
 
     async deleteVideo(viewer: Viewer, videoId: string): Promise<void> {

@@ -8,6 +8,7 @@ const Port = (port: number, description: string) => Type.Integer({ minimum: 0, m
 
 export const LocalSettingsSchema = Type.Object({
   PORT: Port(DEFAULT_PORTS.api, 'API port'),
+  CDN_PORT: Port(DEFAULT_PORTS.cdn, 'CloudFront stand-in port (manifest URLs point here)'),
   ISSUER_PORT: Port(DEFAULT_PORTS.issuer, 'Local JWT issuer (JWKS) port'),
   S3_PORT: Port(DEFAULT_PORTS.s3, 'S3 stand-in port'),
   DYNAMODB_PORT: Port(DEFAULT_PORTS.dynamodb, 'DynamoDB stand-in port'),

@@ -1,8 +1,9 @@
 /**
  * The whole system on one machine: the same app and event handlers that run in AWS, with
  * stand-ins for S3 (s3rver), DynamoDB (dynalite), MediaConvert (the ffmpeg worker), EventBridge
- * and S3 notifications (durable outboxes delivering AWS-shaped events), and Cognito (a local JWT
- * issuer). Everything lives under one data directory, so a restart keeps every video.
+ * and S3 notifications (durable outboxes delivering AWS-shaped events), Cognito (a local JWT
+ * issuer) and CloudFront (a signature-checking front that runs the Lambda@Edge manifest signer).
+ * Everything lives under one data directory, so a restart keeps every video.
  * `npm start` runs it (deploy/local/start.ts); the tests start it on ephemeral ports.
  */
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './is
 import { createEventOutbox } from './event-outbox.ts';
 import { toAwsS3Event } from './s3-notifications.ts';
 import { createTranscodeWorker } from './transcoder/worker.ts';
+import { loadCloudFrontKeyPair, startLocalCloudFront } from './cloudfront.ts';
+import { createManifestSigner } from '../../edge/manifest-signer.ts';
 import { startTranscodeWorkerServer } from './transcoder/server.ts';
 
 export const LOCAL_BUCKET = 'vod-local';
@@ -31,6 +34,7 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 
 export interface LocalStackPorts {
   api: number;
+  cdn: number;
   issuer: number;
   s3: number;
   dynamodb: number;
@@ -38,7 +42,7 @@ export interface LocalStackPorts {
 }
 
 /** `npm start`'s ports; tests pass 0 everywhere for ephemeral ones. */
-export const DEFAULT_PORTS: LocalStackPorts = { api: 3000, issuer: 3002, s3: 3003, dynamodb: 3004, transcoder: 3005 };
+export const DEFAULT_PORTS: LocalStackPorts = { api: 3000, cdn: 3001, issuer: 3002, s3: 3003, dynamodb: 3004, transcoder: 3005 };
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -53,6 +57,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   apiUrl: string;
+  /** The CloudFront stand-in: every manifest URL the API hands out points here. */
+  cdnUrl: string;
   s3Url: string;
   dynamoDbUrl: string;
   issuerUrl: string;
@@ -102,6 +108,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const issuer = await startLocalIssuer({ dir: join(dataDir, 'issuer'), port: ports.issuer });
     stoppers.push(() => issuer.close());
 
+    // CloudFront: the key group trusts one key pair kept in the data dir; the origin-request
+    // function is the Lambda@Edge handler's own code, reading playlists from the S3 stand-in.
+    const cloudFrontKeys = await loadCloudFrontKeyPair(join(dataDir, 'cloudfront'));
+    const cdnS3 = createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url });
+    const cdn = await startLocalCloudFront({
+      port: ports.cdn,
+      s3Client: cdnS3,
+      bucket: LOCAL_BUCKET,
+      region: LOCAL_REGION,
+      trustedKeys: [cloudFrontKeys],
+      edgeHandler: createManifestSigner({ s3: cdnS3, secureCookies: false }),
+      logger: logger.child({ part: 'cloudfront' }),
+    });
+    stoppers.push(() => cdn.close());
+
     // MediaConvert's stand-in reports through the EventBridge stand-in, as MediaConvert does.
     let deliverJobEvent: (event: MediaConvertJobStateChangeEvent) => Promise<unknown> = async () => {
       throw new Error('event handlers not wired yet');
@@ -138,6 +159,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       JWT_ISSUER: LOCAL_ISSUER,
       JWT_AUDIENCE: LOCAL_AUDIENCE,
       JWT_JWKS_URL: issuer.jwksUrl,
+      CDN_BASE_URL: cdn.url,
+      CLOUDFRONT_KEY_PAIR_ID: cloudFrontKeys.keyPairId,
+      CLOUDFRONT_PRIVATE_KEY: cloudFrontKeys.privateKeyPem,
       LOG_LEVEL: options.logLevel ?? 'info',
       ...options.settings,
     });
@@ -174,6 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       apiUrl,
+      cdnUrl: cdn.url,
       s3Url: s3.url,
       dynamoDbUrl: dynamoDb.url,
       issuerUrl: issuer.url,

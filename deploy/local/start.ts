@@ -3,14 +3,15 @@ import { loadLocalSettings } from './settings.ts';
 import { startLocalStack } from './stack.ts';
 
 const settings = loadLocalSettings(process.env);
-// App settings (MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS, LOG_LEVEL) pass through from the environment.
+// App settings (upload and playback limits, LOG_LEVEL) pass through from the environment.
 const passThrough = Object.fromEntries(
-  ['MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  ['MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS', 'PLAYBACK_URL_TTL_SECONDS', 'PLAYBACK_URL_MARGIN_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
 );
 const stack = await startLocalStack({
   dataDir: settings.DATA_DIR,
   ports: {
     api: settings.PORT,
+    cdn: settings.CDN_PORT,
     issuer: settings.ISSUER_PORT,
     s3: settings.S3_PORT,
     dynamodb: settings.DYNAMODB_PORT,
@@ -26,6 +27,7 @@ process.stdout.write(
     '',
     'Video on demand, local stack',
     `  API             ${stack.apiUrl}   (Swagger UI: ${stack.apiUrl}/docs)`,
+    `  CloudFront      ${stack.cdnUrl}   (signed URLs and cookies checked; key pair ${stack.config.CLOUDFRONT_KEY_PAIR_ID})`,
     `  S3 stand-in     ${stack.s3Url}   bucket ${stack.config.BUCKET_NAME}`,
     `  DynamoDB        ${stack.dynamoDbUrl}   table ${stack.config.TABLE_NAME}`,
     `  JWT issuer      ${stack.issuerUrl}`,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { problemResponse } from '../../src/schemas/problem.ts';
 import { ListVideosQuery, Video, VideoPage, VideoParams } from '../../src/schemas/video.ts';
+import { Playback } from '../../src/schemas/playback.ts';
 
 const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = [{ bearerAuth: [] }];
@@ -42,6 +43,28 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),
+  );
+
+  fastify.get(
+    '/videos/:videoId/playback',
+    {
+      schema: {
+        operationId: 'getPlayback',
+        tags: ['videos'],
+        summary: 'Watch a ready video: a signed CDN URL of its HLS master playlist',
+        description:
+          'The URL is signed once for every playlist and segment of the video; the CDN adds the same signature to each URI inside the playlists it serves. It stays valid until expiresAt, at least the video duration plus a margin.',
+        security,
+        params: VideoParams,
+        response: {
+          200: Type.Ref(Playback, { description: 'Where to play it, and until when' }),
+          401: unauthenticated,
+          404: notFound,
+          409: problemResponse('The video is not ready yet (awaiting upload, processing or failed)'),
+        },
+      },
+    },
+    async (request) => fastify.services.videos.getPlayback(request.viewer, request.params.videoId),
   );
 
   fastify.delete(

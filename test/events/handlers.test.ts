@@ -41,6 +41,7 @@ const videos = createVideoService({
   catalog,
   storage: createVideoStorage({ s3, bucket }),
   transcoder: recordingTranscoder,
+  playback: { signManifest: async () => Promise.reject(new Error('event handlers never sign playback')) },
   maxUploadBytes: 10_000_000,
   uploadUrlTtlSeconds: 900,
   newVideoId: () => nextId,

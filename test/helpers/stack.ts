@@ -6,11 +6,14 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
+import { createVideoCatalog } from '../../src/video-catalog.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 
-export const ALL_EPHEMERAL = { api: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
+export const ALL_EPHEMERAL = { api: 0, cdn: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
 
 export async function startTestStack(
   t: Test,
@@ -98,5 +101,78 @@ export async function waitForStatus(
     if (statuses.includes(body.status)) return { video: body, seen };
     if (Date.now() > deadline) throw new Error(`video ${videoId} still ${body.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** POST /uploads only: a video awaiting its upload. */
+export async function createVideo(stack: LocalStack, token: string, title = 'A video'): Promise<string> {
+  const created = await callApi<CreateUploadResponse>(stack, 'POST', '/uploads', {
+    token,
+    body: { title, filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 1234 },
+  });
+  if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
+  return created.body.videoId;
+}
+
+export interface StreamObject {
+  /** Relative to `video-streams/{videoId}/`. */
+  key: string;
+  body: string | Uint8Array;
+  contentType?: string;
+}
+
+/** Puts objects into the bucket, a few at a time. */
+export async function putObjects(stack: LocalStack, objects: Array<{ key: string; body: string | Uint8Array; contentType?: string }>, concurrency = 16): Promise<void> {
+  const s3 = createS3Client(stack.config);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < objects.length) {
+        const object = objects[next++]!;
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: stack.config.BUCKET_NAME,
+            Key: object.key,
+            Body: object.body,
+            ...(object.contentType ? { ContentType: object.contentType } : {}),
+          }),
+        );
+      }
+    }),
+  );
+}
+
+/**
+ * Makes a video ready without a transcode: puts its stream objects (a master playlist at least)
+ * and feeds the real job handler PROGRESSING then COMPLETE, as MediaConvert would report them.
+ */
+export async function makeReadyWithStreams(
+  stack: LocalStack,
+  videoId: string,
+  options: { objects: StreamObject[]; durationSeconds: number },
+): Promise<void> {
+  const bucket = stack.config.BUCKET_NAME;
+  await putObjects(stack, options.objects.map((object) => ({ ...object, key: `video-streams/${videoId}/${object.key}` })));
+  const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
+  const video = await catalog.get(videoId);
+  if (!video || !(await catalog.claimForProcessing(video, '0001', new Date().toISOString()))) {
+    throw new Error(`could not claim ${videoId}`);
+  }
+  for (const status of ['PROGRESSING', 'COMPLETE'] as const) {
+    await stack.services.videos.handleJobStateChange({
+      timestamp: Date.now(),
+      accountId: '000000000000',
+      queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
+      jobId: `job-${videoId}`,
+      status,
+      userMetadata: { videoId },
+      outputGroupDetails: [
+        {
+          type: 'HLS_GROUP',
+          playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
+          outputDetails: [{ durationInMs: Math.round(options.durationSeconds * 1000) }],
+        },
+      ],
+    });
   }
 }

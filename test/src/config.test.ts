@@ -1,4 +1,5 @@
 import t from 'tap';
+import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig, ConfigError, SINGLE_PUT_LIMIT_BYTES } from '../../src/config.ts';
 
 const minimal = {
@@ -8,6 +9,9 @@ const minimal = {
   JWT_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc',
   JWT_AUDIENCE: 'client',
   JWT_JWKS_URL: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json',
+  CDN_BASE_URL: 'https://d111111abcdef8.cloudfront.net',
+  CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+  CLOUDFRONT_PRIVATE_KEY_PARAMETER: '/vod/cloudfront-private-key',
 };
 
 t.test('fills defaults and converts numbers from strings', async (t) => {
@@ -16,6 +20,8 @@ t.test('fills defaults and converts numbers from strings', async (t) => {
   t.equal(config.MAX_UPLOAD_BYTES, SINGLE_PUT_LIMIT_BYTES);
   t.equal(config.TRANSCODER, 'mediaconvert');
   t.equal(config.AWS_REGION, 'us-east-1');
+  t.equal(config.PLAYBACK_URL_TTL_SECONDS, 4 * 3600, 'playback URLs live 4 h by default');
+  t.equal(config.PLAYBACK_URL_MARGIN_SECONDS, 1800);
 });
 
 t.test('a missing setting fails at boot naming the variable', async (t) => {
@@ -34,4 +40,31 @@ t.test('each transcoder requires its own settings', async (t) => {
   t.throws(() => loadConfig(noRole), ConfigError);
   t.throws(() => loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker' }), /TRANSCODE_WORKER_URL/);
   t.equal(loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1' }).TRANSCODER, 'ffmpeg-worker');
+});
+
+t.test('the CloudFront signing key comes from exactly one of a PEM or an SSM parameter', async (t) => {
+  const { CLOUDFRONT_PRIVATE_KEY_PARAMETER: _parameter, ...noKey } = minimal;
+  t.throws(() => loadConfig(noKey), /CLOUDFRONT_PRIVATE_KEY_PARAMETER: required/);
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  t.throws(() => loadConfig({ ...minimal, CLOUDFRONT_PRIVATE_KEY: pem }), /not both/);
+  t.equal(loadConfig({ ...noKey, CLOUDFRONT_PRIVATE_KEY: pem }).CLOUDFRONT_PRIVATE_KEY, pem);
+  t.equal(
+    loadConfig({ ...noKey, CLOUDFRONT_PRIVATE_KEY: pem.replaceAll('\n', '\\n') }).CLOUDFRONT_PRIVATE_KEY,
+    pem,
+    'a PEM written on one line with \\n escapes (env files) is restored',
+  );
+  t.throws(() => loadConfig({ ...noKey, CLOUDFRONT_PRIVATE_KEY: 'not a key' }), /CLOUDFRONT_PRIVATE_KEY: not a PEM private key/);
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  t.throws(() => loadConfig({ ...noKey, CLOUDFRONT_PRIVATE_KEY: ec }), /RSA/);
+});
+
+t.test('CDN and key pair settings are required and checked', async (t) => {
+  const { CDN_BASE_URL: _cdn, ...noCdn } = minimal;
+  t.throws(() => loadConfig(noCdn), /CDN_BASE_URL/);
+  t.throws(() => loadConfig({ ...minimal, CDN_BASE_URL: 'https://cdn.example.com/' }), /CDN_BASE_URL/, 'no trailing slash');
+  t.throws(() => loadConfig({ ...minimal, CDN_BASE_URL: 'https://cdn.example.com/videos' }), /CDN_BASE_URL/, 'no path');
+  t.equal(loadConfig({ ...minimal, CDN_BASE_URL: 'http://127.0.0.1:3001' }).CDN_BASE_URL, 'http://127.0.0.1:3001');
+  t.throws(() => loadConfig({ ...minimal, CLOUDFRONT_KEY_PAIR_ID: 'k2-lower' }), /CLOUDFRONT_KEY_PAIR_ID/);
+  t.throws(() => loadConfig({ ...minimal, PLAYBACK_URL_TTL_SECONDS: '10' }), /PLAYBACK_URL_TTL_SECONDS/);
+  t.equal(loadConfig({ ...minimal, PLAYBACK_URL_MARGIN_SECONDS: '0' }).PLAYBACK_URL_MARGIN_SECONDS, 0);
 });

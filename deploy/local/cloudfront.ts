@@ -1,0 +1,420 @@
+/**
+ * The local stand-in for the CloudFront distribution in front of the private bucket: the host
+ * every local manifest URL points to. Like CloudFront with a trusted key group it answers 403 to
+ * any request without a valid signed URL or signed cookies (canned or custom policy, URL-safe
+ * base64, RSA-SHA1 or RSA-SHA256 per Hash-Algorithm, DateLessThan, DateGreaterThan,
+ * AWS:SourceIp, wildcard Resource, key pair ids of the key group); then, like the origin-request
+ * trigger, it runs the edge handler with a real origin-request event for `*.m3u8` and serves
+ * everything else from the S3 stand-in with Range support and the CORS headers a browser player
+ * needs. It shares no code with the app: it checks what the app's signer made.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';
+
+/** CloudFront's limit for a response generated on origin-request, headers and body: "1 MB" (read as 10^6). */
+export const GENERATED_RESPONSE_LIMIT_BYTES = 1_000_000;
+
+export interface TrustedKey {
+  keyPairId: string;
+  publicKeyPem: string;
+}
+
+export interface CloudFrontKeyPair extends TrustedKey {
+  privateKeyPem: string;
+}
+
+/**
+ * The key pair whose public key is the stand-in's trusted key group, kept in `dir` (created on
+ * first use, RSA 2048 as CloudFront requires) so signed URLs survive restarts.
+ */
+export async function loadCloudFrontKeyPair(dir: string): Promise<CloudFrontKeyPair> {
+  const file = join(dir, 'cloudfront-key.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as CloudFrontKeyPair;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  // CloudFront public key ids look like K2JCJMDEHXQW5F.
+  const keyPairId = `K${createHash('sha256').update(publicKey).digest('hex').slice(0, 13).toUpperCase()}`;
+  await mkdir(dir, { recursive: true });
+  // wx: two processes racing to create the key keep the first one.
+  await writeFile(file, JSON.stringify({ keyPairId, publicKeyPem: publicKey, privateKeyPem: privateKey }), { flag: 'wx', mode: 0o600 }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    },
+  );
+  return JSON.parse(await readFile(file, 'utf8')) as CloudFrontKeyPair;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature verification, as CloudFront does it.
+
+const URL_SIGNING_PARAMETERS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm']);
+
+export type Denial = { code: 'MissingKey' | 'InvalidKey' | 'AccessDenied'; message: string; reason: string };
+
+export interface ViewerRequest {
+  /** `http://host[:port]` as the viewer addressed it. */
+  origin: string;
+  /** The raw path, as received. */
+  path: string;
+  /** The raw query string without `?`, as received ('' if none). */
+  query: string;
+  cookies: Record<string, string>;
+  clientIp: string;
+}
+
+const deny = (code: Denial['code'], message: string, reason: string): Denial => ({ code, message, reason });
+const accessDenied = (reason: string) => deny('AccessDenied', 'Access denied', reason);
+
+/** CloudFront's URL-safe base64: `-` for `+`, `_` for `=`, `~` for `/`. */
+function fromUrlSafeBase64(value: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9\-_~]+$/.test(value)) return undefined;
+  return Buffer.from(value.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64');
+}
+
+function decodeComponent(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const equals = part.indexOf('=');
+    if (equals === -1) continue;
+    const name = part.slice(0, equals).trim();
+    if (name && !(name in cookies)) cookies[name] = decodeComponent(part.slice(equals + 1).trim());
+  }
+  return cookies;
+}
+
+/** `*` matches any run of characters (none too), `?` exactly one; everything else literally. */
+function resourceMatches(resource: string, url: string): boolean {
+  const pattern = resource.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${pattern}$`, 's').test(url);
+}
+
+function ipMatches(cidr: string, clientIp: string): boolean {
+  const [address, bits] = cidr.split('/');
+  const type = isIPv4(address ?? '') ? 'ipv4' : isIPv6(address ?? '') ? 'ipv6' : undefined;
+  if (!type || !address) return false;
+  const prefix = bits === undefined ? (type === 'ipv4' ? 32 : 128) : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 'ipv4' ? 32 : 128)) return false;
+  const clientType = isIPv4(clientIp) ? 'ipv4' : isIPv6(clientIp) ? 'ipv6' : undefined;
+  if (clientType !== type) return false;
+  const list = new BlockList();
+  list.addSubnet(address, prefix, type);
+  return list.check(clientIp, type);
+}
+
+interface PolicyStatement {
+  Resource?: unknown;
+  Condition?: {
+    DateLessThan?: { 'AWS:EpochTime'?: unknown };
+    DateGreaterThan?: { 'AWS:EpochTime'?: unknown };
+    IpAddress?: { 'AWS:SourceIp'?: unknown };
+  };
+}
+
+/**
+ * Checks one viewer request: the signed URL if the query carries any signing parameter (CloudFront
+ * then ignores cookies), else the signed cookies. Returns undefined when access is granted.
+ */
+export function verifyViewerRequest(
+  request: ViewerRequest,
+  trustedKeys: ReadonlyMap<string, KeyObject>,
+  nowSeconds: number,
+): Denial | undefined {
+  const pairs = request.query === '' ? [] : request.query.split('&');
+  const nameOf = (pair: string) => (pair.includes('=') ? pair.slice(0, pair.indexOf('=')) : pair);
+  const signedUrl = pairs.some((pair) => URL_SIGNING_PARAMETERS.has(nameOf(pair)));
+  // The URL the policy's Resource is compared with: the viewer's URL less the signing parameters.
+  const unsignedQuery = pairs.filter((pair) => !URL_SIGNING_PARAMETERS.has(nameOf(pair))).join('&');
+  const url = `${request.origin}${request.path}${unsignedQuery ? `?${unsignedQuery}` : ''}`;
+
+  const get = (name: string): string | undefined => {
+    if (!signedUrl) return request.cookies[`CloudFront-${name}`];
+    const pair = pairs.find((candidate) => nameOf(candidate) === name);
+    return pair === undefined ? undefined : decodeComponent(pair.slice(name.length + 1));
+  };
+  const keyPairId = get('Key-Pair-Id');
+  if (!keyPairId) return deny('MissingKey', 'Missing Key-Pair-Id query parameter or cookie value', 'no key pair id');
+  const publicKey = trustedKeys.get(keyPairId);
+  if (!publicKey) return deny('InvalidKey', 'Unknown Key', `key pair ${keyPairId} is not in the trusted key group`);
+
+  const signature = fromUrlSafeBase64(get('Signature') ?? '');
+  if (!signature) return accessDenied('no signature');
+  const algorithm = get('Hash-Algorithm') ?? 'SHA1';
+  if (algorithm !== 'SHA1' && algorithm !== 'SHA256') return accessDenied(`unsupported Hash-Algorithm ${algorithm}`);
+
+  const encodedPolicy = get('Policy');
+  const expires = get('Expires');
+  let policyText: Buffer;
+  if (encodedPolicy !== undefined) {
+    if (expires !== undefined) return accessDenied('both Policy and Expires');
+    const decoded = fromUrlSafeBase64(encodedPolicy);
+    if (!decoded) return accessDenied('Policy is not URL-safe base64');
+    policyText = decoded;
+  } else if (expires !== undefined) {
+    if (!/^\d+$/.test(expires)) return accessDenied('Expires is not an epoch time');
+    // A canned policy is not sent: it is rebuilt from the URL, byte for byte as the signer made it.
+    policyText = Buffer.from(
+      `{"Statement":[{"Resource":${JSON.stringify(url)},"Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`,
+    );
+  } else {
+    return accessDenied('neither Policy nor Expires');
+  }
+
+  if (!verify(algorithm === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1', policyText, publicKey, signature)) {
+    return accessDenied('signature does not match the policy');
+  }
+
+  let statement: PolicyStatement;
+  try {
+    const policy = JSON.parse(policyText.toString('utf8')) as { Statement?: PolicyStatement[] };
+    if (!Array.isArray(policy.Statement) || policy.Statement.length !== 1) return accessDenied('a policy has exactly one statement');
+    statement = policy.Statement[0]!;
+  } catch {
+    return accessDenied('policy is not JSON');
+  }
+  const lessThan = statement.Condition?.DateLessThan?.['AWS:EpochTime'];
+  if (typeof lessThan !== 'number') return accessDenied('policy has no DateLessThan');
+  if (nowSeconds >= lessThan) return accessDenied('expired');
+  const greaterThan = statement.Condition?.DateGreaterThan?.['AWS:EpochTime'];
+  if (greaterThan !== undefined && (typeof greaterThan !== 'number' || nowSeconds <= greaterThan)) {
+    return accessDenied('not valid yet');
+  }
+  const sourceIp = statement.Condition?.IpAddress?.['AWS:SourceIp'];
+  if (sourceIp !== undefined && (typeof sourceIp !== 'string' || !ipMatches(sourceIp, request.clientIp))) {
+    return accessDenied(`client ${request.clientIp} is not in ${String(sourceIp)}`);
+  }
+  // No Resource: the policy covers every object of every distribution trusting the key.
+  if (statement.Resource !== undefined && (typeof statement.Resource !== 'string' || !resourceMatches(statement.Resource, url))) {
+    return accessDenied(`${url} is not ${String(statement.Resource)}`);
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server.
+
+export type EdgeHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontRequestResult>;
+
+export interface LocalCloudFrontOptions {
+  port: number;
+  s3Client: S3Client;
+  bucket: string;
+  /** Region of the bucket, as the origin's domain name carries it. */
+  region?: string;
+  trustedKeys: TrustedKey[];
+  /** The origin-request function for `*.m3u8` (the Lambda@Edge manifest signer). */
+  edgeHandler?: EdgeHandler;
+  logger?: { info(object: object, message: string): void; error(object: object, message: string): void };
+}
+
+export interface LocalCloudFront {
+  url: string;
+  close(): Promise<void>;
+}
+
+const EXPOSED_HEADERS = 'Content-Length, Content-Range, Accept-Ranges, ETag';
+
+function setCorsHeaders(request: IncomingMessage, response: ServerResponse): void {
+  const origin = request.headers.origin;
+  if (origin) {
+    // Echoed (not *) so that a player sending signed cookies (withCredentials) may read the answer.
+    response.setHeader('Access-Control-Allow-Origin', origin);
+    response.setHeader('Access-Control-Allow-Credentials', 'true');
+    response.setHeader('Vary', 'Origin');
+  } else {
+    response.setHeader('Access-Control-Allow-Origin', '*');
+  }
+  response.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+}
+
+function sendError(response: ServerResponse, status: number, code: string, message: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+  response.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+function generatedSize(generated: CloudFrontResultResponse): number {
+  let size = generated.body === undefined ? 0 : Buffer.byteLength(generated.body, 'utf8');
+  for (const values of Object.values(generated.headers ?? {})) {
+    for (const { key, value } of values) size += Buffer.byteLength(`${key ?? ''}: ${value}\r\n`, 'utf8');
+  }
+  return size;
+}
+
+export async function startLocalCloudFront(options: LocalCloudFrontOptions): Promise<LocalCloudFront> {
+  const { s3Client, bucket } = options;
+  const region = options.region ?? 'us-east-1';
+  const trustedKeys = new Map(options.trustedKeys.map((key) => [key.keyPairId, createPublicKey(key.publicKeyPem)]));
+  const originDomain = `${bucket}.s3.${region}.amazonaws.com`;
+  let distributionDomainName = '';
+
+  function originRequestEvent(request: IncomingMessage, uri: string, querystring: string, clientIp: string): CloudFrontRequestEvent {
+    const header = (key: string, value: string) => [{ key, value }];
+    return {
+      Records: [
+        {
+          cf: {
+            config: {
+              distributionDomainName,
+              distributionId: 'ELOCALSTANDIN',
+              eventType: 'origin-request',
+              requestId: randomBytes(42).toString('base64url'),
+            },
+            request: {
+              clientIp,
+              headers: {
+                'x-forwarded-for': header('X-Forwarded-For', clientIp),
+                'user-agent': header('User-Agent', 'Amazon CloudFront'),
+                via: header('Via', `2.0 ${randomBytes(16).toString('hex')}.cloudfront.net (CloudFront)`),
+                host: header('Host', originDomain),
+              },
+              method: request.method ?? 'GET',
+              origin: { s3: { authMethod: 'none', customHeaders: {}, domainName: originDomain, path: '' } },
+              querystring,
+              uri,
+            },
+          },
+        },
+      ],
+    };
+  }
+
+  function sendGenerated(request: IncomingMessage, response: ServerResponse, generated: CloudFrontResultResponse): void {
+    const status = Number(generated.status);
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new Error(`the edge function answered an invalid status ${generated.status}`);
+    }
+    const size = generatedSize(generated);
+    if (size > GENERATED_RESPONSE_LIMIT_BYTES) {
+      // What CloudFront does with an oversized generated response.
+      options.logger?.error({ size, limit: GENERATED_RESPONSE_LIMIT_BYTES }, 'generated response over the Lambda@Edge limit');
+      sendError(response, 502, 'LambdaResponseTooLarge', 'The Lambda function returned a response that is too large.');
+      return;
+    }
+    for (const [name, values] of Object.entries(generated.headers ?? {})) {
+      if (name !== name.toLowerCase()) throw new Error(`the edge function's header ${name} is not lowercase`);
+      response.setHeader(values[0]?.key ?? name, values.length === 1 ? values[0]!.value : values.map((value) => value.value));
+    }
+    const body = generated.body === undefined ? Buffer.alloc(0) : Buffer.from(generated.body, generated.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+    response.statusCode = status;
+    if (generated.statusDescription) response.statusMessage = generated.statusDescription;
+    response.setHeader('Content-Length', body.length);
+    response.end(request.method === 'HEAD' ? undefined : body);
+  }
+
+  async function sendObject(request: IncomingMessage, response: ServerResponse, key: string): Promise<void> {
+    const range = request.headers.range;
+    const input = { Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) };
+    try {
+      const object =
+        request.method === 'HEAD'
+          ? await s3Client.send(new HeadObjectCommand(input))
+          : await s3Client.send(new GetObjectCommand(input));
+      const headers: Record<string, string | number> = { 'Accept-Ranges': 'bytes' };
+      if (object.ContentType) headers['Content-Type'] = object.ContentType;
+      if (object.ContentLength !== undefined) headers['Content-Length'] = object.ContentLength;
+      if (object.ContentRange) headers['Content-Range'] = object.ContentRange;
+      if (object.ETag) headers.ETag = object.ETag;
+      if (object.LastModified) headers['Last-Modified'] = object.LastModified.toUTCString();
+      if (object.CacheControl) headers['Cache-Control'] = object.CacheControl;
+      response.writeHead(object.ContentRange ? 206 : 200, headers);
+      const body = 'Body' in object ? (object.Body as Readable | undefined) : undefined;
+      if (!body) {
+        response.end();
+        return;
+      }
+      body.on('error', (error) => response.destroy(error));
+      body.pipe(response);
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return sendError(response, 404, 'NoSuchKey', 'The specified key does not exist.');
+      if (status === 416) return sendError(response, 416, 'InvalidRange', 'The requested range is not satisfiable');
+      throw error;
+    }
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    setCorsHeaders(request, response);
+    const method = request.method ?? 'GET';
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
+      return sendError(response, 403, 'MethodNotAllowed', 'This distribution is not configured to allow the HTTP request method that was used for this request.');
+    }
+    const raw = request.url ?? '/';
+    const questionMark = raw.indexOf('?');
+    const rawPath = questionMark === -1 ? raw : raw.slice(0, questionMark);
+    const query = questionMark === -1 ? '' : raw.slice(questionMark + 1);
+    // CloudFront normalises the path (dot segments) before anything else sees it.
+    const path = new URL(rawPath, 'http://normalise.invalid').pathname;
+    const clientIp = (request.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+
+    const denial = verifyViewerRequest(
+      { origin: `http://${request.headers.host ?? distributionDomainName}`, path, query, cookies: parseCookies(request.headers.cookie), clientIp },
+      trustedKeys,
+      Math.floor(Date.now() / 1000),
+    );
+    if (denial) {
+      options.logger?.info({ path, reason: denial.reason }, 'CloudFront stand-in denied a request');
+      return sendError(response, 403, denial.code, denial.message);
+    }
+
+    if (method === 'OPTIONS') {
+      response.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+      response.setHeader('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Range');
+      response.setHeader('Access-Control-Max-Age', '3000');
+      response.writeHead(204).end();
+      return;
+    }
+
+    let uri = path;
+    if (options.edgeHandler && path.endsWith('.m3u8')) {
+      const result = await options.edgeHandler(originRequestEvent(request, path, query, clientIp));
+      if (!result) throw new Error('the origin-request function returned nothing');
+      if ('status' in result) return sendGenerated(request, response, result as CloudFrontResultResponse);
+      uri = result.uri; // a (possibly changed) request goes on to the origin
+    }
+    const key = decodeURIComponent(uri.replace(/^\/+/, ''));
+    if (key === '') return sendError(response, 403, 'AccessDenied', 'Access Denied');
+    await sendObject(request, response, key);
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      options.logger?.error({ err: error, url: request.url }, 'CloudFront stand-in failed a request');
+      if (!response.headersSent) sendError(response, 502, 'BadGateway', 'The request could not be satisfied.');
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  distributionDomainName = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: `http://${distributionDomainName}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

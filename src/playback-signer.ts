@@ -1,0 +1,94 @@
+/**
+ * Signed playback: one CloudFront signature per playback, covering every object of one video.
+ * The manifest URL carries a custom policy whose resource is `${CDN_BASE_URL}/video-streams/{id}/*`,
+ * so the edge signer (edge/manifest-signer.ts) only copies that query onto the URIs inside each
+ * playlist and never needs the private key. CloudFront checks the signature with the public key
+ * in the distribution's trusted key group.
+ */
+import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { MASTER_PLAYLIST, streamPrefix } from './video-storage.ts';
+
+export interface PlaybackGrant {
+  manifestUrl: string;
+  expiresAt: Date;
+}
+
+export interface PlaybackSigner {
+  /** A signed master-playlist URL for the video, valid from now for the playback lifetime. */
+  signManifest(input: { videoId: string; durationSeconds?: number; now: Date }): Promise<PlaybackGrant>;
+}
+
+/** Where the PEM private key comes from; called at every signing, so sources cache themselves. */
+export type PrivateKeySource = () => Promise<string>;
+
+export const inlinePrivateKey =
+  (pem: string): PrivateKeySource =>
+  async () =>
+    pem;
+
+/**
+ * Reads the key from an SSM SecureString parameter once per container, at the first playback (so
+ * functions that never sign never need ssm:GetParameter). A failed read is retried next time.
+ */
+export function privateKeyFromSsm(ssm: SSMClient, parameterName: string): PrivateKeySource {
+  let pending: Promise<string> | undefined;
+  return () => {
+    pending ??= ssm
+      .send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }))
+      .then((output) => {
+        const value = output.Parameter?.Value;
+        if (!value) throw new Error(`SSM parameter ${parameterName} has no value`);
+        return value;
+      })
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
+}
+
+export interface PlaybackSignerOptions {
+  /** The distribution's root URL, no trailing slash. */
+  cdnBaseUrl: string;
+  keyPairId: string;
+  privateKey: PrivateKeySource;
+  /** The usual lifetime of a grant. */
+  ttlSeconds: number;
+  /** A grant lives at least the video's duration plus this. */
+  marginSeconds: number;
+}
+
+/** Seconds a grant for a video of this length stays valid: never shorter than the video plus the margin. */
+export function playbackLifetimeSeconds(options: Pick<PlaybackSignerOptions, 'ttlSeconds' | 'marginSeconds'>, durationSeconds?: number): number {
+  return Math.max(options.ttlSeconds, Math.ceil(durationSeconds ?? 0) + options.marginSeconds);
+}
+
+/** The custom policy: every object under the video's stream prefix, until `expiresEpoch`. */
+export function playbackPolicy(cdnBaseUrl: string, videoId: string, expiresEpoch: number): string {
+  return JSON.stringify({
+    Statement: [
+      {
+        Resource: `${cdnBaseUrl}/${streamPrefix(encodeURIComponent(videoId))}*`,
+        Condition: { DateLessThan: { 'AWS:EpochTime': expiresEpoch } },
+      },
+    ],
+  });
+}
+
+export function createPlaybackSigner(options: PlaybackSignerOptions): PlaybackSigner {
+  return {
+    async signManifest({ videoId, durationSeconds, now }) {
+      // CloudFront compares whole seconds; round up so the grant never ends before expiresAt.
+      const expiresEpoch = Math.ceil(now.getTime() / 1000) + playbackLifetimeSeconds(options, durationSeconds);
+      const manifestUrl = getSignedUrl({
+        url: `${options.cdnBaseUrl}/${streamPrefix(encodeURIComponent(videoId))}${MASTER_PLAYLIST}`,
+        policy: playbackPolicy(options.cdnBaseUrl, videoId, expiresEpoch),
+        keyPairId: options.keyPairId,
+        privateKey: await options.privateKey(),
+      });
+      return { manifestUrl, expiresAt: new Date(expiresEpoch * 1000) };
+    },
+  };
+}
