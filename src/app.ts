@@ -18,6 +18,7 @@ import { Playback } from './schemas/playback.ts';
 import healthRoutes from '../routes/health/index.ts';
 import uploadRoutes from '../routes/uploads/index.ts';
 import videoRoutes from '../routes/videos/index.ts';
+import webRoutes from '../routes/web/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,6 +84,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 
   await fastify.register(healthRoutes);
+  await fastify.register(webRoutes);
 
   // Everything below needs a signed-in user: one hook for the whole subtree.
   await fastify.register(async (protectedRoutes) => {

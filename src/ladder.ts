@@ -6,6 +6,14 @@
 /** Segment length in seconds; keyframes are placed every SEGMENT_SECONDS so segments align. */
 export const SEGMENT_SECONDS = 4;
 
+/**
+ * The poster image beside the master playlist: the first frame, at the smallest rendition's size.
+ * MediaConvert names frame captures `<name>.NNNNNNN.jpg` (a 7-digit sequence number), so a frame
+ * capture output with destination `.../poster` and one capture writes exactly this name; the local
+ * worker writes the same, so clients find it in one place (and it is signed like the stream).
+ */
+export const POSTER_FILE = 'poster.0000000.jpg';
+
 /** AAC-LC audio bitrate, the same for every rendition. */
 export const AUDIO_BITRATE = 128_000;
 

@@ -12,4 +12,11 @@ const fastify = Fastify(buildServerOptions(config));
 await fastify.register(app, { services });
 await fastify.ready();
 
-export const handler = awsLambdaFastify(fastify, { decorateRequest: false });
+/**
+ * API Gateway passes bodies as text unless the function marks them base64; binary responses
+ * (Swagger UI's favicons, any image or font the web page serves) must be marked, or the client
+ * gets mangled bytes.
+ */
+export const BINARY_MIME_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/x-icon', 'image/vnd.microsoft.icon', 'font/woff', 'font/woff2', 'application/octet-stream'];
+
+export const handler = awsLambdaFastify(fastify, { decorateRequest: false, binaryMimeTypes: BINARY_MIME_TYPES });

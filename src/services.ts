@@ -11,6 +11,7 @@ import { createTokenVerifier, type TokenVerifier } from './auth.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import { createMediaConvertTranscoder } from './transcoder/mediaconvert-transcoder.ts';
 import { createFfmpegWorkerTranscoder } from './transcoder/ffmpeg-worker-transcoder.ts';
+import { createS3SourceProbe } from './transcoder/source-probe.ts';
 import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm, type PlaybackSigner } from './playback-signer.ts';
 
 export interface Services {
@@ -26,6 +27,8 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
     client: clients.mediaConvert,
     roleArn: config.MEDIACONVERT_ROLE_ARN!,
     bucket: config.BUCKET_NAME,
+    // MediaConvert cannot skip outputs above the source, so the source's size is read first.
+    probeSource: createS3SourceProbe({ s3: clients.s3, bucket: config.BUCKET_NAME }),
     ...(config.MEDIACONVERT_QUEUE_ARN ? { queueArn: config.MEDIACONVERT_QUEUE_ARN } : {}),
   });
 }

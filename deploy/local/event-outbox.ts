@@ -69,13 +69,19 @@ export function createEventOutbox<E>(options: {
   }
 
   return {
-    async publish(event) {
-      await mkdir(pendingDir, { recursive: true });
-      // Time-ordered names so a restart redelivers oldest first.
-      const file = `${Date.now().toString().padStart(15, '0')}-${String(sequence++).padStart(6, '0')}-${randomUUID()}.json`;
-      await writeFile(join(pendingDir, `${file}.tmp`), JSON.stringify(event));
-      await rename(join(pendingDir, `${file}.tmp`), join(pendingDir, file));
-      if (!stopped) track(file, event);
+    publish(event) {
+      // Tracked from the first moment, so idle() also waits for an event still being written.
+      const publishing = (async () => {
+        await mkdir(pendingDir, { recursive: true });
+        // Time-ordered names so a restart redelivers oldest first.
+        const file = `${Date.now().toString().padStart(15, '0')}-${String(sequence++).padStart(6, '0')}-${randomUUID()}.json`;
+        await writeFile(join(pendingDir, `${file}.tmp`), JSON.stringify(event));
+        await rename(join(pendingDir, `${file}.tmp`), join(pendingDir, file));
+        if (!stopped) track(file, event);
+      })();
+      const settled = publishing.catch(() => undefined).finally(() => inFlight.delete(settled));
+      inFlight.add(settled);
+      return publishing;
     },
 
     async start() {

@@ -1,15 +1,39 @@
 /**
  * The local stand-in for Cognito: an RSA key pair kept in the data directory, a JWKS endpoint the
- * API verifies against exactly as it would Cognito's, and tokens for any user id.
+ * API verifies against exactly as it would Cognito's, tokens for any user id, and the hosted UI's
+ * OAuth 2 endpoints (authorization code with PKCE) so the web page signs in here exactly as it
+ * does against Cognito:
+ *
+ *   GET  /oauth2/authorize  a plain sign-in form (a user name, no password: local only)
+ *   POST /oauth2/authorize  → 302 redirect_uri?code=…&state=…
+ *   POST /oauth2/token      authorization_code (+ code_verifier) or refresh_token → id_token, …
+ *   GET  /logout            → 302 logout_uri
+ *
+ * Requests and answers follow Cognito's: https://docs.aws.amazon.com/cognito/latest/developerguide/
+ * authorization-endpoint.html, token-endpoint.html, logout-endpoint.html. As in Cognito, the ID
+ * token's `aud` is the app client id, and `sub` is the user (here the user name itself, so
+ * `npm run token -- alice` and signing in as alice are the same user).
  */
-import { createServer, type Server } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 
 export const LOCAL_ISSUER = 'urn:vod:local-issuer';
 export const LOCAL_AUDIENCE = 'vod-api';
+/** The local app client: as in Cognito, its id is the `aud` of the ID tokens the API accepts. */
+export const LOCAL_CLIENT_ID = LOCAL_AUDIENCE;
+
+const ID_TOKEN_SECONDS = 3600;
+const REFRESH_TOKEN_SECONDS = 30 * 24 * 3600;
+const CODE_LIFETIME_MS = 5 * 60_000;
+const MAX_FORM_BYTES = 16 * 1024;
+const USER_NAME = /^[A-Za-z0-9._@+-]{1,128}$/;
+/** RFC 7636: 43 to 128 characters of [A-Za-z0-9-._~]; S256 challenges are 43 base64url characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
 interface IssuerKeys {
   kid: string;
@@ -43,38 +67,354 @@ export async function loadIssuerKeys(dir: string): Promise<IssuerKeys> {
 export async function issueToken(
   keys: IssuerKeys,
   userId: string,
-  options: { expiresInSeconds?: number; issuer?: string; audience?: string; now?: Date } = {},
+  options: {
+    expiresInSeconds?: number;
+    issuer?: string;
+    audience?: string;
+    now?: Date;
+    /** More claims, e.g. Cognito's `cognito:username` or an OIDC `nonce`. */
+    claims?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const privateKey = await importJWK(keys.privateJwk, 'RS256');
   const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({ token_use: 'id' })
+  return new SignJWT({ ...options.claims, token_use: 'id' })
     .setProtectedHeader({ alg: 'RS256', kid: keys.kid, typ: 'JWT' })
     .setSubject(userId)
     .setIssuer(options.issuer ?? LOCAL_ISSUER)
     .setAudience(options.audience ?? LOCAL_AUDIENCE)
     .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + (options.expiresInSeconds ?? 3600))
+    .setExpirationTime(issuedAt + (options.expiresInSeconds ?? ID_TOKEN_SECONDS))
+    .sign(privateKey);
+}
+
+/** Cognito-shaped access and refresh tokens: no `aud`, the client in `client_id`. */
+async function issueClientToken(
+  keys: IssuerKeys,
+  userId: string,
+  use: 'access' | 'refresh',
+  claims: { client_id: string; scope: string },
+  expiresInSeconds: number,
+): Promise<string> {
+  const privateKey = await importJWK(keys.privateJwk, 'RS256');
+  const issuedAt = Math.floor(Date.now() / 1000);
+  return new SignJWT({ ...claims, token_use: use, username: userId })
+    .setProtectedHeader({ alg: 'RS256', kid: keys.kid, typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuer(LOCAL_ISSUER)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + expiresInSeconds)
+    .setJti(randomBytes(12).toString('base64url'))
     .sign(privateKey);
 }
 
 export interface LocalIssuer {
   url: string;
   jwksUrl: string;
+  /** The hosted UI's endpoints, for the web page's settings (AUTH_AUTHORIZE_URL, …). */
+  authorizeUrl: string;
+  tokenUrl: string;
+  logoutUrl: string;
+  clientId: string;
   keys: IssuerKeys;
   close(): Promise<void>;
 }
 
-export async function startLocalIssuer(options: { dir: string; port: number }): Promise<LocalIssuer> {
-  const keys = await loadIssuerKeys(options.dir);
-  const jwks = JSON.stringify({ keys: [keys.publicJwk] });
-  const server: Server = createServer((request, response) => {
-    if (request.method === 'GET' && request.url === '/.well-known/jwks.json') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
-      response.end(jwks);
-      return;
-    }
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  state: string | undefined;
+  scope: string;
+  codeChallenge: string;
+  nonce: string | undefined;
+}
+
+interface IssuedCode extends AuthorizationRequest {
+  userId: string;
+  authTime: number;
+  expiresAt: number;
+}
+
+class OAuthError extends Error {
+  override name = 'OAuthError';
+  constructor(
+    readonly error: string,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+/**
+ * Callback URLs this local app client accepts: any http(s) page on the loopback interface (the
+ * API's port is ephemeral in tests). Cognito checks an exact list; an unlisted redirect_uri gets
+ * an error page, never a redirect, so the issuer cannot be used to bounce users elsewhere.
+ */
+function isAllowedRedirect(value: string | undefined): value is string {
+  if (!value) return false;
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+      url.hash === '' &&
+      url.username === '' &&
+      url.password === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
+const htmlEscape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function signInPage(request: AuthorizationRequest, message?: { text: string; userName: string }): string {
+  const hidden = (name: string, value: string | undefined) =>
+    value === undefined ? '' : `<input type="hidden" name="${name}" value="${htmlEscape(value)}">`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · local stack</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; display: grid; place-items: center; min-height: 100vh; background: #f4f5f7; color: #1b1f24; }
+  main { background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px #0002; width: min(22rem, 100% - 2rem); box-sizing: border-box; }
+  h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
+  p { margin: 0 0 1rem; color: #4a5360; font-size: .9rem; }
+  label { display: block; font-weight: 600; margin-bottom: .25rem; }
+  input[type=text] { width: 100%; box-sizing: border-box; font: inherit; padding: .5rem; border: 1px solid #8a94a3; border-radius: 4px; }
+  button { margin-top: 1rem; width: 100%; font: inherit; font-weight: 600; padding: .6rem; border: 0; border-radius: 4px; background: #0b5cad; color: #fff; cursor: pointer; }
+  :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+  [role=alert] { color: #b00020; font-weight: 600; }
+</style>
+</head>
+<body>
+<main>
+  <h1>Sign in</h1>
+  <p>Local stack: this form stands in for Cognito's hosted UI. Any user name signs in; there is no password.</p>
+  ${message ? `<p role="alert" id="problem">${htmlEscape(message.text)}</p>` : ''}
+  <form method="post" action="/oauth2/authorize">
+    ${hidden('response_type', 'code')}${hidden('client_id', request.clientId)}${hidden('redirect_uri', request.redirectUri)}
+    ${hidden('state', request.state)}${hidden('scope', request.scope)}${hidden('code_challenge', request.codeChallenge)}
+    ${hidden('code_challenge_method', 'S256')}${hidden('nonce', request.nonce)}
+    <label for="username">User name</label>
+    <input type="text" id="username" name="username" required autofocus autocomplete="username"
+      pattern="[A-Za-z0-9._@+\\-]{1,128}" maxlength="128" value="${htmlEscape(message?.userName ?? '')}"
+      ${message ? 'aria-describedby="problem" aria-invalid="true"' : ''}>
+    <button type="submit">Sign in</button>
+  </form>
+</main>
+</body>
+</html>`;
+}
+
+function errorPage(status: number, text: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${htmlEscape(text)}</p></main></body></html>`;
+}
+
+function readForm(request: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_FORM_BYTES) {
+        reject(new OAuthError('invalid_request', 'The request body is too large'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+    request.on('error', reject);
   });
+}
+
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+export async function startLocalIssuer(options: { dir: string; port: number; clientId?: string }): Promise<LocalIssuer> {
+  const keys = await loadIssuerKeys(options.dir);
+  const clientId = options.clientId ?? LOCAL_CLIENT_ID;
+  const jwks = JSON.stringify({ keys: [keys.publicJwk] });
+  const codes = new Map<string, IssuedCode>();
+
+  const send = (response: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}) => {
+    response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(body);
+  };
+  const sendHtml = (response: ServerResponse, status: number, body: string) =>
+    send(response, status, 'text/html; charset=utf-8', body, {
+      // No form-action: browsers apply it to the redirect that follows the form (to the page).
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+  // The token endpoint answers browsers on another origin (the web page), as Cognito's does.
+  const sendJson = (response: ServerResponse, status: number, value: unknown) =>
+    send(response, status, 'application/json', JSON.stringify(value), { 'access-control-allow-origin': '*', pragma: 'no-cache' });
+
+  /** Checks an authorization request; errors that may not be redirected are thrown as text. */
+  function authorizationRequest(params: URLSearchParams): AuthorizationRequest {
+    if (params.get('client_id') !== clientId) throw new Error(`Unknown client_id; this issuer's app client is ${clientId}.`);
+    const redirectUri = params.get('redirect_uri') ?? undefined;
+    if (!isAllowedRedirect(redirectUri)) throw new Error('redirect_uri is not an allowed callback URL (a page on 127.0.0.1 or localhost).');
+    const request: AuthorizationRequest = {
+      clientId,
+      redirectUri,
+      state: params.get('state') ?? undefined,
+      scope: params.get('scope') ?? 'openid',
+      codeChallenge: params.get('code_challenge') ?? '',
+      nonce: params.get('nonce') ?? undefined,
+    };
+    return request;
+  }
+
+  /** The redirectable problems of a request, as OAuth's error codes. */
+  function requestProblem(params: URLSearchParams, request: AuthorizationRequest): OAuthError | undefined {
+    if (params.get('response_type') !== 'code') return new OAuthError('unsupported_response_type', 'Only response_type=code is supported');
+    if (!request.scope.split(' ').includes('openid')) return new OAuthError('invalid_scope', 'The scope must include openid');
+    if (params.get('code_challenge_method') !== 'S256' || !CODE_CHALLENGE.test(request.codeChallenge)) {
+      return new OAuthError('invalid_request', 'PKCE is required: code_challenge with code_challenge_method=S256');
+    }
+    return undefined;
+  }
+
+  const redirectTo = (response: ServerResponse, target: string, params: Record<string, string | undefined>) => {
+    const url = new URL(target);
+    for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+    response.writeHead(302, { location: url.href, 'cache-control': 'no-store' }).end();
+  };
+
+  async function authorize(request: IncomingMessage, response: ServerResponse, params: URLSearchParams) {
+    let authorization: AuthorizationRequest;
+    try {
+      authorization = authorizationRequest(params);
+    } catch (error) {
+      return sendHtml(response, 400, errorPage(400, (error as Error).message));
+    }
+    const problem = requestProblem(params, authorization);
+    if (problem) {
+      return redirectTo(response, authorization.redirectUri, { error: problem.error, error_description: problem.message, state: authorization.state });
+    }
+    if (request.method === 'GET') return sendHtml(response, 200, signInPage(authorization));
+
+    const userName = (params.get('username') ?? '').trim();
+    if (!USER_NAME.test(userName)) {
+      return sendHtml(
+        response,
+        400,
+        signInPage(authorization, { text: 'A user name is 1 to 128 letters, digits or . _ @ + -', userName }),
+      );
+    }
+    const code = randomBytes(24).toString('base64url');
+    codes.set(code, { ...authorization, userId: userName, authTime: Math.floor(Date.now() / 1000), expiresAt: Date.now() + CODE_LIFETIME_MS });
+    redirectTo(response, authorization.redirectUri, { code, state: authorization.state });
+  }
+
+  async function tokensFor(userId: string, scope: string, extra: { nonce?: string; authTime?: number }, withRefresh: boolean) {
+    const idToken = await issueToken(keys, userId, {
+      audience: clientId,
+      claims: {
+        'cognito:username': userId,
+        auth_time: extra.authTime ?? Math.floor(Date.now() / 1000),
+        ...(extra.nonce ? { nonce: extra.nonce } : {}),
+      },
+    });
+    const accessToken = await issueClientToken(keys, userId, 'access', { client_id: clientId, scope }, ID_TOKEN_SECONDS);
+    return {
+      id_token: idToken,
+      access_token: accessToken,
+      ...(withRefresh
+        ? { refresh_token: await issueClientToken(keys, userId, 'refresh', { client_id: clientId, scope }, REFRESH_TOKEN_SECONDS) }
+        : {}),
+      token_type: 'Bearer',
+      expires_in: ID_TOKEN_SECONDS,
+    };
+  }
+
+  async function token(params: URLSearchParams) {
+    if (params.get('client_id') !== clientId) throw new OAuthError('invalid_client', 'Unknown client_id');
+    const grantType = params.get('grant_type');
+    if (grantType === 'authorization_code') {
+      const code = params.get('code') ?? '';
+      const issued = codes.get(code);
+      codes.delete(code); // single use, whatever happens next
+      if (!issued || issued.expiresAt < Date.now()) throw new OAuthError('invalid_grant', 'The code is unknown, used or expired');
+      if (issued.redirectUri !== params.get('redirect_uri')) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
+      const verifier = params.get('code_verifier') ?? '';
+      if (!CODE_VERIFIER.test(verifier) || s256(verifier) !== issued.codeChallenge) {
+        throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+      }
+      return tokensFor(issued.userId, issued.scope, { nonce: issued.nonce, authTime: issued.authTime }, true);
+    }
+    if (grantType === 'refresh_token') {
+      try {
+        const { payload } = await jwtVerify(params.get('refresh_token') ?? '', await importJWK(keys.publicJwk, 'RS256'), {
+          issuer: LOCAL_ISSUER,
+          algorithms: ['RS256'],
+          requiredClaims: ['sub', 'exp'],
+        });
+        if (payload.token_use !== 'refresh' || payload.client_id !== clientId) throw new Error('not a refresh token of this client');
+        // Like Cognito, a refresh answers new ID and access tokens and no new refresh token.
+        return tokensFor(payload.sub!, String(payload.scope ?? 'openid'), {}, false);
+      } catch (error) {
+        throw new OAuthError('invalid_grant', `The refresh token is not valid: ${(error as Error).message}`);
+      }
+    }
+    throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://issuer.invalid');
+    const route = `${request.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /.well-known/jwks.json':
+        return send(response, 200, 'application/json', jwks, { 'cache-control': 'max-age=300' });
+      case 'GET /oauth2/authorize':
+        return authorize(request, response, url.searchParams);
+      case 'POST /oauth2/authorize':
+        return authorize(request, response, await readForm(request));
+      case 'OPTIONS /oauth2/token':
+        response.writeHead(204, {
+          'access-control-allow-origin': '*',
+          'access-control-allow-methods': 'POST',
+          'access-control-allow-headers': 'content-type',
+          'access-control-max-age': '3000',
+        });
+        return void response.end();
+      case 'POST /oauth2/token':
+        try {
+          return sendJson(response, 200, await token(await readForm(request)));
+        } catch (error) {
+          if (!(error instanceof OAuthError)) throw error;
+          return sendJson(response, error.error === 'invalid_client' ? 401 : 400, { error: error.error, error_description: error.message });
+        }
+      case 'GET /logout': {
+        // Cognito ends its session cookie here; the local form keeps no session, so only redirect.
+        const logoutUri = url.searchParams.get('logout_uri') ?? undefined;
+        if (url.searchParams.get('client_id') !== clientId || !isAllowedRedirect(logoutUri)) {
+          return sendHtml(response, 400, errorPage(400, 'Unknown client_id or a logout_uri that is not allowed'));
+        }
+        response.writeHead(302, { location: logoutUri, 'cache-control': 'no-store' });
+        return void response.end();
+      }
+      default:
+        send(response, 404, 'application/json', '{"message":"not found"}');
+    }
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (response.headersSent) return void response.destroy();
+      const status = error instanceof OAuthError ? 400 : 500;
+      send(response, status, 'application/json', JSON.stringify({ error: status === 400 ? 'invalid_request' : 'server_error' }));
+    });
+  });
+  // Expired codes are dropped now and then, so a long-running stack does not keep them all.
+  const sweep = setInterval(() => {
+    for (const [code, issued] of codes) if (issued.expiresAt < Date.now()) codes.delete(code);
+  }, CODE_LIFETIME_MS).unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
@@ -83,7 +423,15 @@ export async function startLocalIssuer(options: { dir: string; port: number }): 
   return {
     url,
     jwksUrl: `${url}/.well-known/jwks.json`,
+    authorizeUrl: `${url}/oauth2/authorize`,
+    tokenUrl: `${url}/oauth2/token`,
+    logoutUrl: `${url}/logout`,
+    clientId,
     keys,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(sweep);
+        server.close(() => resolve());
+      }),
   };
 }

@@ -107,6 +107,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => dynamoDb.close());
     const issuer = await startLocalIssuer({ dir: join(dataDir, 'issuer'), port: ports.issuer });
     stoppers.push(() => issuer.close());
+    // The web page signs in through the issuer's hosted-UI stand-in (routes/web/settings.ts reads
+    // these when the API starts; set here like the credentials above, for the same reason).
+    Object.assign(process.env, {
+      AUTH_AUTHORIZE_URL: issuer.authorizeUrl,
+      AUTH_TOKEN_URL: issuer.tokenUrl,
+      AUTH_CLIENT_ID: issuer.clientId,
+      AUTH_LOGOUT_URL: issuer.logoutUrl,
+    });
 
     // CloudFront: the key group trusts one key pair kept in the data dir; the origin-request
     // function is the Lambda@Edge handler's own code, reading playlists from the S3 stand-in.

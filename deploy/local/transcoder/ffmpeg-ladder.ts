@@ -133,6 +133,29 @@ export async function runLadder(options: LadderOptions): Promise<LadderResult> {
   return { masterPlaylist: MASTER, renditions };
 }
 
+/**
+ * The poster: the first frame of a rendition's first segment as a JPEG (already upright and
+ * scaled), like a MediaConvert frame capture output with one capture.
+ */
+export async function capturePoster(options: { segment: string; outFile: string; signal?: AbortSignal }): Promise<void> {
+  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', options.segment, '-frames:v', '1', '-q:v', '3', '-update', '1', options.outFile];
+  options.signal?.throwIfAborted();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
+    const onAbort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      if (code === 0) resolve();
+      else reject(new TranscodeFailedError(`Could not capture the poster frame: ${stderr.trim().split('\n').at(-1) ?? `ffmpeg exited with ${code}`}`));
+    });
+  });
+}
+
 function runFfmpeg(args: string[], options: LadderOptions): Promise<void> {
   const { signal, onProgress, input } = options;
   const durationUs = options.source.durationSeconds * 1_000_000;

@@ -17,13 +17,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { planRenditions } from '../../../src/ladder.ts';
+import { planRenditions, POSTER_FILE } from '../../../src/ladder.ts';
 import type {
   MediaConvertJobDetail,
   MediaConvertJobStateChangeEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
-import { ERROR_CODE_UNKNOWN, runLadder, type LadderResult } from './ffmpeg-ladder.ts';
+import { capturePoster, ERROR_CODE_UNKNOWN, runLadder, type LadderResult } from './ffmpeg-ladder.ts';
 import { ERROR_CODE_INPUT_UNREADABLE, probeSource, SourceUnreadableError } from './probe.ts';
 
 /** Attempts in all (the first run plus retries after interruptions) before giving up. */
@@ -105,6 +105,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 function contentTypeOf(file: string): string {
   if (file.endsWith('.m3u8')) return 'application/vnd.apple.mpegurl';
   if (file.endsWith('.ts')) return 'video/mp2t';
+  if (file.endsWith('.jpg')) return 'image/jpeg';
   return 'application/octet-stream';
 }
 
@@ -331,9 +332,14 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       await progressChain;
     }
 
-    await upload(record.request.outputPrefix, outDir, ladder, signal);
+    const poster = await makePoster(record, outDir, ladder, signal);
+    await upload(record.request.outputPrefix, outDir, ladder, poster, signal);
 
     const s3Uri = (relative: string) => `s3://${bucket}/${joinKey(record.request.outputPrefix, relative)}`;
+    // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
+    const posterGroup = poster
+      ? [{ type: 'FILE_GROUP', outputDetails: [{ outputFilePaths: [s3Uri(POSTER_FILE)], videoDetails: { widthInPx: poster.width, heightInPx: poster.height } }] }]
+      : [];
     return [
       {
         type: 'HLS_GROUP',
@@ -344,12 +350,31 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
           videoDetails: { widthInPx: r.width, heightInPx: r.height },
         })),
       },
+      ...posterGroup,
     ];
   }
 
+  /**
+   * The poster from the smallest rendition (already upright and scaled). A video without one
+   * still plays, so a failed capture is logged, not fatal.
+   */
+  async function makePoster(record: JobRecord, outDir: string, ladder: LadderResult, signal: AbortSignal) {
+    const smallest = ladder.renditions.at(-1);
+    const segment = smallest?.segments[0];
+    if (!smallest || !segment) return undefined;
+    try {
+      await capturePoster({ segment: path.join(outDir, segment), outFile: path.join(outDir, POSTER_FILE), signal });
+      return { width: smallest.width, height: smallest.height };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      logger.warn({ jobId: record.jobId, err: error }, 'No poster for this video');
+      return undefined;
+    }
+  }
+
   /** Segments and variant playlists first, the master last: once it exists, all it names does. */
-  async function upload(prefix: string, outDir: string, ladder: LadderResult, signal: AbortSignal) {
-    const files = ladder.renditions.flatMap((r) => [...r.segments, r.playlist]);
+  async function upload(prefix: string, outDir: string, ladder: LadderResult, poster: unknown, signal: AbortSignal) {
+    const files = [...ladder.renditions.flatMap((r) => [...r.segments, r.playlist]), ...(poster ? [POSTER_FILE] : [])];
     const put = async (relative: string) => {
       const file = path.join(outDir, relative);
       const body = await readFile(file);

@@ -196,19 +196,31 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
         },
       ],
     },
+    {
+      type: 'FILE_GROUP',
+      outputDetails: [
+        {
+          outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/poster.0000000.jpg`],
+          videoDetails: { widthInPx: 640, heightInPx: 360 },
+        },
+      ],
+    },
   ]);
 
   const prefix = `video-streams/${videoId}/`;
   t.same(await listKeys(prefix), [
     '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts',
     '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts',
-    'master.m3u8',
+    'master.m3u8', 'poster.0000000.jpg',
   ]);
   const contentType = async (key: string) =>
     (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: prefix + key }))).ContentType;
   t.equal(await contentType('master.m3u8'), 'application/vnd.apple.mpegurl');
   t.equal(await contentType('720p/index.m3u8'), 'application/vnd.apple.mpegurl');
   t.equal(await contentType('720p/segment_00000.ts'), 'video/mp2t');
+  t.equal(await contentType('poster.0000000.jpg'), 'image/jpeg');
+  const poster = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}poster.0000000.jpg`);
+  t.match(poster.streams[0], { codec_name: 'mjpeg', width: 640, height: 360 }, 'the poster is a JPEG at the smallest rendition size');
   const ourPuts = putKeys.slice(putsBefore).filter((k) => k.startsWith(prefix));
   t.equal(ourPuts.at(-1), `${prefix}master.m3u8`, 'the master playlist is uploaded last');
 

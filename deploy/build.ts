@@ -1,0 +1,180 @@
+/**
+ * `npm run build`: one esbuild bundle per Lambda entry point, into `dist/<function>/`, which is
+ * exactly what template.yaml's CodeUri values name. `sam deploy` zips those folders as they are;
+ * nothing is installed at deploy time.
+ *
+ *   dist/api/app/index.mjs         the Fastify monolith (src/lambda.ts), handler `app/index.handler`
+ *   dist/api/static/               Swagger UI's assets: @fastify/swagger-ui serves them from
+ *                                  `<bundle dir>/../static` (its lib/routes.js), so the bundle
+ *                                  sits one folder down; its index.js reads the logo from
+ *                                  `<bundle dir>/static/logo.svg`, so that one file goes there too
+ *   dist/api/web/                  the web page (deploy/web-build.ts), served by routes/web from
+ *                                  WEB_ASSETS_DIR=web (Lambda's working directory is the folder)
+ *   dist/s3-upload/index.mjs       S3 ObjectCreated notifications (events/s3-upload.ts)
+ *   dist/job-state-change/index.mjs  MediaConvert job events (events/job-state-change.ts)
+ *   dist/manifest-signer/index.mjs   the Lambda@Edge playlist signer (edge/manifest-signer.ts)
+ *
+ * Every bundle is ESM (the `.mjs` extension tells Lambda), minified, with a source map beside it,
+ * and carries the AWS SDK it was tested with rather than the runtime's own copy (which is pinned to
+ * an older minor version and lacks, for one, the checksum settings src/aws-clients.ts relies on).
+ * Each folder also gets a package.json, so an accidental `sam build` copies it unchanged.
+ *
+ * Options: `--outdir <dir>` (default dist), `--no-minify`, `--metafile` (writes meta.json per
+ * bundle for https://esbuild.github.io/analyze/).
+ */
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { buildWebPage } from './web-build.ts';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+export interface BundleSpec {
+  /** Folder under the output directory; template.yaml's CodeUri is `dist/<name>`. */
+  name: string;
+  /** Entry point, relative to the repository root. */
+  entry: string;
+  /** Bundle file inside the folder. */
+  file: string;
+  /** What template.yaml's Handler must say. */
+  handler: string;
+  /** Files or folders copied into the bundle folder: [source, destination inside the folder]. */
+  assets?: Array<[from: string, to: string]>;
+  /** Lambda@Edge: smaller is faster at the edge, and nothing may come from the environment. */
+  edge?: boolean;
+  /** Also build the web page into this folder inside the bundle folder. */
+  webPage?: string;
+}
+
+const swaggerUiStatic = path.join(path.dirname(require.resolve('@fastify/swagger-ui/package.json')), 'static');
+
+export const BUNDLES: readonly BundleSpec[] = [
+  {
+    name: 'api',
+    entry: 'src/lambda.ts',
+    file: 'app/index.mjs',
+    handler: 'app/index.handler',
+    assets: [
+      [swaggerUiStatic, 'static'],
+      [path.join(swaggerUiStatic, 'logo.svg'), 'app/static/logo.svg'],
+    ],
+    webPage: 'web',
+  },
+  { name: 's3-upload', entry: 'events/s3-upload.ts', file: 'index.mjs', handler: 'index.handler' },
+  { name: 'job-state-change', entry: 'events/job-state-change.ts', file: 'index.mjs', handler: 'index.handler' },
+  { name: 'manifest-signer', entry: 'edge/manifest-signer.ts', file: 'index.mjs', handler: 'index.handler', edge: true },
+];
+
+/**
+ * An ESM bundle has no `require`, `__filename` or `__dirname`, but the CommonJS packages inside it
+ * (fastify's dependencies, parts of the SDK) call them; esbuild's shim throws "Dynamic require of
+ * ... is not supported" without a real `require`. Names are prefixed so they cannot collide.
+ */
+export const ESM_BANNER = [
+  "import { createRequire as __vodCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __vodFileURLToPath } from 'node:url';",
+  "import { dirname as __vodDirname } from 'node:path';",
+  'const require = __vodCreateRequire(import.meta.url);',
+  'const __filename = __vodFileURLToPath(import.meta.url);',
+  'const __dirname = __vodDirname(__filename);',
+].join('\n');
+
+export interface BuiltBundle extends BundleSpec {
+  /** Absolute path of the bundle file. */
+  outfile: string;
+  bytes: number;
+  /** Bytes of the whole folder (what Lambda unpacks): bundle, map, assets. */
+  folderBytes: number;
+  metafile?: Metafile;
+}
+
+export interface BuildBundlesOptions {
+  outDir?: string;
+  minify?: boolean;
+  metafile?: boolean;
+  /** Only these bundles (by name). */
+  only?: readonly string[];
+}
+
+async function folderSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+export async function buildBundles(options: BuildBundlesOptions = {}): Promise<BuiltBundle[]> {
+  const outDir = path.resolve(ROOT, options.outDir ?? 'dist');
+  const specs = BUNDLES.filter((spec) => !options.only || options.only.includes(spec.name));
+  return Promise.all(
+    specs.map(async (spec): Promise<BuiltBundle> => {
+      const folder = path.join(outDir, spec.name);
+      await rm(folder, { recursive: true, force: true });
+      await mkdir(folder, { recursive: true });
+      const outfile = path.join(folder, spec.file);
+      const config: BuildOptions = {
+        absWorkingDir: ROOT,
+        entryPoints: [path.join(ROOT, spec.entry)],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        // The Lambda runtime (nodejs22.x); Node 20 here runs the same output in tests.
+        target: 'node20',
+        format: 'esm',
+        // ESM builds of dual packages (the SDK ships both) tree-shake better.
+        mainFields: ['module', 'main'],
+        minify: options.minify ?? true,
+        // Class names survive minification: error names and stack traces stay readable in logs.
+        keepNames: true,
+        sourcemap: true,
+        // Maps give file:line in stack traces; the sources themselves stay out of the zip.
+        sourcesContent: false,
+        banner: { js: ESM_BANNER },
+        legalComments: 'none',
+        logLevel: 'warning',
+        metafile: options.metafile ?? false,
+      };
+      const result = await build(config);
+      for (const [from, to] of spec.assets ?? []) {
+        await cp(from, path.join(folder, to), { recursive: true });
+      }
+      if (spec.webPage) await buildWebPage({ outDir: path.join(folder, spec.webPage), minify: options.minify ?? true });
+      await writeFile(
+        path.join(folder, 'package.json'),
+        `${JSON.stringify({ name: `vod-${spec.name}`, private: true, type: 'module', description: `Built by deploy/build.ts from ${spec.entry}` }, null, 2)}\n`,
+      );
+      if (result.metafile) await writeFile(path.join(outDir, `${spec.name}.meta.json`), JSON.stringify(result.metafile));
+      return {
+        ...spec,
+        outfile,
+        bytes: (await stat(outfile)).size,
+        folderBytes: await folderSize(folder),
+        ...(result.metafile ? { metafile: result.metafile } : {}),
+      };
+    }),
+  );
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const outDirIndex = args.indexOf('--outdir');
+  const started = performance.now();
+  const built = await buildBundles({
+    ...(outDirIndex === -1 ? {} : { outDir: args[outDirIndex + 1]! }),
+    minify: !args.includes('--no-minify'),
+    metafile: args.includes('--metafile'),
+  });
+  const elapsed = Math.round(performance.now() - started);
+  process.stdout.write(`Built ${built.length} bundles in ${elapsed} ms:\n`);
+  for (const bundle of built) {
+    process.stdout.write(
+      `  ${path.relative(ROOT, bundle.outfile).padEnd(36)} ${kib(bundle.bytes).padStart(9)}   folder ${kib(bundle.folderBytes).padStart(9)}   handler ${bundle.handler}\n`,
+    );
+  }
+}

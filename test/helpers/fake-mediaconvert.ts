@@ -1,0 +1,53 @@
+/**
+ * A stand-in for the MediaConvert REST endpoint: records what the real SDK puts on the wire and
+ * answers CreateJob the way the service does (201, lowerCamelCase JSON, the job under `job`).
+ * Point a MediaConvertClient (or MEDIACONVERT_ENDPOINT) at `url`.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Test } from 'tap';
+
+export const FAKE_JOB_ID = '1671477617078-2886ye';
+
+export interface CapturedRequest {
+  method: string | undefined;
+  url: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: any;
+}
+
+export async function startFakeMediaConvert(
+  t: Test,
+  respond?: (body: any, index: number) => unknown,
+): Promise<{ url: string; requests: CapturedRequest[]; /** The job id answered to each request. */ jobIds: Array<string | undefined> }> {
+  const requests: CapturedRequest[] = [];
+  const jobIds: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      const index = requests.length - 1;
+      const answer = respond?.(body, index) ?? {
+        job: {
+          id: index === 0 ? FAKE_JOB_ID : `${FAKE_JOB_ID}-${index}`,
+          arn: `arn:aws:mediaconvert:us-east-1:111122223333:jobs/${FAKE_JOB_ID}`,
+          createdAt: 1671477617,
+          role: body.role,
+          queue: body.queue ?? 'arn:aws:mediaconvert:us-east-1:111122223333:queues/Default',
+          status: 'SUBMITTED',
+          userMetadata: body.userMetadata,
+          settings: body.settings,
+        },
+      };
+      jobIds.push((answer as { job?: { id?: string } }).job?.id);
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requests, jobIds };
+}
