@@ -22,7 +22,7 @@ export async function buildOpenApiDocument(): Promise<string> {
     LOG_LEVEL: 'silent',
   });
   const fastify = Fastify(buildServerOptions(config));
-  await fastify.register(app, { services: createServices(config) });
+  await fastify.register(app, { config, services: createServices(config) });
   await fastify.ready();
   const document = `${JSON.stringify(fastify.swagger(), null, 2)}\n`;
   await fastify.close();

@@ -1,7 +1,7 @@
 /**
  * The one Fastify app: every HTTP route, the OpenAPI document and Swagger UI. Entry points
  * (src/lambda.ts in AWS, src/server.ts and the local stack, tests) build it the same way:
- * `Fastify(buildServerOptions(config))` then `register(app, { services })`.
+ * `Fastify(buildServerOptions(config))` then `register(app, { config, services })`.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
@@ -31,6 +31,7 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
+  config: Config;
   services: Services;
 }
 
@@ -84,7 +85,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 
   await fastify.register(healthRoutes);
-  await fastify.register(webRoutes);
+  await fastify.register(webRoutes, { settings: options.config });
 
   // Everything below needs a signed-in user: one hook for the whole subtree.
   await fastify.register(async (protectedRoutes) => {

@@ -64,6 +64,24 @@ export const ConfigSchema = Type.Object({
     default: HOUR / 2,
     description: 'A playback URL lives at least the video duration plus this, so pauses and slow starts keep playing.',
   }),
+  WEB_ASSETS_DIR: Type.String({
+    minLength: 1,
+    default: 'dist/web',
+    description: 'The built web page (`npm run web` writes it), relative to the working directory or absolute.',
+  }),
+  // Sign-in for the web page: OAuth 2 authorization code with PKCE against Cognito's hosted UI (or
+  // the local issuer, which offers the same endpoints). The page is a public client: no secret.
+  AUTH_AUTHORIZE_URL: Type.Optional(
+    Type.String({ pattern: '^https?://[^\\s]+$', description: 'Cognito `https://<domain>/oauth2/authorize`, locally the issuer’s.' }),
+  ),
+  AUTH_TOKEN_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'Cognito `https://<domain>/oauth2/token`.' })),
+  AUTH_CLIENT_ID: Type.Optional(
+    Type.String({ pattern: '^[\\w+.:-]{1,128}$', description: 'The app client (public, no secret); ID tokens carry it as `aud` (JWT_AUDIENCE).' }),
+  ),
+  AUTH_LOGOUT_URL: Type.Optional(
+    Type.String({ pattern: '^https?://[^\\s]+$', description: 'Cognito `https://<domain>/logout`; without it, signing out only forgets the tokens.' }),
+  ),
+  AUTH_SCOPES: Type.String({ pattern: '^[\\w:/.-]+( [\\w:/.-]+)*$', default: 'openid', description: 'Space-separated; must include openid.' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -106,6 +124,23 @@ export function pemFromSetting(value: string): string {
   return value.includes('\n') ? value : value.replaceAll('\\n', '\n');
 }
 
+/**
+ * The page's three sign-in settings belong together: a page that can send people to sign in but
+ * not finish is worse than one that says sign-in is not configured.
+ */
+function signInProblems(config: Config): string[] {
+  const trio = ['AUTH_AUTHORIZE_URL', 'AUTH_TOKEN_URL', 'AUTH_CLIENT_ID'] as const;
+  const given = trio.filter((name) => config[name]);
+  const problems =
+    given.length > 0 && given.length < trio.length
+      ? trio.filter((name) => !config[name]).map((name) => `${name}: required with ${given.join(', ')}`)
+      : [];
+  if (!config.AUTH_SCOPES.split(' ').includes('openid')) {
+    problems.push('AUTH_SCOPES: must include openid (the ID token is the bearer token)');
+  }
+  return problems;
+}
+
 /** Reads, converts (strings to numbers), defaults and validates the settings; throws ConfigError. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const known = Object.keys(ConfigSchema.properties);
@@ -124,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (config.TRANSCODER === 'ffmpeg-worker' && !config.TRANSCODE_WORKER_URL) {
       problems.push('TRANSCODE_WORKER_URL: required when TRANSCODER is ffmpeg-worker');
     }
-    problems.push(...privateKeyProblems(config));
+    problems.push(...privateKeyProblems(config), ...signInProblems(config));
     if (config.CLOUDFRONT_PRIVATE_KEY) config.CLOUDFRONT_PRIVATE_KEY = pemFromSetting(config.CLOUDFRONT_PRIVATE_KEY);
   }
   if (problems.length > 0) {

@@ -9,7 +9,7 @@ import { servicesFromEnvironment } from './runtime.ts';
 
 const { config, services } = servicesFromEnvironment();
 const fastify = Fastify(buildServerOptions(config));
-await fastify.register(app, { services });
+await fastify.register(app, { config, services });
 await fastify.ready();
 
 /**

@@ -14,7 +14,7 @@ export async function startApiServer(options: {
   port: number;
 }): Promise<{ fastify: FastifyInstance; url: string }> {
   const fastify = Fastify(buildServerOptions(options.config));
-  await fastify.register(app, { services: options.services });
+  await fastify.register(app, { config: options.config, services: options.services });
   const address = await fastify.listen({ host: options.host, port: options.port });
   return { fastify, url: address };
 }

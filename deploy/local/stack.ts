@@ -107,15 +107,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => dynamoDb.close());
     const issuer = await startLocalIssuer({ dir: join(dataDir, 'issuer'), port: ports.issuer });
     stoppers.push(() => issuer.close());
-    // The web page signs in through the issuer's hosted-UI stand-in (routes/web/settings.ts reads
-    // these when the API starts; set here like the credentials above, for the same reason).
-    Object.assign(process.env, {
-      AUTH_AUTHORIZE_URL: issuer.authorizeUrl,
-      AUTH_TOKEN_URL: issuer.tokenUrl,
-      AUTH_CLIENT_ID: issuer.clientId,
-      AUTH_LOGOUT_URL: issuer.logoutUrl,
-    });
-
     // CloudFront: the key group trusts one key pair kept in the data dir; the origin-request
     // function is the Lambda@Edge handler's own code, reading playlists from the S3 stand-in.
     const cloudFrontKeys = await loadCloudFrontKeyPair(join(dataDir, 'cloudfront'));
@@ -170,6 +161,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       CDN_BASE_URL: cdn.url,
       CLOUDFRONT_KEY_PAIR_ID: cloudFrontKeys.keyPairId,
       CLOUDFRONT_PRIVATE_KEY: cloudFrontKeys.privateKeyPem,
+      // The web page signs in through the issuer's stand-in for Cognito's hosted UI.
+      AUTH_AUTHORIZE_URL: issuer.authorizeUrl,
+      AUTH_TOKEN_URL: issuer.tokenUrl,
+      AUTH_CLIENT_ID: issuer.clientId,
+      AUTH_LOGOUT_URL: issuer.logoutUrl,
       LOG_LEVEL: options.logLevel ?? 'info',
       ...options.settings,
     });

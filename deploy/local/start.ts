@@ -5,7 +5,7 @@ import { startLocalStack } from './stack.ts';
 const settings = loadLocalSettings(process.env);
 // App settings (upload and playback limits, LOG_LEVEL) pass through from the environment.
 const passThrough = Object.fromEntries(
-  ['MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS', 'PLAYBACK_URL_TTL_SECONDS', 'PLAYBACK_URL_MARGIN_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  ['WEB_ASSETS_DIR', 'MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS', 'PLAYBACK_URL_TTL_SECONDS', 'PLAYBACK_URL_MARGIN_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
 );
 const stack = await startLocalStack({
   dataDir: settings.DATA_DIR,
@@ -26,6 +26,7 @@ process.stdout.write(
   [
     '',
     'Video on demand, local stack',
+    `  Web page        ${stack.apiUrl}/`,
     `  API             ${stack.apiUrl}   (Swagger UI: ${stack.apiUrl}/docs)`,
     `  CloudFront      ${stack.cdnUrl}   (signed URLs and cookies checked; key pair ${stack.config.CLOUDFRONT_KEY_PAIR_ID})`,
     `  S3 stand-in     ${stack.s3Url}   bucket ${stack.config.BUCKET_NAME}`,

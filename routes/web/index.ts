@@ -11,11 +11,11 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { authConfigOf, loadWebSettings, type WebSettings } from './settings.ts';
+import { authConfigOf, type WebSettings } from './settings.ts';
 
 export interface WebRoutesOptions {
-  /** Defaults to the environment, read once (see settings.ts). */
-  settings?: WebSettings;
+  /** From the app's validated config. */
+  settings: WebSettings;
 }
 
 interface Asset {
@@ -98,7 +98,7 @@ function send(request: FastifyRequest, reply: FastifyReply, asset: Asset, cacheC
 }
 
 const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (fastify: FastifyInstance, options) => {
-  const settings = options.settings ?? loadWebSettings(process.env);
+  const { settings } = options;
   const auth = authConfigOf(settings);
   const dir = path.resolve(settings.WEB_ASSETS_DIR);
   const assets = await loadAssets(dir);

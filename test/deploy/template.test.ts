@@ -6,7 +6,7 @@
 import t from 'tap';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { loadConfig, ConfigSchema } from '../../src/config.ts';
-import { authConfigOf, loadWebSettings, WebSettingsSchema } from '../../routes/web/settings.ts';
+import { authConfigOf } from '../../routes/web/settings.ts';
 import { VIDEO_TABLE_KEYS } from '../../src/video-catalog.ts';
 import { USER_METADATA_BUCKET } from '../../src/transcoder/mediaconvert-transcoder.ts';
 import { UPLOADS_PREFIX } from '../../src/video-storage.ts';
@@ -70,7 +70,7 @@ t.test('the regional functions run nodejs22.x on arm64 with the same validated s
   for (const setting of settings) {
     const env = (evaluate(template.Globals!.Function!.Environment as Json, context(setting)) as { Variables: Record<string, string> }).Variables;
     for (const name of Object.keys(env)) {
-      t.ok(name in ConfigSchema.properties || name in WebSettingsSchema.properties, `${name} is a setting src/config.ts or the page reads`);
+      t.ok(name in ConfigSchema.properties, `${name} is a setting src/config.ts reads`);
     }
     const config = loadConfig(env);
     t.match(config, {
@@ -315,10 +315,10 @@ t.test('the page signs in through the pool\'s hosted UI once WebAppUrl is known'
     client: evaluate(resources.UserPoolClient!.Properties, context(parameters)) as any,
   });
   const first = resolve({});
-  t.equal(authConfigOf(loadWebSettings(first.env)), null, 'first deployment: the page says sign-in is not set up');
+  t.equal(authConfigOf(loadConfig(first.env)), null, 'first deployment: the page says sign-in is not set up');
   t.notOk(first.client.CallbackURLs);
   const second = resolve({ WebAppUrl: pageUrl });
-  t.same(authConfigOf(loadWebSettings(second.env)), {
+  t.same(authConfigOf(loadConfig(second.env)), {
     authorizeUrl: 'https://UserPoolDomain.auth.eu-west-1.amazoncognito.com/oauth2/authorize',
     tokenUrl: 'https://UserPoolDomain.auth.eu-west-1.amazoncognito.com/oauth2/token',
     clientId: '3ts5example1n6k1rqp2g6c7cr9',

@@ -26,16 +26,15 @@ const CHROMIUM_FLAGS = [
 ];
 const artifacts = new URL('../../test-artifacts/', import.meta.url);
 
-// The page built from the current sources into a temp dir (routes/web/settings.ts reads
-// WEB_ASSETS_DIR; the stack points the page's sign-in at its issuer).
+// The page built from the current sources into a temp dir (the stack points the page's sign-in
+// at its issuer).
 const webDir = await tempDir(t, 'vod-web-');
 await buildWebPage({ outDir: webDir });
-process.env.WEB_ASSETS_DIR = webDir;
 // Playback URLs that live one minute (the shortest allowed), so the test can show the page
 // renewing one while it plays.
 // Uploads above 20 MB are refused, so the page's 413 message can be seen with a small file.
 const stack = await startTestStack(t, {
-  settings: { PLAYBACK_URL_TTL_SECONDS: '60', PLAYBACK_URL_MARGIN_SECONDS: '0', MAX_UPLOAD_BYTES: '20000000' },
+  settings: { WEB_ASSETS_DIR: webDir, PLAYBACK_URL_TTL_SECONDS: '60', PLAYBACK_URL_MARGIN_SECONDS: '0', MAX_UPLOAD_BYTES: '20000000' },
 });
 const clip = await makeClip({ seconds: 12, width: 1280, height: 720, audio: true });
 

@@ -1,18 +1,9 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig, ConfigError, SINGLE_PUT_LIMIT_BYTES } from '../../src/config.ts';
+import { MINIMAL_ENV } from '../helpers/config.ts';
 
-const minimal = {
-  BUCKET_NAME: 'bucket',
-  TABLE_NAME: 'table',
-  MEDIACONVERT_ROLE_ARN: 'arn:aws:iam::123456789012:role/mc',
-  JWT_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc',
-  JWT_AUDIENCE: 'client',
-  JWT_JWKS_URL: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json',
-  CDN_BASE_URL: 'https://d111111abcdef8.cloudfront.net',
-  CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
-  CLOUDFRONT_PRIVATE_KEY_PARAMETER: '/vod/cloudfront-private-key',
-};
+const minimal = MINIMAL_ENV;
 
 t.test('fills defaults and converts numbers from strings', async (t) => {
   const config = loadConfig({ ...minimal, UPLOAD_URL_TTL_SECONDS: '600' });

@@ -1,16 +1,20 @@
 /**
  * The page plugin on its own (inject): the built page and its assets, caching and compression,
- * /config.json, and what happens without a build. Settings validation (settings.ts).
+ * /config.json, and what happens without a build. The page's settings are validated with the
+ * rest of the config (src/config.ts).
  */
 import t, { type Test } from 'tap';
 import Fastify from 'fastify';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import webRoutes from '../../../routes/web/index.ts';
-import { loadWebSettings } from '../../../routes/web/settings.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { MINIMAL_ENV } from '../../helpers/config.ts';
 import { buildWebPage } from '../../../deploy/web-build.ts';
 import { tempDir } from '../../helpers/media.ts';
 
 const built = await buildWebPage({ outDir: await tempDir(t, 'vod-web-') });
+
+const loadWebSettings = (env: Record<string, string>) => loadConfig({ ...MINIMAL_ENV, ...env });
 
 async function start(t: Test, env: Record<string, string>) {
   const fastify = Fastify();
@@ -89,7 +93,7 @@ t.test('without a build, the API still starts and / says how to build the page',
 });
 
 t.test('settings: defaults, and a clear refusal of half a sign-in configuration', async (t) => {
-  t.same(loadWebSettings({}), { WEB_ASSETS_DIR: 'dist/web', AUTH_SCOPES: 'openid' });
+  t.match(loadWebSettings({}), { WEB_ASSETS_DIR: 'dist/web', AUTH_SCOPES: 'openid', AUTH_AUTHORIZE_URL: undefined });
   t.throws(() => loadWebSettings({ AUTH_AUTHORIZE_URL: signIn.AUTH_AUTHORIZE_URL }), {
     message: /AUTH_TOKEN_URL: required with AUTH_AUTHORIZE_URL[\s\S]*AUTH_CLIENT_ID: required with AUTH_AUTHORIZE_URL/,
   });
