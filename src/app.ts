@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import type { Viewer } from './video-service.ts';
 import { registerErrorHandling } from './error-handler.ts';
+import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
 import { Problem } from './schemas/problem.ts';
 import { Rendition, Video, VideoError, VideoPage, VideoStatus } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
@@ -37,7 +38,10 @@ export interface AppOptions {
 
 export const API_VERSION = '0.1.0';
 
-export function buildServerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions {
+export function buildServerOptions(
+  config: Pick<Config, 'LOG_LEVEL'>,
+  schemaCompilers: LazySchemaCompilers = createLazySchemaCompilers(),
+): FastifyServerOptions {
   return {
     logger: { level: config.LOG_LEVEL },
     ajv: {
@@ -47,6 +51,9 @@ export function buildServerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifySe
     // API Gateway may forward paths with a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: (request) => (request.headers['x-amzn-trace-id'] as string | undefined) ?? crypto.randomUUID(),
+    // Each route's validators and serializers are compiled at its first request, not at ready:
+    // a cold start used to compile all of them (src/schema-compilers.ts).
+    schemaController: { compilersFactory: schemaCompilers.compilersFactory },
   };
 }
 

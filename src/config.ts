@@ -6,7 +6,9 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+// The three functions rather than the Value namespace, which bundles every Value operation.
+import { Convert, Default } from '@sinclair/typebox/value';
+import { Errors } from '@sinclair/typebox/errors';
 
 const GiB = 1024 ** 3;
 /** S3's limit for a single PUT; larger files need multipart (resumable uploads issue). */
@@ -147,8 +149,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const raw = Object.fromEntries(
     known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]),
   );
-  const candidate = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
-  const problems = [...Value.Errors(ConfigSchema, candidate)].map(
+  const candidate = Convert(ConfigSchema, Default(ConfigSchema, raw));
+  const problems = [...Errors(ConfigSchema, candidate)].map(
     (error) => `${error.path.slice(1) || '(root)'}: ${error.message}`,
   );
   const config = candidate as Config;

@@ -3,15 +3,13 @@
  * Every runtime (API Lambda, event Lambdas, local stack, tests) builds them here, once.
  */
 import type { Config } from './config.ts';
-import { createAwsClients, type AwsClients } from './aws-clients.ts';
+import { createAwsClients, onFirstUse, type AwsClients } from './aws-clients.ts';
 import { createVideoCatalog } from './video-catalog.ts';
 import { createVideoStorage } from './video-storage.ts';
 import { createVideoService, type VideoService } from './video-service.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
-import { createMediaConvertTranscoder } from './transcoder/mediaconvert-transcoder.ts';
 import { createFfmpegWorkerTranscoder } from './transcoder/ffmpeg-worker-transcoder.ts';
-import { createS3SourceProbe } from './transcoder/source-probe.ts';
 import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm, type PlaybackSigner } from './playback-signer.ts';
 
 export interface Services {
@@ -23,14 +21,23 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
   if (config.TRANSCODER === 'ffmpeg-worker') {
     return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL! });
   }
-  return createMediaConvertTranscoder({
-    client: clients.mediaConvert,
-    roleArn: config.MEDIACONVERT_ROLE_ARN!,
-    bucket: config.BUCKET_NAME,
-    // MediaConvert cannot skip outputs above the source, so the source's size is read first.
-    probeSource: createS3SourceProbe({ s3: clients.s3, bucket: config.BUCKET_NAME }),
-    ...(config.MEDIACONVERT_QUEUE_ARN ? { queueArn: config.MEDIACONVERT_QUEUE_ARN } : {}),
+  // Loaded at the first job (a chunk of its own): the API function never submits one.
+  const mediaConvert = onFirstUse(async () => {
+    const [{ createMediaConvertTranscoder }, { createS3SourceProbe }, client] = await Promise.all([
+      import('./transcoder/mediaconvert-transcoder.ts'),
+      import('./transcoder/source-probe.ts'),
+      clients.mediaConvert(),
+    ]);
+    return createMediaConvertTranscoder({
+      client,
+      roleArn: config.MEDIACONVERT_ROLE_ARN!,
+      bucket: config.BUCKET_NAME,
+      // MediaConvert cannot skip outputs above the source, so the source's size is read first.
+      probeSource: createS3SourceProbe({ s3: await clients.s3(), bucket: config.BUCKET_NAME }),
+      ...(config.MEDIACONVERT_QUEUE_ARN ? { queueArn: config.MEDIACONVERT_QUEUE_ARN } : {}),
+    });
   });
+  return { submit: async (request) => (await mediaConvert()).submit(request) };
 }
 
 function createPlayback(config: Config, clients: AwsClients): PlaybackSigner {

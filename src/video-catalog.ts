@@ -47,6 +47,12 @@ export interface VideoCatalog {
   recordJob(video: VideoKey, jobId: string, now: string): Promise<boolean>;
   /** Raises progressPercent of a processing video; never lowers it. */
   recordProgress(video: VideoKey, jobId: string, percent: number, now: string): Promise<boolean>;
+  /**
+   * A processing video's first (or next) renditions were published: playable, with the renditions
+   * so far. Only for this job, and only when it lists more renditions than recorded (events arrive
+   * out of order; the list never shrinks).
+   */
+  recordRenditions(video: VideoKey, jobId: string, result: { durationSeconds?: number; renditions: Rendition[] }, now: string): Promise<boolean>;
   markReady(video: VideoKey, jobId: string, result: { durationSeconds?: number; renditions: Rendition[] }, now: string): Promise<boolean>;
   /** processing → failed; without a jobId also awaiting_upload → failed (a rejected upload). */
   markFailed(video: VideoKey, jobId: string | undefined, error: VideoError, now: string): Promise<boolean>;
@@ -166,11 +172,23 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
         values: { ':processing': 'processing', ':job': jobId, ':p': percent },
       }),
 
+    recordRenditions: (video, jobId, result, now) =>
+      transition(video, now, {
+        set: {
+          playable: true,
+          renditions: result.renditions,
+          ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),
+        },
+        condition: `${processingByJob} AND (attribute_not_exists(renditions) OR size(renditions) < :n)`,
+        values: { ':processing': 'processing', ':job': jobId, ':n': result.renditions.length },
+      }),
+
     markReady: (video, jobId, result, now) =>
       transition(video, now, {
         to: 'ready',
         set: {
           jobId,
+          playable: true,
           renditions: result.renditions,
           progressPercent: 100,
           ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),

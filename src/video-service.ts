@@ -51,8 +51,13 @@ const VIDEO_CONTENT_TYPE = /^video\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 
 export function toPublicVideo(record: VideoRecord): Video {
   const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
-  return { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error };
+  // Records made ready before `playable` existed are playable all the same.
+  const playable = status === 'ready' || (status === 'processing' && record.playable === true) ? true : undefined;
+  return { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, playable, durationSeconds, renditions, error };
 }
+
+/** A processing video whose first renditions are published can be watched by its owner. */
+const isPlayable = (video: VideoRecord) => video.status === 'ready' || (video.status === 'processing' && video.playable === true);
 
 const encodeCursor = (sortKey: string) => Buffer.from(sortKey, 'utf8').toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -73,7 +78,19 @@ export function renditionsOfMasterPlaylist(text: string): Rendition[] {
       const { width, height } = variant.resolution!;
       return { name: `${Math.min(width, height)}p`, width, height, bandwidth: variant.bandwidth };
     })
-    .sort((a, b) => b.bandwidth - a.bandwidth);
+    // Largest first; a packaged source's top rendition can carry fewer bits than an encoded one.
+    .sort((a, b) => b.width * b.height - a.width * a.height || b.bandwidth - a.bandwidth);
+}
+
+type HlsGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
+
+/** The HLS output group of a job event, and the longest output duration it reports. */
+function hlsOutputs(detail: MediaConvertJobDetail): { group?: HlsGroupDetail; durationSeconds?: number } {
+  const group = detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP');
+  const durations = (group?.outputDetails ?? []).flatMap((output) =>
+    output.durationInMs === undefined ? [] : [output.durationInMs],
+  );
+  return { group, durationSeconds: durations.length > 0 ? Math.max(...durations) / 1000 : undefined };
 }
 
 export function createVideoService(options: VideoServiceOptions) {
@@ -150,11 +167,17 @@ export function createVideoService(options: VideoServiceOptions) {
       return toPublicVideo(await visibleVideo(viewer, videoId));
     },
 
-    /** A signed manifest URL on the CDN for a ready video the viewer may see. */
+    /**
+     * A signed manifest URL on the CDN for a video the viewer may see and that can be watched:
+     * ready, or (for its owner, the only one who sees it then) processing with a first rendition
+     * published.
+     */
     async getPlayback(viewer: Viewer, videoId: string): Promise<Playback> {
       const video = await visibleVideo(viewer, videoId);
-      if (video.status !== 'ready') {
-        throw new VideoNotReadyError(`Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once it is ready`);
+      if (!isPlayable(video)) {
+        throw new VideoNotReadyError(
+          `Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once its first rendition is ready`,
+        );
       }
       const grant = await options.playback.signManifest({ videoId, durationSeconds: video.durationSeconds, now: now() });
       return { manifestUrl: grant.manifestUrl, expiresAt: grant.expiresAt.toISOString() };
@@ -210,22 +233,37 @@ export function createVideoService(options: VideoServiceOptions) {
           break;
         case 'STATUS_UPDATE': {
           const percent = detail.jobProgress?.jobPercentComplete;
-          if (percent === undefined) return 'ignored';
-          // 100 is kept for ready: a job at 100% may still be writing its last outputs.
-          const clamped = Math.max(0, Math.min(99, Math.floor(percent)));
-          applied = await catalog.recordProgress(video, detail.jobId, clamped, at);
+          const { group, durationSeconds } = hlsOutputs(detail);
+          const masterUri = group?.playlistFilePaths?.[0];
+          if (percent === undefined && !masterUri) return 'ignored';
+          let progressed = false;
+          if (percent !== undefined) {
+            // 100 is kept for ready: a job at 100% may still be writing its last outputs.
+            const clamped = Math.max(0, Math.min(99, Math.floor(percent)));
+            progressed = await catalog.recordProgress(video, detail.jobId, clamped, at);
+          }
+          // Real MediaConvert reports outputs only at COMPLETE, so in AWS a video becomes playable
+          // when it is ready. The local ffmpeg worker also reports them here, as soon as a first
+          // rendition can be watched and whenever more join the master (issue 6, fast start).
+          let published = false;
+          const announced = group?.outputDetails.length ?? 0;
+          // A late or repeated announcement names no more renditions than recorded: no read needed.
+          if (masterUri && video.status === 'processing' && (video.renditions?.length ?? 0) < Math.max(1, announced)) {
+            const masterKey = keyOfS3Uri(masterUri, storage.bucket) ?? masterPlaylistKey(videoId);
+            const renditions = renditionsOfMasterPlaylist(await storage.readText(masterKey));
+            if (renditions.length > 0) {
+              published = await catalog.recordRenditions(video, detail.jobId, { renditions, durationSeconds }, at);
+            }
+          }
+          applied = progressed || published;
           break;
         }
         case 'COMPLETE': {
           if (video.status !== 'processing') return 'duplicate';
-          const hlsGroup = detail.outputGroupDetails?.find((group) => group.type === 'HLS_GROUP');
-          const masterUri = hlsGroup?.playlistFilePaths?.[0];
+          const { group, durationSeconds } = hlsOutputs(detail);
+          const masterUri = group?.playlistFilePaths?.[0];
           const masterKey = (masterUri && keyOfS3Uri(masterUri, storage.bucket)) ?? masterPlaylistKey(videoId);
           const renditions = renditionsOfMasterPlaylist(await storage.readText(masterKey));
-          const durations = (hlsGroup?.outputDetails ?? []).flatMap((output) =>
-            output.durationInMs === undefined ? [] : [output.durationInMs],
-          );
-          const durationSeconds = durations.length > 0 ? Math.max(...durations) / 1000 : undefined;
           applied = await catalog.markReady(video, detail.jobId, { renditions, durationSeconds }, at);
           break;
         }

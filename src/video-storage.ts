@@ -1,15 +1,11 @@
 /**
  * The one private bucket: `uploads/{videoId}/source` holds the original bytes and
  * `video-streams/{videoId}/` the HLS output. Keys never contain user-supplied names.
+ *
+ * The S3 SDK is loaded at the first storage call, not with the module: most API requests (list,
+ * show, play) never touch the bucket, and a cold start need not parse the SDK for them.
  */
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export const UPLOADS_PREFIX = 'uploads/';
 export const STREAMS_PREFIX = 'video-streams/';
@@ -44,10 +40,18 @@ export interface VideoStorage {
   deleteVideoObjects(videoId: string): Promise<number>;
 }
 
-export function createVideoStorage(deps: { s3: S3Client; bucket: string }): VideoStorage {
-  const { s3, bucket } = deps;
+/** The S3 SDK's commands and presigner, loaded once at the first storage call. */
+const loadSdk = (() => {
+  let pending: Promise<[typeof import('@aws-sdk/client-s3'), typeof import('@aws-sdk/s3-request-presigner')]> | undefined;
+  return () => (pending ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]));
+})();
+
+export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Client>); bucket: string }): VideoStorage {
+  const { bucket } = deps;
+  const client = async (): Promise<S3Client> => (typeof deps.s3 === 'function' ? deps.s3() : deps.s3);
 
   async function deletePrefix(prefix: string): Promise<number> {
+    const [[{ ListObjectsV2Command, DeleteObjectsCommand }], s3] = await Promise.all([loadSdk(), client()]);
     let deleted = 0;
     let continuationToken: string | undefined;
     do {
@@ -68,6 +72,7 @@ export function createVideoStorage(deps: { s3: S3Client; bucket: string }): Vide
     bucket,
 
     async presignSourceUpload({ videoId, contentType, sizeBytes, expiresInSeconds, now }) {
+      const [[{ PutObjectCommand }, { getSignedUrl }], s3] = await Promise.all([loadSdk(), client()]);
       const command = new PutObjectCommand({
         Bucket: bucket,
         Key: sourceKey(videoId),
@@ -89,6 +94,7 @@ export function createVideoStorage(deps: { s3: S3Client; bucket: string }): Vide
     },
 
     async readText(key) {
+      const [[{ GetObjectCommand }], s3] = await Promise.all([loadSdk(), client()]);
       const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if (!object.Body) throw new Error(`Object ${key} has no body`);
       return object.Body.transformToString('utf8');

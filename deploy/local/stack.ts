@@ -110,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // CloudFront: the key group trusts one key pair kept in the data dir; the origin-request
     // function is the Lambda@Edge handler's own code, reading playlists from the S3 stand-in.
     const cloudFrontKeys = await loadCloudFrontKeyPair(join(dataDir, 'cloudfront'));
-    const cdnS3 = createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url });
+    const cdnS3 = await createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url });
     const cdn = await startLocalCloudFront({
       port: ports.cdn,
       s3Client: cdnS3,
@@ -134,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.eventRetryDelaysMs ? { retryDelaysMs: options.eventRetryDelaysMs } : {}),
     });
     const worker = createTranscodeWorker({
-      s3: createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url }),
+      s3: await createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url }),
       bucket: LOCAL_BUCKET,
       dataDir: join(dataDir, 'transcoder'),
       concurrency: options.transcodeConcurrency ?? 1,

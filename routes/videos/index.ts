@@ -51,8 +51,9 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'getPlayback',
         tags: ['videos'],
-        summary: 'Watch a ready video: a signed CDN URL of its HLS master playlist',
+        summary: 'Watch a video: a signed CDN URL of its HLS master playlist',
         description:
+          'For a ready video, or for your own video while it is processing once it is `playable` (its first rendition is published; the master playlist gains renditions as they finish, so players should reload it when `renditions` grows). ' +
           'The URL is signed once for every playlist and segment of the video; the CDN adds the same signature to each URI inside the playlists it serves. It stays valid until expiresAt, at least the video duration plus a margin.',
         security,
         params: VideoParams,
@@ -60,7 +61,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: Type.Ref(Playback, { description: 'Where to play it, and until when' }),
           401: unauthenticated,
           404: notFound,
-          409: problemResponse('The video is not ready yet (awaiting upload, processing or failed)'),
+          409: problemResponse('The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed)'),
         },
       },
     },

@@ -3,8 +3,9 @@
  * them needs a token: the page itself asks the visitor to sign in before it shows anything.
  *
  * The page is built by deploy/web-build.ts (`npm run web`, run before `npm start`) into
- * WEB_ASSETS_DIR; this plugin reads that folder once at start and serves it from memory, with
- * the precompressed (br, gzip) twins when the browser takes them. Without a build the API still
+ * WEB_ASSETS_DIR; this plugin lists that folder once at start, reads each file at its first
+ * request and serves it from memory from then on, with the precompressed (br, gzip) twins when
+ * the browser takes them. Without a build the API still
  * starts, logs why, and `/` answers 503 saying how to build it.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -61,29 +62,42 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-async function loadAssets(dir: string): Promise<Map<string, Asset> | Error> {
-  let names: string[];
+/**
+ * The page's files by route name (`index.html`, `assets/...`), each read from disk at its first
+ * request and kept in memory from then on. Only the listing happens at start: a cold start used to
+ * read and hash every asset (2.7 MB with the source maps), though most API containers never serve
+ * the page. Fails (returns the error) when the page is not built.
+ */
+async function listAssets(dir: string): Promise<Map<string, () => Promise<Asset>> | Error> {
+  let present: Set<string>;
   try {
-    names = [
-      'index.html',
-      ...(await readdir(path.join(dir, 'assets'))).map((name) => `assets/${name}`),
-    ];
-    await readFile(path.join(dir, 'index.html'));
+    const [rootFiles, assetFiles] = await Promise.all([readdir(dir), readdir(path.join(dir, 'assets'))]);
+    if (!rootFiles.includes('index.html')) throw new Error(`no index.html in ${dir}`);
+    present = new Set([...rootFiles.filter((name) => name.startsWith('index.html')), ...assetFiles.map((name) => `assets/${name}`)]);
   } catch (error) {
     return error as Error;
   }
-  const assets = new Map<string, Asset>();
-  const twin = (name: string) => readFile(path.join(dir, name)).catch(() => undefined);
-  for (const name of names.filter((file) => !/\.(br|gz)$/.test(file))) {
-    const body = await readFile(path.join(dir, name));
-    const [br, gzip] = await Promise.all([twin(`${name}.br`), twin(`${name}.gz`)]);
-    assets.set(name, {
-      body,
-      ...(br ? { br } : {}),
-      ...(gzip ? { gzip } : {}),
-      type: TYPES[path.extname(name)] ?? 'application/octet-stream',
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
-    });
+  const read = (file: string) => (present.has(file) ? readFile(path.join(dir, file)) : undefined);
+  const assets = new Map<string, () => Promise<Asset>>();
+  for (const name of [...present].filter((file) => !/\.(br|gz)$/.test(file))) {
+    let loading: Promise<Asset> | undefined;
+    const load = async (): Promise<Asset> => {
+      const [body, br, gzip] = await Promise.all([read(name)!, read(`${name}.br`), read(`${name}.gz`)]);
+      return {
+        body,
+        ...(br ? { br } : {}),
+        ...(gzip ? { gzip } : {}),
+        type: TYPES[path.extname(name)] ?? 'application/octet-stream',
+        etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+      };
+    };
+    assets.set(name, () =>
+      (loading ??= load().catch((error: unknown) => {
+        // A failed read (the file vanished) is tried again at the next request.
+        loading = undefined;
+        throw error;
+      })),
+    );
   }
   return assets;
 }
@@ -101,7 +115,7 @@ const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (fastify: FastifyI
   const { settings } = options;
   const auth = authConfigOf(settings);
   const dir = path.resolve(settings.WEB_ASSETS_DIR);
-  const assets = await loadAssets(dir);
+  const assets = await listAssets(dir);
   const hide = { schema: { hide: true } };
 
   fastify.get('/config.json', hide, async (_request, reply) => {
@@ -129,14 +143,14 @@ const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (fastify: FastifyI
   fastify.get('/', hide, async (request, reply) => {
     reply.headers(PAGE_HEADERS);
     // Always revalidated: it names the current build's assets.
-    return send(request, reply, index, 'no-cache');
+    return send(request, reply, await index(), 'no-cache');
   });
   for (const [name, asset] of assets) {
     if (name === 'index.html') continue;
     // Content-hashed names never change meaning: cache them for good.
     fastify.get(`/${name}`, hide, async (request, reply) => {
       reply.header('x-content-type-options', 'nosniff');
-      return send(request, reply, asset, 'public, max-age=31536000, immutable');
+      return send(request, reply, await asset(), 'public, max-age=31536000, immutable');
     });
   }
 };

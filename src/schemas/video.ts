@@ -38,8 +38,18 @@ export const Video = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     progressPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    playable: Type.Optional(
+      Type.Boolean({
+        description:
+          'True once a first rendition can be watched: always when ready, and while processing as soon as the first ' +
+          'rendition is published (its owner may then get a playback URL). `renditions` lists what exists so far ' +
+          'and grows until the video is ready. Absent until then.',
+      }),
+    ),
     durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-    renditions: Type.Optional(Type.Array(Type.Ref(Rendition))),
+    renditions: Type.Optional(
+      Type.Array(Type.Ref(Rendition), { description: 'Largest first; while processing, the renditions published so far' }),
+    ),
     error: Type.Optional(Type.Ref(VideoError)),
   },
   { $id: 'Video', additionalProperties: false },

@@ -18,6 +18,12 @@
  *   video-streams/{videoId}/poster.0000000.jpg  the first frame (a File group frame capture;
  *                                             POSTER_FILE, the name the local worker writes too)
  * The service names renditions from the master playlist's RESOLUTION, never from paths.
+ *
+ * Fast start (issue 6) is the local worker's: MediaConvert reports outputs only in its COMPLETE
+ * event (its STATUS_UPDATE events carry progress, never outputGroupDetails), so in AWS a video
+ * becomes `playable` when it becomes ready, with the whole ladder published at once. Publishing
+ * earlier would take a second job (a passthrough HLS output for the top rung, or the smallest rung
+ * alone) and its own COMPLETE event; not done here.
  */
 import {
   CreateJobCommand,

@@ -15,7 +15,7 @@ import { downloadPrefix } from '../helpers/streams.ts';
 
 const stack = await startTestStack(t, { transcodeConcurrency: 2 });
 const token = await stack.token('uploader');
-const { s3 } = createAwsClients(stack.config);
+const s3 = await createAwsClients(stack.config).s3();
 
 /** Every rendition in the master decodes, at its advertised size, for the clip's duration. */
 async function checkLadder(

@@ -25,7 +25,7 @@ import {
 
 const stack = await startTestStack(t);
 const token = await stack.token('alice');
-const { s3 } = createAwsClients(stack.config);
+const s3 = await createAwsClients(stack.config).s3();
 const trusted = { keyPairId: stack.config.CLOUDFRONT_KEY_PAIR_ID, privateKey: stack.config.CLOUDFRONT_PRIVATE_KEY! };
 
 // One real ladder (720p + 360p) to watch.

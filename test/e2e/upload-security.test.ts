@@ -21,7 +21,7 @@ import { makeClip } from '../helpers/media.ts';
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 const stack = await startTestStack(t, { settings: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) } });
 const token = await stack.token('uploader');
-const { s3 } = createAwsClients(stack.config);
+const s3 = await createAwsClients(stack.config).s3();
 const bucket = stack.config.BUCKET_NAME;
 
 async function createUpload(sizeBytes: number, contentType = 'video/mp4') {

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildWebPage } from '../../deploy/web-build.ts';
-import { callApi, startTestStack } from '../helpers/stack.ts';
+import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -248,4 +248,69 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to watch and upload videos' }).waitFor();
   t.equal(await page.locator('#signed-in').isVisible(), false, 'signed out');
+});
+
+t.test('the owner watches a video while it converts, and the player picks up renditions as they finish', async (t) => {
+  // HEVC is encoded, not packaged: its smallest rendition is published first, while the ladder
+  // encodes (15 fps keeps that encode ahead of real time on a busy machine).
+  const hevc = await makeClip({ seconds: 30, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  await page.goto(stack.apiUrl);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('User name').fill('carol');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in as carol').waitFor();
+
+  const { videoId } = await uploadVideo(stack, await stack.token('carol'), hevc, { title: 'Converting' });
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const card = page.locator(`#videos li[data-video-id="${videoId}"]`);
+  await card.getByRole('link', { name: 'Watch Converting' }).waitFor({ timeout: 60_000 });
+  t.equal(await card.getAttribute('data-status'), 'processing', 'watchable while still converting');
+  // The player's position over time, and when its menu changes: to see where it resumes.
+  await page.evaluate(() => {
+    const trace: Array<[string, number]> = [];
+    (window as unknown as { trace: typeof trace }).trace = trace;
+    const video = document.querySelector('#video') as HTMLVideoElement;
+    video.addEventListener('timeupdate', () => trace.push(['position', video.currentTime]));
+    new MutationObserver(() => trace.push(['options', document.querySelectorAll('#quality option').length])).observe(
+      document.querySelector('#quality')!,
+      { childList: true },
+    );
+  });
+  await card.getByRole('link', { name: 'Watch Converting' }).click();
+  await page.waitForFunction(() => (document.querySelector('#video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 30_000 });
+  const quality = page.getByLabel('Quality');
+  const menu = () => quality.locator('option').evaluateAll((all: HTMLOptionElement[]) => all.map((option) => option.text.split(' ')[0]));
+  const atFirst = await menu();
+  t.same(atFirst, ['Auto', '360p'], 'it plays its first rendition');
+
+  await page.waitForFunction(() => document.querySelectorAll('#quality option').length === 3, undefined, { timeout: 90_000 });
+  t.same(await menu(), ['Auto', '720p', '360p'], 'the menu gains the new rendition without a reload');
+  // Playing again: positions reported after the reload, moving on by a second.
+  await page.waitForFunction(
+    () => {
+      const trace = (window as unknown as { trace: Array<[string, number]> }).trace;
+      const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 3);
+      const positions = trace.slice(reload).filter(([kind, value]) => kind === 'position' && value > 0.1).map(([, value]) => value);
+      return positions.length >= 2 && positions.at(-1)! > positions[0]! + 1;
+    },
+    undefined,
+    { timeout: 20_000 },
+  );
+  const trace = await page.evaluate(() => (window as unknown as { trace: Array<[string, number]> }).trace);
+  const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 3);
+  const before = trace.slice(0, reload).filter(([kind]) => kind === 'position').at(-1)?.[1] ?? 0;
+  // Detaching the media element reads 0 for a moment; the first real position comes next.
+  const after = trace.slice(reload).find(([kind, value]) => kind === 'position' && value > 0.1)?.[1] ?? 0;
+  t.ok(before > 1 && after >= before - 0.5, `playback goes on from where it was (${before.toFixed(2)} s, then ${after.toFixed(2)} s)`, {
+    trace: trace.slice(Math.max(0, reload - 3), reload + 12),
+  });
+  t.equal(await page.locator('#player-problem').textContent(), '', 'no player error');
+  t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
 });

@@ -19,7 +19,9 @@ import { loadEventFixture } from '../helpers/fixtures.ts';
 
 const stack = await startTestStack(t);
 const bucket = stack.config.BUCKET_NAME;
-const { s3, dynamo } = createAwsClients(stack.config);
+const clients = createAwsClients(stack.config);
+const { dynamo } = clients;
+const s3 = await clients.s3();
 const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
 
 const submissions: TranscodeJobRequest[] = [];
@@ -178,4 +180,112 @@ t.test('events of another job or of an unknown video change nothing', async (t) 
   const noMetadata = await jobEvent('progressing', videoId);
   noMetadata.detail.userMetadata = {};
   t.equal(await onJobEvent(noMetadata), 'ignored');
+});
+
+/** A master playlist as the local worker publishes it, for the given `name WxH bandwidth` rungs. */
+function masterWith(...variants: Array<[string, number, number, number]>): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS', '#EXT-X-START:TIME-OFFSET=0'];
+  for (const [name, width, height, bandwidth] of variants) {
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},RESOLUTION=${width}x${height},CODECS="avc1.640028,mp4a.40.2"`, `${name}/index.m3u8`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function putMaster(videoId: string, text: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/master.m3u8`, Body: text }));
+}
+
+/** The local worker's STATUS_UPDATE announcing the first `count` renditions of the COMPLETE fixture. */
+async function publishedEvent(videoId: string, count: number, percent: number): Promise<MediaConvertJobStateChangeEvent> {
+  const event = await jobEvent('status-update', videoId);
+  const published = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/local-worker-status-update-published', { bucket, videoId });
+  const complete = await jobEvent('complete', videoId);
+  event.detail.jobId = `job-${videoId}`;
+  event.detail.jobProgress!.jobPercentComplete = percent;
+  const group = published.detail.outputGroupDetails![0]!;
+  group.outputDetails = complete.detail.outputGroupDetails![0]!.outputDetails.slice(0, count).map((output, index) => ({
+    outputFilePaths: output.outputFilePaths!,
+    videoDetails: { widthInPx: output.videoDetails!.widthInPx, heightInPx: output.videoDetails!.heightInPx },
+    // The packaged top rendition is complete when announced; encoded ones only at the end.
+    ...(index === 0 ? { durationInMs: output.durationInMs! } : {}),
+  }));
+  event.detail.outputGroupDetails = [group];
+  return event;
+}
+
+async function processingVideo(): Promise<string> {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  return videoId;
+}
+
+const FULL_HD: [string, number, number, number] = ['1080p', 1920, 1080, 5_640_800];
+const HD: [string, number, number, number] = ['720p', 1280, 720, 3_220_800];
+const SD: [string, number, number, number] = ['360p', 640, 360, 1_020_800];
+
+t.test("a STATUS_UPDATE announcing the first rendition makes the video playable while processing", async (t) => {
+  const videoId = await processingVideo();
+  await putMaster(videoId, masterWith(FULL_HD));
+  const event = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/local-worker-status-update-published', { bucket, videoId });
+  event.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(event), 'applied');
+  t.match(await videos.getVideo({ userId: 'alice' }, videoId), {
+    status: 'processing',
+    playable: true,
+    progressPercent: 7,
+    durationSeconds: 180.041,
+    renditions: [{ name: '1080p', width: 1920, height: 1080, bandwidth: 5_640_800 }],
+  });
+  t.equal(await onJobEvent(event), 'duplicate', 'the same announcement again changes nothing');
+  await t.rejects(videos.getVideo({ userId: 'bob' }, videoId), { name: 'VideoNotFoundError' }, 'still only its owner sees it');
+});
+
+t.test("MediaConvert's own STATUS_UPDATE (no outputs) only moves the progress", async (t) => {
+  const videoId = await processingVideo();
+  const event = await jobEvent('status-update', videoId);
+  event.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(event), 'applied');
+  const video = await videos.getVideo({ userId: 'alice' }, videoId);
+  t.equal(video.progressPercent, 7);
+  t.notOk(video.playable, 'not playable until COMPLETE');
+  t.equal(video.renditions, undefined);
+});
+
+t.test('announcements out of order never take renditions away; late ones after ready are no-ops', async (t) => {
+  const videoId = await processingVideo();
+  const first = await publishedEvent(videoId, 1, 5);
+  const second = await publishedEvent(videoId, 3, 40);
+  // The second announcement is delivered first: the master already lists all three.
+  await putMaster(videoId, masterWith(FULL_HD, HD, SD));
+  t.equal(await onJobEvent(second), 'applied');
+  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p']);
+  t.equal(await onJobEvent(first), 'duplicate', 'the first announcement, late: older progress, fewer renditions');
+  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p'], 'the renditions stay');
+  t.equal((await catalog.get(videoId))?.progressPercent, 40, 'and so does the progress');
+
+  // A master that lists fewer renditions than recorded (a retried job republishing) is not applied.
+  await putMaster(videoId, masterWith(FULL_HD));
+  const retried = await publishedEvent(videoId, 3, 41);
+  await onJobEvent(retried);
+  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p']);
+
+  await putMaster(videoId, masterWith(FULL_HD, HD, SD));
+  const complete = await jobEvent('complete', videoId);
+  complete.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(complete), 'applied');
+  t.equal(await onJobEvent(await publishedEvent(videoId, 1, 50)), 'duplicate', 'an announcement after ready');
+  t.match(await catalog.get(videoId), { status: 'ready', playable: true, progressPercent: 100 });
+  t.equal((await catalog.get(videoId))?.renditions?.length, 3);
+});
+
+t.test('an announcement of another job or of an unknown video changes nothing', async (t) => {
+  const videoId = await processingVideo();
+  await putMaster(videoId, masterWith(SD));
+  const foreign = await publishedEvent(videoId, 1, 10);
+  foreign.detail.jobId = 'some-older-job';
+  t.equal(await onJobEvent(foreign), 'duplicate');
+  const video = await catalog.get(videoId);
+  t.notOk(video?.playable);
+  t.equal(video?.progressPercent, undefined);
+  t.equal(await onJobEvent(await publishedEvent(randomUUID(), 1, 10)), 'ignored');
 });

@@ -27,6 +27,12 @@ export interface ClipOptions {
   faststart?: boolean;
   /** Where to write; default a temp dir shared by the test process and removed when it exits. */
   dir?: string;
+  /** Default h264 (libx264); hevc is libx265, tagged hvc1 as phones store it. */
+  videoCodec?: 'h264' | 'hevc';
+  /** Default yuv420p (yuv444p for odd sizes, which 4:2:0 cannot have). */
+  pixelFormat?: string;
+  /** A keyframe every this many seconds, and no others; default the encoder's own choice (x264: 250 frames, plus scene cuts). */
+  keyframeSeconds?: number;
 }
 
 /** A temp dir removed when the test ends. */
@@ -53,14 +59,20 @@ const fileIn = (dir: string | undefined, name: string) =>
 
 /** An H.264 (+ AAC) MP4 of testsrc2 (and a 440 Hz tone), encoded with the fastest preset. */
 export async function makeClip(options: ClipOptions): Promise<string> {
-  const { seconds, width, height, audio, rotate, fps = 30, faststart = false, dir } = options;
-  const file = fileIn(dir, `clip-${width}x${height}${rotate ? `-rot${rotate}` : ''}.mp4`);
+  const { seconds, width, height, audio, rotate, fps = 30, faststart = false, dir, videoCodec = 'h264', keyframeSeconds } = options;
+  const file = fileIn(dir, `clip-${width}x${height}${rotate ? `-rot${rotate}` : ''}${videoCodec === 'hevc' ? '-hevc' : ''}.mp4`);
   const args = ['-hide_banner', '-v', 'error', '-y'];
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
   // yuv420p: odd sizes need an encoder that accepts them, so use 4:4:4 there (still decodable).
   const oddSize = width % 2 === 1 || height % 2 === 1;
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', oddSize ? 'yuv444p' : 'yuv420p');
+  const pixelFormat = options.pixelFormat ?? (oddSize ? 'yuv444p' : 'yuv420p');
+  args.push(...(videoCodec === 'hevc' ? ['-c:v', 'libx265', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'] : ['-c:v', 'libx264']));
+  args.push('-preset', 'ultrafast', '-pix_fmt', pixelFormat);
+  if (keyframeSeconds) {
+    const gop = String(Math.round(keyframeSeconds * fps));
+    args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
+  }
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-shortest');
   if (faststart) args.push('-movflags', '+faststart');
   if (!rotate) {

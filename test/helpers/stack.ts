@@ -123,7 +123,7 @@ export interface StreamObject {
 
 /** Puts objects into the bucket, a few at a time. */
 export async function putObjects(stack: LocalStack, objects: Array<{ key: string; body: string | Uint8Array; contentType?: string }>, concurrency = 16): Promise<void> {
-  const s3 = createS3Client(stack.config);
+  const s3 = await createS3Client(stack.config);
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

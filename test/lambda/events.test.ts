@@ -35,7 +35,9 @@ const { handler: onS3Event } = await import('../../events/s3-upload.ts');
 const { handler: onJobEvent } = await import('../../events/job-state-change.ts');
 
 const bucket = stack.config.BUCKET_NAME;
-const { s3, dynamo } = createAwsClients(stack.config);
+const clients = createAwsClients(stack.config);
+const { dynamo } = clients;
+const s3 = await clients.s3();
 const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
 const owner = 'event-owner';
 const token = await stack.token(owner);

@@ -17,7 +17,9 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 const stack = await startTestStack(t);
 const alice = await stack.token('alice');
 const bob = await stack.token('bob');
-const { s3, dynamo } = createAwsClients(stack.config);
+const clients = createAwsClients(stack.config);
+const { dynamo } = clients;
+const s3 = await clients.s3();
 const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
 const bucket = stack.config.BUCKET_NAME;
 

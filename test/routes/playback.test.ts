@@ -5,7 +5,10 @@
 import t from 'tap';
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Problem } from '../../src/schemas/problem.ts';
-import { callApi, createVideo, makeReadyWithStreams, startTestStack } from '../helpers/stack.ts';
+import type { Video } from '../../src/schemas/video.ts';
+import { createAwsClients } from '../../src/aws-clients.ts';
+import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { callApi, createVideo, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
 
 const TTL = 600;
 const MARGIN = 300;
@@ -73,6 +76,53 @@ t.test('answers 409 to the owner while the video is not ready', async (t) => {
   t.equal(status, 409);
   t.match(headers.get('content-type'), /application\/problem\+json/);
   t.match(body, { type: '/problems/video-not-ready', status: 409, title: String, detail: /awaiting upload/ });
+});
+
+t.test('a processing video becomes watchable by its owner once its first rendition is published', async (t) => {
+  const videoId = await createVideo(stack, alice, 'converting');
+  const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
+  t.ok(await catalog.claimForProcessing((await catalog.get(videoId))!, '0001', new Date().toISOString()));
+  const jobEvent = (status: 'PROGRESSING' | 'STATUS_UPDATE', published: boolean) =>
+    stack.services.videos.handleJobStateChange({
+      timestamp: Date.now(),
+      accountId: '000000000000',
+      queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
+      jobId: `job-${videoId}`,
+      status,
+      userMetadata: { videoId },
+      jobProgress: { jobPercentComplete: 10 },
+      ...(published
+        ? {
+            outputGroupDetails: [
+              {
+                type: 'HLS_GROUP',
+                playlistFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/master.m3u8`],
+                outputDetails: [{ outputFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/360p/index.m3u8`] }],
+              },
+            ],
+          }
+        : {}),
+    });
+  await jobEvent('PROGRESSING', false);
+  await jobEvent('STATUS_UPDATE', false);
+  const before = await callApi<Problem>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });
+  t.equal(before.status, 409, 'processing, nothing published yet');
+  t.match(before.body, { type: '/problems/video-not-ready', detail: /processing; it can be watched once its first rendition is ready/ });
+
+  await putObjects(stack, [
+    { key: `video-streams/${videoId}/master.m3u8`, body: master, contentType: 'application/vnd.apple.mpegurl' },
+    { key: `video-streams/${videoId}/360p/index.m3u8`, body: media, contentType: 'application/vnd.apple.mpegurl' },
+  ]);
+  t.equal(await jobEvent('STATUS_UPDATE', true), 'applied');
+  const video = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token: alice });
+  t.match(video.body, { status: 'processing', playable: true, renditions: [{ name: '360p', width: 640, height: 360 }] });
+  const { status, body } = await callApi<Playback>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });
+  t.equal(status, 200, 'the owner may watch it while the rest converts');
+  const manifest = await fetch(body.manifestUrl);
+  t.equal(manifest.status, 200, 'the URL plays');
+  t.match(await manifest.text(), /360p\/index\.m3u8\?/);
+  const other = await callApi<Problem>(stack, 'GET', `/videos/${videoId}/playback`, { token: bob });
+  t.equal(other.status, 404, 'nobody else sees it before it is ready');
 });
 
 t.test("answers 404 for someone else's unready video and for an unknown one", async (t) => {

@@ -29,6 +29,21 @@ export interface LadderOptions {
   source: Pick<SourceInfo, 'durationSeconds' | 'hasAudio' | 'frameRate'>;
   renditions: PlannedRendition[];
   outDir: string;
+  /**
+   * `vod` (default) writes each media playlist once it is complete. `event` rewrites it (to a temp
+   * file, then renamed) after every segment, so a watcher can publish segments as they finish.
+   */
+  playlistType?: 'vod' | 'event';
+  /** Write ffmpeg's own master playlist (default true); the worker composes its own instead. */
+  masterPlaylist?: boolean;
+  /**
+   * Cut segments exactly here instead of every SEGMENT_SECONDS: times (s) in the source's own
+   * timeline where keyframes are forced, as the segment starts of a remuxed rendition of the same
+   * source (see buildRemuxArgs). Timestamps are then the source's plus SOURCE_TIMESTAMP_OFFSET,
+   * like the remux's, and frames keep their own timing (no frame-rate conversion), so every
+   * rendition starts each segment at the same frame and the same timestamp.
+   */
+  keyframeTimes?: number[];
   /** Called with increasing percentages (0-100, integers), ending with 100 on success. */
   onProgress?: (percent: number) => void;
   /** Aborting kills ffmpeg; the returned promise then rejects with the signal's reason. */
@@ -52,9 +67,86 @@ export interface LadderResult {
 const MASTER = 'master.m3u8';
 const kbit = (bitsPerSecond: number) => `${Math.round(bitsPerSecond / 1000)}k`;
 
+/**
+ * Commands whose outputs must line up with each other (a remux and an encode of the same source,
+ * run one after the other) keep the source's timestamps (`-copyts`) and shift them all by this
+ * much. Without it ffmpeg shifts each output by its own first negative decoding timestamp
+ * (B-frame delay, AAC priming), which differs between a copied and an encoded stream: measured
+ * 45 ms apart for a clip without B-frames. 10 s exceeds any such delay, so no output shifts itself.
+ */
+export const SOURCE_TIMESTAMP_OFFSET = 10;
+
+/**
+ * Linux refuses a single argument over 128 KiB; a keyframe list longer than this (a day of
+ * 4-second segments) falls back to `-force_key_frames source`, which cuts at every source
+ * keyframe: still aligned, with more keyframes than needed.
+ */
+const MAX_KEYFRAME_LIST_CHARS = 100_000;
+
+/**
+ * `-force_key_frames` picks the first frame at or after each time; asking a little early keeps
+ * the rounding of the listed times (microseconds, summed over many segments) from skipping the
+ * frame that starts the segment. Frames are never this close together.
+ */
+const KEYFRAME_EARLY_SECONDS = 0.002;
+
+function inputArgs(input: string): string[] {
+  return isUrl(input) ? ['-rw_timeout', '30000000', '-reconnect', '1', '-reconnect_delay_max', '5'] : [];
+}
+
+function hlsArgs(options: { playlistType: 'vod' | 'event'; segmentPattern: string; playlist: string; extra?: string[] }): string[] {
+  return [
+    '-f', 'hls',
+    '-hls_time', String(SEGMENT_SECONDS),
+    '-hls_playlist_type', options.playlistType,
+    '-hls_segment_type', 'mpegts',
+    '-hls_flags', 'independent_segments',
+    '-hls_segment_filename', options.segmentPattern,
+    ...(options.extra ?? []),
+    options.playlist,
+  ];
+}
+
+export interface RemuxOptions {
+  input: string;
+  source: Pick<SourceInfo, 'hasAudio'>;
+  outDir: string;
+  /** The rendition's folder under outDir, e.g. `1080p`. */
+  name: string;
+  playlistType?: 'vod' | 'event';
+}
+
+/**
+ * Packages the source's video (and audio) as one HLS rendition without re-encoding: segments cut
+ * at the source's own keyframes, the first at or after every SEGMENT_SECONDS, same layout and
+ * names as the ladder. Reads the source once, as fast as storage delivers it.
+ */
+export function buildRemuxArgs(options: RemuxOptions): string[] {
+  const dir = path.join(options.outDir, options.name);
+  return [
+    '-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1',
+    ...inputArgs(options.input),
+    '-copyts', '-i', options.input,
+    '-map', '0:V:0', ...(options.source.hasAudio ? ['-map', '0:a:0'] : []),
+    '-c', 'copy',
+    '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
+    ...hlsArgs({
+      playlistType: options.playlistType ?? 'vod',
+      segmentPattern: path.join(dir, 'segment_%05d.ts'),
+      playlist: path.join(dir, 'index.m3u8'),
+    }),
+  ];
+}
+
+/** `-force_key_frames` value for segment start times in the source's timeline. */
+export function forcedKeyframes(times: number[]): string {
+  const list = times.map((time) => Math.max(0, time - KEYFRAME_EARLY_SECONDS).toFixed(6)).join(',');
+  return list.length <= MAX_KEYFRAME_LIST_CHARS ? list : 'source';
+}
+
 /** The ffmpeg arguments for the ladder (exported so tests and readers can see the command). */
 export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'signal'>): string[] {
-  const { input, source, renditions, outDir } = options;
+  const { input, source, renditions, outDir, keyframeTimes } = options;
   if (renditions.length === 0) throw new RangeError('The ladder needs at least one rendition');
   const gop = String(gopFrames(source.frameRate));
   const n = renditions.length;
@@ -71,9 +163,8 @@ export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'sig
   ].join(';');
 
   const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1'];
-  if (isUrl(input)) {
-    args.push('-rw_timeout', '30000000', '-reconnect', '1', '-reconnect_delay_max', '5');
-  }
+  args.push(...inputArgs(input));
+  if (keyframeTimes) args.push('-copyts');
   args.push('-i', input, '-filter_complex', graph);
 
   renditions.forEach((_, i) => args.push('-map', `[v${i}]`));
@@ -87,7 +178,19 @@ export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'sig
       `-bufsize:v:${i}`, kbit(r.videoBitrate * 2),
     );
   });
-  args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
+  if (keyframeTimes) {
+    // Keyframes exactly where the remuxed rendition starts its segments and nowhere else (no
+    // GOP limit, no scene cuts), so the HLS muxer, which cuts at the first keyframe past each
+    // SEGMENT_SECONDS, cuts both at the same frames.
+    args.push(
+      '-force_key_frames', forcedKeyframes(keyframeTimes),
+      '-g', '1000000', '-sc_threshold', '0',
+      '-fps_mode', 'passthrough',
+      '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
+    );
+  } else {
+    args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
+  }
 
   if (source.hasAudio) {
     args.push('-c:a', 'aac', '-ac', '2');
@@ -99,23 +202,39 @@ export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'sig
     .join(' ');
   args.push(
     '-max_muxing_queue_size', '4096',
-    '-f', 'hls',
-    '-hls_time', String(SEGMENT_SECONDS),
-    '-hls_playlist_type', 'vod',
-    '-hls_segment_type', 'mpegts',
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', path.join(outDir, '%v', 'segment_%05d.ts'),
-    '-master_pl_name', MASTER,
-    '-var_stream_map', streamMap,
-    path.join(outDir, '%v', 'index.m3u8'),
+    ...hlsArgs({
+      playlistType: options.playlistType ?? 'vod',
+      segmentPattern: path.join(outDir, '%v', 'segment_%05d.ts'),
+      playlist: path.join(outDir, '%v', 'index.m3u8'),
+      extra: [
+        ...(options.masterPlaylist === false ? [] : ['-master_pl_name', MASTER]),
+        '-var_stream_map', streamMap,
+      ],
+    }),
   );
   return args;
 }
 
 /** Encodes the ladder; resolves once every playlist is on disk with complete attributes. */
 export async function runLadder(options: LadderOptions): Promise<LadderResult> {
-  await runFfmpeg(buildLadderArgs(options), options);
-  await ensureMasterAttributes(options.outDir, options.renditions, options.source.hasAudio);
+  const durationSeconds = options.source.durationSeconds;
+  let lastPercent = -1;
+  await runFfmpeg(buildLadderArgs(options), {
+    input: options.input,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onOutputSeconds: (seconds) => {
+      if (!options.onProgress || durationSeconds <= 0) return;
+      // 99 at most until the playlists are checked; the final 100 comes below.
+      const percent = Math.min(99, Math.floor((seconds / durationSeconds) * 100));
+      if (percent > lastPercent) {
+        lastPercent = percent;
+        options.onProgress(percent);
+      }
+    },
+  });
+  if (options.masterPlaylist !== false) {
+    await ensureMasterAttributes(options.outDir, options.renditions, options.source.hasAudio);
+  }
   const renditions = await Promise.all(
     options.renditions.map(async (r) => {
       const playlist = `${r.name}/index.m3u8`;
@@ -134,11 +253,17 @@ export async function runLadder(options: LadderOptions): Promise<LadderResult> {
 }
 
 /**
- * The poster: the first frame of a rendition's first segment as a JPEG (already upright and
- * scaled), like a MediaConvert frame capture output with one capture.
+ * The poster: the first frame of a rendition's first segment as a JPEG (already upright), scaled
+ * to `size` when given, like a MediaConvert frame capture output with one capture.
  */
-export async function capturePoster(options: { segment: string; outFile: string; signal?: AbortSignal }): Promise<void> {
-  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', options.segment, '-frames:v', '1', '-q:v', '3', '-update', '1', options.outFile];
+export async function capturePoster(options: {
+  segment: string;
+  outFile: string;
+  size?: { width: number; height: number };
+  signal?: AbortSignal;
+}): Promise<void> {
+  const scale = options.size ? ['-vf', `scale=${options.size.width}:${options.size.height},setsar=1`] : [];
+  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', options.segment, '-frames:v', '1', ...scale, '-q:v', '3', '-update', '1', options.outFile];
   options.signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -156,16 +281,33 @@ export async function capturePoster(options: { segment: string; outFile: string;
   });
 }
 
-function runFfmpeg(args: string[], options: LadderOptions): Promise<void> {
-  const { signal, onProgress, input } = options;
-  const durationUs = options.source.durationSeconds * 1_000_000;
+export interface RunFfmpegOptions {
+  /** The input path or URL, kept out of error messages. */
+  input: string;
+  /** Aborting kills ffmpeg; the returned promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * ffmpeg's output position (`out_time` of `-progress`, about twice a second) in seconds of the
+   * output timeline: with `-copyts` that is the source's timeline plus any output offset.
+   */
+  onOutputSeconds?: (seconds: number) => void;
+  /**
+   * Video frames written so far (`frame` of `-progress`). With `-copyts` ffmpeg 5.1 measures
+   * `out_time` from the first timestamp it saw, which is not the start (measured: 7.4 s reported
+   * at the end of a 20 s clip), so copyts commands count frames instead.
+   */
+  onFrames?: (frames: number) => void;
+}
+
+/** Runs one ffmpeg command (with `-progress pipe:1`); rejects with a reason a person can read. */
+export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<void> {
+  const { signal, onOutputSeconds, onFrames, input } = options;
   signal?.throwIfAborted();
 
   return new Promise((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdoutRest = '';
-    let lastPercent = -1;
     let killTimer: NodeJS.Timeout | undefined;
 
     const onAbort = () => {
@@ -187,15 +329,10 @@ function runFfmpeg(args: string[], options: LadderOptions): Promise<void> {
       stdoutRest = lines.pop() ?? '';
       for (const line of lines) {
         const [key, value] = line.split('=', 2);
-        if (key !== 'out_time_us' || !onProgress || durationUs <= 0) continue;
-        const outTimeUs = Number(value);
-        if (!Number.isFinite(outTimeUs) || outTimeUs < 0) continue; // "N/A" before the first frame
-        // 99 at most until the playlists are checked; runLadder reports the final 100.
-        const percent = Math.min(99, Math.floor((outTimeUs / durationUs) * 100));
-        if (percent > lastPercent) {
-          lastPercent = percent;
-          onProgress(percent);
-        }
+        const number = Number(value);
+        if (!Number.isFinite(number) || number < 0) continue; // "N/A" before the first frame
+        if (key === 'out_time_us') onOutputSeconds?.(number / 1_000_000);
+        else if (key === 'frame') onFrames?.(number);
       }
     });
 

@@ -28,11 +28,32 @@ export interface SourceInfo {
   frameRate: number;
   videoCodec: string;
   audioCodec?: string;
+  /**
+   * What decides whether the video stream can be packaged as it is (see remux.ts): the stored
+   * rotation (0, 90, 180 or 270), ffprobe's pixel format, profile, field order and sample aspect
+   * ratio, and the audio profile. Absent when ffprobe does not say.
+   */
+  rotation: number;
+  pixelFormat?: string;
+  videoProfile?: string;
+  /** ffprobe's level: H.264 level_idc, e.g. 40 for 4.0. */
+  videoLevel?: number;
+  fieldOrder?: string;
+  sampleAspectRatio?: string;
+  audioProfile?: string;
+  /** Presentation time of the first video frame in the source's own timeline (usually 0). */
+  videoStartSeconds: number;
 }
 
 interface FfprobeStream {
   codec_type?: string;
   codec_name?: string;
+  profile?: string;
+  level?: number;
+  pix_fmt?: string;
+  field_order?: string;
+  sample_aspect_ratio?: string;
+  start_time?: string;
   width?: number;
   height?: number;
   avg_frame_rate?: string;
@@ -170,7 +191,15 @@ export async function probeSource(
     hasAudio: audio !== undefined,
     frameRate,
     videoCodec: video.codec_name ?? 'unknown',
+    rotation,
+    videoStartSeconds: Number.isFinite(Number(video.start_time)) ? Number(video.start_time) : 0,
   };
   if (audio?.codec_name) info.audioCodec = audio.codec_name;
+  if (audio?.profile) info.audioProfile = audio.profile;
+  if (video.pix_fmt) info.pixelFormat = video.pix_fmt;
+  if (video.profile) info.videoProfile = video.profile;
+  if (typeof video.level === 'number' && video.level > 0) info.videoLevel = video.level;
+  if (video.field_order) info.fieldOrder = video.field_order;
+  if (video.sample_aspect_ratio) info.sampleAspectRatio = video.sample_aspect_ratio;
   return info;
 }

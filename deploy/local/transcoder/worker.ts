@@ -7,23 +7,18 @@
  * start() re-queues every unfinished job and runs it again from scratch (up to MAX_ATTEMPTS).
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { planRenditions, POSTER_FILE } from '../../../src/ladder.ts';
 import type {
   MediaConvertJobDetail,
   MediaConvertJobStateChangeEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
-import { capturePoster, ERROR_CODE_UNKNOWN, runLadder, type LadderResult } from './ffmpeg-ladder.ts';
+import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
+import { transcodeToHls } from './transcode-job.ts';
 import { ERROR_CODE_INPUT_UNREADABLE, probeSource, SourceUnreadableError } from './probe.ts';
 
 /** Attempts in all (the first run plus retries after interruptions) before giving up. */
@@ -31,7 +26,6 @@ export const MAX_ATTEMPTS = 3;
 
 /** The URL ffmpeg reads the source through must outlive the longest transcode. */
 const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
-const UPLOAD_CONCURRENCY = 4;
 const PUBLISH_ATTEMPTS = 4;
 
 export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR';
@@ -101,13 +95,6 @@ function newJobId(): string {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function contentTypeOf(file: string): string {
-  if (file.endsWith('.m3u8')) return 'application/vnd.apple.mpegurl';
-  if (file.endsWith('.ts')) return 'video/mp2t';
-  if (file.endsWith('.jpg')) return 'image/jpeg';
-  return 'application/octet-stream';
-}
 
 export function createTranscodeWorker(options: TranscodeWorkerOptions): TranscodeWorker {
   const { s3, bucket, region, accountId } = options;
@@ -308,94 +295,44 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       expiresIn: SOURCE_URL_EXPIRES_SECONDS,
     });
     const source = await probeSource(sourceUrl, { signal });
-    const renditions = planRenditions(source);
 
-    // STATUS_UPDATEs are chained so they arrive in order and before COMPLETE.
+    // Progress and publications share one chain, so events leave in order and before COMPLETE.
+    let chain = Promise.resolve();
     let lastPublished = { percent: -1, at: 0 };
-    let progressChain = Promise.resolve();
-    const onProgress = (percent: number) => {
-      const now = Date.now();
-      if (percent === lastPublished.percent || now - lastPublished.at < progressIntervalMs) return;
-      lastPublished = { percent, at: now };
-      const evt = event(record, {
-        status: 'STATUS_UPDATE',
-        jobProgress: { jobPercentComplete: percent, currentPhase: 'TRANSCODING' },
+    let percent = 0;
+    const send = (detail: EventDetail) => {
+      const evt = event(record, detail);
+      chain = chain.then(() => publish(evt));
+    };
+    const jobProgress = () => ({ jobPercentComplete: percent, currentPhase: 'TRANSCODING' });
+    try {
+      return await transcodeToHls({
+        s3,
+        bucket,
+        outputPrefix: record.request.outputPrefix,
+        input: sourceUrl,
+        source,
+        workDir,
+        signal,
+        retry: record.attempts > 1,
+        logger: { info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message), warn: (details, message) => logger.warn({ jobId: record.jobId, ...details }, message) },
+        onProgress: (value) => {
+          percent = value;
+          const now = Date.now();
+          if (now - lastPublished.at < progressIntervalMs) return;
+          lastPublished = { percent: value, at: now };
+          send({ status: 'STATUS_UPDATE', jobProgress: jobProgress() });
+        },
+        // Real MediaConvert never reports outputs before COMPLETE; this stand-in does, on
+        // STATUS_UPDATE, when a rendition can be watched (see handleJobStateChange).
+        onPublished: (group) => {
+          logger.info({ jobId: record.jobId, renditions: group.outputDetails.length }, 'Published renditions');
+          send({ status: 'STATUS_UPDATE', jobProgress: jobProgress(), outputGroupDetails: [group] });
+        },
       });
-      progressChain = progressChain.then(() => publish(evt));
-    };
-
-    const outDir = path.join(workDir, 'out');
-    let ladder: LadderResult;
-    try {
-      ladder = await runLadder({ input: sourceUrl, source, renditions, outDir, onProgress, signal });
     } finally {
-      await progressChain;
+      await chain;
     }
-
-    const poster = await makePoster(record, outDir, ladder, signal);
-    await upload(record.request.outputPrefix, outDir, ladder, poster, signal);
-
-    const s3Uri = (relative: string) => `s3://${bucket}/${joinKey(record.request.outputPrefix, relative)}`;
-    // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
-    const posterGroup = poster
-      ? [{ type: 'FILE_GROUP', outputDetails: [{ outputFilePaths: [s3Uri(POSTER_FILE)], videoDetails: { widthInPx: poster.width, heightInPx: poster.height } }] }]
-      : [];
-    return [
-      {
-        type: 'HLS_GROUP',
-        playlistFilePaths: [s3Uri(ladder.masterPlaylist)],
-        outputDetails: ladder.renditions.map((r) => ({
-          outputFilePaths: [s3Uri(r.playlist)],
-          durationInMs: Math.round(r.durationSeconds * 1000),
-          videoDetails: { widthInPx: r.width, heightInPx: r.height },
-        })),
-      },
-      ...posterGroup,
-    ];
-  }
-
-  /**
-   * The poster from the smallest rendition (already upright and scaled). A video without one
-   * still plays, so a failed capture is logged, not fatal.
-   */
-  async function makePoster(record: JobRecord, outDir: string, ladder: LadderResult, signal: AbortSignal) {
-    const smallest = ladder.renditions.at(-1);
-    const segment = smallest?.segments[0];
-    if (!smallest || !segment) return undefined;
-    try {
-      await capturePoster({ segment: path.join(outDir, segment), outFile: path.join(outDir, POSTER_FILE), signal });
-      return { width: smallest.width, height: smallest.height };
-    } catch (error) {
-      if (signal.aborted) throw error;
-      logger.warn({ jobId: record.jobId, err: error }, 'No poster for this video');
-      return undefined;
-    }
-  }
-
-  /** Segments and variant playlists first, the master last: once it exists, all it names does. */
-  async function upload(prefix: string, outDir: string, ladder: LadderResult, poster: unknown, signal: AbortSignal) {
-    const files = [...ladder.renditions.flatMap((r) => [...r.segments, r.playlist]), ...(poster ? [POSTER_FILE] : [])];
-    const put = async (relative: string) => {
-      const file = path.join(outDir, relative);
-      const body = await readFile(file);
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: joinKey(prefix, relative),
-          Body: body,
-          ContentType: contentTypeOf(relative),
-          ContentLength: (await stat(file)).size,
-        }),
-        { abortSignal: signal },
-      );
-    };
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: UPLOAD_CONCURRENCY }, async () => {
-        while (next < files.length) await put(files[next++]!);
-      }),
-    );
-    await put(ladder.masterPlaylist);
   }
 
   // --- the public API -------------------------------------------------------------------------
@@ -455,9 +392,4 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       });
     },
   };
-}
-
-/** `video-streams/abc/` + `720p/index.m3u8`, with exactly one slash between. */
-function joinKey(prefix: string, relative: string): string {
-  return prefix.endsWith('/') || prefix === '' ? `${prefix}${relative}` : `${prefix}/${relative}`;
 }

@@ -150,11 +150,13 @@ export function createLibrary(options: LibraryOptions) {
     failure.hidden = video.status !== 'failed';
 
     const actions = card.querySelector('.actions')!;
-    const wanted = `${video.status}:${own}`;
+    const watchable = video.status === 'ready' || (own && video.status === 'processing' && video.playable === true);
+    const wanted = `${video.status}:${own}:${watchable}`;
     if (actions.getAttribute('data-state') !== wanted) {
       actions.setAttribute('data-state', wanted);
       const buttons: HTMLElement[] = [];
-      if (video.status === 'ready') {
+      // A video still converting can be watched by its owner once its first rendition is out.
+      if (watchable) {
         const watch = element('a', 'button primary', 'Watch');
         watch.href = `#watch=${encodeURIComponent(video.videoId)}`;
         watch.append(element('span', 'visually-hidden', ` ${video.title}`));

@@ -5,6 +5,12 @@
  * Signed URLs expire. Every request hls.js makes for this video goes through xhrSetup, which puts
  * the current grant's signing query on it; a fresh grant is fetched before the current one runs
  * out (and at once when the CDN answers 403), so playback and seeking go on past any expiry.
+ *
+ * The owner can watch a video while it is still processing, once it is `playable`: the master
+ * playlist then lists the renditions published so far (one may still be growing, an EVENT
+ * playlist, which hls.js follows like a live stream). While the video is processing the player
+ * asks the API about it every few seconds; when it lists more renditions than the player has,
+ * the master is loaded again at the same position, keeping the chosen quality (or automatic).
  */
 import Hls, { type ErrorData, type Level } from 'hls.js';
 import { ApiError, type Api, type Video } from './api.ts';
@@ -36,6 +42,19 @@ export interface PlayerOptions {
 
 const renditionName = (level: Pick<Level, 'width' | 'height'>) => `${Math.min(level.width, level.height)}p`;
 
+/** How often a video that is still processing is checked for new renditions. */
+const RENDITIONS_POLL_MS = 3000;
+
+/** Where to pick up again after the master is reloaded with more renditions. */
+interface Resume {
+  position: number;
+  playing: boolean;
+  /** The rendition the viewer pinned; undefined for automatic. */
+  quality?: string;
+}
+
+const canWatch = (video: Video) => video.status === 'ready' || (video.status === 'processing' && video.playable === true);
+
 function describe(data: ErrorData): string {
   const status = data.response?.code;
   if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
@@ -52,8 +71,10 @@ export function createPlayer(options: PlayerOptions) {
   const { video: media } = elements;
   let session = 0;
   let hls: Hls | null = null;
-  let current: { video: Video; grant: HeldGrant } | null = null;
+  /** `renditions`: how many the loaded master had (for Safari's player, which does not say). */
+  let current: { video: Video; grant: HeldGrant; renditions?: number } | null = null;
   let refreshTimer: number | undefined;
+  let renditionsTimer: number | undefined;
   let refreshing: Promise<void> | null = null;
 
   function setProblem(text: string): void {
@@ -63,6 +84,7 @@ export function createPlayer(options: PlayerOptions) {
   function teardown(): void {
     session++;
     window.clearTimeout(refreshTimer);
+    window.clearTimeout(renditionsTimer);
     refreshing = null;
     hls?.destroy();
     hls = null;
@@ -124,11 +146,13 @@ export function createPlayer(options: PlayerOptions) {
     if (autoOption) autoOption.textContent = auto ? `Auto (${name})` : 'Auto';
   }
 
-  function startHls(grant: HeldGrant, mine: number): void {
+  function startHls(grant: HeldGrant, mine: number, resume?: Resume): void {
     let mediaRecovered = false;
     let networkRetried = false;
     const player = new Hls({
       workerPath: HLS_WORKER_PATH,
+      // -1: the playlist's EXT-X-START (the beginning) or hls.js's own choice.
+      startPosition: resume?.position ?? -1,
       // Every request of this video carries the signing query of the grant in force right now.
       xhrSetup: (xhr, url) => {
         xhr.open('GET', current ? withGrantQuery(url, current.grant.manifestUrl) : url, true);
@@ -140,14 +164,17 @@ export function createPlayer(options: PlayerOptions) {
       const levels = player.levels
         .map((level, index) => ({ level, index }))
         .sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
+      const pinned = resume?.quality === undefined ? -1 : player.levels.findIndex((level) => renditionName(level) === resume.quality);
       elements.quality.replaceChildren(
-        new Option('Auto', '-1', true, true),
+        new Option('Auto', '-1', pinned === -1, pinned === -1),
         ...levels.map(
           ({ level, index }) =>
-            new Option(`${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})`, String(index)),
+            new Option(`${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})`, String(index), index === pinned, index === pinned),
         ),
       );
       elements.quality.disabled = false;
+      if (pinned >= 0) player.currentLevel = pinned;
+      if (resume?.playing) void media.play().catch(() => undefined);
     });
     player.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
       if (mine === session) showLevel(data.level);
@@ -178,6 +205,46 @@ export function createPlayer(options: PlayerOptions) {
     player.attachMedia(media);
   }
 
+  /**
+   * While the video is processing: asks the API what it has, and loads the master again when it
+   * lists more renditions than the player knows, at the same position and quality.
+   */
+  function followRenditions(mine: number): void {
+    window.clearTimeout(renditionsTimer);
+    if (!current || current.video.status !== 'processing') return;
+    renditionsTimer = window.setTimeout(async () => {
+      if (mine !== session || !current) return;
+      try {
+        const video = await api.getVideo(current.video.videoId);
+        if (mine !== session || !current) return;
+        current.video = video;
+        const known = hls ? hls.levels.length : (current.renditions ?? 0);
+        if ((video.renditions?.length ?? 0) > known) reloadMaster(mine);
+      } catch {
+        // The next check tries again; playback goes on with what it has.
+      }
+      followRenditions(mine);
+    }, RENDITIONS_POLL_MS);
+  }
+
+  function reloadMaster(mine: number): void {
+    if (!current) return;
+    const renditions = current.video.renditions?.length ?? 0;
+    const resume: Resume = { position: media.currentTime, playing: !media.paused };
+    if (!hls) {
+      // Safari's own player: the same URL again, where it was.
+      current.renditions = renditions;
+      media.src = current.grant.manifestUrl;
+      media.currentTime = resume.position;
+      if (resume.playing) void media.play().catch(() => undefined);
+      return;
+    }
+    if (!hls.autoLevelEnabled && hls.levels[hls.currentLevel]) resume.quality = renditionName(hls.levels[hls.currentLevel]!);
+    hls.destroy();
+    hls = null;
+    startHls(current.grant, mine, resume);
+  }
+
   async function open(videoId: string): Promise<void> {
     teardown();
     const mine = session;
@@ -192,14 +259,14 @@ export function createPlayer(options: PlayerOptions) {
       elements.title.textContent = video.title;
       media.setAttribute('aria-label', video.title);
       elements.remove.hidden = video.ownerId !== options.viewerId;
-      if (video.status !== 'ready') {
-        setProblem(video.status === 'failed' ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}` : 'This video is not ready yet; it can be watched once it is converted.');
+      if (!canWatch(video)) {
+        setProblem(video.status === 'failed' ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}` : 'This video is not ready yet; it can be watched once its first rendition is converted.');
         current = { video, grant: { manifestUrl: '', expiresAt: new Date(0).toISOString(), receivedAt: 0 } };
         return;
       }
       const grant = await grants.get(videoId);
       if (mine !== session) return;
-      current = { video, grant };
+      current = { video, grant, renditions: video.renditions?.length ?? 0 };
       if (Hls.isSupported()) startHls(grant, mine);
       else if (media.canPlayType('application/vnd.apple.mpegurl')) {
         media.src = grant.manifestUrl;
@@ -209,6 +276,7 @@ export function createPlayer(options: PlayerOptions) {
         return;
       }
       scheduleRefresh();
+      followRenditions(mine);
       // Autoplay may be refused (no recent click); the controls are there to start it.
       await media.play().catch(() => undefined);
     } catch (error) {

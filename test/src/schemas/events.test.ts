@@ -31,7 +31,7 @@ t.test('every S3 notification fixture matches the S3Event schema', async (t) => 
 });
 
 t.test('every MediaConvert fixture matches the MediaConvertJobStateChangeEvent schema', async (t) => {
-  t.equal(mediaConvertFixtures.length, 4);
+  t.equal(mediaConvertFixtures.length, 5);
   for (const { file, event } of mediaConvertFixtures) {
     t.same(errorsOf(MediaConvertJobStateChangeEvent, event), [], file);
   }
@@ -69,7 +69,26 @@ t.test('the MediaConvert fixtures describe one job for one video, each with its 
     'ERROR',
     'PROGRESSING',
     'STATUS_UPDATE',
+    'STATUS_UPDATE',
   ]);
+});
+
+t.test("the local worker's STATUS_UPDATE announces outputs in the COMPLETE fixture's shape", async (t) => {
+  const parse = (name: string) =>
+    Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === name)?.event);
+  const published = parse('local-worker-status-update-published.json');
+  const complete = parse('mediaconvert-complete.json');
+  const sample = parse('mediaconvert-status-update.json');
+  t.same(published.detail.jobProgress, sample.detail.jobProgress, 'the documented STATUS_UPDATE, plus outputs');
+  const [group] = published.detail.outputGroupDetails ?? [];
+  const [completeGroup] = complete.detail.outputGroupDetails ?? [];
+  t.equal(group?.type, 'HLS_GROUP');
+  t.same(group?.playlistFilePaths, completeGroup?.playlistFilePaths, 'the same master playlist');
+  t.same(
+    group?.outputDetails.map((detail) => detail.outputFilePaths),
+    completeGroup?.outputDetails.slice(0, 1).map((detail) => detail.outputFilePaths),
+    'the first rendition published so far',
+  );
 });
 
 t.test('the COMPLETE fixture lists the master playlist and one rendition per rung', async (t) => {

@@ -20,7 +20,7 @@ import { makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../../helper
 
 const run = promisify(execFile);
 const stack = await startTestStack(t);
-const { s3 } = createAwsClients(stack.config);
+const s3 = await createAwsClients(stack.config).s3();
 const bucket = stack.config.BUCKET_NAME;
 const probe = createS3SourceProbe({ s3, bucket });
 

@@ -87,8 +87,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Watch a ready video: a signed CDN URL of its HLS master playlist
-         * @description The URL is signed once for every playlist and segment of the video; the CDN adds the same signature to each URI inside the playlists it serves. It stays valid until expiresAt, at least the video duration plus a margin.
+         * Watch a video: a signed CDN URL of its HLS master playlist
+         * @description For a ready video, or for your own video while it is processing once it is `playable` (its first rendition is published; the master playlist gains renditions as they finish, so players should reload it when `renditions` grows). The URL is signed once for every playlist and segment of the video; the CDN adds the same signature to each URI inside the playlists it serves. It stays valid until expiresAt, at least the video duration plus a margin.
          */
         get: operations["getPlayback"];
         put?: never;
@@ -129,7 +129,10 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
             progressPercent?: number;
+            /** @description True once a first rendition can be watched: always when ready, and while processing as soon as the first rendition is published (its owner may then get a playback URL). `renditions` lists what exists so far and grows until the video is ready. Absent until then. */
+            playable?: boolean;
             durationSeconds?: number;
+            /** @description Largest first; while processing, the renditions published so far */
             renditions?: components["schemas"]["Rendition"][];
             error?: components["schemas"]["VideoError"];
         };
@@ -443,7 +446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The video is not ready yet (awaiting upload, processing or failed) */
+            /** @description The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -199,13 +199,15 @@ t.test('probing', async (t) => {
     const clip = await makeClip({ seconds: 2, width: 320, height: 240, audio: true, fps: 25 });
     t.same(await probeSource(clip), {
       width: 320, height: 240, durationSeconds: 2, hasAudio: true, frameRate: 25,
-      videoCodec: 'h264', audioCodec: 'aac',
+      videoCodec: 'h264', audioCodec: 'aac', audioProfile: 'LC',
+      rotation: 0, videoStartSeconds: 0, pixelFormat: 'yuv420p', videoProfile: 'Constrained Baseline', videoLevel: 13,
+      fieldOrder: 'progressive', sampleAspectRatio: '1:1',
     });
   });
 
   t.test('swaps width and height for a 90° rotated clip', async (t) => {
     const clip = await makeClip({ seconds: 1, width: 320, height: 240, audio: false, rotate: 90 });
-    t.match(await probeSource(clip), { width: 240, height: 320, hasAudio: false });
+    t.match(await probeSource(clip), { width: 240, height: 320, hasAudio: false, rotation: 90 });
   });
 
   t.test('calls a text file an unreadable file', async (t) => {

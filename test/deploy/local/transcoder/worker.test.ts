@@ -141,7 +141,8 @@ function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[]) {
 t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_UPDATEs and COMPLETE', async (t) => {
   const { worker, events, dataDir } = await harness(t);
   const videoId = newVideoId();
-  await uploadClip(videoId, { seconds: 6, width: 1280, height: 720, audio: true });
+  // A keyframe every 2 s: packaged as it is, its segments are 4 + 2 s, like the encoded ladder's.
+  await uploadClip(videoId, { seconds: 6, width: 1280, height: 720, audio: true, keyframeSeconds: 2 });
   const putsBefore = putKeys.length;
 
   const { jobId } = await worker.submit(requestFor(videoId));
@@ -156,10 +157,36 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   t.ok(updates.length >= 1, `${updates.length} STATUS_UPDATE events`);
   t.same(statuses.slice(1, -1), updates.map(() => 'STATUS_UPDATE'), 'only STATUS_UPDATEs in between');
   const percents = updates.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
-  t.ok(percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p > percents[i - 1]!)), `percent rises: ${percents}`);
+  t.ok(percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p >= percents[i - 1]!)), `percent never falls: ${percents}`);
   t.ok(updates.every((e) => e.detail.jobProgress?.currentPhase === 'TRANSCODING'));
-  const times = updates.map((e) => e.detail.timestamp);
-  t.ok(times.every((time, i) => i === 0 || time - times[i - 1]! >= 900), 'at most about one update a second');
+  // Progress alone goes out at most about once a second; a publication goes out at once.
+  const progressOnly = updates.filter((e) => !e.detail.outputGroupDetails);
+  const times = progressOnly.map((e) => e.detail.timestamp);
+  t.ok(times.every((time, i) => i === 0 || time - times[i - 1]! >= 900), 'at most about one progress update a second');
+  const progressPercents = progressOnly.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
+  t.ok(progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!), `progress rises: ${progressPercents}`);
+  const announcements = updates.filter((e) => e.detail.outputGroupDetails);
+  // Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition is
+  // announced finished (with its duration) or still being written (without), whichever came first.
+  const announced = announcements.map((e) => e.detail.outputGroupDetails!.map((group) => ({
+    ...group,
+    outputDetails: group.outputDetails.map(({ durationInMs, ...rest }) => {
+      if (durationInMs !== undefined) t.equal(durationInMs, 6000, 'a finished rendition has its duration');
+      return rest;
+    }),
+  })));
+  t.same(
+    announced,
+    [[{
+      type: 'HLS_GROUP',
+      playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
+      outputDetails: [{
+        outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
+        videoDetails: { widthInPx: 1280, heightInPx: 720 },
+      }],
+    }]],
+    'the source packaged as its 720p rendition is announced first',
+  );
 
   const complete = events.at(-1)!;
   t.match(complete, {
@@ -333,7 +360,8 @@ t.test('jobs run one at a time with the default concurrency', async (t) => {
 t.test('a job stopped mid-transcode is finished by the next worker on the same data dir', async (t) => {
   const first = await harness(t);
   const videoId = newVideoId();
-  await uploadClip(videoId, { seconds: 20, width: 640, height: 360, audio: true });
+  // 4:4:4 is encoded (a 4:2:0 H.264 source of this size would only be packaged, in a blink).
+  await uploadClip(videoId, { seconds: 20, width: 640, height: 360, audio: true, pixelFormat: 'yuv444p' });
 
   const { jobId } = await first.worker.submit(requestFor(videoId));
   while (!first.events.some((e) => e.detail.status === 'STATUS_UPDATE')) await new Promise((r) => setTimeout(r, 20));
@@ -462,4 +490,150 @@ t.test('the HTTP front and its client', async (t) => {
       message: /Could not reach the ffmpeg transcode worker at http:\/\/127\.0\.0\.1:1\/jobs/,
     });
   });
+});
+
+async function getText(key: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return object.Body!.transformToString();
+}
+
+/** What storage held when each announcement (a STATUS_UPDATE with outputs) was published. */
+async function snapshotOnAnnouncement(event: MediaConvertJobStateChangeEvent, into: Array<Record<string, string>>) {
+  const group = event.detail.outputGroupDetails?.[0];
+  if (!group || event.detail.status !== 'STATUS_UPDATE') return;
+  const keys = [group.playlistFilePaths![0]!, ...group.outputDetails.map((o) => o.outputFilePaths![0]!)].map((uri) => uri.replace(`s3://${BUCKET}/`, ''));
+  into.push(Object.fromEntries(await Promise.all(keys.map(async (key) => [key.split('/').slice(2).join('/'), await getText(key)] as const))));
+}
+
+const extinfs = (playlist: string) => [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+
+/** The first video timestamp of every segment of a rendition, read from the bucket over HTTP. */
+async function segmentStarts(prefix: string, rendition: string): Promise<number[]> {
+  const playlist = await getText(`${prefix}${rendition}/index.m3u8`);
+  const starts: number[] = [];
+  for (const uri of playlist.split('\n').filter((line) => line.endsWith('.ts'))) {
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', `${s3Url}/${BUCKET}/${prefix}${rendition}/${uri}`], (e, stdout) => (e ? reject(e) : resolve(stdout))),
+    );
+    starts.push(Number(out.trim().split('\n')[0]));
+  }
+  return starts;
+}
+
+/** MD5 of every decoded video frame, timestamps left out: equal lists mean the same pictures. */
+async function frameHashes(input: string): Promise<string[]> {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'framehash', '-hash', 'md5', '-'], { maxBuffer: 64 * 1024 * 1024 }, (e, stdout) => (e ? reject(e) : resolve(stdout))),
+  );
+  return out.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+}
+
+t.test('an H.264/AAC source is packaged as its top rendition, published first; the encoded rungs cut at the same frames', async (t) => {
+  const snapshots: Array<Record<string, string>> = [];
+  const events: MediaConvertJobStateChangeEvent[] = [];
+  const { worker } = await harness(t, {
+    publish: async (event) => {
+      events.push(event);
+      await snapshotOnAnnouncement(event, snapshots);
+    },
+  });
+  const videoId = newVideoId();
+  // Keyframes every 3 s: the packaged segments start at 0, 6 and 9 s (the first keyframe at or
+  // after each 4 s), not on a 4 s grid, and the encoded 360p must follow them.
+  const clip = await makeClip({ seconds: 10, width: 1280, height: 720, audio: true, keyframeSeconds: 3 });
+  await uploadSource(videoId, clip);
+  await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  t.equal(events.at(-1)?.detail.status, 'COMPLETE');
+
+  t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
+  const [first] = snapshots;
+  t.match(first?.['master.m3u8'], /RESOLUTION=1280x720,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/, 'the master lists the packaged rendition only, with the source profile in CODECS');
+  t.notMatch(first?.['master.m3u8'], /360p/);
+  t.match(first?.['master.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/, 'the same EXT-X-VERSION as the media playlists');
+  t.match(first?.['720p/index.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/);
+
+  const prefix = `video-streams/${videoId}/`;
+  const top = await getText(`${prefix}720p/index.m3u8`);
+  const lower = await getText(`${prefix}360p/index.m3u8`);
+  t.same(extinfs(top), [6, 3, 1], 'the packaged rendition cuts at the source keyframes');
+  t.same(extinfs(lower), extinfs(top), 'the encoded rendition cuts at the same instants');
+  t.match(top, /#EXT-X-PLAYLIST-TYPE:VOD\n[\s\S]*#EXT-X-ENDLIST\n$/);
+  const [topStarts, lowerStarts] = await Promise.all([segmentStarts(prefix, '720p'), segmentStarts(prefix, '360p')]);
+  t.same(lowerStarts, topStarts, `and at the same timestamps (${topStarts.join(', ')})`);
+
+  const [sourceFrames, packagedFrames] = await Promise.all([frameHashes(clip), frameHashes(`${s3Url}/${BUCKET}/${prefix}720p/index.m3u8`)]);
+  t.equal(packagedFrames.length, 300);
+  t.same(packagedFrames, sourceFrames, 'the top rendition is the source, not re-encoded');
+  const probed = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}360p/index.m3u8`);
+  t.match(probed.streams.find((s) => s.codec_type === 'video'), { codec_name: 'h264', profile: 'High', width: 640, height: 360 });
+
+  const master = await getText(`${prefix}master.m3u8`);
+  const bandwidths = [...master.matchAll(/BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  t.equal(bandwidths.length, 2);
+  t.ok(bandwidths.every(([peak, average]) => peak! >= average! && average! > 0), `BANDWIDTH is the peak, at least the average: ${JSON.stringify(bandwidths)}`);
+  t.ok(master.indexOf('720p/index.m3u8') < master.indexOf('360p/index.m3u8'), 'largest first');
+  t.same(await listKeys(prefix), [
+    '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts', '360p/segment_00002.ts',
+    '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts', '720p/segment_00002.ts',
+    'master.m3u8', 'poster.0000000.jpg',
+  ]);
+});
+
+t.test('any other source has its smallest rendition published while the ladder encodes, as a growing playlist', async (t) => {
+  const snapshots: Array<Record<string, string>> = [];
+  const events: MediaConvertJobStateChangeEvent[] = [];
+  const { worker, logged } = await harness(t, {
+    publish: async (event) => {
+      events.push(event);
+      await snapshotOnAnnouncement(event, snapshots);
+    },
+  });
+  const videoId = newVideoId();
+  // 4:4:4 cannot be packaged for browsers; 15 fps keeps the encode well ahead of real time.
+  await uploadClip(videoId, { seconds: 20, width: 1280, height: 720, audio: true, fps: 15, pixelFormat: 'yuv444p' });
+  await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  t.ok(logged.some((l) => /Encoding every rendition: its pixel format is yuv444p/.test(l.message)), 'says why it encodes');
+  t.equal(events.at(-1)?.detail.status, 'COMPLETE');
+  t.same(events.at(-1)?.detail.outputGroupDetails?.[0]?.outputDetails.map((o) => o.videoDetails), [
+    { widthInPx: 1280, heightInPx: 720 },
+    { widthInPx: 640, heightInPx: 360 },
+  ]);
+
+  t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
+  const [first] = snapshots;
+  t.match(first?.['master.m3u8'], /RESOLUTION=640x360,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/, 'the smallest rendition first');
+  t.notMatch(first?.['master.m3u8'], /720p/);
+  t.match(first?.['master.m3u8'], /#EXT-X-START:TIME-OFFSET=0\n/, 'viewers start at the beginning, not at the live edge');
+  const live = first?.['360p/index.m3u8'] ?? '';
+  t.match(live, /#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n/, 'published while still growing');
+  t.notMatch(live, /#EXT-X-ENDLIST/);
+  t.ok(extinfs(live).length >= 1 && extinfs(live).length < 5, `with the segments done so far (${extinfs(live).length})`);
+
+  const prefix = `video-streams/${videoId}/`;
+  const final = await getText(`${prefix}360p/index.m3u8`);
+  t.match(final, /#EXT-X-PLAYLIST-TYPE:VOD\n/);
+  t.match(final, /#EXT-X-ENDLIST\n$/);
+  t.ok(final.startsWith(live.replace('#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n', '#EXT-X-PLAYLIST-TYPE:VOD\n').split('#EXT-X-ENDLIST')[0]!.split('\n').slice(0, 6).join('\n')), 'the same playlist, ended');
+  t.same(extinfs(final), [4, 4, 4, 4, 4]);
+  t.same(extinfs(await getText(`${prefix}720p/index.m3u8`)), [4, 4, 4, 4, 4]);
+});
+
+t.test('a source with keyframes too far apart to stream well is encoded instead of packaged', async (t) => {
+  const { worker, events, logged } = await harness(t);
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 15, width: 640, height: 360, audio: false, keyframeSeconds: 30 });
+  await worker.submit(requestFor(videoId));
+  await worker.idle();
+  assertValidEvents(t, events);
+  t.equal(events.at(-1)?.detail.status, 'COMPLETE');
+  t.ok(logged.some((l) => /instead of packaging: a keyframe interval of 15\.0 s/.test(l.message)), 'says why');
+  const playlist = await getText(`video-streams/${videoId}/360p/index.m3u8`);
+  t.same(extinfs(playlist), [4, 4, 4, 3], 'the ladder own 4 s segments');
+  t.notMatch(await getText(`video-streams/${videoId}/master.m3u8`), /avc1\.42/, 'encoded (High profile), not the source');
 });

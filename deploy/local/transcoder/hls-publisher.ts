@@ -1,0 +1,369 @@
+/**
+ * Publishes ffmpeg's HLS output to storage while ffmpeg is still writing it.
+ *
+ * ffmpeg writes each rendition as an EVENT playlist (rewritten through a temp file after every
+ * segment, so a read never sees half a playlist). `sync()` reads those playlists and uploads every
+ * segment they list that is not uploaded yet, streaming it from disk (memory stays bounded by the
+ * upload concurrency, not by the video), then deletes it locally (the first segment of each
+ * rendition is kept: CODECS and the poster are read from it). A rendition that is LISTED in the
+ * master gets its playlist uploaded after its segments: as an EVENT playlist while ffmpeg writes it,
+ * as a VOD playlist once ffmpeg has ended it. `publish()` lists renditions and rewrites the master.
+ *
+ * Order of writes keeps every published name resolvable: segments before the playlist naming
+ * them, playlists before the master naming them.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
+import { codecsOf } from './ffmpeg-ladder.ts';
+import type { RenditionSize } from './fast-start.ts';
+
+export const MASTER_PLAYLIST = 'master.m3u8';
+const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+const UPLOAD_ATTEMPTS = 4;
+/** The version ffmpeg 5.1 writes in media playlists with independent segments; the master matches. */
+const HLS_VERSION = 6;
+
+export type OutputGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
+
+export interface PublishedSegment {
+  uri: string;
+  /** Seconds, from EXTINF. */
+  duration: number;
+  bytes: number;
+}
+
+export interface HlsPublisherOptions {
+  s3: S3Client;
+  bucket: string;
+  /** `video-streams/{videoId}/`. */
+  prefix: string;
+  /** ffmpeg's output folder: `<outDir>/<rendition>/index.m3u8` and its segments. */
+  outDir: string;
+  signal: AbortSignal;
+  /** Uploads at the same time, across renditions; default 4. */
+  uploadConcurrency?: number;
+  /**
+   * CODECS of a rendition when the caller knows them (from the source's probe, or from the master
+   * ffmpeg wrote), saving an ffprobe of its first segment.
+   */
+  knownCodecs?: (name: string) => Promise<string | undefined>;
+}
+
+interface Tracked {
+  output: RenditionSize;
+  /** Uploaded, in playback order. */
+  segments: PublishedSegment[];
+  /** The last local playlist whose segments are all uploaded. */
+  text?: string;
+  ended: boolean;
+  listed: boolean;
+  /** The playlist text last uploaded. */
+  uploaded?: string;
+  /** mtime, size and inode of the local playlist when last read. */
+  version?: string;
+  codecs?: string;
+  /**
+   * Segments an earlier attempt of the job already published for this rendition: its playlist is
+   * not republished shorter than that (players never see segments disappear).
+   */
+  floor: number;
+}
+
+export interface HlsPublisher {
+  /** Starts watching `<outDir>/<name>/` (again from scratch if it was watched before). */
+  track(output: RenditionSize): void;
+  /** Forgets a rendition that is not going to be published (an abandoned remux). */
+  untrack(name: string): void;
+  /** Reads what an earlier attempt published for these renditions (see Tracked.floor). */
+  loadFloors(names: string[]): Promise<void>;
+  /** The segments ffmpeg has finished for a rendition, uploaded or not (reads its playlist). */
+  peek(name: string): Promise<PublishedSegment[]>;
+  /** Uploads what is new; serialised, so calls never overlap. */
+  sync(): Promise<void>;
+  segments(name: string): PublishedSegment[];
+  ended(name: string): boolean;
+  /** The first segment on disk, for the poster. */
+  firstSegmentFile(name: string): string;
+  /** Lists renditions in the master (uploading their playlists first) and uploads the master. */
+  publish(names: string[]): Promise<OutputGroupDetail>;
+  /** Streams a local file to `<prefix><relative>`, retrying dropped connections. */
+  putFile(relative: string, file: string, contentType: string): Promise<void>;
+  /** The object key of a file under the prefix, and its s3:// URI. */
+  key(relative: string): string;
+  s3Uri(relative: string): string;
+}
+
+const playlistOf = (name: string) => `${name}/index.m3u8`;
+
+/** Peak and average bits per second of a rendition's segments (HLS BANDWIDTH, AVERAGE-BANDWIDTH). */
+export function bandwidthOf(segments: PublishedSegment[]): { peak: number; average: number } {
+  const seconds = segments.reduce((sum, s) => sum + s.duration, 0);
+  const bits = segments.reduce((sum, s) => sum + s.bytes * 8, 0);
+  // A last segment much shorter than the rest (a few frames) has a keyframe's bits over a sliver
+  // of time; counting it would advertise a peak no viewer ever needs.
+  const last = segments.at(-1);
+  const counted = segments.length > 1 && last && last.duration < SEGMENT_SECONDS / 2 ? segments.slice(0, -1) : segments;
+  const peak = Math.max(0, ...counted.filter((s) => s.duration > 0).map((s) => (s.bytes * 8) / s.duration));
+  return { peak: Math.ceil(peak), average: seconds > 0 ? Math.ceil(bits / seconds) : 0 };
+}
+
+/** Largest first: the order of the master, and of the API's renditions. */
+const byArea = (a: RenditionSize, b: RenditionSize) => b.width * b.height - a.width * a.height;
+
+/** The multivariant playlist for these renditions. */
+export function masterPlaylistText(variants: Array<RenditionSize & { segments: PublishedSegment[]; codecs: string }>): string {
+  const lines = [
+    '#EXTM3U',
+    `#EXT-X-VERSION:${HLS_VERSION}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    // A rendition may be published while it is still being written (an EVENT playlist); players
+    // would start such a playlist near its live edge. Viewers of a video start at its beginning.
+    '#EXT-X-START:TIME-OFFSET=0',
+  ];
+  for (const variant of [...variants].sort(byArea)) {
+    const { peak, average } = bandwidthOf(variant.segments);
+    const attributes = [
+      `BANDWIDTH=${Math.max(1, peak)}`,
+      `AVERAGE-BANDWIDTH=${Math.max(1, average)}`,
+      `RESOLUTION=${variant.width}x${variant.height}`,
+      ...(variant.codecs ? [`CODECS="${variant.codecs}"`] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, playlistOf(variant.name));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The media playlist as published: ffmpeg's text, with EXT-X-START while it is an EVENT playlist
+ * (as in the master, for players that read it there), and typed VOD once ffmpeg has ended it.
+ */
+export function publishedPlaylistText(text: string, ended: boolean): string {
+  if (ended) return text.replace('#EXT-X-PLAYLIST-TYPE:EVENT', '#EXT-X-PLAYLIST-TYPE:VOD');
+  return text.includes('#EXT-X-START:') ? text : text.replace('#EXT-X-PLAYLIST-TYPE:EVENT', '#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0');
+}
+
+/**
+ * The segments (EXTINF and URI) and the end mark of a media playlist as ffmpeg writes it. A long
+ * video's playlist is read again after every segment while it grows, so this reads lines and
+ * nothing more (hls-parser builds a full object model each time).
+ */
+export function parseMediaPlaylist(text: string): { segments: Array<{ uri: string; duration: number }>; endlist: boolean } | undefined {
+  if (!text.startsWith('#EXTM3U') || text.includes('#EXT-X-STREAM-INF')) return undefined;
+  const segments: Array<{ uri: string; duration: number }> = [];
+  let duration: number | undefined;
+  let endlist = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    else if (line === '#EXT-X-ENDLIST') endlist = true;
+    else if (line && !line.startsWith('#') && duration !== undefined) {
+      segments.push({ uri: line.trim(), duration });
+      duration = undefined;
+    }
+  }
+  return { segments, endlist };
+}
+
+function createLimiter(concurrency: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async function limit<T>(task: () => Promise<T>): Promise<T> {
+    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+const isMissing = (error: unknown) =>
+  (error as NodeJS.ErrnoException).code === 'ENOENT' ||
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 ||
+  (error as { name?: string }).name === 'NoSuchKey';
+
+export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
+  const { s3, bucket, prefix, outDir, signal } = options;
+  const limit = createLimiter(options.uploadConcurrency ?? 4);
+  const tracked = new Map<string, Tracked>();
+  const floors = new Map<string, number>();
+  let syncing: Promise<void> = Promise.resolve();
+
+  const key = (relative: string) => (prefix.endsWith('/') || prefix === '' ? `${prefix}${relative}` : `${prefix}/${relative}`);
+  const s3Uri = (relative: string) => `s3://${bucket}/${key(relative)}`;
+
+  function get(name: string): Tracked {
+    const found = tracked.get(name);
+    if (!found) throw new Error(`Rendition ${name} is not tracked`);
+    return found;
+  }
+
+  async function putText(relative: string, text: string): Promise<void> {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: text, ContentType: PLAYLIST_CONTENT_TYPE }),
+      { abortSignal: signal },
+    );
+  }
+
+  /**
+   * Streams a file into an object. The SDK cannot retry a streamed body (it has been consumed),
+   * so this does, with a fresh stream: a dropped keep-alive connection must not fail the job.
+   */
+  async function putFile(relative: string, file: string, size: number, contentType: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: createReadStream(file), ContentLength: size, ContentType: contentType }),
+          { abortSignal: signal },
+        );
+        return;
+      } catch (error) {
+        if (signal.aborted || attempt >= UPLOAD_ATTEMPTS) throw error;
+        await sleep(100 * 2 ** attempt, undefined, { signal });
+      }
+    }
+  }
+
+  async function readLocal(name: string): Promise<string | undefined> {
+    try {
+      return await readFile(path.join(outDir, playlistOf(name)), 'utf8');
+    } catch (error) {
+      if (isMissing(error)) return undefined; // ffmpeg has not finished a segment yet
+      throw error;
+    }
+  }
+
+  function parseMedia(text: string, name: string) {
+    const media = parseMediaPlaylist(text);
+    if (!media) throw new Error(`${playlistOf(name)} is not a media playlist`);
+    return media;
+  }
+
+  async function uploadSegment(rendition: Tracked, uri: string, index: number): Promise<number> {
+    const relative = `${rendition.output.name}/${uri}`;
+    const file = path.join(outDir, relative);
+    const { size } = await stat(file);
+    await putFile(relative, file, size, 'video/mp2t');
+    if (index > 0) await rm(file, { force: true }); // the first stays for CODECS and the poster
+    return size;
+  }
+
+  async function uploadPlaylist(rendition: Tracked): Promise<void> {
+    if (!rendition.text) return;
+    // After a retry the earlier, longer playlist stays until this one has caught up with it.
+    if (!rendition.ended && rendition.segments.length < rendition.floor) return;
+    const text = publishedPlaylistText(rendition.text, rendition.ended);
+    if (text === rendition.uploaded) return;
+    await putText(playlistOf(rendition.output.name), text);
+    rendition.uploaded = text;
+  }
+
+  async function syncOne(rendition: Tracked): Promise<void> {
+    if (rendition.ended) return;
+    // ffmpeg replaces the playlist once per segment; between, a stat is all a look costs.
+    const version = await stat(path.join(outDir, playlistOf(rendition.output.name))).then(
+      (info) => `${info.mtimeMs}:${info.size}:${info.ino}`,
+      (error: unknown) => {
+        if (isMissing(error)) return undefined;
+        throw error;
+      },
+    );
+    if (version === undefined || version === rendition.version) return;
+    rendition.version = version;
+    const text = await readLocal(rendition.output.name);
+    if (text === undefined || text === rendition.text) return;
+    const media = parseMedia(text, rendition.output.name);
+    const fresh = media.segments.slice(rendition.segments.length);
+    const start = rendition.segments.length;
+    const sizes = await Promise.all(fresh.map((segment, i) => limit(() => uploadSegment(rendition, segment.uri, start + i))));
+    rendition.segments.push(...fresh.map((segment, i) => ({ uri: segment.uri, duration: segment.duration, bytes: sizes[i]! })));
+    rendition.text = text;
+    rendition.ended = media.endlist;
+    if (rendition.listed) await uploadPlaylist(rendition);
+  }
+
+  return {
+    key,
+    s3Uri,
+    putFile: async (relative, file, contentType) => putFile(relative, file, (await stat(file)).size, contentType),
+
+    track(output) {
+      tracked.set(output.name, { output, segments: [], ended: false, listed: false, floor: floors.get(output.name) ?? 0 });
+    },
+
+    untrack(name) {
+      tracked.delete(name);
+    },
+
+    async loadFloors(names) {
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key(playlistOf(name)) }), { abortSignal: signal });
+            const media = parseMedia(await object.Body!.transformToString('utf8'), name);
+            floors.set(name, media.segments.length);
+            const existing = tracked.get(name);
+            if (existing) existing.floor = media.segments.length;
+          } catch (error) {
+            if (!isMissing(error)) throw error;
+          }
+        }),
+      );
+    },
+
+    async peek(name) {
+      const text = await readLocal(name);
+      if (text === undefined) return [];
+      return parseMedia(text, name).segments.map((s) => ({ uri: s.uri, duration: s.duration, bytes: 0 }));
+    },
+
+    sync() {
+      const run = syncing.then(() => Promise.all([...tracked.values()].map(syncOne))).then(() => undefined);
+      syncing = run.catch(() => undefined);
+      return run;
+    },
+
+    segments: (name) => get(name).segments,
+    ended: (name) => get(name).ended,
+
+    firstSegmentFile(name) {
+      const first = get(name).segments[0];
+      if (!first) throw new Error(`Rendition ${name} has no segment yet`);
+      return path.join(outDir, name, first.uri);
+    },
+
+    async publish(names) {
+      await syncing;
+      for (const name of names) {
+        const rendition = get(name);
+        if (rendition.segments.length === 0) throw new Error(`Rendition ${name} has no segment to publish`);
+        rendition.listed = true;
+        rendition.codecs ??= (await options.knownCodecs?.(name)) || (await codecsOf(path.join(outDir, name, rendition.segments[0]!.uri)));
+        await uploadPlaylist(rendition);
+      }
+      const listed = [...tracked.values()].filter((r) => r.listed);
+      await putText(
+        MASTER_PLAYLIST,
+        masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))),
+      );
+      return {
+        type: 'HLS_GROUP',
+        playlistFilePaths: [s3Uri(MASTER_PLAYLIST)],
+        outputDetails: listed
+          .sort((a, b) => byArea(a.output, b.output))
+          .map((r) => ({
+            outputFilePaths: [s3Uri(playlistOf(r.output.name))],
+            // Only a finished rendition has a duration, as in MediaConvert's COMPLETE event.
+            ...(r.ended ? { durationInMs: Math.round(r.segments.reduce((sum, s) => sum + s.duration, 0) * 1000) } : {}),
+            videoDetails: { widthInPx: r.output.width, heightInPx: r.output.height },
+          })),
+      };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * A source clip and the bare ffmpeg baseline for the worker's memory measure (parts/memory.ts):
+ * the ladder command for that source (deploy/local/transcoder/ffmpeg-ladder.ts buildLadderArgs with
+ * src/ladder.ts's plan), run directly on a local file with nothing around it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { planRenditions } from '../../../src/ladder.ts';
+import { buildLadderArgs } from '../../../deploy/local/transcoder/ffmpeg-ladder.ts';
+import { probeSource } from '../../../deploy/local/transcoder/probe.ts';
+import { sampleTreeRss } from './processes.ts';
+
+const run = promisify(execFile);
+
+export interface SourceSpec {
+  seconds: number;
+  width: number;
+  height: number;
+}
+
+/** A standard upload: H.264 high (x264 veryfast) yuv420p + AAC in MP4, 30 fps. */
+export async function makeSource(dir: string, spec: SourceSpec): Promise<string> {
+  const file = path.join(dir, `source-${spec.width}x${spec.height}-${spec.seconds}s.mp4`);
+  await run('ffmpeg', [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=30:duration=${spec.seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file,
+  ]);
+  return file;
+}
+
+/** Runs the bare ladder once: its wall time and its peak resident memory. */
+export async function bareLadder(source: string, workDir: string): Promise<{ seconds: number; peakRssBytes: number }> {
+  const info = await probeSource(source);
+  const outDir = await mkdtemp(path.join(workDir, 'bare-ladder-'));
+  try {
+    const args = buildLadderArgs({ input: source, source: info, renditions: planRenditions(info), outDir });
+    const started = performance.now();
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    const sampler = sampleTreeRss(child.pid!);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const seconds = (performance.now() - started) / 1000;
+    const { peakTreeRss, peakProcessRss } = await sampler.stop();
+    if (code !== 0) throw new Error(`the bare ladder failed (${code}): ${stderr}`);
+    return { seconds, peakRssBytes: Math.max(peakTreeRss, peakProcessRss.get(child.pid!) ?? 0) };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

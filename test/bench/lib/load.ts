@@ -1,0 +1,60 @@
+/**
+ * HTTP load with autocannon, from the bench's own process (servers run in others): a fixed number
+ * of connections for a fixed time after a warm-up. Latencies are kept per response (autocannon's
+ * own histogram rounds to whole milliseconds, which makes a fast route's p99 zero).
+ */
+import autocannon from 'autocannon';
+import { quantile } from './measure.ts';
+
+export interface LoadTarget {
+  /** The server (and, without `paths`, the path requested). */
+  url: string;
+  headers?: Record<string, string>;
+  /** Paths each connection requests in turn, over and over. */
+  paths?: string[];
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Responses that were not 2xx, and socket errors: a valid run has none. */
+  failures: number;
+}
+
+export const CONNECTIONS = 10;
+
+async function once(target: LoadTarget, seconds: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: target.url,
+    headers: target.headers ?? {},
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(target.paths ? { requests: target.paths.map((path) => ({ method: 'GET', path })) } : {}),
+  });
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+  });
+  const result = await instance;
+  const ok = latencies.length;
+  return {
+    // Over the time autocannon really ran (it rounds short runs up to whole seconds).
+    requestsPerSecond: ok / (result.duration > 0 ? result.duration : seconds),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    requests: ok,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** Warms the target up for 1 s (not before runs under 2 s: tiny mode), then measures it for `seconds`. */
+export async function load(target: LoadTarget, seconds: number): Promise<LoadResult> {
+  if (seconds >= 2) await once(target, 1);
+  const result = await once(target, seconds);
+  if (result.failures > 0 || result.requests === 0) {
+    throw new Error(`${target.url}: ${result.failures} failed responses and ${result.requests} good ones under load`);
+  }
+  return result;
+}

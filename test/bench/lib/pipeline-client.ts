@@ -1,0 +1,49 @@
+/**
+ * One upload through the running API, as a client does it (POST /uploads, PUT to the pre-signed
+ * URL), then polling GET /videos/{id} every 25 ms: when the API first reports the video playable
+ * and when it reports it ready, counted from the moment the upload completed.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { CreateUploadResponse } from '../../../src/schemas/upload.ts';
+import type { Video } from '../../../src/schemas/video.ts';
+
+export interface PipelineTimes {
+  videoId: string;
+  /** Upload complete → the API says `playable` (or `ready`, whichever comes first). */
+  playableSeconds: number;
+  /** Upload complete → the API says `ready`. */
+  readySeconds: number;
+}
+
+export async function uploadAndWait(
+  apiUrl: string,
+  token: string,
+  file: string,
+  options: { timeoutMs?: number; onUploaded?: () => void } = {},
+): Promise<PipelineTimes> {
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const headers = { authorization: `Bearer ${token}` };
+  const { size } = await stat(file);
+  const created = await fetch(`${apiUrl}/uploads`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'bench', filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: size }),
+  });
+  if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
+  const { videoId, upload } = (await created.json()) as CreateUploadResponse;
+  const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
+  await put.arrayBuffer();
+  if (put.status !== 200) throw new Error(`upload failed: ${put.status}`);
+  const uploaded = performance.now();
+  options.onUploaded?.();
+  let playableSeconds: number | undefined;
+  for (;;) {
+    const video = (await (await fetch(`${apiUrl}/videos/${videoId}`, { headers })).json()) as Video & { playable?: boolean };
+    const elapsed = (performance.now() - uploaded) / 1000;
+    if (playableSeconds === undefined && (video.playable === true || video.status === 'ready')) playableSeconds = elapsed;
+    if (video.status === 'ready') return { videoId, playableSeconds: playableSeconds!, readySeconds: elapsed };
+    if (video.status === 'failed') throw new Error(`transcode failed: ${video.error?.message}`);
+    if (elapsed * 1000 > timeoutMs) throw new Error(`video ${videoId} still ${video.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The API alone in its process, as the Lambda runs it (src/app.ts with the services from
+ * src/services.ts), with DynamoDB answering at once so the load measures the API's own cost:
+ *
+ *   sdkUrl     the DynamoDB client is the real SDK client; a request handler answers in-process
+ *              (the SDK's serializing, signing and parsing stay in: what a call costs the API)
+ *   directUrl  the document client's `send` answers directly (DynamoDB's cost gone entirely)
+ *
+ * Tokens come from the local issuer (in this process; its keys are fetched once); the CDN key pair
+ * is made in a scratch folder. Announces `{sdkUrl, directUrl, token, videoIds}` when listening.
+ * Usage: api-alone.ts <scratch dir> [videos (20)] [sdk|direct|both (default)]: one server alone
+ * for measuring memory.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../../../src/config.ts';
+import { createAwsClients } from '../../../src/aws-clients.ts';
+import { createServices } from '../../../src/services.ts';
+import { startApiServer } from '../../../src/server.ts';
+import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../../deploy/local/issuer.ts';
+import { loadCloudFrontKeyPair } from '../../../deploy/local/cloudfront.ts';
+import { readyVideoRecords } from '../lib/videos.ts';
+import { createInstantDocumentClient, createInstantDynamoDb } from '../lib/instant-dynamodb.ts';
+import { announce } from '../lib/processes.ts';
+
+const [scratch = '.', count = '20', which = 'both'] = process.argv.slice(2);
+await mkdir(scratch, { recursive: true });
+const issuer = await startLocalIssuer({ dir: path.join(scratch, 'issuer'), port: 0 });
+const keys = await loadCloudFrontKeyPair(path.join(scratch, 'cloudfront'));
+const config = loadConfig({
+  AWS_REGION: 'us-east-1',
+  BUCKET_NAME: 'vod-bench',
+  TABLE_NAME: 'vod-bench',
+  TRANSCODER: 'ffmpeg-worker',
+  TRANSCODE_WORKER_URL: 'http://127.0.0.1:9',
+  JWT_ISSUER: LOCAL_ISSUER,
+  JWT_AUDIENCE: LOCAL_AUDIENCE,
+  JWT_JWKS_URL: issuer.jwksUrl,
+  CDN_BASE_URL: 'http://127.0.0.1:9',
+  CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
+  CLOUDFRONT_PRIVATE_KEY: keys.privateKeyPem,
+  WEB_ASSETS_DIR: path.join(scratch, 'no-web-page'),
+  LOG_LEVEL: 'warn',
+  // Credentials are never checked by the instant DynamoDB; set so the SDK looks nothing up.
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+});
+const records = readyVideoRecords(Number(count));
+const clients = createAwsClients(config);
+const start = (dynamo: typeof clients.dynamo) =>
+  startApiServer({ config, services: createServices(config, { ...clients, dynamo }), host: '127.0.0.1', port: 0 });
+const sdk = which === 'direct' ? undefined : await start(createInstantDynamoDb(records, config));
+const direct = which === 'sdk' ? undefined : await start(createInstantDocumentClient(records));
+const servers = [sdk, direct].filter((server) => server !== undefined);
+const token = await issueToken(issuer.keys, 'bench-viewer', { expiresInSeconds: 3600 });
+announce({ sdkUrl: sdk?.url, directUrl: direct?.url, token, videoIds: records.map((record) => record.videoId) });
+process.once('SIGTERM', () => {
+  void Promise.all([...servers.map((server) => server.fastify.close()), issuer.close()]).then(() => process.exit(0));
+});

@@ -1,0 +1,65 @@
+import t from 'tap';
+import HLS from 'hls-parser';
+import { bandwidthOf, masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/transcoder/hls-publisher.ts';
+import { renditionsOfMasterPlaylist } from '../../../../src/video-service.ts';
+
+const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes });
+
+t.test('BANDWIDTH is the peak segment bit rate, AVERAGE-BANDWIDTH the mean', async (t) => {
+  t.same(bandwidthOf([seg(4, 500_000), seg(4, 1_000_000), seg(2, 250_000)]), { peak: 2_000_000, average: 1_400_000 });
+  t.same(bandwidthOf([seg(4, 500_000), seg(0.5, 200_000)]), { peak: 1_000_000, average: Math.ceil((700_000 * 8) / 4.5) }, 'a last sliver of a segment is no peak');
+  t.same(bandwidthOf([seg(0.5, 200_000)]), { peak: 3_200_000, average: 3_200_000 }, 'unless it is all there is');
+});
+
+t.test('the master lists renditions largest first with every attribute hls.js and Safari read', async (t) => {
+  const text = masterPlaylistText([
+    { name: '360p', width: 640, height: 360, codecs: 'avc1.64001e,mp4a.40.2', segments: [seg(4, 400_000)] },
+    { name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028,mp4a.40.2', segments: [seg(8, 6_000_000)] },
+  ]);
+  t.equal(
+    text,
+    [
+      '#EXTM3U',
+      '#EXT-X-VERSION:6',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-START:TIME-OFFSET=0',
+      '#EXT-X-STREAM-INF:BANDWIDTH=6000000,AVERAGE-BANDWIDTH=6000000,RESOLUTION=1920x1080,CODECS="avc1.640028,mp4a.40.2"',
+      '1080p/index.m3u8',
+      '#EXT-X-STREAM-INF:BANDWIDTH=800000,AVERAGE-BANDWIDTH=800000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
+      '360p/index.m3u8',
+      '',
+    ].join('\n'),
+  );
+  const parsed = HLS.parse(text);
+  t.ok(parsed.isMasterPlaylist);
+  t.same(renditionsOfMasterPlaylist(text).map((r) => r.name), ['1080p', '360p']);
+});
+
+t.test('the API lists renditions largest first even when a packaged top carries fewer bits', async (t) => {
+  const text = masterPlaylistText([
+    { name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028', segments: [seg(4, 1_000_000)] },
+    { name: '720p', width: 1280, height: 720, codecs: 'avc1.64001f', segments: [seg(4, 1_500_000)] },
+  ]);
+  t.same(renditionsOfMasterPlaylist(text).map((r) => [r.name, r.bandwidth]), [['1080p', 2_000_000], ['720p', 3_000_000]]);
+});
+
+t.test('a playlist is published with EXT-X-START while it grows, and as VOD once ended', async (t) => {
+  const growing = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:4.000000,\nsegment_00000.ts\n';
+  t.equal(publishedPlaylistText(growing, false), growing.replace('EVENT\n', 'EVENT\n#EXT-X-START:TIME-OFFSET=0\n'));
+  const ended = `${growing}#EXT-X-ENDLIST\n`;
+  t.equal(publishedPlaylistText(ended, true), ended.replace('EVENT', 'VOD'));
+  const media = HLS.parse(publishedPlaylistText(growing, false));
+  t.notOk(media.isMasterPlaylist);
+  t.match(media, { playlistType: 'EVENT', start: { offset: 0 }, endlist: false });
+});
+
+t.test("ffmpeg's media playlists are read for their segments and end mark alone", async (t) => {
+  const text = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:8.333333,\nsegment_00000.ts\n#EXTINF:1.666667,\nsegment_00001.ts\n';
+  t.same(parseMediaPlaylist(text), {
+    segments: [{ uri: 'segment_00000.ts', duration: 8.333333 }, { uri: 'segment_00001.ts', duration: 1.666667 }],
+    endlist: false,
+  });
+  t.equal(parseMediaPlaylist(`${text}#EXT-X-ENDLIST\n`)?.endlist, true);
+  t.equal(parseMediaPlaylist('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n'), undefined, 'a master playlist is not one');
+  t.equal(parseMediaPlaylist('not a playlist'), undefined);
+});

@@ -1,0 +1,17 @@
+import t from 'tap';
+import { safeToWatchWhileEncoding } from '../../../../deploy/local/transcoder/transcode-job.ts';
+import { forcedKeyframes } from '../../../../deploy/local/transcoder/ffmpeg-ladder.ts';
+
+t.test('a rendition still being encoded is published only when a viewer starting now would never catch up', async (t) => {
+  t.notOk(safeToWatchWhileEncoding({ encoded: 0, elapsed: 1, duration: 60 }), 'nothing encoded yet');
+  t.ok(safeToWatchWhileEncoding({ encoded: 8, elapsed: 2, duration: 600 }), 'four times real time: at once');
+  // At 0.9x (0.81 with the margin) a 60 s video needs 60 - 0.81 * 56 = 14.6 s done first.
+  t.notOk(safeToWatchWhileEncoding({ encoded: 9, elapsed: 10, duration: 60 }));
+  t.ok(safeToWatchWhileEncoding({ encoded: 15, elapsed: 16.6, duration: 60 }));
+  t.notOk(safeToWatchWhileEncoding({ encoded: 30, elapsed: 60, duration: 600 }), 'half real time: not before most of it is done');
+});
+
+t.test('keyframes are asked for just before each segment start; a list too long for one argument cuts at source keyframes', async (t) => {
+  t.equal(forcedKeyframes([0, 6.006, 9.009]), '0.000000,6.004000,9.007000');
+  t.equal(forcedKeyframes(Array.from({ length: 20_000 }, (_, i) => i * 4)), 'source');
+});

@@ -1,0 +1,133 @@
+/**
+ * Fast start through the whole local pipeline (issue 6): an upload becomes playable before it is
+ * ready. A standard H.264/AAC clip is first packaged as it is and published as its top rendition,
+ * the rungs below join the master when encoded, and every rendition cuts its segments at the same
+ * instants; any other source is playable with its smallest rendition first. Real s3rver,
+ * dynalite, ffmpeg; no timing assertions (the bench measures times).
+ */
+import t, { type Test } from 'tap';
+import HLS from 'hls-parser';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createAwsClients } from '../../src/aws-clients.ts';
+import type { Playback } from '../../src/schemas/playback.ts';
+import type { Video } from '../../src/schemas/video.ts';
+import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
+import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir } from '../helpers/media.ts';
+import { downloadPrefix } from '../helpers/streams.ts';
+
+const run = promisify(execFile);
+const stack = await startTestStack(t);
+const token = await stack.token('fast-starter');
+const s3 = await createAwsClients(stack.config).s3();
+
+interface Seen {
+  at: number;
+  video: Video;
+}
+
+/**
+ * Uploads a clip and follows it until ready, noting every state the API showed; the first time
+ * it shows `playable`, asks for a playback URL and reads the master through the CDN.
+ */
+async function followUpload(t: Test, clip: string, title: string) {
+  const { videoId, putStatus } = await uploadVideo(stack, token, clip, { title });
+  t.equal(putStatus, 200);
+  const uploaded = Date.now();
+  const seen: Seen[] = [];
+  let early: { playback: number; variants: string[] } | undefined;
+  const deadline = uploaded + 180_000;
+  for (;;) {
+    const { body: video } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
+    seen.push({ at: Date.now() - uploaded, video });
+    if (video.status === 'processing' && video.playable && !early) {
+      const playback = await callApi<Playback>(stack, 'GET', `/videos/${videoId}/playback`, { token });
+      let variants: string[] = [];
+      if (playback.status === 200) {
+        const master = HLS.parse(await (await fetch(playback.body.manifestUrl)).text());
+        if (master.isMasterPlaylist) variants = master.variants.map((variant) => variant.uri.split('?')[0]!);
+      }
+      early = { playback: playback.status, variants };
+    }
+    if (video.status === 'ready' || video.status === 'failed' || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const ready = seen.at(-1)!;
+  t.equal(ready.video.status, 'ready', JSON.stringify(ready.video.error));
+  const playable = seen.find((state) => state.video.playable);
+  t.comment(`${title}: playable ${playable ? `${(playable.at / 1000).toFixed(2)} s` : 'never'}, ready ${(ready.at / 1000).toFixed(2)} s after the upload`);
+  return { videoId, seen, ready: ready.video, early };
+}
+
+/** Downloads the video's streams; every rendition decodes at its size for the whole duration. */
+async function checkRenditions(t: Test, video: Video, sizes: Array<[number, number]>, seconds: number) {
+  const dir = await tempDir(t);
+  await downloadPrefix(s3, stack.config.BUCKET_NAME, `video-streams/${video.videoId}/`, dir);
+  const master = HLS.parse(await readFile(path.join(dir, 'master.m3u8'), 'utf8'));
+  if (!master.isMasterPlaylist) throw new Error('not a master playlist');
+  t.same(master.variants.map((v) => [v.resolution?.width, v.resolution?.height]), sizes, 'the master lists every rendition, largest first');
+  t.same(video.renditions?.map((r) => [r.width, r.height]), sizes, 'and so does the API');
+  const playlists: Record<string, { durations: number[]; starts: number[] }> = {};
+  for (const variant of master.variants) {
+    t.match(variant.codecs, /^avc1\.[0-9a-f]{6},mp4a\.40\.2$/, `${variant.uri}: CODECS`);
+    t.ok(variant.bandwidth > 0, `${variant.uri}: BANDWIDTH ${variant.bandwidth}`);
+    const file = path.join(dir, variant.uri);
+    const media = HLS.parse(await readFile(file, 'utf8'));
+    if (media.isMasterPlaylist) throw new Error('expected a media playlist');
+    t.equal(media.playlistType, 'VOD');
+    t.ok(media.endlist);
+    const probed = await ffprobeJson(file);
+    t.match(probed.streams.find((s) => s.codec_type === 'video'), { codec_name: 'h264', width: variant.resolution?.width, height: variant.resolution?.height });
+    const decoded = await decodedDurationSeconds(file);
+    t.ok(Math.abs(decoded - seconds) < 0.5, `${variant.uri} decodes ${decoded.toFixed(2)} s of ${seconds}`);
+    const starts: number[] = [];
+    for (const segment of media.segments) {
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', path.join(path.dirname(file), segment.uri)]);
+      starts.push(Number(stdout.trim().split('\n')[0]));
+    }
+    playlists[variant.uri] = { durations: media.segments.map((s) => s.duration), starts };
+  }
+  return playlists;
+}
+
+t.test('a standard H.264/AAC clip plays from its packaged top rendition before the rest is encoded', async (t) => {
+  // x264's own GOP (250 frames plus scene cuts): segments follow the source's keyframes.
+  const clip = await makeClip({ seconds: 20, width: 1280, height: 720, audio: true });
+  const { seen, ready, early } = await followUpload(t, clip, 'Standard');
+
+  const firstPlayable = seen.find((state) => state.video.playable);
+  t.ok(firstPlayable, 'was playable');
+  t.equal(firstPlayable?.video.status, 'processing', 'while still processing');
+  t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['720p'], 'with its packaged top rendition only');
+  // Packaged within half a second it is announced finished, with its duration; on a busy machine
+  // it may be announced while still being written, without.
+  if (firstPlayable?.video.durationSeconds !== undefined) t.equal(firstPlayable.video.durationSeconds, 20, 'whose duration is known at once');
+  t.ok(seen.indexOf(firstPlayable!) < seen.length - 1, 'before ready');
+  t.ok(seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2, 'and for a while: the 360p was still being encoded');
+  t.equal(early?.playback, 200, 'its owner got a playback URL then');
+  t.same(early?.variants, ['720p/index.m3u8'], 'for a master listing what was published');
+  const renditionCounts = seen.map((state) => state.video.renditions?.length ?? 0);
+  t.same(renditionCounts, [...renditionCounts].sort((a, b) => a - b), 'renditions only grow');
+
+  const playlists = await checkRenditions(t, ready, [[1280, 720], [640, 360]], 20);
+  const top = playlists['720p/index.m3u8']!;
+  const lower = playlists['360p/index.m3u8']!;
+  t.same(lower.durations, top.durations, `segment durations align (${top.durations.join(', ')})`);
+  t.same(lower.starts, top.starts, `segment start times align (${top.starts.join(', ')})`);
+  t.notSame(top.durations.slice(0, -1), top.durations.slice(0, -1).map(() => 4), 'cut at the source keyframes, not a fixed 4 s');
+});
+
+t.test('an HEVC clip plays from its smallest rendition first, then becomes ready with the full ladder', async (t) => {
+  const clip = await makeClip({ seconds: 20, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
+  const { seen, ready, early } = await followUpload(t, clip, 'HEVC');
+  const firstPlayable = seen.find((state) => state.video.playable);
+  t.equal(firstPlayable?.video.status, 'processing', 'playable while processing');
+  t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['360p'], 'with the smallest rendition');
+  t.equal(early?.playback, 200);
+  t.same(early?.variants, ['360p/index.m3u8']);
+  const playlists = await checkRenditions(t, ready, [[1280, 720], [640, 360]], 20);
+  t.same(playlists['360p/index.m3u8']!.durations, [4, 4, 4, 4, 4]);
+  t.same(playlists['720p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
+});
