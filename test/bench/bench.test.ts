@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs: every part, on tiny inputs with one-second loads, and writes a JSON report
+ * `npm run bench` runs: every part, on tiny inputs with 200-request loads, and writes a JSON report
  * in which every measure has a positive value, baseline and ratio. Not a timed test: the numbers of
  * a tiny run on a machine busy with other tests mean nothing.
  */

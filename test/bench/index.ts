@@ -5,7 +5,7 @@
  *
  *   npm run bench                          everything (a few minutes on 2 cores)
  *   npm run bench -- --only api,cold-init  some parts: cold-init, api, manifest, upload, memory, fast-start
- *   npm run bench -- --tiny                tiny inputs, 1 s loads, one run: proves it runs (npm test)
+ *   npm run bench -- --tiny                tiny inputs, 200-request loads, one run: proves it runs (npm test)
  *   options: --seconds <load seconds, 5>  --runs <repetitions of one-shot measures, 3>  --out <file>
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOptions, Measure } from './lib/measure.ts';
+import { CONNECTIONS } from './lib/load.ts';
 import { runColdInit } from './parts/cold-init.ts';
 import { runApi } from './parts/api.ts';
 import { runManifest } from './parts/manifest.ts';
@@ -60,7 +61,7 @@ for (const part of parts) if (!PARTS[part]) throw new Error(`No part ${part}; th
 const workDir = await mkdtemp(path.join(tmpdir(), 'vod-bench-'));
 const options: BenchOptions = {
   tiny,
-  loadSeconds: Number(values.seconds ?? (tiny ? 1 : 5)),
+  loadSeconds: Number(values.seconds ?? (tiny ? 0 : 5)),
   runs: Number(values.runs ?? (tiny ? 1 : 3)),
   workDir,
   log: (line) => process.stderr.write(`  ${line}\n`),
@@ -102,7 +103,7 @@ await writeFile(values.out!, `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(
   [
     `${report.cpus} × ${report.cpuModel}, node ${report.node}${tiny ? ', TINY (proves it runs; measures nothing)' : ''}; ` +
-      `loads ${options.loadSeconds} s after a warm-up, one-shot measures median of ${options.runs}; ${report.seconds.toFixed(0)} s in all`,
+      `loads ${options.loadSeconds >= 1 ? `${options.loadSeconds} s after a warm-up` : '200 requests'} with ${CONNECTIONS} connections, one-shot measures median of ${options.runs}; ${report.seconds.toFixed(0)} s in all`,
     '',
     '| measure | value | baseline | ratio |',
     '|---|---:|---|---:|',

@@ -6,11 +6,10 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     connections?: number;
     duration?: number;
+    amount?: number;
     requests?: Array<{ method?: string; path?: string }>;
   }
   interface Result {
-    /** Seconds the run really took. */
-    duration: number;
     non2xx: number;
     errors: number;
     timeouts: number;
