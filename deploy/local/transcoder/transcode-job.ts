@@ -10,9 +10,11 @@
  *   as a viewer starting then would never catch up with the encoder.
  *
  * Encoding the smallest rung on its own first (and the rest after) was measured and rejected: the
- * second decode and scale cost 7-12% more CPU than the one-command ladder (20 s 1080p clips, H.264
- * and HEVC sources), over the 5% the issue allows; the growing playlist costs nothing extra and is
- * playable after one segment instead of after a whole 360p encode.
+ * second decode and scale cost 8.6% (60 s 1080p HEVC) to 12% (20 s) more ffmpeg CPU than the
+ * one-command ladder, over the 5% issue 6 allows. The growing playlist costs nothing extra (CPU
+ * within 2% of the bare ladder command) and is playable after one segment instead of after a whole
+ * 360p encode, as long as the ladder runs faster than real time; when it does not, publication
+ * waits until viewers cannot catch up (safeToWatchWhileEncoding).
  *
  * Segments are uploaded while ffmpeg writes them (hls-publisher.ts), so the end of the encode is
  * followed by a few small uploads, not by the whole ladder's.
