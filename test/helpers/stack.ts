@@ -11,6 +11,7 @@ import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
 import type { Video } from '../../src/schemas/video.ts';
+import type { MediaConvertJobDetail } from '../../src/schemas/events.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 
 export const ALL_EPHEMERAL = { api: 0, cdn: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
@@ -146,6 +147,23 @@ export async function putObjects(stack: LocalStack, objects: Array<{ key: string
  * Makes a video ready without a transcode: puts its stream objects (a master playlist at least)
  * and feeds the real job handler PROGRESSING then COMPLETE, as MediaConvert would report them.
  */
+/** A "MediaConvert Job State Change" detail for the local test job of `videoId` (job id `job-<videoId>`). */
+export function jobDetail(
+  videoId: string,
+  status: MediaConvertJobDetail['status'],
+  extra: Partial<MediaConvertJobDetail> = {},
+): MediaConvertJobDetail {
+  return {
+    timestamp: Date.now(),
+    accountId: '000000000000',
+    queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
+    jobId: `job-${videoId}`,
+    status,
+    userMetadata: { videoId },
+    ...extra,
+  };
+}
+
 export async function makeReadyWithStreams(
   stack: LocalStack,
   videoId: string,
@@ -159,20 +177,16 @@ export async function makeReadyWithStreams(
     throw new Error(`could not claim ${videoId}`);
   }
   for (const status of ['PROGRESSING', 'COMPLETE'] as const) {
-    await stack.services.videos.handleJobStateChange({
-      timestamp: Date.now(),
-      accountId: '000000000000',
-      queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
-      jobId: `job-${videoId}`,
-      status,
-      userMetadata: { videoId },
-      outputGroupDetails: [
-        {
-          type: 'HLS_GROUP',
-          playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
-          outputDetails: [{ durationInMs: Math.round(options.durationSeconds * 1000) }],
-        },
-      ],
-    });
+    await stack.services.videos.handleJobStateChange(
+      jobDetail(videoId, status, {
+        outputGroupDetails: [
+          {
+            type: 'HLS_GROUP',
+            playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
+            outputDetails: [{ durationInMs: Math.round(options.durationSeconds * 1000) }],
+          },
+        ],
+      }),
+    );
   }
 }

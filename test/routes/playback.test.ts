@@ -8,7 +8,7 @@ import type { Problem } from '../../src/schemas/problem.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { createAwsClients } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
-import { callApi, createVideo, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
+import { callApi, createVideo, jobDetail, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
 
 const TTL = 600;
 const MARGIN = 300;
@@ -83,13 +83,7 @@ t.test('a processing video becomes watchable by its owner once its first renditi
   const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
   t.ok(await catalog.claimForProcessing((await catalog.get(videoId))!, '0001', new Date().toISOString()));
   const jobEvent = (status: 'PROGRESSING' | 'STATUS_UPDATE', published: boolean) =>
-    stack.services.videos.handleJobStateChange({
-      timestamp: Date.now(),
-      accountId: '000000000000',
-      queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
-      jobId: `job-${videoId}`,
-      status,
-      userMetadata: { videoId },
+    stack.services.videos.handleJobStateChange(jobDetail(videoId, status, {
       jobProgress: { jobPercentComplete: 10 },
       ...(published
         ? {
@@ -102,7 +96,7 @@ t.test('a processing video becomes watchable by its owner once its first renditi
             ],
           }
         : {}),
-    });
+    }));
   await jobEvent('PROGRESSING', false);
   await jobEvent('STATUS_UPDATE', false);
   const before = await callApi<Problem>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });
