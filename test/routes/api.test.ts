@@ -11,7 +11,7 @@ import { createVideoCatalog } from '../../src/video-catalog.ts';
 import type { Video, VideoPage } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import type { Problem } from '../../src/schemas/problem.ts';
-import { callApi, startTestStack } from '../helpers/stack.ts';
+import { callApi, jobDetail, startTestStack } from '../helpers/stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 
 const stack = await startTestStack(t);
@@ -47,21 +47,17 @@ async function makeReady(videoId: string): Promise<void> {
   t.ok(video && (await catalog.claimForProcessing(video, '0001', new Date().toISOString())));
   const jobId = `job-${videoId}`;
   for (const status of ['PROGRESSING', 'COMPLETE'] as const) {
-    await stack.services.videos.handleJobStateChange({
-      timestamp: Date.now(),
-      accountId: '000000000000',
-      queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
-      jobId,
-      status,
-      userMetadata: { videoId },
-      outputGroupDetails: [
-        {
-          type: 'HLS_GROUP',
-          playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
-          outputDetails: [{ durationInMs: 4000, videoDetails: { widthInPx: 640, heightInPx: 360 } }],
-        },
-      ],
-    });
+    await stack.services.videos.handleJobStateChange(
+      jobDetail(videoId, status, {
+        outputGroupDetails: [
+            {
+              type: 'HLS_GROUP',
+              playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
+              outputDetails: [{ durationInMs: 4000, videoDetails: { widthInPx: 640, heightInPx: 360 } }],
+            },
+          ],
+      }),
+    );
   }
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `uploads/${videoId}/source`, Body: 'bytes' }));
   await stack.idle();
