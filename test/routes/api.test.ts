@@ -50,12 +50,12 @@ async function makeReady(videoId: string): Promise<void> {
     await stack.services.videos.handleJobStateChange(
       jobDetail(videoId, status, {
         outputGroupDetails: [
-        {
-          type: 'HLS_GROUP',
-          playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
-          outputDetails: [{ durationInMs: 4000, videoDetails: { widthInPx: 640, heightInPx: 360 } }],
-        },
-      ],
+          {
+            type: 'HLS_GROUP',
+            playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
+            outputDetails: [{ durationInMs: 4000, videoDetails: { widthInPx: 640, heightInPx: 360 } }],
+          },
+        ],
       }),
     );
   }
