@@ -15,6 +15,9 @@ export const LocalSettingsSchema = Type.Object({
   TRANSCODER_PORT: Port(DEFAULT_PORTS.transcoder, 'ffmpeg worker port'),
   DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Objects, tables, keys, jobs and events' }),
   TRANSCODE_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Transcodes at once' }),
+  TRANSCODE_SPEED_LIMIT: Type.Optional(
+    Type.Number({ minimum: 0.1, maximum: 100, description: 'Transcode at most this many times real time, like MediaConvert (default: as fast as ffmpeg can)' }),
+  ),
 });
 export type LocalSettings = Static<typeof LocalSettingsSchema>;
 

@@ -48,6 +48,8 @@ export interface LocalStackOptions {
   dataDir: string;
   ports?: Partial<LocalStackPorts>;
   transcodeConcurrency?: number;
+  /** The worker transcodes at most this many times real time (none by default; see ffmpeg-ladder.ts). */
+  transcodeSpeedLimit?: number;
   /** Settings passed through to the app as environment variables would be (e.g. MAX_UPLOAD_BYTES). */
   settings?: Record<string, string>;
   logLevel?: Config['LOG_LEVEL'];
@@ -138,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       bucket: LOCAL_BUCKET,
       dataDir: join(dataDir, 'transcoder'),
       concurrency: options.transcodeConcurrency ?? 1,
+      ...(options.transcodeSpeedLimit ? { speedLimit: options.transcodeSpeedLimit } : {}),
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT_ID,
       publish: (event) => jobEvents.publish(event),

@@ -18,6 +18,7 @@ const stack = await startLocalStack({
     transcoder: settings.TRANSCODER_PORT,
   },
   transcodeConcurrency: settings.TRANSCODE_CONCURRENCY,
+  ...(settings.TRANSCODE_SPEED_LIMIT ? { transcodeSpeedLimit: settings.TRANSCODE_SPEED_LIMIT } : {}),
   settings: passThrough,
   logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info',
 });

@@ -44,6 +44,8 @@ export interface LadderOptions {
    * rendition starts each segment at the same frame and the same timestamp.
    */
   keyframeTimes?: number[];
+  /** Read the source at most this many times real time (ffmpeg `-readrate`); see SpeedLimit. */
+  speedLimit?: number;
   /** Called with increasing percentages (0-100, integers), ending with 100 on success. */
   onProgress?: (percent: number) => void;
   /** Aborting kills ffmpeg; the returned promise then rejects with the signal's reason. */
@@ -90,8 +92,17 @@ const MAX_KEYFRAME_LIST_CHARS = 100_000;
  */
 const KEYFRAME_EARLY_SECONDS = 0.002;
 
-function inputArgs(input: string): string[] {
-  return isUrl(input) ? ['-rw_timeout', '30000000', '-reconnect', '1', '-reconnect_delay_max', '5'] : [];
+/**
+ * ffmpeg reads the source no faster than `speedLimit` seconds of media per second, when one is
+ * given. MediaConvert takes about real time or longer for a job; the local worker is often many
+ * times faster, so without a limit a video can go from uploaded to ready before anyone (a person
+ * at the page, or a browser test) sees what happens in between.
+ */
+function inputArgs(input: string, speedLimit?: number): string[] {
+  return [
+    ...(isUrl(input) ? ['-rw_timeout', '30000000', '-reconnect', '1', '-reconnect_delay_max', '5'] : []),
+    ...(speedLimit ? ['-readrate', String(speedLimit)] : []),
+  ];
 }
 
 function hlsArgs(options: { playlistType: 'vod' | 'event'; segmentPattern: string; playlist: string; extra?: string[] }): string[] {
@@ -114,6 +125,8 @@ export interface RemuxOptions {
   /** The rendition's folder under outDir, e.g. `1080p`. */
   name: string;
   playlistType?: 'vod' | 'event';
+  /** As LadderOptions.speedLimit. */
+  speedLimit?: number;
 }
 
 /**
@@ -125,7 +138,7 @@ export function buildRemuxArgs(options: RemuxOptions): string[] {
   const dir = path.join(options.outDir, options.name);
   return [
     '-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1',
-    ...inputArgs(options.input),
+    ...inputArgs(options.input, options.speedLimit),
     '-copyts', '-i', options.input,
     '-map', '0:V:0', ...(options.source.hasAudio ? ['-map', '0:a:0'] : []),
     '-c', 'copy',
@@ -163,7 +176,7 @@ export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'sig
   ].join(';');
 
   const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1'];
-  args.push(...inputArgs(input));
+  args.push(...inputArgs(input, options.speedLimit));
   if (keyframeTimes) args.push('-copyts');
   args.push('-i', input, '-filter_complex', graph);
 

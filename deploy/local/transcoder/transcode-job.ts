@@ -57,6 +57,8 @@ export interface HlsTranscodeOptions {
   source: SourceInfo;
   workDir: string;
   signal: AbortSignal;
+  /** Read the source at most this many times real time (see ffmpeg-ladder.ts); none by default. */
+  speedLimit?: number;
   /** An earlier attempt of this job may have published: never republish its playlists shorter. */
   retry: boolean;
   logger: TranscodeLogger;
@@ -90,6 +92,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
   const { source, signal, logger } = options;
   const renditions = planRenditions(source);
   const outDir = path.join(options.workDir, 'out');
+  const speedLimit = options.speedLimit ? { speedLimit: options.speedLimit } : {};
   const start = planStart(source, renditions);
   /** The rendition that is the source's own stream, while it is. */
   let packaged: string | undefined;
@@ -190,7 +193,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
     for (const rung of rungs) publisher.track(rung);
     let encoded = 0;
     // ffmpeg's own master stays on disk: CODECS are read from it (see knownCodecs).
-    const args = buildLadderArgs({ input: options.input, source, renditions: rungs, outDir, playlistType: 'event', ...extra });
+    const args = buildLadderArgs({ input: options.input, source, renditions: rungs, outDir, playlistType: 'event', ...extra, ...speedLimit });
     let published = false;
     await watched(
       args,
@@ -231,7 +234,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
     const started = performance.now();
     try {
       await watched(
-        buildRemuxArgs({ input: options.input, source, outDir, name: top.name, playlistType: 'event' }),
+        buildRemuxArgs({ input: options.input, source, outDir, name: top.name, playlistType: 'event', ...speedLimit }),
         (seconds) => progress((share * seconds) / source.durationSeconds),
         async () => {
           if (!published) {

@@ -63,6 +63,8 @@ export interface TranscodeWorkerOptions {
   logger?: TranscodeWorkerLogger;
   /** Minimum time between STATUS_UPDATE events of one job; default 1000 ms. */
   progressIntervalMs?: number;
+  /** Transcode at most this many times real time (ffmpeg -readrate); default: as fast as it can. */
+  speedLimit?: number;
 }
 
 export interface TranscodeWorker {
@@ -314,6 +316,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         source,
         workDir,
         signal,
+        ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
         retry: record.attempts > 1,
         logger: { info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message), warn: (details, message) => logger.warn({ jobId: record.jobId, ...details }, message) },
         onProgress: (value) => {

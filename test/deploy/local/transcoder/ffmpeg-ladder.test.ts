@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
 import HLS from 'hls-parser';
 import {
@@ -135,6 +136,26 @@ t.test('the command decodes once and fixes the GOP at one segment of frames', as
   t.equal(value('-b:v:1'), '2800k');
   t.equal(value('-maxrate:v:1'), '2800k');
   t.equal(value('-bufsize:v:1'), '5600k');
+});
+
+t.test('a speed limit keeps the encode from going faster than that many times real time', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeClip({ seconds: 4, width: 320, height: 240, audio: true, fps: 25, dir });
+  const source = await probeSource(input);
+  const renditions = planRenditions(source);
+  const timed = async (outDir: string, speedLimit?: number) => {
+    const started = performance.now();
+    await runLadder({ input, source, renditions, outDir: path.join(dir, outDir), ...(speedLimit ? { speedLimit } : {}) });
+    return (performance.now() - started) / 1000;
+  };
+  const free = await timed('free');
+  const limited = await timed('limited', 2);
+  // 4 s of media read at 2x takes 2 s at least; unlimited, this tiny clip takes a fraction of that.
+  t.ok(limited >= 1.9, `4 s at 2x took ${limited.toFixed(2)} s`);
+  t.ok(free < limited, `unlimited it took ${free.toFixed(2)} s`);
+  const args = buildLadderArgs({ input: 'in.mp4', source, renditions, outDir: '/out', speedLimit: 2 });
+  t.equal(args[args.indexOf('-readrate') + 1], '2', 'read at 2x');
+  t.ok(args.indexOf('-readrate') < args.indexOf('-i'), 'an input option');
 });
 
 t.test('a master playlist without CODECS is rewritten from what the segments contain', async (t) => {
