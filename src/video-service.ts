@@ -3,7 +3,6 @@
  * transcoder events. It knows nothing of HTTP or Lambda; routes and event handlers call it.
  */
 import { randomUUID } from 'node:crypto';
-import HLS from 'hls-parser';
 import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload.ts';
 import type { ListVideosQuery, Rendition, Video, VideoPage, VideoStatus } from './schemas/video.ts';
 import type { MediaConvertJobDetail } from './schemas/events.ts';
@@ -68,20 +67,6 @@ function decodeCursor(cursor: string): string {
   return sortKey;
 }
 
-/** Renditions from the master playlist the transcoder wrote: what the player will really see. */
-export function renditionsOfMasterPlaylist(text: string): Rendition[] {
-  const playlist = HLS.parse(text);
-  if (!playlist.isMasterPlaylist) throw new Error('expected a master playlist');
-  return playlist.variants
-    .filter((variant) => !variant.isIFrameOnly && variant.resolution)
-    .map((variant) => {
-      const { width, height } = variant.resolution!;
-      return { name: `${Math.min(width, height)}p`, width, height, bandwidth: variant.bandwidth };
-    })
-    // Largest first; a packaged source's top rendition can carry fewer bits than an encoded one.
-    .sort((a, b) => b.width * b.height - a.width * a.height || b.bandwidth - a.bandwidth);
-}
-
 type HlsGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
 
 /** The HLS output group of a job event, and the longest output duration it reports. */
@@ -97,6 +82,12 @@ export function createVideoService(options: VideoServiceOptions) {
   const { catalog, storage, transcoder } = options;
   const now = options.now ?? (() => new Date());
   const newVideoId = options.newVideoId ?? randomUUID;
+
+  /** The renditions a master playlist in storage lists (the parser loads on the first job event only). */
+  async function readRenditions(masterKey: string): Promise<Rendition[]> {
+    const [text, { renditionsOfMasterPlaylist }] = await Promise.all([storage.readText(masterKey), import('./master-playlist.ts')]);
+    return renditionsOfMasterPlaylist(text);
+  }
 
   const canSee = (viewer: Viewer, video: VideoRecord) => video.status === 'ready' || video.ownerId === viewer.userId;
 
@@ -250,7 +241,7 @@ export function createVideoService(options: VideoServiceOptions) {
           // A late or repeated announcement names no more renditions than recorded: no read needed.
           if (masterUri && video.status === 'processing' && (video.renditions?.length ?? 0) < Math.max(1, announced)) {
             const masterKey = keyOfS3Uri(masterUri, storage.bucket) ?? masterPlaylistKey(videoId);
-            const renditions = renditionsOfMasterPlaylist(await storage.readText(masterKey));
+            const renditions = await readRenditions(masterKey);
             if (renditions.length > 0) {
               published = await catalog.recordRenditions(video, detail.jobId, { renditions, durationSeconds }, at);
             }
@@ -263,7 +254,7 @@ export function createVideoService(options: VideoServiceOptions) {
           const { group, durationSeconds } = hlsOutputs(detail);
           const masterUri = group?.playlistFilePaths?.[0];
           const masterKey = (masterUri && keyOfS3Uri(masterUri, storage.bucket)) ?? masterPlaylistKey(videoId);
-          const renditions = renditionsOfMasterPlaylist(await storage.readText(masterKey));
+          const renditions = await readRenditions(masterKey);
           applied = await catalog.markReady(video, detail.jobId, { renditions, durationSeconds }, at);
           break;
         }

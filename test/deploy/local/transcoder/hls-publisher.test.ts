@@ -1,7 +1,7 @@
 import t from 'tap';
 import HLS from 'hls-parser';
 import { bandwidthOf, masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/transcoder/hls-publisher.ts';
-import { renditionsOfMasterPlaylist } from '../../../../src/video-service.ts';
+import { renditionsOfMasterPlaylist } from '../../../../src/master-playlist.ts';
 
 const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes });
 
