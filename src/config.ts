@@ -66,6 +66,13 @@ export const ConfigSchema = Type.Object({
     default: HOUR / 2,
     description: 'A playback URL lives at least the video duration plus this, so pauses and slow starts keep playing.',
   }),
+  CATALOG_CACHE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description:
+      'Viewers\' catalog reads (a video, a list page) are shared this long per API container, so popular pages cost DynamoDB one read per interval; 0 reads every time. Writes through the same container are seen at once.',
+  }),
   WEB_ASSETS_DIR: Type.String({
     minLength: 1,
     default: 'dist/web',

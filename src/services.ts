@@ -64,6 +64,7 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
       playback: createPlayback(config, clients),
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+      catalogCacheMs: config.CATALOG_CACHE_MS,
     }),
     tokens: createTokenVerifier({
       issuer: config.JWT_ISSUER,

@@ -7,6 +7,7 @@ import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload
 import type { ListVideosQuery, Rendition, Video, VideoPage, VideoStatus } from './schemas/video.ts';
 import type { MediaConvertJobDetail } from './schemas/events.ts';
 import type { VideoCatalog, VideoRecord } from './video-catalog.ts';
+import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.ts';
 import {
   keyOfS3Uri,
   masterPlaylistKey,
@@ -39,6 +40,8 @@ export interface VideoServiceOptions {
   playback: PlaybackSigner;
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
+  /** How long viewers' catalog reads are shared (catalog-read-cache.ts); 0 reads every time. */
+  catalogCacheMs?: number;
   now?: () => Date;
   newVideoId?: () => string;
 }
@@ -78,8 +81,37 @@ function hlsOutputs(detail: MediaConvertJobDetail): { group?: HlsGroupDetail; du
   return { group, durationSeconds: durations.length > 0 ? Math.max(...durations) / 1000 : undefined };
 }
 
+/** The catalog, calling `invalidate` after each of its writes (whether it applied or not). */
+function invalidatingWrites(catalog: VideoCatalog, invalidate: () => void): VideoCatalog {
+  const after =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await write(...args);
+      } finally {
+        invalidate();
+      }
+    };
+  // Every method named, no spread: a new catalog method must say whether it writes.
+  return {
+    get: catalog.get,
+    queryByStatus: catalog.queryByStatus,
+    queryByOwnerStatus: catalog.queryByOwnerStatus,
+    create: after(catalog.create),
+    claimForProcessing: after(catalog.claimForProcessing),
+    recordJob: after(catalog.recordJob),
+    recordProgress: after(catalog.recordProgress),
+    recordRenditions: after(catalog.recordRenditions),
+    markReady: after(catalog.markReady),
+    markFailed: after(catalog.markFailed),
+    delete: after(catalog.delete),
+  };
+}
+
 export function createVideoService(options: VideoServiceOptions) {
-  const { catalog, storage, transcoder } = options;
+  const { storage, transcoder } = options;
+  const viewerReads = createCatalogReadCache(options.catalog, { ttlMs: options.catalogCacheMs ?? 0 });
+  const catalog = invalidatingWrites(options.catalog, viewerReads.invalidate);
   const now = options.now ?? (() => new Date());
   const newVideoId = options.newVideoId ?? randomUUID;
 
@@ -91,8 +123,8 @@ export function createVideoService(options: VideoServiceOptions) {
 
   const canSee = (viewer: Viewer, video: VideoRecord) => video.status === 'ready' || video.ownerId === viewer.userId;
 
-  async function visibleVideo(viewer: Viewer, videoId: string): Promise<VideoRecord> {
-    const video = await catalog.get(videoId);
+  async function visibleVideo(viewer: Viewer, videoId: string, reads: CatalogReads = viewerReads): Promise<VideoRecord> {
+    const video = await reads.get(videoId);
     // Someone else's unfinished video is as good as absent: its existence is not disclosed.
     if (!video || !canSee(viewer, video)) throw new VideoNotFoundError(videoId);
     return video;
@@ -142,8 +174,8 @@ export function createVideoService(options: VideoServiceOptions) {
       const ownStates: VideoStatus[] =
         status === 'all' ? ['awaiting_upload', 'processing', 'failed'] : status === 'ready' ? [] : [status];
       const sources = await Promise.all([
-        ...(status === 'ready' || status === 'all' ? [catalog.queryByStatus('ready', limit + 1, before)] : []),
-        ...ownStates.map((state) => catalog.queryByOwnerStatus(viewer.userId, state, limit + 1, before)),
+        ...(status === 'ready' || status === 'all' ? [viewerReads.queryByStatus('ready', limit + 1, before)] : []),
+        ...ownStates.map((state) => viewerReads.queryByOwnerStatus(viewer.userId, state, limit + 1, before)),
       ]);
       const merged = sources.flat().sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : 0));
       const page = merged.slice(0, limit);
@@ -175,7 +207,7 @@ export function createVideoService(options: VideoServiceOptions) {
     },
 
     async deleteVideo(viewer: Viewer, videoId: string): Promise<void> {
-      const video = await visibleVideo(viewer, videoId);
+      const video = await visibleVideo(viewer, videoId, catalog);
       if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video may delete it');
       // Objects first: if this fails half-way the record remains and the delete can be repeated.
       await storage.deleteVideoObjects(videoId);

@@ -31,9 +31,10 @@ t.test('the bench runs every part in tiny mode and reports every measure against
     'cold-init.import-ready.ms',
     'cold-init.first-request.ms',
     ...['list', 'playback'].flatMap((route) =>
-      ['stack', 'sdk', 'direct'].flatMap((setting) => [`api.${route}.${setting}.rps.vs-small`, `api.${route}.${setting}.p99.vs-small`]),
+      ['stack', 'sdk', 'uncached', 'direct'].flatMap((setting) => [`api.${route}.${setting}.rps.vs-small`, `api.${route}.${setting}.p99.vs-small`]),
     ),
-    'api.list.direct.rps.vs-same-page',
+    'api.list.direct.rps.vs-same-bytes',
+    'api.playback.direct.rps.vs-same-bytes',
     'manifest.signed.rps.vs-plain',
     'manifest.signed.rps.vs-cookies',
     'upload.presigned-put.mbps',

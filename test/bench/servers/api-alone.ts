@@ -2,14 +2,16 @@
  * The API alone in its process, as the Lambda runs it (src/app.ts with the services from
  * src/services.ts), with DynamoDB answering at once so the load measures the API's own cost:
  *
- *   sdkUrl     the DynamoDB client is the real SDK client; a request handler answers in-process
- *              (the SDK's serializing, signing and parsing stay in: what a call costs the API)
- *   directUrl  the document client's `send` answers directly (DynamoDB's cost gone entirely)
+ *   sdkUrl       the DynamoDB client is the real SDK client; a request handler answers in-process
+ *                (the SDK's serializing, signing and parsing stay in: what a call costs the API),
+ *                behind the viewers' read cache as configured by default (CATALOG_CACHE_MS)
+ *   uncachedUrl  the same with CATALOG_CACHE_MS=0: every request pays for its DynamoDB call
+ *   directUrl    the document client's `send` answers directly, no read cache: the API's own work
  *
  * Tokens come from the local issuer (in this process; its keys are fetched once); the CDN key pair
- * is made in a scratch folder. Announces `{sdkUrl, directUrl, token, videoIds}` when listening.
- * Usage: api-alone.ts <scratch dir> [videos (20)] [sdk|direct|both (default)]: one server alone
- * for measuring memory.
+ * is made in a scratch folder. Announces `{sdkUrl, uncachedUrl, directUrl, token, videoIds}` when
+ * listening. Usage: api-alone.ts <scratch dir> [videos (20)] [sdk|uncached|direct|all (default)]:
+ * one server alone for measuring memory.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,7 +25,7 @@ import { readyVideoRecords } from '../lib/videos.ts';
 import { createInstantDocumentClient, createInstantDynamoDb } from '../lib/instant-dynamodb.ts';
 import { announce } from '../lib/processes.ts';
 
-const [scratch = '.', count = '20', which = 'both'] = process.argv.slice(2);
+const [scratch = '.', count = '20', which = 'all'] = process.argv.slice(2);
 await mkdir(scratch, { recursive: true });
 const issuer = await startLocalIssuer({ dir: path.join(scratch, 'issuer'), port: 0 });
 const keys = await loadCloudFrontKeyPair(path.join(scratch, 'cloudfront'));
@@ -47,13 +49,17 @@ const config = loadConfig({
 });
 const records = readyVideoRecords(Number(count));
 const clients = createAwsClients(config);
-const start = (dynamo: typeof clients.dynamo) =>
-  startApiServer({ config, services: createServices(config, { ...clients, dynamo }), host: '127.0.0.1', port: 0 });
-const sdk = which === 'direct' ? undefined : await start(createInstantDynamoDb(records, config));
-const direct = which === 'sdk' ? undefined : await start(createInstantDocumentClient(records));
-const servers = [sdk, direct].filter((server) => server !== undefined);
+const start = (dynamo: typeof clients.dynamo, catalogCacheMs = config.CATALOG_CACHE_MS) => {
+  const settings = { ...config, CATALOG_CACHE_MS: catalogCacheMs };
+  return startApiServer({ config: settings, services: createServices(settings, { ...clients, dynamo }), host: '127.0.0.1', port: 0 });
+};
+const wanted = (name: string) => which === 'all' || which === 'both' || which === name;
+const sdk = wanted('sdk') ? await start(createInstantDynamoDb(records, config)) : undefined;
+const uncached = wanted('uncached') ? await start(createInstantDynamoDb(records, config), 0) : undefined;
+const direct = wanted('direct') ? await start(createInstantDocumentClient(records), 0) : undefined;
+const servers = [sdk, uncached, direct].filter((server) => server !== undefined);
 const token = await issueToken(issuer.keys, 'bench-viewer', { expiresInSeconds: 3600 });
-announce({ sdkUrl: sdk?.url, directUrl: direct?.url, token, videoIds: records.map((record) => record.videoId) });
+announce({ sdkUrl: sdk?.url, uncachedUrl: uncached?.url, directUrl: direct?.url, token, videoIds: records.map((record) => record.videoId) });
 process.once('SIGTERM', () => {
   void Promise.all([...servers.map((server) => server.fastify.close()), issuer.close()]).then(() => process.exit(0));
 });
