@@ -2,15 +2,16 @@
  * The AWS SDK clients, built once per process from config and passed to whatever needs them.
  * An endpoint override points a client at a local stand-in; nothing else differs.
  *
- * Every client but DynamoDB's (which nearly every request needs) is loaded at its first use, by a
- * dynamic import that the API bundle keeps in a chunk of its own (deploy/build.ts splits chunks):
- * the API function never submits a job, reads SSM once (at the first playback) and needs S3 only
- * to sign an upload or delete a video, so listing, showing and playing never load those SDKs and
- * its cold start no longer parses or evaluates them.
+ * Every client is loaded at its first use, by a dynamic import that the bundles keep in a chunk
+ * of its own (deploy/build.ts splits chunks): the API function never submits a job, reads SSM once
+ * (at the first playback) and needs S3 only to sign an upload or delete a video, so listing,
+ * showing and playing never load those SDKs; DynamoDB's loads at the first catalog read (about
+ * 21 ms in the API bundle on 2 cores: the SDK core and the DynamoDB client), which the health check, the docs, the OpenAPI
+ * document and the web page never make. The cold start parses and evaluates none of them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from './config.ts';
@@ -18,7 +19,8 @@ import type { Config } from './config.ts';
 export interface AwsClients {
   /** Built at the first call, then the same client every time. */
   s3: () => Promise<S3Client>;
-  dynamo: DynamoDBDocumentClient;
+  /** Built at the first call, then the same client every time. */
+  dynamo: () => Promise<DynamoDBDocumentClient>;
   /** Built at the first call, then the same client every time. */
   mediaConvert: () => Promise<MediaConvertClient>;
   /** Reads the CloudFront signing key (a SecureString parameter) in AWS; built at the first call. */
@@ -57,7 +59,11 @@ export async function createS3Client(config: Pick<Config, 'AWS_REGION' | 'S3_END
 const SILENT_LOGGER = { trace() {}, debug() {}, warn() {}, error() {} } as unknown as NonNullable<DynamoDBClientConfig['logger']>;
 
 /** The catalog's client; `overrides` let the bench answer requests in-process (test/bench). */
-export function createDynamoDbClient(config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>, overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+export async function createDynamoDbClient(
+  config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>,
+  overrides: DynamoDBClientConfig = {},
+): Promise<DynamoDBDocumentClient> {
+  const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]);
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
@@ -70,7 +76,7 @@ export function createDynamoDbClient(config: Pick<Config, 'AWS_REGION' | 'DYNAMO
 export function createAwsClients(config: Config): AwsClients {
   return {
     s3: onFirstUse(() => createS3Client(config)),
-    dynamo: createDynamoDbClient(config),
+    dynamo: onFirstUse(() => createDynamoDbClient(config)),
     // MediaConvert accounts have a regional endpoint; DescribeEndpoints is throttled and not needed.
     mediaConvert: onFirstUse(async () => {
       const { MediaConvertClient } = await import('@aws-sdk/client-mediaconvert');

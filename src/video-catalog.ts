@@ -7,15 +7,9 @@
  * GSI `byOwnerStatus` (ownerStatus, sortKey) lists one owner's videos in one state.
  * `sortKey` = `${createdAt}#${videoId}`: unique and time-ordered, so pages are keyset pages.
  */
-import { ConditionalCheckFailedException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { onFirstUse } from './aws-clients.ts';
 import type { Rendition, Video, VideoError, VideoStatus } from './schemas/video.ts';
 
 export const STATUS_INDEX = 'byStatus';
@@ -70,8 +64,16 @@ interface Transition {
   values?: Record<string, unknown>;
 }
 
-export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; tableName: string }): VideoCatalog {
-  const { dynamo, tableName } = deps;
+/** A document client, or how to get one at its first use (AwsClients.dynamo). */
+export type DynamoDbSource = DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
+
+export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: string }): VideoCatalog {
+  const { dynamo: source, tableName } = deps;
+  // The client and the command classes load together at the first call (see aws-clients.ts).
+  const sdk = onFirstUse(async () => {
+    const [commands, dynamo] = await Promise.all([import('@aws-sdk/lib-dynamodb'), typeof source === 'function' ? source() : source]);
+    return { ...commands, dynamo };
+  });
 
   /**
    * One conditional UpdateItem. A failed condition is an answer (false: the video was not in a
@@ -90,6 +92,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
       values[`:v${index}`] = value;
       return `#f${index} = :v${index}`;
     });
+    const { dynamo, UpdateCommand } = await sdk();
     try {
       await dynamo.send(
         new UpdateCommand({
@@ -103,7 +106,8 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      // By name: the exception class lives in the lazily loaded client package.
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -112,6 +116,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
   const processingByJob = '#s = :processing AND (attribute_not_exists(jobId) OR jobId = :job)';
 
   async function query(indexName: string, keyName: string, keyValue: string, limit: number, before?: string) {
+    const { dynamo, QueryCommand } = await sdk();
     const result = await dynamo.send(
       new QueryCommand({
         TableName: tableName,
@@ -135,6 +140,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
         sortKey: `${video.createdAt}#${video.videoId}`,
         ownerStatus: `${video.ownerId}#awaiting_upload`,
       };
+      const { dynamo, PutCommand } = await sdk();
       await dynamo.send(
         new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(videoId)' }),
       );
@@ -142,6 +148,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
     },
 
     async get(videoId) {
+      const { dynamo, GetCommand } = await sdk();
       const result = await dynamo.send(new GetCommand({ TableName: tableName, Key: { videoId }, ConsistentRead: true }));
       return result.Item as VideoRecord | undefined;
     },
@@ -208,6 +215,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDBDocumentClient; table
       }),
 
     async delete(videoId) {
+      const { dynamo, DeleteCommand } = await sdk();
       await dynamo.send(new DeleteCommand({ TableName: tableName, Key: { videoId } }));
     },
   };

@@ -41,7 +41,7 @@ const idOf = (item: object) => String((item as { videoId?: unknown }).videoId);
  * The real SDK client (serializing, signing, middleware, parsing: what a DynamoDB call costs the
  * API in AWS too) with a request handler that answers in-process instead of sending.
  */
-export function createInstantDynamoDb(items: readonly object[], config: Parameters<typeof createDynamoDbClient>[0]): DynamoDBDocumentClient {
+export function createInstantDynamoDb(items: readonly object[], config: Parameters<typeof createDynamoDbClient>[0]): Promise<DynamoDBDocumentClient> {
   // Answers are made once, so the handler costs next to nothing and the SDK's own work remains.
   const getAnswers = new Map(items.map((item) => [idOf(item), Buffer.from(JSON.stringify({ Item: marshall(item) }))]));
   const emptyGet = Buffer.from('{}');

@@ -54,9 +54,10 @@ const start = (dynamo: typeof clients.dynamo, catalogCacheMs = config.CATALOG_CA
   return startApiServer({ config: settings, services: createServices(settings, { ...clients, dynamo }), host: '127.0.0.1', port: 0 });
 };
 const wanted = (name: string) => which === 'all' || which === 'both' || which === name;
-const sdk = wanted('sdk') ? await start(createInstantDynamoDb(records, config)) : undefined;
-const uncached = wanted('uncached') ? await start(createInstantDynamoDb(records, config), 0) : undefined;
-const direct = wanted('direct') ? await start(createInstantDocumentClient(records), 0) : undefined;
+const instant = async () => await createInstantDynamoDb(records, config);
+const sdk = wanted('sdk') ? await start(instant) : undefined;
+const uncached = wanted('uncached') ? await start(instant, 0) : undefined;
+const direct = wanted('direct') ? await start(async () => createInstantDocumentClient(records), 0) : undefined;
 const servers = [sdk, uncached, direct].filter((server) => server !== undefined);
 const token = await issueToken(issuer.keys, 'bench-viewer', { expiresInSeconds: 3600 });
 announce({ sdkUrl: sdk?.url, uncachedUrl: uncached?.url, directUrl: direct?.url, token, videoIds: records.map((record) => record.videoId) });
