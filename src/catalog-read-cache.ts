@@ -31,7 +31,9 @@ export function createCatalogReadCache(
   options: { ttlMs: number; maxEntries?: number; now?: () => number },
 ): CatalogReadCache {
   const { ttlMs } = options;
-  const maxEntries = options.maxEntries ?? 1000;
+  // A page holds up to 101 records (about 100 KB): 256 keys bound the cache near 25 MB, and with
+  // answers that serve for a second, 256 keys in demand at once is plenty.
+  const maxEntries = options.maxEntries ?? 256;
   const now = options.now ?? (() => performance.now());
   let entries = new Map<string, Entry>();
 
