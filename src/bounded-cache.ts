@@ -1,8 +1,8 @@
 /**
- * A small bounded map for per-container caches (verified tokens, signed playback URLs): when full,
- * the oldest entry goes, so a flood of distinct keys costs a fixed amount of memory. First in,
- * first out rather than least recently used: a hit costs one Map lookup (an LRU reorders on every
- * hit), and both caches hold entries that expire anyway.
+ * A small bounded map for per-container caches (verified tokens, signed playback URLs, shared
+ * catalog reads): when full, the oldest entry goes, so a flood of distinct keys costs a fixed
+ * amount of memory. First in, first out rather than least recently used: a hit costs one Map
+ * lookup (an LRU reorders on every hit), and these caches hold entries that expire anyway.
  */
 export interface BoundedCache<K, V> {
   get(key: K): V | undefined;

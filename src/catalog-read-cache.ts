@@ -12,6 +12,7 @@
  */
 import type { VideoStatus } from './schemas/video.ts';
 import type { VideoCatalog, VideoRecord } from './video-catalog.ts';
+import { createBoundedCache } from './bounded-cache.ts';
 
 export type CatalogReads = Pick<VideoCatalog, 'get' | 'queryByStatus' | 'queryByOwnerStatus'>;
 
@@ -31,11 +32,11 @@ export function createCatalogReadCache(
   options: { ttlMs: number; maxEntries?: number; now?: () => number },
 ): CatalogReadCache {
   const { ttlMs } = options;
-  // A page holds up to 101 records (about 100 KB): 256 keys bound the cache near 25 MB, and with
-  // answers that serve for a second, 256 keys in demand at once is plenty.
+  // A page holds up to 101 records (about 100 KB): 256 keys (the oldest goes first) bound the cache
+  // near 25 MB, and with answers that serve for a second, 256 keys in demand at once is plenty.
   const maxEntries = options.maxEntries ?? 256;
   const now = options.now ?? (() => performance.now());
-  let entries = new Map<string, Entry>();
+  let entries = createBoundedCache<string, Entry>(maxEntries);
 
   function shared<T>(key: string, read: () => Promise<T>): Promise<T> {
     if (ttlMs <= 0) return read();
@@ -44,10 +45,7 @@ export function createCatalogReadCache(
     const table = entries;
     const value = read();
     const fresh: Entry = { expiresAt: Number.POSITIVE_INFINITY, value };
-    table.delete(key);
     table.set(key, fresh);
-    // A full map drops its oldest key (insertion order); memory stays bounded under any keys.
-    if (table.size > maxEntries) table.delete(table.keys().next().value as string);
     value.then(
       // Served from `ttlMs` after the answer came, unless a write cleared the map meanwhile.
       () => {
@@ -70,8 +68,8 @@ export function createCatalogReadCache(
     queryByOwnerStatus: (ownerId: string, status: VideoStatus, limit: number, before?: string) =>
       shared(JSON.stringify(['o', ownerId, status, limit, before]), () => catalog.queryByOwnerStatus(ownerId, status, limit, before)),
     invalidate() {
-      // A new map: reads still in flight settle into the old one, which nothing reads any more.
-      entries = new Map();
+      // A new cache: reads still in flight settle into the old one, which nothing reads any more.
+      entries = createBoundedCache(maxEntries);
     },
   };
 }
