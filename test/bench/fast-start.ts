@@ -23,20 +23,19 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { planRenditions } from '../../src/ladder.ts';
-import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
-import type { Video } from '../../src/schemas/video.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { buildLadderArgs, buildRemuxArgs } from '../../deploy/local/transcoder/ffmpeg-ladder.ts';
 import { planStart } from '../../deploy/local/transcoder/fast-start.ts';
 import { probeSource } from '../../deploy/local/transcoder/probe.ts';
 import { measure, median, type Measure } from './lib/measure.ts';
+import { uploadAndWait } from './lib/pipeline-client.ts';
 
 const run = promisify(execFile);
 
@@ -112,48 +111,24 @@ async function bareCommands(source: string, dir: string) {
 
 /** Upload through the pre-signed URL, then poll the API: seconds to playable and to ready. */
 async function throughPipeline(stack: LocalStack, token: string, source: string) {
-  const { size } = await stat(source);
-  const created = (await (
-    await fetch(`${stack.apiUrl}/uploads`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'bench', filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: size }),
-    })
-  ).json()) as CreateUploadResponse;
-  const put = await fetch(created.upload.url, { method: 'PUT', headers: created.upload.headers, body: await readFile(source) });
-  if (put.status !== 200) throw new Error(`upload failed: ${put.status}`);
-  const cpu = childCpuSeconds();
-  const nodeCpu = process.cpuUsage();
-  const uploaded = performance.now();
-  const uploadedAt = Date.now();
-  let playable: number | undefined;
-  for (;;) {
-    const video = (await (
-      await fetch(`${stack.apiUrl}/videos/${created.videoId}`, { headers: { authorization: `Bearer ${token}` } })
-    ).json()) as Video;
-    const now = (performance.now() - uploaded) / 1000;
-    if (video.playable && playable === undefined) playable = now;
-    if (video.status === 'ready') {
-      await stack.idle(); // the worker's last ffmpeg has been reaped: its CPU time is counted
-      const node = process.cpuUsage(nodeCpu);
-      // The catalog stamps the moment it recorded `ready` (this process's clock, in ms): exact,
-      // however seldom this loop asked.
-      const ready = Math.min(now, Math.max(0, (Date.parse(video.updatedAt) - uploadedAt) / 1000));
-      return {
-        playable: playable ?? ready,
-        ready,
-        cpu: childCpuSeconds() - cpu,
-        // The local stack runs in this process: S3 and DynamoDB stand-ins, API, worker, this poll.
-        stackCpu: (node.user + node.system) / 1e6,
-        renditions: video.renditions?.map((r) => r.name) ?? [],
-      };
-    }
-    if (video.status === 'failed') throw new Error(`transcode failed: ${video.error?.message}`);
-    // Every 25 ms until playable, to time it closely; then seldom. Each request costs the stack's
-    // process (API, DynamoDB stand-in) a few ms of CPU, which the 2 cores' ffmpeg would miss:
-    // polling every 25 ms through a 60 s ladder took 5-6 CPU s, and as much wall time.
-    await new Promise((resolve) => setTimeout(resolve, playable === undefined ? 25 : 500));
-  }
+  let cpu = 0;
+  let nodeCpu = process.cpuUsage();
+  const times = await uploadAndWait(stack.apiUrl, token, source, {
+    onUploaded: () => {
+      cpu = childCpuSeconds();
+      nodeCpu = process.cpuUsage();
+    },
+  });
+  await stack.idle(); // the worker's last ffmpeg has been reaped: its CPU time is counted
+  const node = process.cpuUsage(nodeCpu);
+  return {
+    playable: times.playableSeconds,
+    ready: times.readySeconds,
+    cpu: childCpuSeconds() - cpu,
+    // The local stack runs in this process: S3 and DynamoDB stand-ins, API, worker, the poll.
+    stackCpu: (node.user + node.system) / 1e6,
+    renditions: times.video.renditions?.map((r) => r.name) ?? [],
+  };
 }
 
 export async function measureFastStart(options: FastStartBenchOptions): Promise<Measure[]> {
