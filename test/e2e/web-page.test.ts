@@ -5,7 +5,7 @@
  * to every rendition, and check that a visitor who is not signed in gets neither the page's video
  * nor its manifest. Screenshots go to test-artifacts/ (git-ignored).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -48,7 +48,12 @@ await mkdir(artifacts, { recursive: true });
 
 const currentTime = (page: Page) => page.locator('#video').evaluate((video: HTMLVideoElement) => video.currentTime);
 
-t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothing', async (t) => {
+/**
+ * A fresh browser context and page for one subtest, closed after it. Console errors and uncaught
+ * exceptions are collected; if the subtest fails, they are printed and what the page looked like
+ * goes to test-artifacts/<name>-failure.png.
+ */
+async function openPage(t: Test, name: string) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   t.teardown(() => context.close());
   const page = await context.newPage();
@@ -57,12 +62,16 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  // On a failure, what the page looked like and said.
   t.teardown(async () => {
     if (t.passing()) return;
     t.comment(`page console errors: ${JSON.stringify(consoleErrors)}`);
-    await page.screenshot({ path: new URL('web-page-failure.png', artifacts).pathname, fullPage: true }).catch(() => undefined);
+    await page.screenshot({ path: new URL(`${name}-failure.png`, artifacts).pathname, fullPage: true }).catch(() => undefined);
   });
+  return { context, page, consoleErrors };
+}
+
+t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothing', async (t) => {
+  const { context, page, consoleErrors } = await openPage(t, 'web-page');
   const cdnRequests: string[] = [];
   page.on('request', (request) => {
     if (request.url().startsWith(stack.cdnUrl)) cdnRequests.push(request.url());
@@ -256,13 +265,7 @@ t.test('the owner watches a video while it converts, and the player picks up ren
   // ladder is done before the page has shown the video converting (24 s of conversion at least).
   const stack = await startTestStack(t, { settings: pageSettings, transcodeSpeedLimit: 1.25 });
   const hevc = await makeClip({ seconds: 30, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
+  const { page, consoleErrors } = await openPage(t, 'web-page-converting');
   await page.goto(stack.apiUrl);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByLabel('User name').fill('carol');
