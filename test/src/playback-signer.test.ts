@@ -71,55 +71,50 @@ t.test('the SSM key is read once, with decryption, and a failed read is tried ag
   ]);
 });
 
-t.test('signs at most once per call, and once per video and expiry second: a repeat gets the same bytes', async (t) => {
+/** A signer whose key source counts its reads: it is read at every signature and only then. */
+function countingSigner(options: { cacheSize?: number } = {}) {
   let keyReads = 0;
   const counting = createPlaybackSigner({
     cdnBaseUrl: cdn,
     keyPairId: 'K2JCJMDEHXQW5F',
-    // Read at every signature and only then: the reads count the signatures.
     privateKey: async () => {
       keyReads++;
       return privateKey;
     },
     ttlSeconds: 600,
     marginSeconds: 60,
+    ...options,
   });
+  return { signer: counting, signatures: () => keyReads };
+}
+
+t.test('signs at most once per call, and once per video and expiry second: a repeat gets the same bytes', async (t) => {
+  const { signer: counting, signatures } = countingSigner();
   const now = new Date('2026-03-01T12:00:00.100Z');
   const first = await counting.signManifest({ videoId, now });
-  t.equal(keyReads, 1, 'one signature for one playback');
+  t.equal(signatures(), 1, 'one signature for one playback');
   const again = await counting.signManifest({ videoId, now: new Date(now.getTime() + 800) });
-  t.equal(keyReads, 1, 'none for the same video with the same expiry second');
+  t.equal(signatures(), 1, 'none for the same video with the same expiry second');
   t.equal(again.manifestUrl, first.manifestUrl);
   const fresh = await signer.signManifest({ videoId, durationSeconds: 0, now });
   t.not(fresh.manifestUrl, first.manifestUrl, 'another lifetime is another policy');
   const otherSigner = createPlaybackSigner({ cdnBaseUrl: cdn, keyPairId: 'K2JCJMDEHXQW5F', privateKey: inlinePrivateKey(privateKey), ttlSeconds: 600, marginSeconds: 60 });
   t.equal((await otherSigner.signManifest({ videoId, now })).manifestUrl, first.manifestUrl, 'what signing again gives, byte for byte (RSA PKCS#1 v1.5 is deterministic)');
   await counting.signManifest({ videoId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', now });
-  t.equal(keyReads, 2, 'another video: one more signature');
+  t.equal(signatures(), 2, 'another video: one more signature');
   await counting.signManifest({ videoId, now: new Date(now.getTime() + 1000) });
-  t.equal(keyReads, 3, 'the next second: one more signature');
+  t.equal(signatures(), 3, 'the next second: one more signature');
   t.equal(new URL(first.manifestUrl).searchParams.getAll('Signature').length, 1, 'one signature in the URL, for every playlist and segment');
 });
 
 t.test('the signed-URL cache is bounded', async (t) => {
-  let keyReads = 0;
-  const small = createPlaybackSigner({
-    cdnBaseUrl: cdn,
-    keyPairId: 'K2JCJMDEHXQW5F',
-    privateKey: async () => {
-      keyReads++;
-      return privateKey;
-    },
-    ttlSeconds: 600,
-    marginSeconds: 60,
-    cacheSize: 2,
-  });
+  const { signer: small, signatures } = countingSigner({ cacheSize: 2 });
   const now = new Date('2026-03-01T12:00:00.000Z');
   const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003'];
   for (const id of ids) await small.signManifest({ videoId: id, now });
-  t.equal(keyReads, 3);
+  t.equal(signatures(), 3);
   await small.signManifest({ videoId: ids[2]!, now });
-  t.equal(keyReads, 3, 'the newest is kept');
+  t.equal(signatures(), 3, 'the newest is kept');
   await small.signManifest({ videoId: ids[0]!, now });
-  t.equal(keyReads, 4, 'the oldest went');
+  t.equal(signatures(), 4, 'the oldest went');
 });
