@@ -11,7 +11,7 @@ import { createVideoCatalog } from '../../src/video-catalog.ts';
 import type { Video, VideoPage } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import type { Problem } from '../../src/schemas/problem.ts';
-import { callApi, jobDetail, startTestStack } from '../helpers/stack.ts';
+import { callApi, makeReadyWithStreams, startTestStack } from '../helpers/stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 
 const stack = await startTestStack(t);
@@ -41,27 +41,16 @@ async function createVideo(token: string, title: string): Promise<string> {
  */
 async function makeReady(videoId: string): Promise<void> {
   const master = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"\n360p/index.m3u8\n';
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/master.m3u8`, Body: master }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/360p/index.m3u8`, Body: '#EXTM3U\n' }));
-  const video = await catalog.get(videoId);
-  t.ok(video && (await catalog.claimForProcessing(video, '0001', new Date().toISOString())));
-  const jobId = `job-${videoId}`;
-  for (const status of ['PROGRESSING', 'COMPLETE'] as const) {
-    await stack.services.videos.handleJobStateChange(
-      jobDetail(videoId, status, {
-        outputGroupDetails: [
-          {
-            type: 'HLS_GROUP',
-            playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
-            outputDetails: [{ durationInMs: 4000, videoDetails: { widthInPx: 640, heightInPx: 360 } }],
-          },
-        ],
-      }),
-    );
-  }
+  await makeReadyWithStreams(stack, videoId, {
+    objects: [
+      { key: 'master.m3u8', body: master },
+      { key: '360p/index.m3u8', body: '#EXTM3U\n' },
+    ],
+    durationSeconds: 4,
+  });
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `uploads/${videoId}/source`, Body: 'bytes' }));
   await stack.idle();
-  t.equal((await catalog.get(videoId))?.jobId, jobId, 'the late upload event started no second job');
+  t.equal((await catalog.get(videoId))?.jobId, `job-${videoId}`, 'the late upload event started no second job');
 }
 
 t.test('health, OpenAPI document and Swagger UI need no token', async (t) => {
