@@ -11,8 +11,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreateKeyFile } from './key-file.ts';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';
@@ -34,27 +34,16 @@ export interface CloudFrontKeyPair extends TrustedKey {
  * first use, RSA 2048 as CloudFront requires) so signed URLs survive restarts.
  */
 export async function loadCloudFrontKeyPair(dir: string): Promise<CloudFrontKeyPair> {
-  const file = join(dir, 'cloudfront-key.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as CloudFrontKeyPair;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  return loadOrCreateKeyFile<CloudFrontKeyPair>(join(dir, 'cloudfront-key.json'), () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    });
+    // CloudFront public key ids look like K2JCJMDEHXQW5F.
+    const keyPairId = `K${createHash('sha256').update(publicKey).digest('hex').slice(0, 13).toUpperCase()}`;
+    return { keyPairId, publicKeyPem: publicKey, privateKeyPem: privateKey };
   });
-  // CloudFront public key ids look like K2JCJMDEHXQW5F.
-  const keyPairId = `K${createHash('sha256').update(publicKey).digest('hex').slice(0, 13).toUpperCase()}`;
-  await mkdir(dir, { recursive: true });
-  // wx: two processes racing to create the key keep the first one.
-  await writeFile(file, JSON.stringify({ keyPairId, publicKeyPem: publicKey, privateKeyPem: privateKey }), { flag: 'wx', mode: 0o600 }).catch(
-    (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    },
-  );
-  return JSON.parse(await readFile(file, 'utf8')) as CloudFrontKeyPair;
 }
 
 // ---------------------------------------------------------------------------------------------

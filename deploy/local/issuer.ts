@@ -16,8 +16,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreateKeyFile } from './key-file.ts';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 
@@ -43,25 +43,15 @@ interface IssuerKeys {
 
 /** Reads the issuer's key pair from `dir`, creating it on first use. */
 export async function loadIssuerKeys(dir: string): Promise<IssuerKeys> {
-  const file = join(dir, 'issuer-key.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as IssuerKeys;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const kid = `local-${Date.now().toString(36)}`;
-  const keys: IssuerKeys = {
-    kid,
-    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256' },
-    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
-  };
-  await mkdir(dir, { recursive: true });
-  // wx: two processes racing to create the key keep the first one.
-  await writeFile(file, JSON.stringify(keys), { flag: 'wx', mode: 0o600 }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
+  return loadOrCreateKeyFile<IssuerKeys>(join(dir, 'issuer-key.json'), async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const kid = `local-${Date.now().toString(36)}`;
+    return {
+      kid,
+      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'RS256' },
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+    };
   });
-  return JSON.parse(await readFile(file, 'utf8')) as IssuerKeys;
 }
 
 export async function issueToken(
