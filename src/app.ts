@@ -13,7 +13,7 @@ import type { Viewer } from './video-service.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
 import { Problem } from './schemas/problem.ts';
-import { Rendition, Video, VideoError, VideoPage, VideoStatus } from './schemas/video.ts';
+import { AudioTrack, Rendition, Video, VideoError, VideoPage, VideoStatus, VideoWarning } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
 import { Playback } from './schemas/playback.ts';
 import healthRoutes from '../routes/health/index.ts';
@@ -61,7 +61,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   fastify.decorate('services', options.services);
   registerErrorHandling(fastify);
 
-  for (const schema of [VideoStatus, Rendition, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
+  for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
     fastify.addSchema(schema);
   }
 

@@ -168,6 +168,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (config.TRANSCODER === 'ffmpeg-worker' && !config.TRANSCODE_WORKER_URL) {
       problems.push('TRANSCODE_WORKER_URL: required when TRANSCODER is ffmpeg-worker');
     }
+    if (config.TRANSCODER === 'ffmpeg-worker' && !config.MEDIACONVERT_ENDPOINT) {
+      // Sources are inspected with MediaConvert's Probe in both runtimes; locally the worker answers it.
+      problems.push('MEDIACONVERT_ENDPOINT: required when TRANSCODER is ffmpeg-worker (the worker answers MediaConvert Probe; usually TRANSCODE_WORKER_URL)');
+    }
     problems.push(...privateKeyProblems(config), ...signInProblems(config));
     if (config.CLOUDFRONT_PRIVATE_KEY) config.CLOUDFRONT_PRIVATE_KEY = pemFromSetting(config.CLOUDFRONT_PRIVATE_KEY);
   }

@@ -22,7 +22,7 @@ const STATUS_OF: ReadonlyArray<[new (...args: never[]) => DomainError, number, s
   [VideoNotFoundError, 404, 'Video not found'],
   [VideoNotReadyError, 409, 'Video not ready'],
   [UploadTooLargeError, 413, 'Upload too large'],
-  [UnsupportedContentTypeError, 415, 'Not a video'],
+  [UnsupportedContentTypeError, 415, 'Not a video or audio file'],
 ];
 
 const problemType = (slug: string) => `/problems/${slug}`;

@@ -41,3 +41,20 @@ export class UnsupportedContentTypeError extends DomainError {
   override name = 'UnsupportedContentTypeError';
   readonly code = 'unsupported-content-type';
 }
+
+/**
+ * An uploaded file that cannot become a video (or audio) stream: a still image, a text file, an
+ * empty or unreadable file, a picture outside what the transcoders take. Found before any job is
+ * started; the video ends `failed` with `reason` as its error code and the message as its text.
+ */
+export class SourceRejectedError extends DomainError {
+  override name = 'SourceRejectedError';
+  readonly code = 'source-rejected';
+  constructor(
+    /** Stable slug of the kind of problem, e.g. `still-image`; the video's `error.code`. */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -18,26 +18,31 @@ export interface Services {
 }
 
 function createTranscoder(config: Config, clients: AwsClients): Transcoder {
+  // Both runtimes inspect sources alike: MediaConvert's Probe (the local worker answers it when
+  // MEDIACONVERT_ENDPOINT points there) and the MP4 header. Loaded at the first upload event (a
+  // chunk of its own): the API function never inspects a source nor submits a job.
+  const inspector = onFirstUse(async () => {
+    const { createSourceInspector } = await import('./transcoder/source-inspector.ts');
+    return createSourceInspector({ mediaConvert: clients.mediaConvert, s3: clients.s3, bucket: config.BUCKET_NAME });
+  });
+  const inspect = async (sourceKey: string) => (await inspector())(sourceKey);
   if (config.TRANSCODER === 'ffmpeg-worker') {
-    return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL! });
+    return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL!, inspect });
   }
-  // Loaded at the first job (a chunk of its own): the API function never submits one.
   const mediaConvert = onFirstUse(async () => {
-    const [{ createMediaConvertTranscoder }, { createS3SourceProbe }, client] = await Promise.all([
+    const [{ createMediaConvertTranscoder }, client] = await Promise.all([
       import('./transcoder/mediaconvert-transcoder.ts'),
-      import('./transcoder/source-probe.ts'),
       clients.mediaConvert(),
     ]);
     return createMediaConvertTranscoder({
       client,
       roleArn: config.MEDIACONVERT_ROLE_ARN!,
       bucket: config.BUCKET_NAME,
-      // MediaConvert cannot skip outputs above the source, so the source's size is read first.
-      probeSource: createS3SourceProbe({ s3: await clients.s3(), bucket: config.BUCKET_NAME }),
+      inspect,
       ...(config.MEDIACONVERT_QUEUE_ARN ? { queueArn: config.MEDIACONVERT_QUEUE_ARN } : {}),
     });
   });
-  return { submit: async (request) => (await mediaConvert()).submit(request) };
+  return { inspect, submit: async (request) => (await mediaConvert()).submit(request) };
 }
 
 function createPlayback(config: Config, clients: AwsClients): PlaybackSigner {

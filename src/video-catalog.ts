@@ -10,7 +10,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { onFirstUse } from './aws-clients.ts';
-import type { Rendition, Video, VideoError, VideoStatus } from './schemas/video.ts';
+import type { AudioTrack, Rendition, Video, VideoError, VideoStatus, VideoWarning } from './schemas/video.ts';
 
 export const STATUS_INDEX = 'byStatus';
 export const OWNER_STATUS_INDEX = 'byOwnerStatus';
@@ -38,7 +38,7 @@ export interface VideoCatalog {
   /** awaiting_upload → processing. False when the video was not awaiting its upload. */
   claimForProcessing(video: VideoKey, sequencer: string, now: string): Promise<boolean>;
   /** Remembers the transcode job of a processing video, unless another one is recorded. */
-  recordJob(video: VideoKey, jobId: string, now: string): Promise<boolean>;
+  recordJob(video: VideoKey, jobId: string, now: string, details?: { audioOnly?: boolean }): Promise<boolean>;
   /** Raises progressPercent of a processing video; never lowers it. */
   recordProgress(video: VideoKey, jobId: string, percent: number, now: string): Promise<boolean>;
   /**
@@ -46,12 +46,33 @@ export interface VideoCatalog {
    * so far. Only for this job, and only when it lists more renditions than recorded (events arrive
    * out of order; the list never shrinks).
    */
-  recordRenditions(video: VideoKey, jobId: string, result: { durationSeconds?: number; renditions: Rendition[] }, now: string): Promise<boolean>;
-  markReady(video: VideoKey, jobId: string, result: { durationSeconds?: number; renditions: Rendition[] }, now: string): Promise<boolean>;
+  recordRenditions(video: VideoKey, jobId: string, result: PublishedStreams, now: string): Promise<boolean>;
+  markReady(video: VideoKey, jobId: string, result: PublishedStreams, now: string): Promise<boolean>;
+  /**
+   * A warning of this job (a damaged part of the source...), added to those recorded, while the
+   * video is processing or after it is ready: warning events may arrive after the job completed.
+   */
+  recordWarning(video: VideoKey, jobId: string, warning: VideoWarning, now: string): Promise<boolean>;
   /** processing → failed; without a jobId also awaiting_upload → failed (a rejected upload). */
   markFailed(video: VideoKey, jobId: string | undefined, error: VideoError, now: string): Promise<boolean>;
   delete(videoId: string): Promise<void>;
 }
+
+/** What a transcoder published: video renditions (largest first), alternate audio, duration. */
+export interface PublishedStreams {
+  renditions: Rendition[];
+  audioTracks?: AudioTrack[];
+  durationSeconds?: number;
+}
+
+const streamsOf = (result: PublishedStreams) => ({
+  renditions: result.renditions,
+  ...(result.audioTracks && result.audioTracks.length > 0 ? { audioTracks: result.audioTracks } : {}),
+  ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),
+});
+
+/** Warnings kept per video (a source damaged everywhere must not grow its item without end). */
+const MAX_WARNINGS = 10;
 
 export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'filename' | 'contentType' | 'sizeBytes' | 'createdAt'>;
 
@@ -165,9 +186,9 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         values: { ':awaiting': 'awaiting_upload' },
       }),
 
-    recordJob: (video, jobId, now) =>
+    recordJob: (video, jobId, now, details) =>
       transition(video, now, {
-        set: { jobId },
+        set: { jobId, ...(details?.audioOnly ? { audioOnly: true } : {}) },
         condition: processingByJob,
         values: { ':processing': 'processing', ':job': jobId },
       }),
@@ -181,25 +202,16 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
 
     recordRenditions: (video, jobId, result, now) =>
       transition(video, now, {
-        set: {
-          playable: true,
-          renditions: result.renditions,
-          ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),
-        },
-        condition: `${processingByJob} AND (attribute_not_exists(renditions) OR size(renditions) < :n)`,
+        set: { playable: true, ...streamsOf(result) },
+        // The first publication (an audio-only stream has no video renditions), or more renditions.
+        condition: `${processingByJob} AND (attribute_not_exists(playable) OR attribute_not_exists(renditions) OR size(renditions) < :n)`,
         values: { ':processing': 'processing', ':job': jobId, ':n': result.renditions.length },
       }),
 
     markReady: (video, jobId, result, now) =>
       transition(video, now, {
         to: 'ready',
-        set: {
-          jobId,
-          playable: true,
-          renditions: result.renditions,
-          progressPercent: 100,
-          ...(result.durationSeconds === undefined ? {} : { durationSeconds: result.durationSeconds }),
-        },
+        set: { jobId, playable: true, progressPercent: 100, ...streamsOf(result) },
         condition: processingByJob,
         values: { ':processing': 'processing', ':job': jobId },
       }),
@@ -213,6 +225,34 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
           ? { ':processing': 'processing', ':job': jobId }
           : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
       }),
+
+    async recordWarning(video, jobId, warning, now) {
+      const { dynamo, UpdateCommand } = await sdk();
+      try {
+        await dynamo.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { videoId: video.videoId },
+            UpdateExpression: 'SET warnings = list_append(if_not_exists(warnings, :none), :warning), updatedAt = :now',
+            ConditionExpression: '#s IN (:processing, :ready) AND jobId = :job AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: {
+              ':none': [],
+              ':warning': [warning],
+              ':now': now,
+              ':processing': 'processing',
+              ':ready': 'ready',
+              ':job': jobId,
+              ':max': MAX_WARNINGS,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
 
     async delete(videoId) {
       const { dynamo, DeleteCommand } = await sdk();

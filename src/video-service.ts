@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload.ts';
-import type { ListVideosQuery, Rendition, Video, VideoPage, VideoStatus } from './schemas/video.ts';
+import type { ListVideosQuery, Video, VideoPage, VideoStatus } from './schemas/video.ts';
 import type { MediaConvertJobDetail } from './schemas/events.ts';
-import type { VideoCatalog, VideoRecord } from './video-catalog.ts';
+import type { PublishedStreams, VideoCatalog, VideoRecord } from './video-catalog.ts';
 import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.ts';
 import {
   keyOfS3Uri,
@@ -17,11 +17,13 @@ import {
   type VideoStorage,
 } from './video-storage.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
+import type { TranscodePlan } from './schemas/transcode.ts';
 import type { PlaybackSigner } from './playback-signer.ts';
 import type { Playback } from './schemas/playback.ts';
 import {
   ForbiddenError,
   InvalidInputError,
+  SourceRejectedError,
   UnsupportedContentTypeError,
   UploadTooLargeError,
   VideoNotFoundError,
@@ -49,13 +51,32 @@ export interface VideoServiceOptions {
 /** What an event handler did with one event; logged, and asserted in tests. */
 export type EventOutcome = 'applied' | 'ignored' | 'duplicate';
 
-const VIDEO_CONTENT_TYPE = /^video\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+/** What may be uploaded: any video, and audio (music, podcasts) too. */
+const MEDIA_CONTENT_TYPE = /^(video|audio)\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+
+/** Why a declared upload cannot be a video, in words for the person choosing the file; undefined when it can. */
+function refusedUpload(request: CreateUploadRequest): Error | undefined {
+  const type = request.contentType;
+  if (request.sizeBytes === 0) return new InvalidInputError('The file is empty (0 bytes): choose a video or audio file.');
+  if (/^image\//i.test(type)) return new UnsupportedContentTypeError(`This is a still image (${type}), not a video: upload a video or audio file.`);
+  if (/^text\//i.test(type)) return new UnsupportedContentTypeError(`This is a text file (${type}), not a video: upload a video or audio file.`);
+  if (!MEDIA_CONTENT_TYPE.test(type)) {
+    return new UnsupportedContentTypeError(`${type} is not a video or audio content type (expected video/* or audio/*, e.g. video/mp4 or audio/mpeg)`);
+  }
+  return undefined;
+}
 
 export function toPublicVideo(record: VideoRecord): Video {
   const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
   // Records made ready before `playable` existed are playable all the same.
   const playable = status === 'ready' || (status === 'processing' && record.playable === true) ? true : undefined;
-  return { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, playable, durationSeconds, renditions, error };
+  return {
+    videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, playable, durationSeconds, renditions,
+    ...(record.audioOnly ? { audioOnly: true } : {}),
+    ...(record.audioTracks && record.audioTracks.length > 0 ? { audioTracks: record.audioTracks } : {}),
+    ...(record.warnings && record.warnings.length > 0 ? { warnings: record.warnings } : {}),
+    error,
+  };
 }
 
 /** A processing video whose first renditions are published can be watched by its owner. */
@@ -104,6 +125,7 @@ function invalidatingWrites(catalog: VideoCatalog, invalidate: () => void): Vide
     recordRenditions: after(catalog.recordRenditions),
     markReady: after(catalog.markReady),
     markFailed: after(catalog.markFailed),
+    recordWarning: after(catalog.recordWarning),
     delete: after(catalog.delete),
   };
 }
@@ -115,10 +137,10 @@ export function createVideoService(options: VideoServiceOptions) {
   const now = options.now ?? (() => new Date());
   const newVideoId = options.newVideoId ?? randomUUID;
 
-  /** The renditions a master playlist in storage lists (the parser loads on the first job event only). */
-  async function readRenditions(masterKey: string): Promise<Rendition[]> {
-    const [text, { renditionsOfMasterPlaylist }] = await Promise.all([storage.readText(masterKey), import('./master-playlist.ts')]);
-    return renditionsOfMasterPlaylist(text);
+  /** What a master playlist in storage offers (the parser loads on the first job event only). */
+  async function readMaster(masterKey: string): Promise<PublishedStreams & { variants: number }> {
+    const [text, { readMasterPlaylist }] = await Promise.all([storage.readText(masterKey), import('./master-playlist.ts')]);
+    return readMasterPlaylist(text);
   }
 
   const canSee = (viewer: Viewer, video: VideoRecord) => video.status === 'ready' || video.ownerId === viewer.userId;
@@ -132,9 +154,8 @@ export function createVideoService(options: VideoServiceOptions) {
 
   return {
     async requestUpload(viewer: Viewer, request: CreateUploadRequest): Promise<CreateUploadResponse> {
-      if (!VIDEO_CONTENT_TYPE.test(request.contentType)) {
-        throw new UnsupportedContentTypeError(`${request.contentType} is not a video content type (expected video/*, e.g. video/mp4)`);
-      }
+      const refused = refusedUpload(request);
+      if (refused) throw refused;
       if (request.sizeBytes > options.maxUploadBytes) {
         throw new UploadTooLargeError(
           `The file is ${request.sizeBytes} bytes; the largest upload accepted is ${options.maxUploadBytes} bytes`,
@@ -215,10 +236,12 @@ export function createVideoService(options: VideoServiceOptions) {
     },
 
     /**
-     * The source of a video arrived in storage: claim the video and submit one transcode job.
-     * Safe to repeat: a claimed video with a recorded job is left alone, and the job submission
-     * carries the videoId as its idempotency token, so a retry after a crash between submitting
-     * and recording returns the same job.
+     * The source of a video arrived in storage: claim the video, find out what the source is,
+     * plan it with the shared rules and submit one transcode job. A source that cannot become a
+     * stream (a still image, a text file...) fails here, with the reason, and no job is started.
+     * Safe to repeat: a claimed video with a recorded job is left alone, the plan of a source is
+     * always the same, and the job submission carries the videoId as its idempotency token, so a
+     * retry after a crash between submitting and recording returns the same job.
      */
     async handleSourceUploaded(object: { key: string; sequencer: string }): Promise<EventOutcome> {
       const videoId = videoIdOfSourceKey(object.key);
@@ -232,13 +255,25 @@ export function createVideoService(options: VideoServiceOptions) {
         if (!video) return 'ignored';
       }
       if (video.status !== 'processing' || video.jobId) return 'duplicate';
+      const key = sourceKey(videoId);
+      let plan: TranscodePlan;
+      try {
+        // The rules load at the first upload event only: the API function never plans.
+        const [{ planTranscode }, source] = await Promise.all([import('./transcoder/transcode-plan.ts'), transcoder.inspect(key)]);
+        plan = planTranscode(source);
+      } catch (error) {
+        if (!(error instanceof SourceRejectedError)) throw error;
+        const failed = await catalog.markFailed(video, undefined, { code: error.reason, message: error.message }, at());
+        return failed ? 'applied' : 'duplicate';
+      }
       const { jobId } = await transcoder.submit({
         videoId,
-        sourceKey: sourceKey(videoId),
+        sourceKey: key,
         outputPrefix: streamPrefix(videoId),
         clientRequestToken: videoId,
+        plan,
       });
-      await catalog.recordJob(video, jobId, at());
+      await catalog.recordJob(video, jobId, at(), { audioOnly: !plan.video });
       return 'applied';
     },
 
@@ -269,13 +304,13 @@ export function createVideoService(options: VideoServiceOptions) {
           // when it is ready. The local ffmpeg worker also reports them here, as soon as a first
           // rendition can be watched and whenever more join the master (issue 6, fast start).
           let published = false;
-          const announced = group?.outputDetails.length ?? 0;
+          const announcedVideo = group?.outputDetails.filter((output) => output.videoDetails).length ?? 0;
           // A late or repeated announcement names no more renditions than recorded: no read needed.
-          if (masterUri && video.status === 'processing' && (video.renditions?.length ?? 0) < Math.max(1, announced)) {
+          if (masterUri && video.status === 'processing' && (!video.playable || (video.renditions?.length ?? 0) < announcedVideo)) {
             const masterKey = keyOfS3Uri(masterUri, storage.bucket) ?? masterPlaylistKey(videoId);
-            const renditions = await readRenditions(masterKey);
-            if (renditions.length > 0) {
-              published = await catalog.recordRenditions(video, detail.jobId, { renditions, durationSeconds }, at);
+            const { variants, ...streams } = await readMaster(masterKey);
+            if (variants > 0) {
+              published = await catalog.recordRenditions(video, detail.jobId, { ...streams, durationSeconds }, at);
             }
           }
           applied = progressed || published;
@@ -286,8 +321,16 @@ export function createVideoService(options: VideoServiceOptions) {
           const { group, durationSeconds } = hlsOutputs(detail);
           const masterUri = group?.playlistFilePaths?.[0];
           const masterKey = (masterUri && keyOfS3Uri(masterUri, storage.bucket)) ?? masterPlaylistKey(videoId);
-          const renditions = await readRenditions(masterKey);
-          applied = await catalog.markReady(video, detail.jobId, { renditions, durationSeconds }, at);
+          const { variants: _variants, ...streams } = await readMaster(masterKey);
+          applied = await catalog.markReady(video, detail.jobId, { ...streams, durationSeconds }, at);
+          break;
+        }
+        case 'NEW_WARNING': {
+          // MediaConvert reports each warning as it arises, by code and message.
+          if (detail.warningCode === undefined) return 'ignored';
+          const warning = { code: String(detail.warningCode), message: detail.warningMessage ?? `The transcoder reported warning ${detail.warningCode}` };
+          if (video.warnings?.some((known) => known.code === warning.code && known.message === warning.message)) return 'duplicate';
+          applied = await catalog.recordWarning(video, detail.jobId, warning, at);
           break;
         }
         case 'ERROR':

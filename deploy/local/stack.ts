@@ -158,6 +158,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DYNAMODB_ENDPOINT: dynamoDb.url,
       TRANSCODER: 'ffmpeg-worker',
       TRANSCODE_WORKER_URL: workerServer.url,
+      // The worker stands in for MediaConvert's Probe too: sources are inspected as in AWS.
+      MEDIACONVERT_ENDPOINT: workerServer.url,
       JWT_ISSUER: LOCAL_ISSUER,
       JWT_AUDIENCE: LOCAL_AUDIENCE,
       JWT_JWKS_URL: issuer.jwksUrl,

@@ -20,7 +20,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           400: problemResponse('The body is not a valid upload request'),
           401: problemResponse('Missing, malformed, expired or foreign bearer token'),
           413: problemResponse('sizeBytes is over the upload limit'),
-          415: problemResponse('contentType is not a video type'),
+          415: problemResponse('contentType is not a video or audio type (an image or a text file, say)'),
         },
       },
     },

@@ -78,6 +78,11 @@ export const MediaConvertJobDetail = Type.Object({
   outputGroupDetails: Type.Optional(Type.Array(MediaConvertOutputGroupDetail)),
   errorCode: Type.Optional(Type.Number()),
   errorMessage: Type.Optional(Type.String()),
+  /** NEW_WARNING: the most recent warning (the documentation's sample has a string code). */
+  warningCode: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+  warningMessage: Type.Optional(Type.String()),
+  /** COMPLETE: every warning the job met, by code. */
+  warnings: Type.Optional(Type.Array(Type.Object({ code: Type.Union([Type.String(), Type.Number()]), count: Type.Optional(Type.Number()) }))),
 });
 export type MediaConvertJobDetail = Static<typeof MediaConvertJobDetail>;
 

@@ -5,8 +5,12 @@ export const CreateUploadRequest = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: 200 }),
     filename: Type.String({ minLength: 1, maxLength: 255, description: 'Original file name; kept as metadata only' }),
-    contentType: Type.String({ minLength: 3, maxLength: 100, description: 'A video/* media type, for example video/mp4' }),
-    sizeBytes: Type.Integer({ minimum: 1, description: 'Exact size of the file to upload' }),
+    contentType: Type.String({
+      minLength: 3,
+      maxLength: 100,
+      description: 'A video/* or audio/* media type, for example video/mp4 or audio/mpeg; image/* and text/* are refused with 415',
+    }),
+    sizeBytes: Type.Integer({ minimum: 0, description: 'Exact size of the file to upload; 0 (an empty file) is refused with 400' }),
   },
   { $id: 'CreateUploadRequest', additionalProperties: false },
 );

@@ -20,6 +20,25 @@ export const Rendition = Type.Object(
 );
 export type Rendition = Static<typeof Rendition>;
 
+export const AudioTrack = Type.Object(
+  {
+    name: Type.String({ description: 'As the player offers it, e.g. English, Commentary' }),
+    language: Type.Optional(Type.String({ description: 'RFC 5646 language tag, e.g. en, fr' })),
+    default: Type.Boolean({ description: 'The track players start with' }),
+  },
+  { $id: 'AudioTrack', additionalProperties: false },
+);
+export type AudioTrack = Static<typeof AudioTrack>;
+
+export const VideoWarning = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String({ description: 'What the viewer may notice, in words a person can read' }),
+  },
+  { $id: 'VideoWarning', additionalProperties: false },
+);
+export type VideoWarning = Static<typeof VideoWarning>;
+
 export const VideoError = Type.Object(
   {
     code: Type.String(),
@@ -49,6 +68,17 @@ export const Video = Type.Object(
     durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
     renditions: Type.Optional(
       Type.Array(Type.Ref(Rendition), { description: 'Largest first; while processing, the renditions published so far' }),
+    ),
+    audioOnly: Type.Optional(
+      Type.Boolean({ description: 'True for an upload without pictures (music, a podcast): its stream is audio only, with no video renditions and no poster' }),
+    ),
+    audioTracks: Type.Optional(
+      Type.Array(Type.Ref(AudioTrack), {
+        description: 'The audio tracks a player can switch between (HLS alternate audio), when the upload had more than one; the first is the default',
+      }),
+    ),
+    warnings: Type.Optional(
+      Type.Array(Type.Ref(VideoWarning), { description: 'Problems met while converting that did not stop it, e.g. a damaged part of the source' }),
     ),
     error: Type.Optional(Type.Ref(VideoError)),
   },

@@ -1,7 +1,9 @@
 /**
- * The Transcoder for the local stack: submits jobs to the ffmpeg worker over HTTP
+ * The Transcoder for the local stack: submits planned jobs to the ffmpeg worker over HTTP
  * (`deploy/local/transcoder/server.ts`), which then reports progress as MediaConvert events.
+ * Sources are inspected as in AWS: the worker answers MediaConvert's Probe call too.
  */
+import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
 
 export class TranscoderSubmitError extends Error {
@@ -15,12 +17,13 @@ export class TranscoderSubmitError extends Error {
   }
 }
 
-export function createFfmpegWorkerTranscoder(options: { endpoint: string }): Transcoder {
+export function createFfmpegWorkerTranscoder(options: { endpoint: string; inspect: SourceInspector }): Transcoder {
   // A trailing slash so a base path in the endpoint is kept (`new URL('jobs', ...)`).
   const base = options.endpoint.endsWith('/') ? options.endpoint : `${options.endpoint}/`;
   const url = new URL('jobs', base);
 
   return {
+    inspect: options.inspect,
     async submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission> {
       let response: Response;
       try {

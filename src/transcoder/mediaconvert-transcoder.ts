@@ -1,40 +1,43 @@
 /**
- * The Transcoder backed by AWS Elemental MediaConvert: one CreateJob per upload, producing one HLS
- * output group with a rendition per rung of the ladder (src/ladder.ts, the plan the local ffmpeg
- * worker follows too). Progress and the outcome arrive later as "MediaConvert Job State Change"
- * events; `userMetadata.videoId` ties them back to the video, and `userMetadata.bucket` lets the
- * template's EventBridge rule pick this stack's jobs out of the account's.
+ * The Transcoder backed by AWS Elemental MediaConvert: one CreateJob per upload, carrying out the
+ * plan the shared rules made (transcode-plan.ts), exactly what the local ffmpeg worker carries out:
  *
- * Before CreateJob the source's header is probed (./source-probe.ts) for its display size and
- * audio, so renditions are planned exactly as the local worker plans them: never above the source,
- * portrait stays portrait, no audio mapped from a silent file. When the probe cannot tell (not an
- * MP4/MOV), the fallback plan encodes every rung "fit without upscaling" (see fallbackOutput).
+ * - one HLS output group with an output per planned rendition: H.264 at the plan's constant frame
+ *   rate, square pixels at the display size, a keyframe every segment, HLG/PQ/Dolby Vision sources
+ *   converted to BT.709 SDR by MediaConvert's colour corrector and its HDR-to-SDR tone mapper,
+ *   interlaced streams deinterlaced;
+ * - audio as the plan says: one track muxed into every video output; several tracks as alternate
+ *   audio renditions of one group (EXT-X-MEDIA) with the plan's names and languages; or, without
+ *   video, one audio-only variant. Always AAC-LC stereo, other layouts remixed with the plan's gains.
+ * - a frame capture of the first frame as the poster.
+ * Progress and the outcome arrive later as "MediaConvert Job State Change" events;
+ * `userMetadata.videoId` ties them back to the video, and `userMetadata.bucket` lets the template's
+ * EventBridge rule pick this stack's jobs out of the account's.
  *
  * Output layout (`DirectoryStructure: SUBDIRECTORY_PER_STREAM`, the HLS group's documented option
  * that "places segments in subdirectories"):
  *   video-streams/{videoId}/master.m3u8      multivariant playlist (the Destination's base name)
  *   video-streams/{videoId}/master_720p.m3u8 one variant playlist per rendition (NameModifier)
  *   video-streams/{videoId}/<one folder per rendition>/  that rendition's segments
- *   video-streams/{videoId}/poster.0000000.jpg  the first frame (a File group frame capture;
- *                                             POSTER_FILE, the name the local worker writes too)
+ *   video-streams/{videoId}/poster.0000000.jpg  the first frame (POSTER_FILE, as locally)
  * The service names renditions from the master playlist's RESOLUTION, never from paths.
  *
  * Fast start (issue 6) is the local worker's: MediaConvert reports outputs only in its COMPLETE
- * event (its STATUS_UPDATE events carry progress, never outputGroupDetails), so in AWS a video
- * becomes `playable` when it becomes ready, with the whole ladder published at once. Publishing
- * earlier would take a second job (a passthrough HLS output for the top rung, or the smallest rung
- * alone) and its own COMPLETE event; not done here.
+ * event, so in AWS a video becomes `playable` when it becomes ready.
  */
 import {
   CreateJobCommand,
+  type AudioDescription,
   type CreateJobCommandInput,
   type JobSettings,
   type MediaConvertClient,
   type Output,
+  type VideoPreprocessor,
 } from '@aws-sdk/client-mediaconvert';
-import { AUDIO_BITRATE, LADDER, POSTER_FILE, SEGMENT_SECONDS, planRenditions, toEven, type LadderRung } from '../ladder.ts';
+import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, POSTER_FILE, SEGMENT_SECONDS } from '../ladder.ts';
+import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../schemas/transcode.ts';
+import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
-import type { SourceProbe } from './source-probe.ts';
 
 export interface MediaConvertTranscoderOptions {
   client: MediaConvertClient;
@@ -43,11 +46,8 @@ export interface MediaConvertTranscoderOptions {
   bucket: string;
   /** Omit to use the account's Default queue. */
   queueArn?: string;
-  /**
-   * Reads the source's display size and audio before CreateJob (createS3SourceProbe). Without
-   * it, or when it cannot tell, the job follows the fallback plan.
-   */
-  probeSource?: SourceProbe;
+  /** Reads what a stored source is (MediaConvert's Probe plus the MP4 header). */
+  inspect: SourceInspector;
 }
 
 export interface JobSettingsInput {
@@ -56,15 +56,14 @@ export interface JobSettingsInput {
   sourceKey: string;
   /** Prefix every output goes under, `video-streams/{videoId}/` (trailing slash included). */
   outputPrefix: string;
-  /** The source as probed: display size (rotation applied) and audio. Undefined: unknown. */
-  source?: { width: number; height: number; hasAudio: boolean };
+  plan: TranscodePlan;
 }
 
 /** Base name of the multivariant playlist: MediaConvert appends `.m3u8`. */
 export const MASTER_BASENAME = 'master';
 
-/** The input's only audio selector; outputs refer to it by this name. */
-const AUDIO_SELECTOR = 'Audio Selector 1';
+/** The HLS group id of alternate audio renditions (the local worker's master uses the same). */
+export const AUDIO_GROUP_ID = 'audio';
 
 /**
  * QVBR quality 1-10: the user guide recommends 7 for 720p/1080p watched on a PC or tablet
@@ -80,44 +79,89 @@ export function nameModifierFor(rendition: { name: string }): string {
   return `_${rendition.name}`;
 }
 
-interface OutputPlan {
-  name: string;
-  width: number;
-  height: number;
-  videoBitrate: number;
-  /**
-   * STRETCH_TO_OUTPUT for planned sizes: they already have the source's display aspect ratio, so
-   * this only absorbs the rounding to even pixels (DEFAULT would pad a 1-pixel bar instead).
-   * FIT_NO_UPSCALE for the fallback: shrink to fit the box, never enlarge, never pad.
-   */
-  scaling: 'STRETCH_TO_OUTPUT' | 'FIT_NO_UPSCALE';
+/** The input's audio selector for the plan's n-th track; outputs refer to it by this name. */
+export const audioSelectorName = (position: number) => `Audio Selector ${position + 1}`;
+
+/** Frame captures are named `<destination base>.<7-digit sequence>.jpg`: POSTER_FILE's base. */
+export const POSTER_BASENAME = POSTER_FILE.replace(/\.\d{7}\.jpg$/, '');
+
+/**
+ * Colour conversion and deinterlacing, the same the local worker does with zscale/tonemap and
+ * bwdif. The deinterlacer's NORMAL control converts the frames the stream flags interlaced.
+ */
+function preprocessors(video: VideoPlan): VideoPreprocessor | undefined {
+  const processors: VideoPreprocessor = {
+    ...(video.colour !== 'sdr' ? { ColorCorrector: { ColorSpaceConversion: 'FORCE_709', HdrToSdrToneMapper: 'PRESERVE_DETAILS' } } : {}),
+    ...(video.deinterlace ? { Deinterlacer: { Algorithm: 'INTERPOLATE', Mode: 'DEINTERLACE', Control: 'NORMAL' } } : {}),
+  };
+  return Object.keys(processors).length > 0 ? processors : undefined;
 }
 
-function renditionOutput(plan: OutputPlan, withAudio: boolean): Output {
+/**
+ * AAC-LC stereo 48 kHz from one planned track; other layouts remixed with the plan's gains (the
+ * local worker's `pan` uses the same). `named`: an alternate rendition, with NAME and LANGUAGE.
+ */
+function audioDescription(track: AudioTrackPlan, position: number, named: boolean): AudioDescription {
   return {
-    NameModifier: nameModifierFor(plan),
+    AudioSourceName: audioSelectorName(position),
+    CodecSettings: {
+      Codec: 'AAC',
+      AacSettings: { Bitrate: AUDIO_BITRATE, CodingMode: 'CODING_MODE_2_0', SampleRate: AUDIO_SAMPLE_RATE, CodecProfile: 'LC' },
+    },
+    ...(track.downmix
+      ? {
+          RemixSettings: {
+            ChannelsIn: track.channels,
+            ChannelsOut: 2,
+            ChannelMapping: { OutputChannels: track.downmix.map((gains) => ({ InputChannels: gains.map(Math.round) })) },
+          },
+        }
+      : {}),
+    ...(named
+      ? {
+          StreamName: track.name,
+          ...(track.language ? { LanguageCodeControl: 'USE_CONFIGURED', CustomLanguageCode: track.language } : {}),
+        }
+      : {}),
+  };
+}
+
+function videoOutput(plan: TranscodePlan, video: VideoPlan, rendition: RenditionPlan): Output {
+  const processors = preprocessors(video);
+  return {
+    NameModifier: nameModifierFor(rendition),
     ContainerSettings: { Container: 'M3U8', M3u8Settings: {} },
-    OutputSettings: { HlsSettings: {} },
+    OutputSettings: { HlsSettings: plan.audioLayout === 'alternate' ? { AudioRenditionSets: AUDIO_GROUP_ID } : {} },
     VideoDescription: {
-      // Both sides, so portrait sources get portrait renditions (a height alone would be read as
-      // the long side of a portrait frame).
-      Width: plan.width,
-      Height: plan.height,
-      ScalingBehavior: plan.scaling,
+      // Both sides, so portrait sources get portrait renditions; the planned sizes already have
+      // the display aspect ratio, so stretching only absorbs the rounding to even pixels.
+      Width: rendition.width,
+      Height: rendition.height,
+      ScalingBehavior: 'STRETCH_TO_OUTPUT',
+      ColorMetadata: 'INSERT',
+      ...(processors ? { VideoPreprocessors: processors } : {}),
       CodecSettings: {
         Codec: 'H_264',
         H264Settings: {
+          CodecProfile: 'HIGH',
           RateControlMode: 'QVBR',
           QvbrSettings: { QvbrQualityLevel: QVBR_QUALITY_LEVEL },
-          MaxBitrate: plan.videoBitrate,
+          MaxBitrate: rendition.videoBitrate,
+          // Twice the bitrate, as the local encoder's buffer: the ladder's peak budget rests on it.
+          HrdBufferSize: rendition.videoBitrate * 2,
           // The same guide: single-pass HQ unless a max average bitrate needs multi-pass.
           QualityTuningLevel: 'SINGLE_PASS_HQ',
           // A keyframe exactly every segment and none at scene cuts, so every rendition cuts
-          // its segments at the same instants and players can switch between them (the local
-          // worker does the same with -g/-keyint_min/-sc_threshold 0).
+          // its segments at the same instants and players can switch between them.
           GopSize: SEGMENT_SECONDS,
           GopSizeUnits: 'SECONDS',
           SceneChangeDetect: 'DISABLED',
+          // One constant frame rate for every rendition: a variable-rate source keeps its length.
+          FramerateControl: 'SPECIFIED',
+          FramerateNumerator: video.frameRate.numerator,
+          FramerateDenominator: video.frameRate.denominator,
+          FramerateConversionAlgorithm: 'DUPLICATE_DROP',
+          InterlaceMode: 'PROGRESSIVE',
           // Output sizes are display sizes: square pixels, whatever the source's aspect ratio.
           ParControl: 'SPECIFIED',
           ParNumerator: 1,
@@ -125,62 +169,40 @@ function renditionOutput(plan: OutputPlan, withAudio: boolean): Output {
         },
       },
     },
-    ...(withAudio
-      ? {
-          AudioDescriptions: [
-            {
-              AudioSourceName: AUDIO_SELECTOR,
-              CodecSettings: {
-                Codec: 'AAC',
-                AacSettings: {
-                  Bitrate: AUDIO_BITRATE,
-                  CodingMode: 'CODING_MODE_2_0',
-                  SampleRate: 48_000,
-                },
-              },
-            },
-          ],
-        }
-      : {}),
+    ...(plan.audioLayout === 'muxed' ? { AudioDescriptions: [audioDescription(plan.audio[0]!, 0, false)] } : {}),
   };
 }
 
-/** The planned renditions of a probed source: exactly what the local worker encodes. */
-function plannedOutputs(source: { width: number; height: number }): OutputPlan[] {
-  return planRenditions(source).map((rendition) => ({
-    name: rendition.name,
-    width: rendition.width,
-    height: rendition.height,
-    videoBitrate: rendition.videoBitrate,
-    scaling: 'STRETCH_TO_OUTPUT',
-  }));
+function audioOutput(track: AudioTrackPlan, position: number, audioOnly: boolean): Output {
+  return {
+    NameModifier: nameModifierFor({ name: track.rendition }),
+    ContainerSettings: { Container: 'M3U8', M3u8Settings: {} },
+    OutputSettings: {
+      HlsSettings: {
+        // MPEG-TS, as the local worker writes audio-only segments.
+        AudioOnlyContainer: 'M2TS',
+        ...(audioOnly
+          ? { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM' }
+          : { AudioGroupId: AUDIO_GROUP_ID, AudioTrackType: track.default ? 'ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT' : 'ALTERNATE_AUDIO_AUTO_SELECT' }),
+      },
+    },
+    AudioDescriptions: [audioDescription(track, position, !audioOnly)],
+  };
 }
-
-/**
- * Without a probe result the orientation is unknown, so each rung gets a square box as wide as
- * the rung's 16:9 long side: a 1920x1080 or a 1080x1920 source fits the 1920 box unchanged and
- * the 1280 box as 1280x720 or 720x1280. FIT_NO_UPSCALE never enlarges, so nothing exceeds the
- * source; the price is that a small source gets near-duplicate renditions.
- */
-function fallbackOutput(rung: LadderRung): OutputPlan {
-  const box = toEven((rung.shortSide * 16) / 9);
-  return { name: rung.name, width: box, height: box, videoBitrate: rung.videoBitrate, scaling: 'FIT_NO_UPSCALE' };
-}
-
-/** Frame captures are named `<destination base>.<7-digit sequence>.jpg`: POSTER_FILE's base. */
-export const POSTER_BASENAME = POSTER_FILE.replace(/\.\d{7}\.jpg$/, '');
 
 /**
  * The poster: one JPEG of the first frame, at the smallest rendition's size (as the local worker
  * makes it). MaxCaptures 1 makes the capture rate irrelevant: only the first frame is written.
  */
-function posterOutput(plan: OutputPlan): Output {
+function posterOutput(video: VideoPlan, rendition: RenditionPlan): Output {
+  const processors = preprocessors(video);
   return {
     ContainerSettings: { Container: 'RAW' },
     VideoDescription: {
-      Width: plan.width,
-      Height: plan.height,
-      ScalingBehavior: plan.scaling,
+      Width: rendition.width,
+      Height: rendition.height,
+      ScalingBehavior: 'STRETCH_TO_OUTPUT',
+      ...(processors ? { VideoPreprocessors: processors } : {}),
       CodecSettings: {
         Codec: 'FRAME_CAPTURE',
         FrameCaptureSettings: { FramerateNumerator: 1, FramerateDenominator: 1, MaxCaptures: 1, Quality: 80 },
@@ -189,25 +211,37 @@ function posterOutput(plan: OutputPlan): Output {
   };
 }
 
-/**
- * The job's Settings: pure, so it can be tested and extended without a client. One input, one
- * HLS output group, one output per planned rendition.
- */
+/** The job's Settings for a plan: pure, so it can be tested and checked against the API model. */
 export function buildJobSettings(input: JobSettingsInput): JobSettings {
-  const plans = input.source ? plannedOutputs(input.source) : LADDER.map(fallbackOutput);
-  // Unknown audio is assumed present: most uploads have a sound track.
-  const withAudio = input.source?.hasAudio ?? true;
+  const { plan } = input;
+  const video = plan.video;
+  const colourSpace = video?.colour === 'hlg' ? 'HLG_2020' : video?.colour === 'pq' ? 'HDR10' : undefined;
+  const outputs: Output[] = video
+    ? [
+        ...video.renditions.map((rendition) => videoOutput(plan, video, rendition)),
+        ...(plan.audioLayout === 'alternate' ? plan.audio.map((track, i) => audioOutput(track, i, false)) : []),
+      ]
+    : plan.audio.map((track, i) => audioOutput(track, i, true));
   return {
     TimecodeConfig: { Source: 'ZEROBASED' },
     Inputs: [
       {
         FileInput: `s3://${input.bucket}/${input.sourceKey}`,
         TimecodeSource: 'ZEROBASED',
-        ...(withAudio ? { AudioSelectors: { [AUDIO_SELECTOR]: { DefaultSelection: 'DEFAULT' } } } : {}),
-        // Phone video is stored sideways with a rotation flag; AUTO applies it, so outputs come
-        // out upright (the service ignores the flag by default). The planned sizes are the
-        // display sizes, i.e. after this rotation.
-        VideoSelector: { Rotate: 'AUTO' },
+        ...(plan.audio.length > 0
+          ? {
+              AudioSelectors: Object.fromEntries(
+                plan.audio.map((track, i) => [audioSelectorName(i), { Tracks: [track.track], DefaultSelection: i === 0 ? 'DEFAULT' : 'NOT_DEFAULT' }]),
+              ),
+            }
+          : {}),
+        ...(video
+          ? {
+              // Phone video is stored sideways with a rotation flag; AUTO applies it, so outputs
+              // come out upright. HDR input is read as the plan says when its metadata is silent.
+              VideoSelector: { Rotate: 'AUTO', ...(colourSpace ? { ColorSpace: colourSpace, ColorSpaceUsage: 'FALLBACK' } : {}) },
+            }
+          : {}),
       },
     ],
     OutputGroups: [
@@ -227,39 +261,45 @@ export function buildJobSettings(input: JobSettingsInput): JobSettings {
             DirectoryStructure: 'SUBDIRECTORY_PER_STREAM',
           },
         },
-        Outputs: plans.map((plan) => renditionOutput(plan, withAudio)),
+        Outputs: outputs,
       },
-      {
-        Name: 'Poster',
-        OutputGroupSettings: {
-          Type: 'FILE_GROUP_SETTINGS',
-          FileGroupSettings: { Destination: `s3://${input.bucket}/${input.outputPrefix}${POSTER_BASENAME}` },
-        },
-        Outputs: [posterOutput(plans.at(-1)!)],
-      },
+      ...(video
+        ? [
+            {
+              Name: 'Poster',
+              OutputGroupSettings: {
+                Type: 'FILE_GROUP_SETTINGS' as const,
+                FileGroupSettings: { Destination: `s3://${input.bucket}/${input.outputPrefix}${POSTER_BASENAME}` },
+              },
+              Outputs: [posterOutput(video, video.renditions.at(-1)!)],
+            },
+          ]
+        : []),
     ],
   };
 }
 
-export function createMediaConvertTranscoder(options: MediaConvertTranscoderOptions): Transcoder {
-  const { client, roleArn, bucket, queueArn, probeSource } = options;
+/** The whole CreateJob request for a planned job. */
+export function buildCreateJobInput(
+  options: Pick<MediaConvertTranscoderOptions, 'roleArn' | 'bucket' | 'queueArn'>,
+  request: TranscodeJobRequest,
+): CreateJobCommandInput {
   return {
+    Role: options.roleArn,
+    ...(options.queueArn ? { Queue: options.queueArn } : {}),
+    // Same token, same job: a retried S3 notification does not start a second encode.
+    ClientRequestToken: request.clientRequestToken,
+    UserMetadata: { videoId: request.videoId, [USER_METADATA_BUCKET]: options.bucket },
+    Settings: buildJobSettings({ bucket: options.bucket, sourceKey: request.sourceKey, outputPrefix: request.outputPrefix, plan: request.plan }),
+  };
+}
+
+export function createMediaConvertTranscoder(options: MediaConvertTranscoderOptions): Transcoder {
+  const { client } = options;
+  return {
+    inspect: options.inspect,
     async submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission> {
-      const source = probeSource ? await probeSource(request.sourceKey) : undefined;
-      const input: CreateJobCommandInput = {
-        Role: roleArn,
-        ...(queueArn ? { Queue: queueArn } : {}),
-        // Same token, same job: a retried S3 notification does not start a second encode.
-        ClientRequestToken: request.clientRequestToken,
-        UserMetadata: { videoId: request.videoId, [USER_METADATA_BUCKET]: bucket },
-        Settings: buildJobSettings({
-          bucket,
-          sourceKey: request.sourceKey,
-          outputPrefix: request.outputPrefix,
-          ...(source ? { source } : {}),
-        }),
-      };
-      const response = await client.send(new CreateJobCommand(input));
+      const response = await client.send(new CreateJobCommand(buildCreateJobInput(options, request)));
       const jobId = response.Job?.Id;
       if (!jobId) {
         throw new Error(`MediaConvert CreateJob returned no job id for video ${request.videoId}`);

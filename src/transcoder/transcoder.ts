@@ -1,9 +1,12 @@
 /**
  * The one interface both transcoders implement: AWS Elemental MediaConvert in production and the
- * local ffmpeg worker in the local stack. Submitting is all the service does; progress and the
- * outcome come back as "MediaConvert Job State Change" events (EventBridge in AWS, the local
- * event bus otherwise), handled by `events/job-state-change.ts`.
+ * local ffmpeg worker in the local stack. The service inspects a stored source, plans it with the
+ * shared rules (transcode-plan.ts) and submits the plan; progress and the outcome come back as
+ * "MediaConvert Job State Change" events (EventBridge in AWS, the local event bus otherwise),
+ * handled by `events/job-state-change.ts`.
  */
+import type { SourceMedia, TranscodePlan } from '../schemas/transcode.ts';
+
 export interface TranscodeJobRequest {
   videoId: string;
   /** Object key of the original upload, `uploads/{videoId}/source`. */
@@ -15,6 +18,8 @@ export interface TranscodeJobRequest {
    * starting a second one (MediaConvert's ClientRequestToken has the same meaning).
    */
   clientRequestToken: string;
+  /** What to make of the source: renditions, colour, audio, geometry (planTranscode). */
+  plan: TranscodePlan;
 }
 
 export interface TranscodeJobSubmission {
@@ -22,5 +27,7 @@ export interface TranscodeJobSubmission {
 }
 
 export interface Transcoder {
+  /** What the stored source is (MediaConvert's Probe and the MP4 header, in both runtimes). */
+  inspect(sourceKey: string): Promise<SourceMedia>;
   submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission>;
 }

@@ -14,8 +14,10 @@
  *   (/proc/self/stat cutime + cstime: every ffmpeg and ffprobe, the worker's and the baselines')
  *   is steady on a busy machine where wall time is not.
  *
- * Standard source: H.264 High yuv420p + AAC-LC, x264's own keyframes. Non-standard: HEVC (as
- * phones record), or `--nonstandard yuv444p` (H.264 4:4:4, cheaper to generate).
+ * Standard source: a web-ready H.264 upload within the ladder's contract (lib/ladder.ts
+ * webReadyVideo: a keyframe every 2 s, within the budget of its size) + AAC-LC, so it is packaged.
+ * Non-standard: HEVC (as phones record), or `--nonstandard yuv444p` (H.264 4:4:4, cheaper to
+ * generate).
  *
  * Usage: node --import tsx --openssl-legacy-provider test/bench/fast-start.ts
  *          [--seconds 10,60] [--runs 1] [--width 1920 --height 1080] [--nonstandard hevc|yuv444p]
@@ -29,11 +31,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { planRenditions } from '../../src/ladder.ts';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
-import { buildLadderArgs, buildRemuxArgs } from '../../deploy/local/transcoder/ffmpeg-ladder.ts';
-import { planStart } from '../../deploy/local/transcoder/fast-start.ts';
-import { probeSource } from '../../deploy/local/transcoder/probe.ts';
+import { buildEncodeArgs, buildPackageArgs, videoStartSeconds } from '../../deploy/local/transcoder/ffmpeg-ladder.ts';
+import { planForFile } from '../helpers/plans.ts';
+import { webReadyVideo } from './lib/ladder.ts';
 import { measure, median, type Measure } from './lib/measure.ts';
 import { uploadAndWait } from './lib/pipeline-client.ts';
 
@@ -70,7 +71,9 @@ async function makeSource(dir: string, kind: 'standard' | 'hevc' | 'yuv444p', se
   const video =
     kind === 'hevc'
       ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error']
-      : ['-c:v', 'libx264', '-preset', kind === 'yuv444p' ? 'ultrafast' : 'veryfast', '-pix_fmt', kind === 'yuv444p' ? 'yuv444p' : 'yuv420p'];
+      : kind === 'yuv444p'
+        ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p']
+        : webReadyVideo({ width, height });
   await run('ffmpeg', [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
@@ -84,26 +87,25 @@ const ffmpeg = (args: string[]) => run('ffmpeg', args, { maxBuffer: 64 * 1024 * 
 
 /** The bare commands on a local file: the ladder, the remux, and the rungs below the remux. */
 async function bareCommands(source: string, dir: string) {
-  const info = await probeSource(source);
-  const renditions = planRenditions(info);
+  const plan = await planForFile(source);
+  const renditions = plan.video!.renditions;
   const ladderDir = await mkdtemp(path.join(dir, 'ladder-'));
-  const ladder = await timed(() => ffmpeg(buildLadderArgs({ input: source, source: info, renditions, outDir: ladderDir })));
+  const ladder = await timed(() => ffmpeg(buildEncodeArgs({ input: source, plan, renditions, audio: 'muxed', outDir: ladderDir })));
   await rm(ladderDir, { recursive: true, force: true });
-  const start = planStart(info, renditions);
-  if (start.kind !== 'remux') return { ladder };
+  if (!plan.packaging.eligible) return { ladder };
+  const [top, ...lowerRungs] = renditions;
   const remuxDir = await mkdtemp(path.join(dir, 'remux-'));
-  await mkdir(path.join(remuxDir, start.top.name));
-  const remux = await timed(() => ffmpeg(buildRemuxArgs({ input: source, source: info, outDir: remuxDir, name: start.top.name })));
-  // The pipeline forces the rungs' keyframes where the remuxed segments start: so does this.
-  const playlist = await readFile(path.join(remuxDir, start.top.name, 'index.m3u8'), 'utf8');
+  const remux = await timed(() => ffmpeg(buildPackageArgs({ input: source, plan, name: top!.name, audio: 'muxed', outDir: remuxDir })));
+  // The pipeline forces the rungs' keyframes where the packaged segments start: so does this.
+  const playlist = await readFile(path.join(remuxDir, top!.name, 'index.m3u8'), 'utf8');
   const times: number[] = [];
-  let at = info.videoStartSeconds;
+  let at = await videoStartSeconds(source);
   for (const match of playlist.matchAll(/#EXTINF:([\d.]+),/g)) {
     times.push(at);
     at += Number(match[1]);
   }
-  const lower = start.lower.length
-    ? await timed(() => ffmpeg(buildLadderArgs({ input: source, source: info, renditions: start.lower, outDir: remuxDir, keyframeTimes: times })))
+  const lower = lowerRungs.length
+    ? await timed(() => ffmpeg(buildEncodeArgs({ input: source, plan, renditions: lowerRungs, audio: 'muxed', outDir: remuxDir, keyframeTimes: times })))
     : { seconds: 0, cpu: 0 };
   await rm(remuxDir, { recursive: true, force: true });
   return { ladder, remux, lower };

@@ -34,6 +34,7 @@ t.test('completed with the local stack\'s key, it is a valid configuration for t
     DYNAMODB_ENDPOINT: local(DEFAULT_PORTS.dynamodb),
     TRANSCODER: 'ffmpeg-worker',
     TRANSCODE_WORKER_URL: local(DEFAULT_PORTS.transcoder),
+    MEDIACONVERT_ENDPOINT: local(DEFAULT_PORTS.transcoder),
     JWT_ISSUER: LOCAL_ISSUER,
     JWT_AUDIENCE: LOCAL_AUDIENCE,
     JWT_JWKS_URL: `${local(DEFAULT_PORTS.issuer)}/.well-known/jwks.json`,

@@ -181,7 +181,7 @@ t.test('the EventBridge rule takes this stack\'s MediaConvert job events only', 
   t.same(rule.EventPattern.source, ['aws.mediaconvert']);
   t.same(rule.EventPattern['detail-type'], ['MediaConvert Job State Change']);
   t.ok(USER_METADATA_BUCKET in rule.EventPattern.detail.userMetadata, `matches on the userMetadata key the adapter sets (${USER_METADATA_BUCKET})`);
-  for (const name of ['progressing', 'status-update', 'complete', 'error']) {
+  for (const name of ['progressing', 'status-update', 'new-warning', 'complete', 'error']) {
     const event = await loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`);
     const ours = structuredClone(event);
     ours.detail.userMetadata[USER_METADATA_BUCKET] = BUCKET_NAME;
@@ -222,7 +222,7 @@ function allowStatements(tpl: Template): Array<{ where: string; statement: any }
   return found;
 }
 
-t.test('every policy statement names its own resources: no "*" resource, no wildcard action', async (t) => {
+t.test('every policy statement names its own resources: no "*" resource (but for Probe, which has none), no wildcard action', async (t) => {
   const parameterNames = new Set(['Stage', 'CloudFrontPrivateKeyParameter', 'BucketName', 'FunctionName']);
   const statements = [...allowStatements(template), ...allowStatements(edgeTemplate)];
   t.ok(statements.length >= 20, `${statements.length} statements`);
@@ -231,6 +231,9 @@ t.test('every policy statement names its own resources: no "*" resource, no wild
     const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
     for (const action of actions) t.notMatch(action, /\*/, `${where}: ${action} is one action`);
     for (const resource of resourcesOf) {
+      // Probe reads a file; it acts on no MediaConvert resource (no job, queue, preset), so IAM
+      // takes only "*" for it (Service Authorization Reference: no resource type for Probe).
+      if (where === 'S3EventRole/ProbeMedia' && resource === '*' && actions.join() === 'mediaconvert:Probe') continue;
       t.not(resource, '*', `${where}: not "*"`);
       // A job is created by the CreateJob call itself, so it has no ARN to name beforehand: the
       // account's jobs in this region is as narrow as IAM can say (the queue is named too).
@@ -262,8 +265,9 @@ t.test('each role holds what its function does and nothing more', async (t) => {
   t.same(Object.keys(grants('MediaConvertRole')), ['ReadSources', 'WriteStreams']);
   const mediaConvertTrust = (resources.MediaConvertRole!.Properties as any).AssumeRolePolicyDocument.Statement[0];
   t.same(mediaConvertTrust.Principal, { Service: 'mediaconvert.amazonaws.com' });
-  t.same(Object.keys(grants('S3EventRole')).sort(), ['Catalog', 'KeepFailedEvents', 'OwnLogs', 'PassTheJobRole', 'ProbeSources', 'SubmitJobs']);
+  t.same(Object.keys(grants('S3EventRole')).sort(), ['Catalog', 'KeepFailedEvents', 'OwnLogs', 'PassTheJobRole', 'ProbeMedia', 'ProbeSources', 'SubmitJobs']);
   t.same(grants('S3EventRole').ProbeSources.resources, [`${bucketArn}/uploads/*`]);
+  t.same(grants('S3EventRole').ProbeMedia, { actions: ['mediaconvert:Probe'], resources: ['*'] }, 'Probe has no resource to scope it to');
   t.same(Object.keys(grants('JobEventRole')).sort(), ['Catalog', 'KeepFailedEvents', 'OwnLogs', 'ReadPlaylists']);
   t.same(grants('JobEventRole').ReadPlaylists.resources, [`${bucketArn}/video-streams/*.m3u8`]);
   const api = grants('ApiRole');

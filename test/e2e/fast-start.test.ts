@@ -92,31 +92,34 @@ async function checkRenditions(t: Test, video: Video, sizes: Array<[number, numb
   return playlists;
 }
 
-t.test('a standard H.264/AAC clip plays from its packaged top rendition before the rest is encoded', async (t) => {
-  // x264's own GOP (250 frames plus scene cuts): segments follow the source's keyframes.
-  const clip = await makeClip({ seconds: 20, width: 1280, height: 720, audio: true });
+t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before the rest is encoded', async (t) => {
+  // Within the ladder's contract (a keyframe every 3 s, 2 Mbit/s for 720p): segments follow the
+  // source's keyframes (6 s: the first keyframe at or after each 4 s), within the 6 s target.
+  const clip = await makeClip({ seconds: 20, width: 1280, height: 720, audio: true, keyframeSeconds: 3, videoBitrate: 2_000_000 });
   const { seen, ready, early } = await followUpload(t, clip, 'Standard');
 
   const firstPlayable = seen.find((state) => state.video.playable);
   t.ok(firstPlayable, 'was playable');
   t.equal(firstPlayable?.video.status, 'processing', 'while still processing');
   t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['720p'], 'with its packaged top rendition only');
-  // Packaged within half a second it is announced finished, with its duration; on a busy machine
-  // it may be announced while still being written, without.
-  if (firstPlayable?.video.durationSeconds !== undefined) t.equal(firstPlayable.video.durationSeconds, 20, 'whose duration is known at once');
+  // The package is measured whole before it is published: announced finished, with its duration.
+  t.equal(firstPlayable?.video.durationSeconds, 20, 'whose duration is known at once');
   t.ok(seen.indexOf(firstPlayable!) < seen.length - 1, 'before ready');
-  t.ok(seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2, 'and for a while: the 360p was still being encoded');
+  t.ok(seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2, 'and for a while: the rungs below were still being encoded');
   t.equal(early?.playback, 200, 'its owner got a playback URL then');
   t.same(early?.variants, ['720p/index.m3u8'], 'for a master listing what was published');
   const renditionCounts = seen.map((state) => state.video.renditions?.length ?? 0);
   t.same(renditionCounts, [...renditionCounts].sort((a, b) => a - b), 'renditions only grow');
 
-  const playlists = await checkRenditions(t, ready, [[1280, 720], [640, 360]], 20);
+  const playlists = await checkRenditions(t, ready, [[1280, 720], [960, 540], [640, 360]], 20);
   const top = playlists['720p/index.m3u8']!;
-  const lower = playlists['360p/index.m3u8']!;
-  t.same(lower.durations, top.durations, `segment durations align (${top.durations.join(', ')})`);
-  t.same(lower.starts, top.starts, `segment start times align (${top.starts.join(', ')})`);
-  t.notSame(top.durations.slice(0, -1), top.durations.slice(0, -1).map(() => 4), 'cut at the source keyframes, not a fixed 4 s');
+  for (const rung of ['540p', '360p']) {
+    const lower = playlists[`${rung}/index.m3u8`]!;
+    t.same(lower.durations, top.durations, `${rung}: segment durations align (${top.durations.join(', ')})`);
+    t.same(lower.starts, top.starts, `${rung}: segment start times align (${top.starts.join(', ')})`);
+  }
+  // ffmpeg cuts at the first keyframe past each multiple of 4 s: 6, 9, 12, 18, then the end.
+  t.same(top.durations, [6, 3, 3, 6, 2], 'cut at the source keyframes, not a fixed 4 s, within the 6 s target');
 });
 
 t.test('an HEVC clip plays from its smallest rendition first, then becomes ready with the full ladder', async (t) => {
@@ -127,7 +130,8 @@ t.test('an HEVC clip plays from its smallest rendition first, then becomes ready
   t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['360p'], 'with the smallest rendition');
   t.equal(early?.playback, 200);
   t.same(early?.variants, ['360p/index.m3u8']);
-  const playlists = await checkRenditions(t, ready, [[1280, 720], [640, 360]], 20);
+  const playlists = await checkRenditions(t, ready, [[1280, 720], [960, 540], [640, 360]], 20);
   t.same(playlists['360p/index.m3u8']!.durations, [4, 4, 4, 4, 4]);
   t.same(playlists['720p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
+  t.same(playlists['540p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
 });

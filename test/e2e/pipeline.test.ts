@@ -65,7 +65,7 @@ t.test('a landscape clip with audio becomes a playable ladder, never above the s
   const { video, seen } = await waitForStatus(stack, token, videoId, ['ready', 'failed']);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
   t.ok(seen.some((state) => state.status === 'processing'), 'was seen processing');
-  await checkLadder(t, video, { sizes: [[1280, 720], [640, 360]], seconds: 6, audio: true });
+  await checkLadder(t, video, { sizes: [[1280, 720], [960, 540], [640, 360]], seconds: 6, audio: true });
   const list = await callApi<{ items: Video[] }>(stack, 'GET', '/videos', { token: await stack.token('someone-else') });
   t.ok(list.body.items.some((item) => item.videoId === videoId), 'listed as ready for every signed-in user');
 });
@@ -76,7 +76,7 @@ t.test('a portrait phone video (rotated) keeps its shape', async (t) => {
   const { videoId } = await uploadVideo(stack, token, clip, { title: 'Portrait' });
   const { video } = await waitForStatus(stack, token, videoId, ['ready', 'failed']);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  await checkLadder(t, video, { sizes: [[720, 1280], [360, 640]], seconds: 3, audio: true });
+  await checkLadder(t, video, { sizes: [[720, 1280], [540, 960], [360, 640]], seconds: 3, audio: true });
 });
 
 t.test('a clip with no audio and odd dimensions', async (t) => {

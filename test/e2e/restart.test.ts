@@ -37,7 +37,7 @@ t.test('a transcode interrupted by a stop is resumed at the next start', async (
   const secondToken = await second.token('restarter');
   const { video } = await waitForStatus(second, secondToken, videoId, ['ready', 'failed'], 180_000);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  t.same(video.renditions?.map((rendition) => rendition.name), ['720p', '360p']);
+  t.same(video.renditions?.map((rendition) => rendition.name), ['720p', '540p', '360p']);
   t.ok(Math.abs((video.durationSeconds ?? 0) - 20) < 0.5);
 });
 
@@ -48,7 +48,7 @@ t.test('an upload whose notification was not yet handled at the stop is handled 
   // The first run cannot reach its transcoder, so the upload notification keeps failing.
   const first = await startTestStack(t, {
     dataDir,
-    settings: { TRANSCODE_WORKER_URL: 'http://127.0.0.1:9/unreachable' },
+    settings: { TRANSCODE_WORKER_URL: 'http://127.0.0.1:9/unreachable', MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:9/unreachable' },
     eventRetryDelaysMs: [60_000],
   });
   const token = await first.token('restarter');

@@ -28,7 +28,7 @@ const token = await stack.token('alice');
 const s3 = await createAwsClients(stack.config).s3();
 const trusted = { keyPairId: stack.config.CLOUDFRONT_KEY_PAIR_ID, privateKey: stack.config.CLOUDFRONT_PRIVATE_KEY! };
 
-// One real ladder (720p + 360p) to watch.
+// One real ladder (720p + 540p + 360p) to watch.
 const clip = await makeClip({ seconds: 3, width: 1280, height: 720, audio: true });
 const { videoId } = await uploadVideo(stack, token, clip, { title: 'Signed playback' });
 const { video } = await waitForStatus(stack, token, videoId, ['ready', 'failed']);
@@ -61,7 +61,7 @@ t.test('every URI in every served playlist is signed and fetchable', async (t) =
   t.equal(master.headers.get('cache-control'), 'no-store', 'never cached: each copy carries its viewer\'s signature');
   const masterText = await master.text();
   const variants = urisOf(masterText);
-  t.equal(variants.length, 2, 'two renditions');
+  t.equal(variants.length, 3, 'three renditions: 720p, 540p, 360p');
   let segments = 0;
   for (const variant of variants) {
     t.ok(variant.endsWith(`?${grant}`), `${variant.split('?')[0]} carries the viewer's signing query`);

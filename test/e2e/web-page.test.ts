@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildWebPage } from '../../deploy/web-build.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
+import { makeSource } from '../helpers/real-world-media.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // FACTS.md: what runs headless here (no GPU, no sandbox in a container, no background traffic).
@@ -96,13 +97,17 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   t.notMatch(page.url(), /code=/, 'the code is gone from the address bar');
 
   // Files the API refuses, said in words; nothing is left behind.
-  const fileInput = page.getByLabel('Choose a video file');
+  const fileInput = page.getByLabel('Choose a video or audio file');
   const problem = page.locator('#upload-problem');
   await fileInput.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('milk, eggs') });
-  await problem.getByText(/^“notes\.txt” is not a video: text\/plain is not a video content type/).waitFor();
+  await problem.getByText('“notes.txt”: This is a text file (text/plain), not a video: upload a video or audio file.').waitFor();
+  await fileInput.setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('not really a picture') });
+  await problem.getByText('“photo.png”: This is a still image (image/png), not a video: upload a video or audio file.').waitFor();
+  await fileInput.setInputFiles({ name: 'empty.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(0) });
+  await problem.getByText('“empty.mp4”: The file is empty (0 bytes): choose a video or audio file.').waitFor();
   await fileInput.setInputFiles({ name: 'huge.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(21_000_000) });
   await problem.getByText(/^“huge\.mp4” is too large \(21\.0 MB\)\. .*largest upload accepted is 20000000 bytes/).waitFor();
-  t.pass('415 and 413 are explained');
+  t.pass('415, 400 and 413 are explained');
 
   // Uploads go slowly from here, so there is time to see the bar move, cancel, or lose the network.
   const cdp = await context.newCDPSession(page);
@@ -146,7 +151,7 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
     new MutationObserver(() => seen.push(bar.value)).observe(bar, { attributes: true, attributeFilter: ['value'] });
   });
   const uploadStarted = Date.now();
-  await page.getByLabel('Choose a video file').setInputFiles(clip);
+  await page.getByLabel('Choose a video or audio file').setInputFiles(clip);
   await page.waitForFunction(() => {
     const value = (document.querySelector('#upload-bar') as HTMLProgressElement).value;
     return value > 20 && value < 100;
@@ -202,7 +207,7 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
 
   const quality = page.getByLabel('Quality');
   const options = await quality.locator('option').evaluateAll((all: HTMLOptionElement[]) => all.map((option) => ({ value: option.value, text: option.text })));
-  t.same(options.map((option) => option.text.split(' ')[0]), ['Auto', '720p', '360p'], `the menu lists every rendition: ${options.map((o) => o.text).join(' | ')}`);
+  t.same(options.map((option) => option.text.split(' ')[0]), ['Auto', '720p', '540p', '360p'], `the menu lists every rendition: ${options.map((o) => o.text).join(' | ')}`);
   for (const option of options.slice(1)) {
     const rendition = option.text.split(' ')[0]!;
     await quality.selectOption(option.value);
@@ -295,13 +300,13 @@ t.test('the owner watches a video while it converts, and the player picks up ren
   const atFirst = await menu();
   t.same(atFirst, ['Auto', '360p'], 'it plays its first rendition');
 
-  await page.waitForFunction(() => document.querySelectorAll('#quality option').length === 3, undefined, { timeout: 90_000 });
-  t.same(await menu(), ['Auto', '720p', '360p'], 'the menu gains the new rendition without a reload');
+  await page.waitForFunction(() => document.querySelectorAll('#quality option').length === 4, undefined, { timeout: 90_000 });
+  t.same(await menu(), ['Auto', '720p', '540p', '360p'], 'the menu gains the new renditions without a reload');
   // Playing again: positions reported after the reload, moving on by a second.
   await page.waitForFunction(
     () => {
       const trace = (window as unknown as { trace: Array<[string, number]> }).trace;
-      const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 3);
+      const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
       const positions = trace.slice(reload).filter(([kind, value]) => kind === 'position' && value > 0.1).map(([, value]) => value);
       return positions.length >= 2 && positions.at(-1)! > positions[0]! + 1;
     },
@@ -309,7 +314,7 @@ t.test('the owner watches a video while it converts, and the player picks up ren
     { timeout: 20_000 },
   );
   const trace = await page.evaluate(() => (window as unknown as { trace: Array<[string, number]> }).trace);
-  const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 3);
+  const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
   const before = trace.slice(0, reload).filter(([kind]) => kind === 'position').at(-1)?.[1] ?? 0;
   // Detaching the media element reads 0 for a moment; the first real position comes next.
   const after = trace.slice(reload).find(([kind, value]) => kind === 'position' && value > 0.1)?.[1] ?? 0;
@@ -317,5 +322,47 @@ t.test('the owner watches a video while it converts, and the player picks up ren
     trace: trace.slice(Math.max(0, reload - 3), reload + 12),
   });
   t.equal(await page.locator('#player-problem').textContent(), '', 'no player error');
+  t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
+});
+
+t.test('an audio-only upload plays as sound; a video with two languages offers both', async (t) => {
+  const { page, consoleErrors } = await openPage(t, 'web-page-audio');
+  const dir = await tempDir(t);
+  const [podcast, bilingual] = await Promise.all([makeSource('audio-m4a', dir), makeSource('two-languages', dir)]);
+  await page.goto(stack.apiUrl);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('User name').fill('dave');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in as dave').waitFor();
+
+  // Picked on the page like any video: audio is welcome.
+  await page.getByLabel('Title').fill('Podcast');
+  await page.getByLabel('Choose a video or audio file').setInputFiles(podcast.file);
+  const card = page.locator('#videos li', { hasText: 'Podcast' });
+  await card.getByRole('link', { name: 'Watch Podcast' }).waitFor({ timeout: 60_000 });
+  await card.locator('.meta', { hasText: 'Audio only' }).waitFor();
+  t.match(await card.locator('.poster').textContent(), /^♪ Audio only/, 'no picture to show');
+  await card.getByRole('link', { name: 'Watch Podcast' }).click();
+  await page.waitForFunction(() => (document.querySelector('#video') as HTMLVideoElement).currentTime > 2, undefined, { timeout: 20_000 });
+  await page.locator('#now-playing', { hasText: 'Playing audio only' }).waitFor();
+  t.equal(await page.getByLabel('Quality').isDisabled(), true, 'one quality: nothing to choose');
+  t.equal(await page.locator('#audio-track-group').isVisible(), false, 'one sound track: no audio menu');
+  t.equal(await page.locator('#player-problem').textContent(), '', 'it plays');
+
+  const { videoId } = await uploadVideo(stack, await stack.token('dave'), bilingual.file, { title: 'Bilingual' });
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const second = page.locator(`#videos li[data-video-id="${videoId}"]`);
+  await second.locator('[data-role="status"]', { hasText: 'Ready' }).waitFor({ timeout: 60_000 });
+  await second.getByRole('link', { name: 'Watch Bilingual' }).click();
+  await page.waitForFunction(() => (document.querySelector('#video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 20_000 });
+  const audioMenu = page.getByLabel('Audio', { exact: true });
+  await audioMenu.waitFor();
+  const tracks = await audioMenu.locator('option').evaluateAll((all: HTMLOptionElement[]) => all.map((option) => option.text));
+  t.same(tracks, ['English (en)', 'Commentaire (fr)'], 'both tracks, the default first');
+  await audioMenu.selectOption({ label: 'Commentaire (fr)' });
+  await page.waitForFunction(() => (document.querySelector('#audio-track') as HTMLSelectElement).value === '1');
+  const from = await currentTime(page);
+  await page.waitForFunction((t0) => (document.querySelector('#video') as HTMLVideoElement).currentTime > t0 + 0.3 || (document.querySelector('#video') as HTMLVideoElement).ended, from, { timeout: 10_000 });
+  t.equal(await page.locator('#player-problem').textContent(), '', 'switching language keeps it playing');
   t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
 });

@@ -11,6 +11,7 @@ import { createVideoCatalog } from '../../src/video-catalog.ts';
 import { createVideoStorage } from '../../src/video-storage.ts';
 import { createVideoService } from '../../src/video-service.ts';
 import type { Transcoder, TranscodeJobRequest } from '../../src/transcoder/transcoder.ts';
+import type { SourceMedia } from '../../src/schemas/transcode.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
 import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
@@ -24,9 +25,25 @@ const { dynamo } = clients;
 const s3 = await clients.s3();
 const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
 
+/** A web-ready 720p clip with stereo sound, as Probe describes one. */
+const webReadyClip: SourceMedia = {
+  container: 'mp4',
+  durationSeconds: 10,
+  video: { codec: 'avc', codedWidth: 1280, codedHeight: 720, rotation: 0, frameRate: { numerator: 30, denominator: 1 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive' },
+  audio: [{ track: 2, codec: 'aac', channels: 2 }],
+};
+/** What the next inspection finds (each test sets what it uploads), or the error it meets. */
+let nextSource: SourceMedia | Error = webReadyClip;
+
 const submissions: TranscodeJobRequest[] = [];
 let failNextSubmission = false;
 const recordingTranscoder: Transcoder = {
+  async inspect() {
+    const found = nextSource;
+    nextSource = webReadyClip;
+    if (found instanceof Error) throw found;
+    return found;
+  },
   async submit(request) {
     if (failNextSubmission) {
       failNextSubmission = false;
@@ -68,8 +85,56 @@ t.test('an upload notification claims the video and submits exactly one job', as
   t.equal(video?.status, 'processing');
   t.equal(video?.jobId, `job-${videoId}`);
   t.match(submissions.at(-1), { videoId, sourceKey: `uploads/${videoId}/source`, outputPrefix: `video-streams/${videoId}/`, clientRequestToken: videoId });
+  t.same(submissions.at(-1)?.plan.video?.renditions.map((r) => r.name), ['720p', '540p', '360p'], 'the job carries the plan of what was found');
   t.same(await onUpload(event), ['duplicate'], 'a redelivered notification is a no-op');
   t.equal(submissions.length, before + 1, 'no second job');
+});
+
+t.test('a source that cannot become a stream fails at once with its reason, and no job is started', async (t) => {
+  const videoId = await newVideo();
+  const before = submissions.length;
+  nextSource = { mimeType: 'image/png', sizeBytes: 8828, audio: [] };
+  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  t.same(await onUpload(event), ['applied']);
+  t.match(await catalog.get(videoId), { status: 'failed', error: { code: 'still-image', message: 'This is a still image, not a video.' } });
+  t.equal(submissions.length, before, 'no job');
+  t.same(await onUpload(event), ['duplicate'], 'a redelivered notification changes nothing');
+});
+
+t.test('an inspection that fails (MediaConvert throttling Probe) throws for a retry', async (t) => {
+  const videoId = await newVideo();
+  nextSource = Object.assign(new Error('Too many requests'), { name: 'TooManyRequestsException' });
+  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  await t.rejects(onUpload(event), { name: 'TooManyRequestsException' });
+  t.match(await catalog.get(videoId), { status: 'processing' });
+  t.same(await onUpload(event), ['applied'], 'the retry plans and submits');
+});
+
+t.test('an audio-only upload is recorded as such when its job starts', async (t) => {
+  const videoId = await newVideo();
+  nextSource = { container: 'mp4', durationSeconds: 30, audio: [{ track: 1, codec: 'aac', channels: 2 }] };
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  t.match(await catalog.get(videoId), { status: 'processing', audioOnly: true });
+  t.equal(submissions.at(-1)?.plan.audioLayout, 'audio-only');
+});
+
+t.test('a NEW_WARNING is kept with the video, once, while processing and after ready', async (t) => {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const warning = await jobEvent('new-warning', videoId);
+  warning.detail.jobId = `job-${videoId}`;
+  t.equal(await onJobEvent(warning), 'applied');
+  t.equal(await onJobEvent(warning), 'duplicate', 'the same warning again adds nothing');
+  t.same((await catalog.get(videoId))?.warnings, [{ code: '000000', message: 'Example warning message' }]);
+  const other = structuredClone(warning);
+  other.detail.warningCode = 230001;
+  other.detail.warningMessage = 'Another condition';
+  t.equal(await onJobEvent(other), 'applied', 'a late warning of the same job still counts');
+  t.same((await catalog.get(videoId))?.warnings?.map((w) => w.code), ['000000', '230001']);
+  const foreign = structuredClone(other);
+  foreign.detail.jobId = 'another-job';
+  foreign.detail.warningMessage = 'Not ours';
+  t.equal(await onJobEvent(foreign), 'duplicate', "another job's warning is not this video's");
 });
 
 t.test('a multipart upload completion starts the job too', async (t) => {

@@ -1,6 +1,8 @@
 /**
  * A stand-in for the MediaConvert REST endpoint: records what the real SDK puts on the wire and
  * answers CreateJob the way the service does (201, lowerCamelCase JSON, the job under `job`).
+ * Probe calls are passed to `probeUpstream` when one is given (the local worker, which answers
+ * Probe from ffprobe in MediaConvert's shape), so the app inspects sources as it does in AWS.
  * Point a MediaConvertClient (or MEDIACONVERT_ENDPOINT) at `url`.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -19,15 +21,47 @@ export interface CapturedRequest {
 export async function startFakeMediaConvert(
   t: Test,
   respond?: (body: any, index: number) => unknown,
-): Promise<{ url: string; requests: CapturedRequest[]; /** The job id answered to each request. */ jobIds: Array<string | undefined> }> {
+  options: { probeUpstream?: string } = {},
+): Promise<{
+  url: string;
+  /** CreateJob requests, as sent. */
+  requests: CapturedRequest[];
+  /** Probe requests, as sent. */
+  probes: CapturedRequest[];
+  /** The job id answered to each request. */
+  jobIds: Array<string | undefined>;
+}> {
   const requests: CapturedRequest[] = [];
+  const probes: CapturedRequest[] = [];
   const jobIds: Array<string | undefined> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = JSON.parse(raw || '{}');
+      const captured = { method: req.method, url: req.url, headers: req.headers, body };
+      if (req.url?.startsWith('/2017-08-29/probe')) {
+        probes.push(captured);
+        if (!options.probeUpstream) {
+          res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'BadRequestException' });
+          return res.end(JSON.stringify({ message: 'this stand-in answers no Probe' }));
+        }
+        void fetch(`${options.probeUpstream}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(
+          async (upstream) => {
+            const headers: Record<string, string> = {};
+            upstream.headers.forEach((value, name) => (headers[name] = value));
+            res.writeHead(upstream.status, headers);
+            res.end(Buffer.from(await upstream.arrayBuffer()));
+          },
+          (error: unknown) => {
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ message: String(error) }));
+          },
+        );
+        return;
+      }
+      requests.push(captured);
       const index = requests.length - 1;
       const answer = respond?.(body, index) ?? {
         job: {
@@ -49,5 +83,5 @@ export async function startFakeMediaConvert(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, jobIds };
+  return { url: `http://127.0.0.1:${port}`, requests, probes, jobIds };
 }

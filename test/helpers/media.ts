@@ -33,6 +33,13 @@ export interface ClipOptions {
   pixelFormat?: string;
   /** A keyframe every this many seconds, and no others; default the encoder's own choice (x264: 250 frames, plus scene cuts). */
   keyframeSeconds?: number;
+  /** Non-square pixels, e.g. `32:27` for a 16:9 NTSC DVD frame (720x480). */
+  sampleAspect?: string;
+  /**
+   * Cap the video at this many bits per second (x264's VBV), as web-ready exports do; default the
+   * ultrafast preset's own rate, which is far above the ladder's budget (a 720p clip: 7 Mbit/s).
+   */
+  videoBitrate?: number;
 }
 
 /** A temp dir removed when the test ends. */
@@ -59,11 +66,12 @@ const fileIn = (dir: string | undefined, name: string) =>
 
 /** An H.264 (+ AAC) MP4 of testsrc2 (and a 440 Hz tone), encoded with the fastest preset. */
 export async function makeClip(options: ClipOptions): Promise<string> {
-  const { seconds, width, height, audio, rotate, fps = 30, faststart = false, dir, videoCodec = 'h264', keyframeSeconds } = options;
+  const { seconds, width, height, audio, rotate, fps = 30, faststart = false, dir, videoCodec = 'h264', keyframeSeconds, sampleAspect, videoBitrate } = options;
   const file = fileIn(dir, `clip-${width}x${height}${rotate ? `-rot${rotate}` : ''}${videoCodec === 'hevc' ? '-hevc' : ''}.mp4`);
   const args = ['-hide_banner', '-v', 'error', '-y'];
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  if (sampleAspect) args.push('-vf', `setsar=${sampleAspect.replace(':', '/')}`);
   // yuv420p: odd sizes need an encoder that accepts them, so use 4:4:4 there (still decodable).
   const oddSize = width % 2 === 1 || height % 2 === 1;
   const pixelFormat = options.pixelFormat ?? (oddSize ? 'yuv444p' : 'yuv420p');
@@ -73,6 +81,7 @@ export async function makeClip(options: ClipOptions): Promise<string> {
     const gop = String(Math.round(keyframeSeconds * fps));
     args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
   }
+  if (videoBitrate) args.push('-b:v', String(videoBitrate), '-maxrate', String(videoBitrate), '-bufsize', String(videoBitrate));
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-shortest');
   if (faststart) args.push('-movflags', '+faststart');
   if (!rotate) {
@@ -144,4 +153,56 @@ export async function decodedDurationSeconds(pathOrUrl: string): Promise<number>
   if (!stream) throw new Error(`${pathOrUrl} has no video stream`);
   const [num, den] = stream.r_frame_rate.split('/').map(Number);
   return Number(stream.nb_read_frames) / ((num ?? 0) / (den ?? 1));
+}
+
+/**
+ * Adds a Dolby Vision configuration box (`dvcC`, DOVIDecoderConfigurationRecord) to the first
+ * video sample entry of an MP4 whose moov follows its media, as an iPhone (8.4) or a Dolby Vision
+ * mastering tool writes it. Debian's ffmpeg cannot write one; the base layer is left as it is
+ * (an HLG or PQ HEVC stream), which is what such a file carries. Box sizes up the chain are
+ * updated; no chunk offset moves because nothing is inserted before the media.
+ */
+export async function addDolbyVisionConfig(file: string, config: { profile: number; level?: number; compatibility: number }): Promise<void> {
+  const bytes = await readFile(file);
+  const record = Buffer.alloc(24);
+  record[0] = 1; // dv_version_major
+  record[1] = 0; // dv_version_minor
+  // dv_profile (7 bits), dv_level (6), rpu_present (1), el_present (1), bl_present (1)
+  record.writeUInt16BE((config.profile << 9) | ((config.level ?? 6) << 3) | 0b101, 2);
+  record[4] = config.compatibility << 4; // dv_bl_signal_compatibility_id, then reserved bits
+  const box = Buffer.concat([Buffer.from([0, 0, 0, 32]), Buffer.from('dvcC'), record]);
+
+  const children = (from: number, to: number) => {
+    const found: Array<{ type: string; start: number; end: number }> = [];
+    for (let at = from; at + 8 <= to; ) {
+      const size = bytes.readUInt32BE(at);
+      if (size < 8) break;
+      found.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at, end: at + size });
+      at += size;
+    }
+    return found;
+  };
+  const moov = children(0, bytes.length).find((b) => b.type === 'moov');
+  const mdat = children(0, bytes.length).find((b) => b.type === 'mdat');
+  if (!moov || !mdat || moov.start < mdat.start) throw new Error('addDolbyVisionConfig needs an MP4 with its moov after the media');
+  const chain: Array<{ start: number; end: number }> = [moov];
+  let parent = moov;
+  for (const type of ['trak', 'mdia', 'minf', 'stbl', 'stsd']) {
+    const candidates = children(parent.start + 8, parent.end).filter((b) => b.type === type);
+    // The video track is the one whose handler says `vide`.
+    const isVideo = (trak: { start: number; end: number }) => {
+      const at = bytes.indexOf('vide', trak.start);
+      return at > 0 && at < trak.end;
+    };
+    const next = type === 'trak' ? candidates.find(isVideo) : candidates[0];
+    if (!next) throw new Error(`no ${type} box`);
+    chain.push(next);
+    parent = next;
+  }
+  // stsd: version/flags (4) and entry count (4), then the sample entries.
+  const entry = children(parent.start + 16, parent.end)[0];
+  if (!entry) throw new Error('no sample entry');
+  chain.push(entry);
+  for (const b of chain) bytes.writeUInt32BE(b.end - b.start + box.length, b.start);
+  await writeFile(file, Buffer.concat([bytes.subarray(0, entry.end), box, bytes.subarray(entry.end)]));
 }

@@ -3,7 +3,7 @@
  * their `handler` exports, which build their services from the environment as in AWS) invoked
  * with the AWS-documented events, configured as template.yaml configures them: TRANSCODER is
  * mediaconvert. S3 and DynamoDB are the local stand-ins; MediaConvert is an HTTP endpoint that
- * records the CreateJob request the SDK really sends.
+ * records the CreateJob request the SDK really sends, and passes Probe to the local worker.
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
 import { planRenditions } from '../../src/ladder.ts';
+import { fromWire, loadServiceModel, validateOperationInput } from '../helpers/aws-model.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
@@ -22,7 +23,7 @@ import { startFakeMediaConvert } from '../helpers/fake-mediaconvert.ts';
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/vod-test-MediaConvertRole-1A2B3C';
 
 const stack = await startTestStack(t);
-const mediaConvert = await startFakeMediaConvert(t);
+const mediaConvert = await startFakeMediaConvert(t, undefined, { probeUpstream: stack.transcoderUrl });
 // template.yaml's settings for the event functions, with the stand-ins' endpoints.
 for (const [name, value] of Object.entries(stack.config)) {
   if (value !== undefined) process.env[name] = String(value);
@@ -74,6 +75,7 @@ for (const source of sources) {
     const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
     t.same(await onS3Event(event), ['applied']);
     t.equal(mediaConvert.requests.length, before + 1, 'one CreateJob');
+    t.match(mediaConvert.probes.at(-1)?.body, { inputFiles: [{ fileUrl: `s3://${bucket}/uploads/${videoId}/source` }] }, 'the source was probed first');
 
     const sent = mediaConvert.requests.at(-1)!;
     t.equal(sent.method, 'POST');
@@ -88,9 +90,9 @@ for (const source of sources) {
     t.same(
       outputsOf(sent.body),
       planRenditions(source.display).map((rendition) => [`_${rendition.name}`, rendition.width, rendition.height]),
-      'one output per planned rendition of the probed display size (needs the probe wired into the adapter in src/services.ts)',
+      'one output per planned rendition of the probed display size',
     );
-    t.equal(Boolean(sent.body.settings.inputs[0].audioSelectors), source.clip.audio, 'audio only when the source has some (also needs the probe wired in src/services.ts)');
+    t.equal(Boolean(sent.body.settings.inputs[0].audioSelectors), source.clip.audio, 'audio only when the source has some');
 
     const video = await catalog.get(videoId);
     t.match(video, { status: 'processing', jobId: mediaConvert.jobIds.at(-1) }, 'the job MediaConvert answered is recorded');
@@ -98,6 +100,28 @@ for (const source of sources) {
     t.equal(mediaConvert.requests.length, before + 1);
   });
 }
+
+t.test('a still image fails with its reason before any job: no CreateJob is sent', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { tempDir } = await import('../helpers/media.ts');
+  const png = `${await tempDir(t)}/photo.png`;
+  await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', png]);
+  const videoId = await uploadedVideo(png);
+  const before = mediaConvert.requests.length;
+  t.same(await onS3Event(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId })), ['applied']);
+  t.equal(mediaConvert.requests.length, before, 'no CreateJob');
+  const { body } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
+  t.match(body, { status: 'failed', error: { code: 'still-image', message: 'This is a still image, not a video.' } });
+});
+
+t.test('what the SDK sent for every source is a valid CreateJob by the MediaConvert API model', async (t) => {
+  const model = loadServiceModel('mediaconvert');
+  t.ok(mediaConvert.requests.length >= 3);
+  for (const sent of mediaConvert.requests) {
+    t.same(validateOperationInput(model, 'CreateJob', fromWire(model, 'CreateJobRequest', sent.body)), [], `CreateJob for ${sent.body.userMetadata.videoId}`);
+  }
+});
 
 t.test('the job handler follows MediaConvert\'s events to ready, reading the master it wrote', async (t) => {
   const videoId = await uploadedVideo(await makeClip({ seconds: 1, width: 640, height: 360, audio: true }));

@@ -30,7 +30,15 @@ t.test('each transcoder requires its own settings', async (t) => {
   const { MEDIACONVERT_ROLE_ARN: _role, ...noRole } = minimal;
   t.throws(() => loadConfig(noRole), ConfigError);
   t.throws(() => loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker' }), /TRANSCODE_WORKER_URL/);
-  t.equal(loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1' }).TRANSCODER, 'ffmpeg-worker');
+  t.throws(
+    () => loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1' }),
+    /MEDIACONVERT_ENDPOINT: required when TRANSCODER is ffmpeg-worker/,
+    'sources are inspected with Probe in both runtimes: the worker answers it',
+  );
+  t.equal(
+    loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1', MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:1' }).TRANSCODER,
+    'ffmpeg-worker',
+  );
 });
 
 t.test('the CloudFront signing key comes from exactly one of a PEM or an SSM parameter', async (t) => {

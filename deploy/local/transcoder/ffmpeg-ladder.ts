@@ -1,19 +1,29 @@
 /**
- * Runs ONE ffmpeg command that decodes the source once and encodes the whole HLS ladder:
+ * The ffmpeg commands that carry out a transcode plan (src/transcoder/transcode-plan.ts), the
+ * local counterpart of the MediaConvert job settings built from the same plan:
  *
- *   <outDir>/master.m3u8
- *   <outDir>/<rendition>/index.m3u8
- *   <outDir>/<rendition>/segment_00000.ts ...
+ *   <outDir>/<rendition>/index.m3u8 and segment_00000.ts ... for every video rendition and, when
+ *   audio is not muxed into the video, every audio rendition (`audio-1`, `audio-2`...).
  *
- * Keyframes every SEGMENT_SECONDS (fixed GOP, no scene-cut keyframes) so every rendition cuts
- * its segments at the same instants and players can switch between them at any boundary.
+ * - ENCODE: one command decodes the source once and encodes the rungs: deinterlaced when the plan
+ *   (or the content, see interlace-check.ts) says so, at the plan's constant frame rate, HLG/PQ
+ *   tone-mapped to BT.709, scaled to square-pixel display sizes, a keyframe every SEGMENT_SECONDS.
+ * - PACKAGE: the source's own video copied into a rendition (fast start), its audio encoded to the
+ *   same stereo AAC as every other rendition.
+ * - ALIGNED ENCODE: the rungs below a packaged rendition, keyframes forced where its segments start.
+ * Audio is always AAC-LC stereo 48 kHz: the plan's downmix rendered as a `pan` filter.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import HLS from 'hls-parser';
-import { gopFrames, SEGMENT_SECONDS, type PlannedRendition } from '../../../src/ladder.ts';
-import { isUrl, summarizeFfmpegStderr, type SourceInfo } from './probe.ts';
+import {
+  AUDIO_BITRATE,
+  AUDIO_SAMPLE_RATE,
+  gopFrames,
+  frameRateValue,
+  SEGMENT_SECONDS,
+} from '../../../src/ladder.ts';
+import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../../src/schemas/transcode.ts';
+import { isUrl, summarizeFfmpegStderr } from './probe.ts';
 
 /** MediaConvert's catch-all code for a failure that is not the input's fault. */
 export const ERROR_CODE_UNKNOWN = 1999;
@@ -23,50 +33,17 @@ export class TranscodeFailedError extends Error {
   readonly code = ERROR_CODE_UNKNOWN;
 }
 
-export interface LadderOptions {
-  /** Local path or http(s) URL (ffmpeg reads URLs with range requests). */
-  input: string;
-  source: Pick<SourceInfo, 'durationSeconds' | 'hasAudio' | 'frameRate'>;
-  renditions: PlannedRendition[];
-  outDir: string;
-  /**
-   * `vod` (default) writes each media playlist once it is complete. `event` rewrites it (to a temp
-   * file, then renamed) after every segment, so a watcher can publish segments as they finish.
-   */
-  playlistType?: 'vod' | 'event';
-  /** Write ffmpeg's own master playlist (default true); the worker composes its own instead. */
-  masterPlaylist?: boolean;
-  /**
-   * Cut segments exactly here instead of every SEGMENT_SECONDS: times (s) in the source's own
-   * timeline where keyframes are forced, as the segment starts of a remuxed rendition of the same
-   * source (see buildRemuxArgs). Timestamps are then the source's plus SOURCE_TIMESTAMP_OFFSET,
-   * like the remux's, and frames keep their own timing (no frame-rate conversion), so every
-   * rendition starts each segment at the same frame and the same timestamp.
-   */
-  keyframeTimes?: number[];
-  /** Read the source at most this many times real time (ffmpeg `-readrate`); see SpeedLimit. */
-  speedLimit?: number;
-  /** Called with increasing percentages (0-100, integers), ending with 100 on success. */
-  onProgress?: (percent: number) => void;
-  /** Aborting kills ffmpeg; the returned promise then rejects with the signal's reason. */
-  signal?: AbortSignal;
+/** The source is too damaged to publish. */
+export class SourceDamagedError extends TranscodeFailedError {
+  override name = 'SourceDamagedError';
 }
 
-export interface LadderRendition extends PlannedRendition {
-  /** Relative to outDir, e.g. `720p/index.m3u8`. */
-  playlist: string;
-  /** Relative to outDir, in playback order. */
-  segments: string[];
-  durationSeconds: number;
-}
+/**
+ * ffmpeg's exit status when more than `-max_error_rate` (two thirds, by default) of the frames it
+ * decoded failed: it stops, and the source is beyond use.
+ */
+const EXIT_TOO_MANY_DECODE_ERRORS = 69;
 
-export interface LadderResult {
-  /** Always `master.m3u8`, relative to outDir. */
-  masterPlaylist: string;
-  renditions: LadderRendition[];
-}
-
-const MASTER = 'master.m3u8';
 const kbit = (bitsPerSecond: number) => `${Math.round(bitsPerSecond / 1000)}k`;
 
 /**
@@ -92,6 +69,15 @@ const MAX_KEYFRAME_LIST_CHARS = 100_000;
  */
 const KEYFRAME_EARLY_SECONDS = 0.002;
 
+/** How each command carries audio. */
+export type AudioOutput =
+  /** No audio in this command's outputs. */
+  | 'none'
+  /** The plan's one track, in every video rendition of the command. */
+  | 'muxed'
+  /** Every planned track as a rendition of its own. */
+  | 'renditions';
+
 /**
  * ffmpeg reads the source no faster than `speedLimit` seconds of media per second, when one is
  * given. MediaConvert takes about real time or longer for a job; the local worker is often many
@@ -105,50 +91,94 @@ function inputArgs(input: string, speedLimit?: number): string[] {
   ];
 }
 
-function hlsArgs(options: { playlistType: 'vod' | 'event'; segmentPattern: string; playlist: string; extra?: string[] }): string[] {
+/** The master ffmpeg writes beside its renditions: read for CODECS, never published. */
+export const FFMPEG_MASTER = 'ffmpeg-master.m3u8';
+
+const COMMON = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1'];
+
+function hlsArgs(options: { playlistType: 'vod' | 'event'; outDir: string; streamMap?: string; single?: string }): string[] {
+  const folder = options.single ?? '%v';
   return [
+    '-max_muxing_queue_size', '4096',
     '-f', 'hls',
     '-hls_time', String(SEGMENT_SECONDS),
     '-hls_playlist_type', options.playlistType,
     '-hls_segment_type', 'mpegts',
     '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', options.segmentPattern,
-    ...(options.extra ?? []),
-    options.playlist,
+    '-hls_segment_filename', path.join(options.outDir, folder, 'segment_%05d.ts'),
+    ...(options.streamMap ? ['-master_pl_name', FFMPEG_MASTER, '-var_stream_map', options.streamMap] : []),
+    path.join(options.outDir, folder, 'index.m3u8'),
   ];
 }
 
-export interface RemuxOptions {
-  input: string;
-  source: Pick<SourceInfo, 'hasAudio'>;
-  outDir: string;
-  /** The rendition's folder under outDir, e.g. `1080p`. */
-  name: string;
-  playlistType?: 'vod' | 'event';
-  /** As LadderOptions.speedLimit. */
-  speedLimit?: number;
-}
+/** A gain in dB as the linear factor `pan` takes. */
+const linear = (decibels: number) => Number((10 ** (decibels / 20)).toFixed(4));
 
 /**
- * Packages the source's video (and audio) as one HLS rendition without re-encoding: segments cut
- * at the source's own keyframes, the first at or after every SEGMENT_SECONDS, same layout and
- * names as the ladder. Reads the source once, as fast as storage delivers it.
+ * The audio chain of one planned track: the downmix the plan declares (the same gains MediaConvert's
+ * remix applies), then 48 kHz. `pan` with `=` does not renormalise, as MediaConvert does not.
  */
-export function buildRemuxArgs(options: RemuxOptions): string[] {
-  const dir = path.join(options.outDir, options.name);
-  return [
-    '-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1',
-    ...inputArgs(options.input, options.speedLimit),
-    '-copyts', '-i', options.input,
-    '-map', '0:V:0', ...(options.source.hasAudio ? ['-map', '0:a:0'] : []),
-    '-c', 'copy',
-    '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
-    ...hlsArgs({
-      playlistType: options.playlistType ?? 'vod',
-      segmentPattern: path.join(dir, 'segment_%05d.ts'),
-      playlist: path.join(dir, 'index.m3u8'),
-    }),
-  ];
+export function audioFilter(track: AudioTrackPlan): string {
+  const [left, right] = track.downmix ?? [[0, -60], [-60, 0]];
+  const channel = (gains: number[]) =>
+    gains
+      .map((gain, input) => (gain <= -60 ? undefined : gain === 0 ? `c${input}` : `${linear(gain)}*c${input}`))
+      .filter((term): term is string => term !== undefined)
+      .join('+') || '0*c0';
+  return `pan=stereo|c0=${channel(left)}|c1=${channel(right)},aresample=${AUDIO_SAMPLE_RATE}`;
+}
+
+function audioEncodeArgs(count: number): string[] {
+  if (count === 0) return [];
+  return ['-c:a', 'aac', '-b:a', kbit(AUDIO_BITRATE), '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2'];
+}
+
+/** What a colour conversion to BT.709 SDR needs, as zscale/tonemap filters (nothing for SDR). */
+export function colourFilters(colour: VideoPlan['colour']): string[] {
+  // The input's characteristics are stated, not read from frame metadata that a container may
+  // have dropped: every HLG and PQ source is BT.2020.
+  if (colour === 'hlg') {
+    // HLG is scene-referred and made to be shown on SDR screens by a direct conversion: zimg's
+    // HLG-to-BT.709 keeps colours close to the original (saturation 104-107 of an SDR original's
+    // 112, measured), where a tone curve in linear light washes them out (65-90).
+    return ['zscale=tin=arib-std-b67:pin=bt2020:min=bt2020nc:t=bt709:p=bt709:m=bt709:r=tv'];
+  }
+  if (colour === 'pq') {
+    // PQ is display-referred up to 10,000 nits: linear light (100 nits = 1.0), BT.709 primaries,
+    // then Mobius, which is linear up to its knee and compresses only the highlights.
+    return [
+      'zscale=tin=smpte2084:pin=bt2020:min=bt2020nc:t=linear:npl=100',
+      'format=gbrpf32le',
+      'zscale=p=bt709',
+      'tonemap=tonemap=mobius:desat=0',
+      'zscale=t=bt709:m=bt709:r=tv',
+    ];
+  }
+  return [];
+}
+
+export interface EncodeOptions {
+  /** Local path or http(s) URL (ffmpeg reads URLs with range requests). */
+  input: string;
+  plan: TranscodePlan;
+  /** The video rungs this command encodes (some or all of the plan's); none for audio only. */
+  renditions: RenditionPlan[];
+  audio: AudioOutput;
+  /** `flagged`: frames the stream marks interlaced (the plan's deinterlace); `all`: every frame (the content check found combing the flags deny). */
+  deinterlace?: 'flagged' | 'all';
+  outDir: string;
+  /** `vod` writes each media playlist once complete; `event` rewrites it after every segment, so a watcher can publish as it grows. */
+  playlistType?: 'vod' | 'event';
+  /**
+   * Cut segments exactly here instead of every SEGMENT_SECONDS: times (s) in the source's own
+   * timeline where keyframes are forced, as the segment starts of a packaged rendition of the same
+   * source (see buildPackageArgs). Timestamps are then the source's plus SOURCE_TIMESTAMP_OFFSET,
+   * like the package's, and frames keep their own timing (no frame-rate conversion), so every
+   * rendition starts each segment at the same frame and the same timestamp.
+   */
+  keyframeTimes?: number[];
+  /** Read the source at most this many times real time (ffmpeg `-readrate`); see inputArgs. */
+  speedLimit?: number;
 }
 
 /** `-force_key_frames` value for segment start times in the source's timeline. */
@@ -157,112 +187,123 @@ export function forcedKeyframes(times: number[]): string {
   return list.length <= MAX_KEYFRAME_LIST_CHARS ? list : 'source';
 }
 
-/** The ffmpeg arguments for the ladder (exported so tests and readers can see the command). */
-export function buildLadderArgs(options: Omit<LadderOptions, 'onProgress' | 'signal'>): string[] {
-  const { input, source, renditions, outDir, keyframeTimes } = options;
-  if (renditions.length === 0) throw new RangeError('The ladder needs at least one rendition');
-  const gop = String(gopFrames(source.frameRate));
+/** The audio part of a filter graph: each track's chain, split once per output that takes it. */
+function audioGraph(plan: TranscodePlan, audio: AudioOutput, videoOutputs: number): { graph: string[]; labels: string[] } {
+  if (audio === 'none' || plan.audio.length === 0) return { graph: [], labels: [] };
+  if (audio === 'muxed') {
+    const track = plan.audio[0]!;
+    const outputs = Math.max(1, videoOutputs);
+    const labels = Array.from({ length: outputs }, (_, i) => `a${i}`);
+    return { graph: [`[0:a:${track.index}]${audioFilter(track)},asplit=${outputs}${labels.map((l) => `[${l}]`).join('')}`], labels };
+  }
+  const labels = plan.audio.map((_, i) => `a${i}`);
+  return { graph: plan.audio.map((track, i) => `[0:a:${track.index}]${audioFilter(track)}[a${i}]`), labels };
+}
+
+/** The `-var_stream_map` of a command's video and audio outputs. */
+function streamMap(plan: TranscodePlan, renditions: RenditionPlan[], audio: AudioOutput): string {
+  const muxed = audio === 'muxed' && plan.audio.length > 0;
+  const video = renditions.map((r, i) => `v:${i}${muxed ? `,a:${i}` : ''},name:${r.name}`);
+  const audioOnly = audio === 'renditions' ? plan.audio.map((track, i) => `a:${i},name:${track.rendition}`) : [];
+  return [...video, ...audioOnly].join(' ');
+}
+
+/** The ffmpeg arguments that encode `renditions` (and the audio) in one command. */
+export function buildEncodeArgs(options: EncodeOptions): string[] {
+  const { input, plan, renditions, audio, outDir, keyframeTimes } = options;
+  const video = plan.video;
+  if (renditions.length > 0 && !video) throw new RangeError('An audio-only plan has no video renditions');
+  if (renditions.length === 0 && (audio !== 'renditions' || plan.audio.length === 0)) {
+    throw new RangeError('The command needs at least one output');
+  }
   const n = renditions.length;
+  const graph: string[] = [];
+  if (video && n > 0) {
+    const top = renditions[0]!;
+    const pre: string[] = [];
+    if (options.deinterlace) pre.push(`bwdif=mode=send_frame:parity=auto:deint=${options.deinterlace === 'all' ? 'all' : 'interlaced'}`);
+    // One constant rate for every rendition; an aligned encode keeps the packaged frames' timing instead.
+    if (!keyframeTimes) pre.push(`fps=${video.frameRate.numerator}/${video.frameRate.denominator}`);
+    const colour = colourFilters(video.colour);
+    // Tone mapping is the costliest filter: run it at the top rendition's size, not a 4K source's.
+    const larger = video.display.width * video.display.height > top.width * top.height;
+    if (colour.length > 0 && larger) pre.push(`scale=${top.width}:${top.height}`);
+    pre.push(...colour, 'format=yuv420p');
+    // `V` (capital) skips attached pictures (cover art), which would otherwise count as the first
+    // video stream. Autorotation happens before the graph, so scale targets are display sizes;
+    // setsar=1 makes every rendition square-pixel at the display aspect.
+    graph.push(`[0:V:0]${pre.join(',')},split=${n}${renditions.map((_, i) => `[s${i}]`).join('')}`);
+    renditions.forEach((r, i) => graph.push(`[s${i}]scale=${r.width}:${r.height},setsar=1[v${i}]`));
+  }
+  const audioPart = audioGraph(plan, audio, n);
+  graph.push(...audioPart.graph);
 
-  // Autorotation happens before the graph, so scale targets are display dimensions. `V` (capital)
-  // skips attached pictures (cover art), which would otherwise count as the first video stream.
-  // setsar=1 keeps players from stretching after the even-rounding; yuv420p keeps `-profile high`
-  // valid for 10-bit or 4:4:4 sources.
-  const graph = [
-    `[0:V:0]split=${n}${renditions.map((_, i) => `[s${i}]`).join('')}`,
-    ...renditions.map(
-      (r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`,
-    ),
-  ].join(';');
-
-  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-progress', 'pipe:1'];
-  args.push(...inputArgs(input, options.speedLimit));
+  const args = [...COMMON, ...inputArgs(input, options.speedLimit)];
   if (keyframeTimes) args.push('-copyts');
-  args.push('-i', input, '-filter_complex', graph);
-
+  args.push('-i', input, '-filter_complex', graph.join(';'));
   renditions.forEach((_, i) => args.push('-map', `[v${i}]`));
-  if (source.hasAudio) renditions.forEach(() => args.push('-map', '0:a:0'));
+  audioPart.labels.forEach((label) => args.push('-map', `[${label}]`));
 
-  args.push('-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high');
-  renditions.forEach((r, i) => {
-    args.push(
-      `-b:v:${i}`, kbit(r.videoBitrate),
-      `-maxrate:v:${i}`, kbit(r.videoBitrate),
-      `-bufsize:v:${i}`, kbit(r.videoBitrate * 2),
-    );
-  });
-  if (keyframeTimes) {
-    // Keyframes exactly where the remuxed rendition starts its segments and nowhere else (no
-    // GOP limit, no scene cuts), so the HLS muxer, which cuts at the first keyframe past each
-    // SEGMENT_SECONDS, cuts both at the same frames.
-    args.push(
-      '-force_key_frames', forcedKeyframes(keyframeTimes),
-      '-g', '1000000', '-sc_threshold', '0',
-      '-fps_mode', 'passthrough',
-      '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
-    );
-  } else {
-    args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
+  if (n > 0) {
+    args.push('-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high');
+    renditions.forEach((r, i) => {
+      args.push(`-b:v:${i}`, kbit(r.videoBitrate), `-maxrate:v:${i}`, kbit(r.videoBitrate), `-bufsize:v:${i}`, kbit(r.videoBitrate * 2));
+    });
+    if (video!.colour !== 'sdr') {
+      // Converted to BT.709: say so, or players would read the pixels as the source's HDR.
+      args.push('-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709');
+    }
+    if (keyframeTimes) {
+      // Keyframes exactly where the packaged rendition starts its segments and nowhere else (no
+      // GOP limit, no scene cuts), so the HLS muxer, which cuts at the first keyframe past each
+      // SEGMENT_SECONDS, cuts both at the same frames.
+      args.push(
+        '-force_key_frames', forcedKeyframes(keyframeTimes),
+        '-g', '1000000', '-sc_threshold', '0',
+        '-fps_mode', 'passthrough',
+        '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
+      );
+    } else {
+      const gop = String(gopFrames(frameRateValue(video!.frameRate)));
+      args.push('-g', gop, '-keyint_min', gop, '-sc_threshold', '0');
+    }
+  } else if (keyframeTimes) {
+    args.push('-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET));
   }
-
-  if (source.hasAudio) {
-    args.push('-c:a', 'aac', '-ac', '2');
-    renditions.forEach((r, i) => args.push(`-b:a:${i}`, kbit(r.audioBitrate)));
-  }
-
-  const streamMap = renditions
-    .map((r, i) => `v:${i}${source.hasAudio ? `,a:${i}` : ''},name:${r.name}`)
-    .join(' ');
-  args.push(
-    '-max_muxing_queue_size', '4096',
-    ...hlsArgs({
-      playlistType: options.playlistType ?? 'vod',
-      segmentPattern: path.join(outDir, '%v', 'segment_%05d.ts'),
-      playlist: path.join(outDir, '%v', 'index.m3u8'),
-      extra: [
-        ...(options.masterPlaylist === false ? [] : ['-master_pl_name', MASTER]),
-        '-var_stream_map', streamMap,
-      ],
-    }),
-  );
+  args.push(...audioEncodeArgs(audioPart.labels.length));
+  args.push(...hlsArgs({ playlistType: options.playlistType ?? 'vod', outDir, streamMap: streamMap(plan, renditions, audio) }));
   return args;
 }
 
-/** Encodes the ladder; resolves once every playlist is on disk with complete attributes. */
-export async function runLadder(options: LadderOptions): Promise<LadderResult> {
-  const durationSeconds = options.source.durationSeconds;
-  let lastPercent = -1;
-  await runFfmpeg(buildLadderArgs(options), {
-    input: options.input,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onOutputSeconds: (seconds) => {
-      if (!options.onProgress || durationSeconds <= 0) return;
-      // 99 at most until the playlists are checked; the final 100 comes below.
-      const percent = Math.min(99, Math.floor((seconds / durationSeconds) * 100));
-      if (percent > lastPercent) {
-        lastPercent = percent;
-        options.onProgress(percent);
-      }
-    },
-  });
-  if (options.masterPlaylist !== false) {
-    await ensureMasterAttributes(options.outDir, options.renditions, options.source.hasAudio);
-  }
-  const renditions = await Promise.all(
-    options.renditions.map(async (r) => {
-      const playlist = `${r.name}/index.m3u8`;
-      const media = HLS.parse(await readFile(path.join(options.outDir, playlist), 'utf8'));
-      if (media.isMasterPlaylist) throw new TranscodeFailedError(`${playlist} is not a media playlist`);
-      return {
-        ...r,
-        playlist,
-        segments: media.segments.map((s) => `${r.name}/${s.uri}`),
-        durationSeconds: media.segments.reduce((sum, s) => sum + s.duration, 0),
-      };
-    }),
-  );
-  options.onProgress?.(100);
-  return { masterPlaylist: MASTER, renditions };
+export interface PackageOptions {
+  input: string;
+  plan: TranscodePlan;
+  /** The rendition's folder under outDir, e.g. `720p`. */
+  name: string;
+  /** `muxed`: the one track encoded into the packaged rendition; `renditions`: every track beside it. */
+  audio: AudioOutput;
+  outDir: string;
+  playlistType?: 'vod' | 'event';
+  speedLimit?: number;
+}
+
+/**
+ * Packages the source's video as one HLS rendition without re-encoding: segments cut at the
+ * source's own keyframes, the first at or after every SEGMENT_SECONDS, same layout and names as
+ * the encoded ones. Audio is encoded (cheap) so it has the same layout as every other rendition.
+ */
+export function buildPackageArgs(options: PackageOptions): string[] {
+  const { plan, audio } = options;
+  const audioPart = audioGraph(plan, audio, 1);
+  const args = [...COMMON, ...inputArgs(options.input, options.speedLimit), '-copyts', '-i', options.input];
+  if (audioPart.graph.length > 0) args.push('-filter_complex', audioPart.graph.join(';'));
+  args.push('-map', '0:V:0');
+  audioPart.labels.forEach((label) => args.push('-map', `[${label}]`));
+  args.push('-c:v', 'copy', ...audioEncodeArgs(audioPart.labels.length), '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET));
+  const muxed = audio === 'muxed' && plan.audio.length > 0;
+  const map = [`v:0${muxed ? ',a:0' : ''},name:${options.name}`, ...(audio === 'renditions' ? plan.audio.map((track, i) => `a:${i},name:${track.rendition}`) : [])];
+  args.push(...hlsArgs({ playlistType: options.playlistType ?? 'vod', outDir: options.outDir, streamMap: map.join(' ') }));
+  return args;
 }
 
 /**
@@ -294,33 +335,52 @@ export async function capturePoster(options: {
   });
 }
 
+/** Damage ffmpeg met while decoding the source: what it could not decode, per kind of stream. */
+export interface DecodeDamage {
+  /** Video packets or macroblock rows ffmpeg reported it could not decode. */
+  video: number;
+  audio: number;
+  /** The source time of the first damage, in seconds, when ffmpeg's progress showed it. */
+  firstAtSeconds?: number;
+}
+
 export interface RunFfmpegOptions {
   /** The input path or URL, kept out of error messages. */
   input: string;
   /** Aborting kills ffmpeg; the returned promise then rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
-   * ffmpeg's output position (`out_time` of `-progress`, about twice a second) in seconds of the
-   * output timeline: with `-copyts` that is the source's timeline plus any output offset.
-   */
-  onOutputSeconds?: (seconds: number) => void;
-  /**
    * Video frames written so far (`frame` of `-progress`). With `-copyts` ffmpeg 5.1 measures
    * `out_time` from the first timestamp it saw, which is not the start (measured: 7.4 s reported
-   * at the end of a 20 s clip), so copyts commands count frames instead.
+   * at the end of a 20 s clip), so positions are counted in frames.
    */
   onFrames?: (frames: number) => void;
+  /** Counted while ffmpeg runs; read it after. */
+  damage?: DecodeDamage;
+  /** Seconds of source a frame stands for, to place the first damage in time. */
+  secondsPerFrame?: number;
+  /** The input's stream index of the video (Probe's track number minus one); default 0. */
+  videoStream?: number;
 }
+
+/**
+ * ffmpeg's words for a picture it could not decode: a packet of the stream it dropped
+ * ("Error while decoding stream #0:N"), or one it decoded with concealed macroblocks.
+ */
+const STREAM_DAMAGE = /^Error while decoding stream #0:(\d+)/;
+const CONCEALED_PICTURE = /\] error while decoding MB /;
 
 /** Runs one ffmpeg command (with `-progress pipe:1`); rejects with a reason a person can read. */
 export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<void> {
-  const { signal, onOutputSeconds, onFrames, input } = options;
-  signal?.throwIfAborted();
+  const { signal, onFrames, input, damage } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
 
   return new Promise((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stderrRest = '';
     let stdoutRest = '';
+    let frames = 0;
     let killTimer: NodeJS.Timeout | undefined;
 
     const onAbort = () => {
@@ -333,6 +393,17 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-16_384); // the cause is near the end; keep the tail
+      if (!damage) return;
+      const lines = (stderrRest + chunk).split('\n');
+      stderrRest = lines.pop() ?? '';
+      for (const line of lines) {
+        const stream = STREAM_DAMAGE.exec(line)?.[1];
+        const isVideo = CONCEALED_PICTURE.test(line) || (stream !== undefined && Number(stream) === (options.videoStream ?? 0));
+        if (isVideo) damage.video += 1;
+        else if (stream !== undefined) damage.audio += 1;
+        else continue;
+        if (damage.firstAtSeconds === undefined && options.secondsPerFrame) damage.firstAtSeconds = frames * options.secondsPerFrame;
+      }
     });
 
     // `-progress pipe:1` writes blocks of key=value lines every ~0.5 s.
@@ -344,8 +415,10 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
         const [key, value] = line.split('=', 2);
         const number = Number(value);
         if (!Number.isFinite(number) || number < 0) continue; // "N/A" before the first frame
-        if (key === 'out_time_us') onOutputSeconds?.(number / 1_000_000);
-        else if (key === 'frame') onFrames?.(number);
+        if (key === 'frame') {
+          frames = number;
+          onFrames?.(number);
+        }
       }
     });
 
@@ -362,6 +435,9 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) return reject(signal.reason);
       if (code === 0) return resolve();
+      if (code === EXIT_TOO_MANY_DECODE_ERRORS) {
+        return reject(new SourceDamagedError('The video is too damaged to convert: most of its pictures could not be decoded.'));
+      }
       const reason = summarizeFfmpegStderr(stderr, input);
       reject(
         new TranscodeFailedError(
@@ -373,47 +449,21 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
 }
 
 /**
- * Makes sure every EXT-X-STREAM-INF in the master has BANDWIDTH, RESOLUTION and CODECS. ffmpeg
- * 5.1 writes all three for H.264/AAC in MPEG-TS, but omits CODECS when it cannot read the
- * profile and level from the encoder's extradata; players (Safari, some TVs) then guess or refuse.
- * When something is missing, the master is rewritten from what the segments actually contain.
+ * When the first video frame of a source is shown, in its own timeline (usually 0; B-frame edit
+ * lists and transport streams start later): a packaged rendition keeps the source's timestamps, and
+ * the rungs encoded to match it force their keyframes at times in this timeline.
  */
-export async function ensureMasterAttributes(
-  outDir: string,
-  renditions: PlannedRendition[],
-  hasAudio: boolean,
-): Promise<void> {
-  const masterPath = path.join(outDir, MASTER);
-  const master = HLS.parse(await readFile(masterPath, 'utf8'));
-  if (!master.isMasterPlaylist) throw new TranscodeFailedError(`${MASTER} is not a master playlist`);
-
-  let changed = false;
-  for (const variant of master.variants) {
-    const rendition = renditions.find((r) => variant.uri === `${r.name}/index.m3u8`);
-    if (!rendition) throw new TranscodeFailedError(`${MASTER} lists an unknown rendition ${variant.uri}`);
-    if (!variant.bandwidth) {
-      // ffmpeg's own rule: nominal bitrate plus 10% for the MPEG-TS overhead.
-      const audio = hasAudio ? rendition.audioBitrate : 0;
-      variant.bandwidth = Math.round((rendition.videoBitrate + audio) * 1.1);
-      changed = true;
-    }
-    if (!variant.resolution) {
-      variant.resolution = { width: rendition.width, height: rendition.height };
-      changed = true;
-    }
-    if (!variant.codecs) {
-      const segment = await firstSegment(outDir, rendition.name);
-      variant.codecs = await codecsOf(segment);
-      changed = true;
-    }
-  }
-  if (changed) await writeFile(masterPath, HLS.stringify(master));
-}
-
-async function firstSegment(outDir: string, name: string): Promise<string> {
-  const files = (await readdir(path.join(outDir, name))).filter((f) => f.endsWith('.ts')).sort();
-  if (!files[0]) throw new TranscodeFailedError(`Rendition ${name} has no segments`);
-  return path.join(outDir, name, files[0]);
+export async function videoStartSeconds(input: string, signal?: AbortSignal): Promise<number> {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const args = ['-v', 'error', ...(isUrl(input) ? ['-rw_timeout', '30000000'] : []), '-select_streams', 'V:0', '-show_entries', 'stream=start_time', '-of', 'json', input];
+    const child = spawn('ffprobe', args, { ...(signal ? { signal } : {}) });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new TranscodeFailedError('ffprobe could not read the start of the source'))));
+  });
+  const start = Number((JSON.parse(stdout) as { streams?: Array<{ start_time?: string }> }).streams?.[0]?.start_time);
+  return Number.isFinite(start) ? start : 0;
 }
 
 /** RFC 6381 codec strings, e.g. `avc1.640028,mp4a.40.2`, read from an encoded segment. */
@@ -438,11 +488,14 @@ export async function codecsOf(file: string): Promise<string> {
     if (s.codec_type === 'video' && s.codec_name === 'h264') {
       codecs.push(avc1CodecString(s.profile ?? 'High', s.level ?? 40));
     } else if (s.codec_type === 'audio' && s.codec_name === 'aac') {
-      codecs.push('mp4a.40.2'); // AAC-LC, which is all the ladder encodes
+      codecs.push(AAC_LC_CODEC); // AAC-LC, which is all the ladder encodes
     }
   }
   return codecs.join(',');
 }
+
+/** RFC 6381 name of AAC-LC, the only audio any rendition carries. */
+export const AAC_LC_CODEC = 'mp4a.40.2';
 
 /** `avc1.PPCCLL`: profile_idc, constraint flags, level_idc, in hex. */
 export function avc1CodecString(profile: string, level: number): string {

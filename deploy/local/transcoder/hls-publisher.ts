@@ -17,10 +17,10 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import { frameRateValue, type FrameRate } from '../../../src/ladder.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
-import { codecsOf } from './ffmpeg-ladder.ts';
-import type { RenditionSize } from './fast-start.ts';
+import { measureBandwidth } from '../../../src/transcoder/transcode-plan.ts';
+import { AAC_LC_CODEC, codecsOf } from './ffmpeg-ladder.ts';
 
 export const MASTER_PLAYLIST = 'master.m3u8';
 const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
@@ -29,6 +29,19 @@ const UPLOAD_ATTEMPTS = 4;
 const HLS_VERSION = 6;
 
 export type OutputGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
+
+/** A rendition as the publisher sees it: a folder, and what the master says of it. */
+export type PublishedOutput =
+  | { kind: 'video'; name: string; width: number; height: number; frameRate?: FrameRate }
+  | {
+      kind: 'audio';
+      name: string;
+      /** HLS NAME. */
+      title: string;
+      /** HLS LANGUAGE. */
+      language?: string;
+      default: boolean;
+    };
 
 export interface PublishedSegment {
   uri: string;
@@ -55,7 +68,7 @@ export interface HlsPublisherOptions {
 }
 
 interface Tracked {
-  output: RenditionSize;
+  output: PublishedOutput;
   /** Uploaded, in playback order. */
   segments: PublishedSegment[];
   /** The last local playlist whose segments are all uploaded. */
@@ -76,7 +89,7 @@ interface Tracked {
 
 export interface HlsPublisher {
   /** Starts watching `<outDir>/<name>/` (again from scratch if it was watched before). */
-  track(output: RenditionSize): void;
+  track(output: PublishedOutput): void;
   /** Forgets a rendition that is not going to be published (an abandoned remux). */
   untrack(name: string): void;
   /** Reads what an earlier attempt published for these renditions (see Tracked.floor). */
@@ -100,23 +113,22 @@ export interface HlsPublisher {
 
 const playlistOf = (name: string) => `${name}/index.m3u8`;
 
-/** Peak and average bits per second of a rendition's segments (HLS BANDWIDTH, AVERAGE-BANDWIDTH). */
-export function bandwidthOf(segments: PublishedSegment[]): { peak: number; average: number } {
-  const seconds = segments.reduce((sum, s) => sum + s.duration, 0);
-  const bits = segments.reduce((sum, s) => sum + s.bytes * 8, 0);
-  // A last segment much shorter than the rest (a few frames) has a keyframe's bits over a sliver
-  // of time; counting it would advertise a peak no viewer ever needs.
-  const last = segments.at(-1);
-  const counted = segments.length > 1 && last && last.duration < SEGMENT_SECONDS / 2 ? segments.slice(0, -1) : segments;
-  const peak = Math.max(0, ...counted.filter((s) => s.duration > 0).map((s) => (s.bytes * 8) / s.duration));
-  return { peak: Math.ceil(peak), average: seconds > 0 ? Math.ceil(bits / seconds) : 0 };
-}
-
 /** Largest first: the order of the master, and of the API's renditions. */
-const byArea = (a: RenditionSize, b: RenditionSize) => b.width * b.height - a.width * a.height;
+const byArea = (a: { width: number; height: number }, b: { width: number; height: number }) => b.width * b.height - a.width * a.height;
 
-/** The multivariant playlist for these renditions. */
-export function masterPlaylistText(variants: Array<RenditionSize & { segments: PublishedSegment[]; codecs: string }>): string {
+type MasterEntry = PublishedOutput & { segments: PublishedSegment[]; codecs: string };
+
+const AUDIO_GROUP = 'audio';
+/** A quoted-string (RFC 8216 4.2) cannot hold a double quote or a line break; plan names have neither. */
+const quoted = (text: string) => `"${text.replace(/["\r\n]/g, '')}"`;
+
+/**
+ * The multivariant playlist for these renditions. Video renditions are variants, largest first.
+ * Audio renditions beside them are alternate renditions of one group (EXT-X-MEDIA, the first the
+ * default), and each variant names the group and counts the largest of them in its BANDWIDTH; with
+ * no video at all, each audio rendition is a variant of its own.
+ */
+export function masterPlaylistText(outputs: MasterEntry[]): string {
   const lines = [
     '#EXTM3U',
     `#EXT-X-VERSION:${HLS_VERSION}`,
@@ -125,15 +137,49 @@ export function masterPlaylistText(variants: Array<RenditionSize & { segments: P
     // would start such a playlist near its live edge. Viewers of a video start at its beginning.
     '#EXT-X-START:TIME-OFFSET=0',
   ];
-  for (const variant of [...variants].sort(byArea)) {
-    const { peak, average } = bandwidthOf(variant.segments);
+  const video = outputs.filter((o): o is MasterEntry & { kind: 'video' } => o.kind === 'video').sort(byArea);
+  const audio = outputs.filter((o): o is MasterEntry & { kind: 'audio' } => o.kind === 'audio');
+  const bandwidth = (entry: MasterEntry) => {
+    const { peak, average } = measureBandwidth(entry.segments);
+    return { peak: Math.max(1, peak), average: Math.max(1, average) };
+  };
+  if (video.length === 0) {
+    for (const entry of audio) {
+      const { peak, average } = bandwidth(entry);
+      lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${peak},AVERAGE-BANDWIDTH=${average},CODECS="${entry.codecs || AAC_LC_CODEC}"`, playlistOf(entry.name));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+  let audioPeak = 0;
+  let audioAverage = 0;
+  for (const entry of audio) {
+    const { peak, average } = bandwidth(entry);
+    audioPeak = Math.max(audioPeak, peak);
+    audioAverage = Math.max(audioAverage, average);
     const attributes = [
-      `BANDWIDTH=${Math.max(1, peak)}`,
-      `AVERAGE-BANDWIDTH=${Math.max(1, average)}`,
-      `RESOLUTION=${variant.width}x${variant.height}`,
-      ...(variant.codecs ? [`CODECS="${variant.codecs}"`] : []),
+      'TYPE=AUDIO',
+      `GROUP-ID="${AUDIO_GROUP}"`,
+      `NAME=${quoted(entry.title)}`,
+      ...(entry.language ? [`LANGUAGE="${entry.language}"`] : []),
+      `DEFAULT=${entry.default ? 'YES' : 'NO'}`,
+      'AUTOSELECT=YES',
+      'CHANNELS="2"',
+      `URI="${playlistOf(entry.name)}"`,
     ];
-    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, playlistOf(variant.name));
+    lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
+  }
+  for (const entry of video) {
+    const { peak, average } = bandwidth(entry);
+    const codecs = [entry.codecs, ...(audio.length > 0 && !entry.codecs.includes('mp4a') ? [AAC_LC_CODEC] : [])].filter(Boolean).join(',');
+    const attributes = [
+      `BANDWIDTH=${peak + audioPeak}`,
+      `AVERAGE-BANDWIDTH=${average + audioAverage}`,
+      `RESOLUTION=${entry.width}x${entry.height}`,
+      ...(entry.frameRate ? [`FRAME-RATE=${frameRateValue(entry.frameRate).toFixed(3)}`] : []),
+      ...(codecs ? [`CODECS="${codecs}"`] : []),
+      ...(audio.length > 0 ? [`AUDIO="${AUDIO_GROUP}"`] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, playlistOf(entry.name));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -352,16 +398,18 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
         MASTER_PLAYLIST,
         masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))),
       );
+      const area = (r: Tracked) => (r.output.kind === 'video' ? r.output.width * r.output.height : 0);
       return {
         type: 'HLS_GROUP',
         playlistFilePaths: [s3Uri(MASTER_PLAYLIST)],
         outputDetails: listed
-          .sort((a, b) => byArea(a.output, b.output))
+          .sort((a, b) => area(b) - area(a))
           .map((r) => ({
             outputFilePaths: [s3Uri(playlistOf(r.output.name))],
             // Only a finished rendition has a duration, as in MediaConvert's COMPLETE event.
             ...(r.ended ? { durationInMs: Math.round(r.segments.reduce((sum, s) => sum + s.duration, 0) * 1000) } : {}),
-            videoDetails: { widthInPx: r.output.width, heightInPx: r.output.height },
+            // An audio-only output has no video details, as in MediaConvert's events.
+            ...(r.output.kind === 'video' ? { videoDetails: { widthInPx: r.output.width, heightInPx: r.output.height } } : {}),
           })),
       };
     },

@@ -1,76 +1,12 @@
 /**
- * Reads what the ladder needs to know about a source (display size, duration, frame rate, audio)
- * with ffprobe. The input is a local path or an http(s) URL (a presigned S3 GET): ffprobe reads
- * only the parts it needs, with range requests, so the source is never copied whole.
+ * The local stand-in for MediaConvert's Probe API: ffprobe reads the source (a local path or an
+ * http(s) URL, read with range requests, never copied whole) and the answer is given in Probe's
+ * own shape (ProbeResult), field for field what MediaConvert reports and nothing more: no rotation,
+ * no pixel aspect (the app reads those from the MP4 header, as it does in AWS). So the app inspects
+ * and plans a source through the same code in both runtimes (src/transcoder/source-inspector.ts).
  */
 import { execFile } from 'node:child_process';
-
-/** MediaConvert's code for "can't open one or more of your input files". */
-export const ERROR_CODE_INPUT_UNREADABLE = 1010;
-
-/** The source cannot be used as a video. The message is meant for the person who uploaded it. */
-export class SourceUnreadableError extends Error {
-  override name = 'SourceUnreadableError';
-  readonly code: number;
-  constructor(message: string, options?: { code?: number; cause?: unknown }) {
-    super(message, { cause: options?.cause });
-    this.code = options?.code ?? ERROR_CODE_INPUT_UNREADABLE;
-  }
-}
-
-export interface SourceInfo {
-  /** Display width: rotation already applied. */
-  width: number;
-  /** Display height: rotation already applied. */
-  height: number;
-  durationSeconds: number;
-  hasAudio: boolean;
-  frameRate: number;
-  videoCodec: string;
-  audioCodec?: string;
-  /**
-   * What decides whether the video stream can be packaged as it is (see remux.ts): the stored
-   * rotation (0, 90, 180 or 270), ffprobe's pixel format, profile, field order and sample aspect
-   * ratio, and the audio profile. Absent when ffprobe does not say.
-   */
-  rotation: number;
-  pixelFormat?: string;
-  videoProfile?: string;
-  /** ffprobe's level: H.264 level_idc, e.g. 40 for 4.0. */
-  videoLevel?: number;
-  fieldOrder?: string;
-  sampleAspectRatio?: string;
-  audioProfile?: string;
-  /** Presentation time of the first video frame in the source's own timeline (usually 0). */
-  videoStartSeconds: number;
-}
-
-interface FfprobeStream {
-  codec_type?: string;
-  codec_name?: string;
-  profile?: string;
-  level?: number;
-  pix_fmt?: string;
-  field_order?: string;
-  sample_aspect_ratio?: string;
-  start_time?: string;
-  width?: number;
-  height?: number;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  duration?: string;
-  disposition?: { attached_pic?: number };
-  tags?: Record<string, string>;
-  side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
-}
-
-interface FfprobeOutput {
-  streams?: FfprobeStream[];
-  format?: { duration?: string; format_name?: string };
-}
-
-/** Stops a hung HTTP read instead of waiting forever (microseconds). */
-const HTTP_TIMEOUT_US = '30000000';
+import type { ProbeResult, Track } from '@aws-sdk/client-mediaconvert';
 
 export function isUrl(input: string): boolean {
   return /^https?:\/\//i.test(input);
@@ -93,113 +29,252 @@ export function summarizeFfmpegStderr(stderr: string, input?: string): string {
   return chosen.replace(componentPrefix, '').replace(/^the source:\s*/, '').slice(0, 300);
 }
 
-function parseRate(rate: string | undefined): number {
-  const [num, den] = (rate ?? '').split('/').map(Number);
-  if (num === undefined || !Number.isFinite(num) || num <= 0) return 0;
-  const value = den === undefined ? num : num / den;
-  return Number.isFinite(value) && value > 0 ? value : 0;
+interface FfprobeStream {
+  index?: number;
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  level?: number;
+  pix_fmt?: string;
+  field_order?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  bit_rate?: string;
+  bits_per_raw_sample?: string;
+  channels?: number;
+  sample_rate?: string;
+  color_transfer?: string;
+  color_primaries?: string;
+  color_space?: string;
+  disposition?: { attached_pic?: number };
+  tags?: Record<string, string>;
 }
 
-/** Clockwise/counter-clockwise does not matter here, only whether the sides swap. */
-function rotationOf(stream: FfprobeStream): number {
-  const fromSideData = stream.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation;
-  const fromTag = stream.tags?.rotate !== undefined ? Number(stream.tags.rotate) : undefined;
-  const rotation = fromSideData ?? fromTag ?? 0;
-  return Number.isFinite(rotation) ? ((Math.round(rotation) % 360) + 360) % 360 : 0;
+interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: { duration?: string; format_name?: string; size?: string; tags?: Record<string, string> };
 }
 
-function runFfprobe(input: string, signal?: AbortSignal): Promise<string> {
+/** Stops a hung HTTP read instead of waiting forever (microseconds). */
+const HTTP_TIMEOUT_US = '30000000';
+
+/** ffprobe's codec names as Probe's Codec enum (anything else is UNKNOWN there too). */
+const CODECS: Record<string, string> = {
+  h264: 'AVC', hevc: 'HEVC', av1: 'AV1', vp8: 'VP8', vp9: 'VP9', mpeg2video: 'MPEG2', mpeg1video: 'MPEG1',
+  mpeg4: 'MP4V', prores: 'PRORES', mjpeg: 'MJPEG', jpeg2000: 'JPEG2000', qtrle: 'QTRLE', theora: 'THEORA',
+  rawvideo: 'UNCOMPRESSED', aac: 'AAC', ac3: 'AC3', eac3: 'EAC3', flac: 'FLAC', mp3: 'MP3', opus: 'OPUS',
+  vorbis: 'VORBIS', mov_text: 'WEBVTT', webvtt: 'WEBVTT', eia_608: 'C608',
+};
+
+/** ffprobe's colour names as Probe's ColorPrimaries / TransferCharacteristics / MatrixCoefficients. */
+const PRIMARIES: Record<string, string> = { bt709: 'ITU_709', bt2020: 'ITU_2020', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG', bt470m: 'ITU_470M', smpte240m: 'SMPTE_240M', film: 'GENERIC_FILM', smpte432: 'SMPTE_EG_432_1', smpte431: 'SMPTE_431_2' };
+const TRANSFERS: Record<string, string> = {
+  bt709: 'ITU_709', 'arib-std-b67': 'ARIB_B67', smpte2084: 'SMPTE_2084', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG',
+  bt470m: 'ITU_470M', smpte240m: 'SMPTE_240M', linear: 'LINEAR', 'iec61966-2-1': 'IEC_61966_2_1', 'iec61966-2-4': 'IEC_61966_2_4',
+  'bt2020-10': 'ITU_2020_10bit', 'bt2020-12': 'ITU_2020_12bit', bt1361e: 'ITU_1361', smpte428: 'SMPTE_428_1',
+};
+const MATRICES: Record<string, string> = { bt709: 'ITU_709', bt2020nc: 'ITU_2020_NCL', bt2020c: 'ITU_2020_CL', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG', smpte240m: 'SMPTE_240M', gbr: 'RGB', fcc: 'FCC', ycgco: 'YCgCo' };
+
+/** Probe's Container.Format from ffprobe's format name (blank for what Probe does not name). */
+type ContainerFormat = NonNullable<NonNullable<ProbeResult['Container']>['Format']>;
+
+function containerFormat(output: FfprobeOutput): ContainerFormat | undefined {
+  const name = output.format?.format_name ?? '';
+  if (name.includes('mp4') || name.includes('mov')) {
+    return output.format?.tags?.major_brand?.trim() === 'qt' ? 'quicktime' : 'mp4';
+  }
+  if (name.includes('matroska')) return 'matroska';
+  if (name === 'mxf') return 'mxf';
+  if (name === 'wav') return 'wave';
+  if (name === 'avi') return 'avi';
+  if (name === 'mpegts') return 'mpegts';
+  return undefined;
+}
+
+function rate(text: string | undefined): { Numerator: number; Denominator: number } | undefined {
+  const [numerator, denominator] = (text ?? '').split('/').map(Number);
+  if (!numerator || !denominator || !(numerator > 0) || !(denominator > 0)) return undefined;
+  return { Numerator: numerator, Denominator: denominator };
+}
+
+const numberOf = (text: string | number | undefined) => {
+  const value = Number(text);
+  return text !== undefined && text !== 'N/A' && Number.isFinite(value) ? value : undefined;
+};
+
+function chromaOf(pixelFormat: string | undefined): string | undefined {
+  if (!pixelFormat) return undefined;
+  if (/^(yuvj?420p|nv12|nv21|p010|p016)/.test(pixelFormat)) return '4:2:0';
+  if (/^yuvj?422p/.test(pixelFormat)) return '4:2:2';
+  if (/^yuvj?444p/.test(pixelFormat)) return '4:4:4';
+  return undefined;
+}
+
+function bitDepthOf(stream: FfprobeStream): number | undefined {
+  const raw = numberOf(stream.bits_per_raw_sample);
+  if (raw) return raw;
+  const fromFormat = /p(9|10|12|14|16)(le|be)?$/.exec(stream.pix_fmt ?? '')?.[1];
+  if (fromFormat) return Number(fromFormat);
+  return stream.pix_fmt && /^(yuvj?4[0-9]{2}p|nv12|rgb24|bgr24|gray)$/.test(stream.pix_fmt) ? 8 : undefined;
+}
+
+/** `4.0` for H.264's level_idc 40, `4.1` for HEVC's 123 (30 x level), as people write levels. */
+function levelOf(stream: FfprobeStream): string | undefined {
+  const level = stream.level;
+  if (level === undefined || level <= 0) return undefined;
+  if (stream.codec_name === 'h264') return (level / 10).toFixed(1);
+  if (stream.codec_name === 'hevc') return (level / 30).toFixed(1);
+  return String(level);
+}
+
+const scanTypeOf = (fieldOrder: string | undefined) =>
+  !fieldOrder || fieldOrder === 'unknown' ? undefined : fieldOrder === 'progressive' ? 'progressive' : 'interlaced';
+
+function track(stream: FfprobeStream): Track | undefined {
+  const type = stream.codec_type === 'video' ? 'video' : stream.codec_type === 'audio' ? 'audio' : stream.codec_type === 'subtitle' || stream.codec_type === 'data' ? 'data' : undefined;
+  if (!type || stream.index === undefined) return undefined;
+  const result: Track = {
+    Index: stream.index + 1,
+    TrackType: type,
+    Codec: (CODECS[stream.codec_name ?? ''] ?? 'UNKNOWN') as Track['Codec'],
+  };
+  const duration = numberOf(stream.duration);
+  if (duration !== undefined) result.Duration = duration;
+  const bitRate = numberOf(stream.bit_rate);
+  if (type === 'video') {
+    const bitDepth = bitDepthOf(stream);
+    const primaries = PRIMARIES[stream.color_primaries ?? ''];
+    const transfer = TRANSFERS[stream.color_transfer ?? ''];
+    const matrix = MATRICES[stream.color_space ?? ''];
+    const average = rate(stream.avg_frame_rate);
+    const coded = rate(stream.r_frame_rate);
+    const chroma = chromaOf(stream.pix_fmt);
+    const level = levelOf(stream);
+    const scanType = scanTypeOf(stream.field_order);
+    result.VideoProperties = {
+      Width: stream.width ?? 0,
+      Height: stream.height ?? 0,
+      ...(average ? { FrameRate: average } : {}),
+      ...(bitRate !== undefined ? { BitRate: bitRate } : {}),
+      ...(bitDepth ? { BitDepth: bitDepth } : {}),
+      ...(primaries ? { ColorPrimaries: primaries as never } : {}),
+      ...(transfer ? { TransferCharacteristics: transfer as never } : {}),
+      ...(matrix ? { MatrixCoefficients: matrix as never } : {}),
+      CodecMetadata: {
+        Width: stream.width ?? 0,
+        Height: stream.height ?? 0,
+        ...(coded ? { CodedFrameRate: coded } : {}),
+        ...(bitDepth ? { BitDepth: bitDepth } : {}),
+        ...(chroma ? { ChromaSubsampling: chroma } : {}),
+        ...(stream.profile && stream.profile !== 'unknown' ? { Profile: stream.profile } : {}),
+        ...(level ? { Level: level } : {}),
+        ...(scanType ? { ScanType: scanType } : {}),
+        ...(primaries ? { ColorPrimaries: primaries as never } : {}),
+        ...(transfer ? { TransferCharacteristics: transfer as never } : {}),
+        ...(matrix ? { MatrixCoefficients: matrix as never } : {}),
+      },
+    };
+  } else if (type === 'audio') {
+    const sampleRate = numberOf(stream.sample_rate);
+    const bitDepth = numberOf(stream.bits_per_raw_sample);
+    const language = stream.tags?.language;
+    result.AudioProperties = {
+      Channels: stream.channels ?? 0,
+      ...(sampleRate ? { SampleRate: sampleRate } : {}),
+      ...(bitRate !== undefined ? { BitRate: bitRate } : {}),
+      ...(bitDepth ? { BitDepth: bitDepth } : {}),
+      ...(language && language !== 'und' ? { LanguageCode: language } : {}),
+    };
+  } else if (stream.tags?.language && stream.tags.language !== 'und') {
+    result.DataProperties = { LanguageCode: stream.tags.language };
+  }
+  return result;
+}
+
+/** What the first bytes of a file look like, for files that are no media Probe can read. */
+export function sniffType(head: Uint8Array): { mimeType?: string; format?: 'mp4' | 'quicktime' | 'matroska' } {
+  const text = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
+  if (head.length >= 8 && head[0] === 0x89 && text(1, 4) === 'PNG') return { mimeType: 'image/png' };
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return { mimeType: 'image/jpeg' };
+  if (text(0, 4) === 'GIF8') return { mimeType: 'image/gif' };
+  if (text(0, 4) === 'RIFF' && text(8, 12) === 'WEBP') return { mimeType: 'image/webp' };
+  if (text(4, 8) === 'ftyp') return text(8, 12) === 'qt  ' ? { mimeType: 'video/quicktime', format: 'quicktime' } : { mimeType: 'video/mp4', format: 'mp4' };
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return { mimeType: 'video/x-matroska', format: 'matroska' };
+  // Text: UTF-8 that decodes, with no control characters but whitespace.
+  if (head.length > 0) {
+    try {
+      const decoded = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 4)));
+      if (!/[\u0000-\u0008\u000e-\u001f]/.test(decoded)) return { mimeType: 'text/plain' };
+    } catch {
+      // not UTF-8 text
+    }
+  }
+  return {};
+}
+
+function runFfprobe(input: string, signal?: AbortSignal): Promise<FfprobeOutput | undefined> {
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format'];
   if (isUrl(input)) args.push('-rw_timeout', HTTP_TIMEOUT_US);
   args.push('-i', input);
   return new Promise((resolve, reject) => {
-    execFile(
-      'ffprobe',
-      args,
-      { maxBuffer: 16 * 1024 * 1024, signal, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (!error) return resolve(stdout);
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          return reject(new Error('ffprobe is not installed (looked for it on PATH)', { cause: error }));
+    execFile('ffprobe', args, { maxBuffer: 16 * 1024 * 1024, signal, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (!error) {
+        try {
+          return resolve(JSON.parse(stdout) as FfprobeOutput);
+        } catch {
+          return resolve(undefined);
         }
-        if (error.name === 'AbortError') return reject(error);
-        const reason = summarizeFfmpegStderr(stderr, input);
-        // Reaching the source failed (HTTP error, refused, timed out): nothing wrong with the file.
-        const unreachable = /Server returned|HTTP error|Connection to|timed out|Network|I\/O error/i;
-        if (isUrl(input) && unreachable.test(reason)) {
-          return reject(
-            new SourceUnreadableError(`The uploaded file could not be fetched (${reason})`, { cause: error }),
-          );
-        }
-        // The demuxer could not even recognise a container: not a video file at all.
-        if (reason === 'Invalid data found when processing input') {
-          return reject(
-            new SourceUnreadableError(
-              'The file is not a video we can read: its format was not recognised',
-              { cause: error },
-            ),
-          );
-        }
-        reject(
-          new SourceUnreadableError(
-            `The file could not be read; it may be truncated or corrupt (${reason})`,
-            { cause: error },
-          ),
-        );
-      },
-    );
+      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new Error('ffprobe is not installed (looked for it on PATH)', { cause: error }));
+      }
+      if (error.name === 'AbortError') return reject(error);
+      const reason = summarizeFfmpegStderr(stderr, input);
+      // Reaching the source failed (HTTP error, refused, timed out): nothing wrong with the file.
+      if (isUrl(input) && /Server returned|HTTP error|Connection to|timed out|Network|I\/O error/i.test(reason)) {
+        return reject(new Error(`The source could not be fetched (${reason})`, { cause: error }));
+      }
+      // ffprobe could not read it: Probe answers with no tracks.
+      resolve(undefined);
+    });
   });
 }
 
-export async function probeSource(
-  input: string,
-  options: { signal?: AbortSignal } = {},
-): Promise<SourceInfo> {
-  const stdout = await runFfprobe(input, options.signal);
-  let output: FfprobeOutput;
-  try {
-    output = JSON.parse(stdout) as FfprobeOutput;
-  } catch (cause) {
-    throw new SourceUnreadableError('The file could not be read; ffprobe gave no usable answer', {
-      cause,
-    });
-  }
-  const streams = output.streams ?? [];
-  // Cover art in audio files shows up as a one-frame "video" stream: not a video.
-  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-  if (!video || !video.width || !video.height) {
-    throw new SourceUnreadableError('The file is not a video we can read: it has no video stream');
-  }
-  const audio = streams.find((s) => s.codec_type === 'audio');
+export interface ProbeInput {
+  /** A local path or an http(s) URL ffprobe can read. */
+  input: string;
+  /** The file's first bytes (a few hundred), to name what is not media. */
+  head: Uint8Array;
+  sizeBytes: number;
+  eTag?: string;
+  lastModified?: Date;
+}
 
-  const durationSeconds = Number(output.format?.duration ?? video.duration);
-  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) {
-    throw new SourceUnreadableError(
-      'The file could not be read; it may be truncated or corrupt (its duration is unknown)',
-    );
-  }
-
-  const rotation = rotationOf(video);
-  const swap = rotation === 90 || rotation === 270;
-  // avg_frame_rate is right for variable-frame-rate phone video; r_frame_rate is the fallback.
-  const frameRate = parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate) || 30;
-
-  const info: SourceInfo = {
-    width: swap ? video.height : video.width,
-    height: swap ? video.width : video.height,
-    durationSeconds,
-    hasAudio: audio !== undefined,
-    frameRate,
-    videoCodec: video.codec_name ?? 'unknown',
-    rotation,
-    videoStartSeconds: Number.isFinite(Number(video.start_time)) ? Number(video.start_time) : 0,
+/** One file's ProbeResult, as MediaConvert's Probe gives it. */
+export async function probeAsMediaConvert(source: ProbeInput, options: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+  const sniffed = sniffType(source.head);
+  const output = source.sizeBytes > 0 ? await runFfprobe(source.input, options.signal) : undefined;
+  // Cover art in audio files is a one-picture "video" stream: not a track Probe reports.
+  const streams = (output?.streams ?? []).filter((stream) => !stream.disposition?.attached_pic);
+  const tracks = streams.flatMap((stream) => track(stream) ?? []);
+  const format = output ? containerFormat(output) : sniffed.format;
+  const duration = numberOf(output?.format?.duration);
+  const indexes = (type: string) => tracks.filter((t) => t.TrackType === type).map((t) => t.Index!);
+  return {
+    Container: {
+      ...(format ? { Format: format } : {}),
+      ...(duration !== undefined ? { Duration: duration } : {}),
+      Tracks: tracks,
+    },
+    Metadata: {
+      FileSize: source.sizeBytes,
+      ...(sniffed.mimeType ? { MimeType: sniffed.mimeType } : {}),
+      ...(source.eTag ? { ETag: source.eTag } : {}),
+      ...(source.lastModified ? { LastModified: source.lastModified } : {}),
+    },
+    TrackMappings: [{ VideoTrackIndexes: indexes('video'), AudioTrackIndexes: indexes('audio'), DataTrackIndexes: indexes('data') }],
   };
-  if (audio?.codec_name) info.audioCodec = audio.codec_name;
-  if (audio?.profile) info.audioProfile = audio.profile;
-  if (video.pix_fmt) info.pixelFormat = video.pix_fmt;
-  if (video.profile) info.videoProfile = video.profile;
-  if (typeof video.level === 'number' && video.level > 0) info.videoLevel = video.level;
-  if (video.field_order) info.fieldOrder = video.field_order;
-  if (video.sample_aspect_ratio) info.sampleAspectRatio = video.sample_aspect_ratio;
-  return info;
 }

@@ -1,14 +1,17 @@
 /**
  * A tiny HTTP front for the ffmpeg worker, so the application (which may not import `deploy/`)
- * submits jobs the way it calls MediaConvert: one request, a job id back.
+ * talks to it the way it talks to MediaConvert:
  *
- *   POST /jobs  {videoId, sourceKey, outputPrefix, clientRequestToken}  ->  201 {jobId}
+ *   POST /jobs  {videoId, sourceKey, outputPrefix, clientRequestToken, plan}  ->  201 {jobId}
+ *   POST /2017-08-29/probe  MediaConvert's Probe, on the wire as the SDK sends it: the app's
+ *        MediaConvertClient points here (MEDIACONVERT_ENDPOINT) and reads the answer as in AWS.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { TranscodeWorker } from './worker.ts';
+import { TranscodePlan } from '../../../src/schemas/transcode.ts';
+import { ProbeRefusedError, type TranscodeWorker } from './worker.ts';
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 1024 });
 
@@ -17,11 +20,31 @@ export const TranscodeJobRequestBody = Type.Object({
   sourceKey: NonEmpty,
   outputPrefix: NonEmpty,
   clientRequestToken: NonEmpty,
+  plan: TranscodePlan,
 });
 /** Checked against the app's interface where the server hands it to `worker.submit`. */
 export type TranscodeJobRequestBody = Static<typeof TranscodeJobRequestBody>;
 
-const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** MediaConvert's REST path for Probe. */
+export const PROBE_PATH = '/2017-08-29/probe';
+
+/**
+ * An SDK-shaped value (PascalCase members, Date timestamps) as MediaConvert's JSON protocol puts
+ * it on the wire: every member under its locationName, which for Probe's shapes is the member name
+ * with a lower-case first letter, and timestamps as Unix seconds.
+ */
+export function toMediaConvertWire(value: unknown): unknown {
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (Array.isArray(value)) return value.map(toMediaConvertWire);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, member]) => [key.charAt(0).toLowerCase() + key.slice(1), toMediaConvertWire(member)]),
+    );
+  }
+  return value;
+}
 
 export interface TranscodeWorkerServer {
   /** Base URL, e.g. `http://127.0.0.1:4010`. */
@@ -71,9 +94,41 @@ export async function startTranscodeWorkerServer(options: {
 }): Promise<TranscodeWorkerServer> {
   const { worker, host = '127.0.0.1', port } = options;
 
+  /** MediaConvert's errors: the status, its type in `x-amzn-ErrorType`, and `{message}`. */
+  function mediaConvertError(res: ServerResponse, status: number, type: string, message: string) {
+    const text = JSON.stringify({ message });
+    res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  async function answerProbe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let files: Array<{ fileUrl?: unknown }> = [];
+    try {
+      const body = (await readJson(req)) as { inputFiles?: Array<{ fileUrl?: unknown }> };
+      files = Array.isArray(body?.inputFiles) ? body.inputFiles : [];
+    } catch (error) {
+      return mediaConvertError(res, 400, 'BadRequestException', error instanceof Error ? error.message : 'Bad request');
+    }
+    if (files.length === 0 || files.some((file) => typeof file.fileUrl !== 'string')) {
+      return mediaConvertError(res, 400, 'BadRequestException', 'inputFiles must list at least one fileUrl');
+    }
+    try {
+      const results = [];
+      for (const file of files) results.push(await worker.probe(file.fileUrl as string));
+      send(res, 200, toMediaConvertWire({ ProbeResults: results }));
+    } catch (error) {
+      if (error instanceof ProbeRefusedError) {
+        return mediaConvertError(res, error.status, error.status === 404 ? 'NotFoundException' : 'BadRequestException', error.message);
+      }
+      console.error('Transcode worker server: probe failed', error);
+      mediaConvertError(res, 500, 'InternalServerErrorException', 'The file could not be probed');
+    }
+  }
+
   const server = createServer((req, res) => {
     void (async () => {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (pathname === PROBE_PATH && req.method === 'POST') return answerProbe(req, res);
       if (pathname !== '/jobs') return problem(res, 404, 'Not Found', `No route ${pathname}`);
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
@@ -86,8 +141,8 @@ export async function startTranscodeWorkerServer(options: {
           const where = first?.path || 'body';
           throw new BadRequest(`Invalid transcode job request: ${where} ${first?.message ?? 'is invalid'}`);
         }
-        const { videoId, sourceKey, outputPrefix, clientRequestToken } = body;
-        const { jobId } = await worker.submit({ videoId, sourceKey, outputPrefix, clientRequestToken });
+        const { videoId, sourceKey, outputPrefix, clientRequestToken, plan } = body;
+        const { jobId } = await worker.submit({ videoId, sourceKey, outputPrefix, clientRequestToken, plan });
         send(res, 201, { jobId });
       } catch (error) {
         if (error instanceof BadRequest) {

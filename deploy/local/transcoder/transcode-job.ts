@@ -1,50 +1,72 @@
 /**
- * One transcode, from a probed source to a published HLS ladder, publishing as early as a
- * rendition can be watched (issue 6):
+ * One transcode: a plan (src/transcoder/transcode-plan.ts) carried out with ffmpeg and published
+ * to storage as early as a rendition can be watched.
  *
- * - A source that can be packaged as it is (fast-start.ts) is remuxed into its top rendition and
- *   published at once; then ONE ffmpeg command (one decode) encodes the rungs below, with
- *   keyframes forced where the remuxed segments start, and they join the master when done.
- * - Any other source is encoded by ONE command for the whole ladder; its smallest rendition is
- *   published while that command runs, as an EVENT playlist that grows segment by segment, as soon
- *   as a viewer starting then would never catch up with the encoder.
+ * - A source the plan lets be packaged is first remuxed whole into its top rendition (its audio
+ *   encoded alongside), measured against the ladder's contract (checkPackagedSegments: segment
+ *   lengths and peak bitrate), and published at once if it passes; then ONE ffmpeg command (one
+ *   decode) encodes the rungs below, keyframes forced where the packaged segments start.
+ * - Any other source, or a packaged one that failed its measurement, is encoded by ONE command for
+ *   the whole ladder; its smallest rendition (with the audio renditions, if any) is published while
+ *   that command runs, as a growing EVENT playlist, as soon as a viewer starting then would never
+ *   catch up with the encoder.
+ * - An audio-only source becomes one audio rendition the same way.
+ *
+ * Before any of it, a source whose stream says progressive has its first frames checked for
+ * interlacing (interlace-check.ts); flags that lie are caught here. Decoding damage met on the way
+ * becomes a warning, or fails the job when most of the picture is lost.
  *
  * Encoding the smallest rung on its own first (and the rest after) was measured and rejected: the
  * second decode and scale cost 8.6% (60 s 1080p HEVC) to 12% (20 s) more ffmpeg CPU than the
- * one-command ladder, over the 5% issue 6 allows. The growing playlist costs nothing extra (CPU
- * within 2% of the bare ladder command) and is playable after one segment instead of after a whole
- * 360p encode, as long as the ladder runs faster than real time; when it does not, publication
- * waits until viewers cannot catch up (safeToWatchWhileEncoding).
+ * one-command ladder. The growing playlist costs nothing extra.
  *
  * Segments are uploaded while ffmpeg writes them (hls-publisher.ts), so the end of the encode is
  * followed by a few small uploads, not by the whole ladder's.
  */
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
+import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { planRenditions, POSTER_FILE, SEGMENT_SECONDS, type PlannedRendition } from '../../../src/ladder.ts';
-import { avc1CodecString, buildLadderArgs, buildRemuxArgs, capturePoster, runFfmpeg, TranscodeFailedError } from './ffmpeg-ladder.ts';
-import { MAX_REMUX_SEGMENT_SECONDS, planStart, type RenditionSize } from './fast-start.ts';
-import { createHlsPublisher, type OutputGroupDetail } from './hls-publisher.ts';
-import type { SourceInfo } from './probe.ts';
+import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
+import { checkPackagedSegments } from '../../../src/transcoder/transcode-plan.ts';
+import {
+  AAC_LC_CODEC,
+  avc1CodecString,
+  buildEncodeArgs,
+  buildPackageArgs,
+  capturePoster,
+  FFMPEG_MASTER,
+  runFfmpeg,
+  SourceDamagedError,
+  TranscodeFailedError,
+  videoStartSeconds,
+  type AudioOutput,
+  type DecodeDamage,
+} from './ffmpeg-ladder.ts';
+import { createHlsPublisher, type OutputGroupDetail, type PublishedOutput } from './hls-publisher.ts';
+import { countInterlacedFrames, looksInterlaced } from './interlace-check.ts';
 
 /** How often a running ffmpeg's output folder is checked for finished segments. */
 const POLL_MS = 100;
 
-/**
- * A remux that finishes within this is published finished (a VOD playlist with its duration):
- * that is most sources, packaged at storage speed. A longer one is published while it runs.
- */
-const REMUX_GRACE_MS = 500;
+/** The part of the job's progress the package stands for when rungs are encoded after it. */
+const PACKAGE_SHARE = 5;
 
-/** The part of the job's progress the remux stands for when rungs are encoded after it. */
-const REMUX_SHARE = 5;
+/** A job whose decoder lost more than this share of the pictures fails instead of publishing glitches. */
+export const MAX_DAMAGED_SHARE = 0.25;
+
+/** The warning code this stand-in reports for decoding damage (MediaConvert has its own codes). */
+export const DECODE_DAMAGE_WARNING = 'LOCAL_DECODE_DAMAGE';
 
 export interface TranscodeLogger {
   info(details: Record<string, unknown>, message: string): void;
   warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface TranscodeWarning {
+  code: string;
+  message: string;
 }
 
 export interface HlsTranscodeOptions {
@@ -52,9 +74,9 @@ export interface HlsTranscodeOptions {
   bucket: string;
   /** `video-streams/{videoId}/`. */
   outputPrefix: string;
-  /** The source as ffmpeg reads it (a presigned URL or a path), and what ffprobe said of it. */
+  /** The source as ffmpeg reads it (a presigned URL or a path). */
   input: string;
-  source: SourceInfo;
+  plan: TranscodePlan;
   workDir: string;
   signal: AbortSignal;
   /** Read the source at most this many times real time (see ffmpeg-ladder.ts); none by default. */
@@ -68,9 +90,10 @@ export interface HlsTranscodeOptions {
   onPublished(group: OutputGroupDetail): void;
 }
 
-/** Thrown from a watch tick to stop a remux whose keyframes are too sparse. */
-class SparseKeyframes extends Error {
-  override name = 'SparseKeyframes';
+export interface TranscodeResult {
+  /** The outputs for COMPLETE: the HLS group and the poster. */
+  outputs: OutputGroupDetail[];
+  warnings: TranscodeWarning[];
 }
 
 /**
@@ -87,15 +110,51 @@ export function safeToWatchWhileEncoding(progress: { encoded: number; elapsed: n
   return encoded >= duration - speed * Math.max(0, duration - SEGMENT_SECONDS);
 }
 
-/** Encodes, publishes and returns the outputs for COMPLETE: the HLS group and the poster. */
-export async function transcodeToHls(options: HlsTranscodeOptions): Promise<OutputGroupDetail[]> {
-  const { source, signal, logger } = options;
-  const renditions = planRenditions(source);
+const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
+
+/** What the decoder's complaints mean for the viewer: nothing, a warning, or a failed job. */
+export function judgeDamage(damage: DecodeDamage, expectedFrames: number): TranscodeWarning[] {
+  const warnings: TranscodeWarning[] = [];
+  // ffmpeg reports its position twice a second: a place is given only when it is one.
+  const where = damage.firstAtSeconds ? ` from about ${clock(damage.firstAtSeconds)}` : '';
+  if (damage.video > 0) {
+    const share = expectedFrames > 0 ? damage.video / expectedFrames : 1;
+    if (share > MAX_DAMAGED_SHARE) {
+      throw new SourceDamagedError(
+        `The video is too damaged to convert: about ${Math.min(100, Math.round(share * 100))}% of its pictures could not be decoded.`,
+      );
+    }
+    warnings.push({
+      code: DECODE_DAMAGE_WARNING,
+      message: `Part of the video is damaged: ${damage.video} picture${damage.video === 1 ? '' : 's'}${where} could not be decoded and may show as glitches.`,
+    });
+  } else if (damage.audio > 0) {
+    warnings.push({ code: DECODE_DAMAGE_WARNING, message: `Part of the sound is damaged${where}: it may crackle or drop out there.` });
+  }
+  return warnings;
+}
+
+/** Encodes, publishes, and returns the outputs for COMPLETE and any warnings. */
+export async function transcodeToHls(options: HlsTranscodeOptions): Promise<TranscodeResult> {
+  const { plan, signal, logger } = options;
+  const video = plan.video;
   const outDir = path.join(options.workDir, 'out');
   const speedLimit = options.speedLimit ? { speedLimit: options.speedLimit } : {};
-  const start = planStart(source, renditions);
+  const renditions = video?.renditions ?? [];
+  /** Audio of the video renditions themselves, and audio renditions of their own. */
+  const muxedAudio: AudioOutput = plan.audioLayout === 'muxed' ? 'muxed' : 'none';
+  const ownAudio = plan.audioLayout === 'alternate' || plan.audioLayout === 'audio-only';
+  const audioOutputs: PublishedOutput[] = ownAudio
+    ? plan.audio.map((track) => ({ kind: 'audio', name: track.rendition, title: track.name, ...(track.language ? { language: track.language } : {}), default: track.default }))
+    : [];
+  const audioNames = audioOutputs.map((output) => output.name);
+  const frameRate = video ? frameRateValue(video.frameRate) : 0;
+  const videoOutput = (r: RenditionPlan): PublishedOutput => ({ kind: 'video', name: r.name, width: r.width, height: r.height, frameRate: video!.frameRate });
+  const damage: DecodeDamage = { video: 0, audio: 0 };
+
   /** The rendition that is the source's own stream, while it is. */
   let packaged: string | undefined;
+  const sourceVideo = plan.source.video;
   const publisher = createHlsPublisher({
     s3: options.s3,
     bucket: options.bucket,
@@ -103,20 +162,17 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
     outDir,
     signal,
     knownCodecs: async (name) => {
+      if (audioNames.includes(name)) return AAC_LC_CODEC;
       // The packaged rendition is the source's own stream; an encoded one is in ffmpeg's master.
-      if (packaged === name && source.videoProfile && source.videoLevel) {
-        return [avc1CodecString(source.videoProfile, source.videoLevel), ...(source.hasAudio ? ['mp4a.40.2'] : [])].join(',');
+      const level = Number(sourceVideo?.level);
+      if (packaged === name && sourceVideo?.profile && level > 0) {
+        return [avc1CodecString(sourceVideo.profile, Math.round(level * 10)), ...(muxedAudio === 'muxed' ? [AAC_LC_CODEC] : [])].join(',');
       }
-      const master = await readFile(path.join(outDir, 'master.m3u8'), 'utf8').catch(() => '');
-      const variant = new RegExp(`CODECS="([^"]+)"\\s*\\n${name}/index\\.m3u8`).exec(master);
-      return variant?.[1];
+      const master = await readFile(path.join(outDir, FFMPEG_MASTER), 'utf8').catch(() => '');
+      return new RegExp(`CODECS="([^"]+)"\\s*\\n${name}/index\\.m3u8`).exec(master)?.[1];
     },
   });
-  if (options.retry) {
-    const names = new Set(renditions.map((r) => r.name));
-    if (start.kind === 'remux') names.add(start.top.name);
-    await publisher.loadFloors([...names]);
-  }
+  if (options.retry) await publisher.loadFloors([...renditions.map((r) => r.name), ...audioNames]);
 
   let lastPercent = -1;
   const progress = (percent: number) => {
@@ -127,10 +183,11 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
     }
   };
 
-  // The poster comes from the first rendition published, at the smallest rendition's size.
-  const smallest = renditions.at(-1)!;
+  // The poster comes from the first video rendition published, at the smallest rendition's size.
+  const smallest = renditions.at(-1);
   let poster: Promise<boolean> | undefined;
   const makePoster = (name: string) => {
+    if (!smallest) return;
     poster ??= (async () => {
       const outFile = path.join(outDir, POSTER_FILE);
       try {
@@ -149,20 +206,21 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
 
   const announce = async (names: string[]) => {
     options.onPublished(await publisher.publish(names));
-    makePoster(names[0]!);
+    const firstVideo = names.find((name) => !audioNames.includes(name));
+    if (firstVideo) makePoster(firstVideo);
   };
 
   /**
    * Runs ffmpeg, calling `tick` every POLL_MS while it runs and once after it exits (ticks sync
    * the publisher themselves). A tick that throws stops ffmpeg and the job.
    */
-  async function watched(args: string[], onSeconds: (seconds: number) => void, tick: (exited: boolean) => Promise<void>): Promise<void> {
+  async function watched(args: string[], onFrames: (frames: number) => void, tick: (exited: boolean) => Promise<void>, counting: boolean): Promise<void> {
     const stop = new AbortController();
-    // Every command here keeps the source's timing, so frames over the frame rate is the position.
     const run = runFfmpeg(args, {
       input: options.input,
       signal: AbortSignal.any([signal, stop.signal]),
-      onFrames: (frames) => onSeconds(frames / source.frameRate),
+      onFrames,
+      ...(counting ? { damage, videoStream: (sourceVideo?.track ?? 1) - 1, ...(frameRate > 0 ? { secondsPerFrame: 1 / frameRate } : {}) } : {}),
     });
     let exited = false;
     const settled = run.then(
@@ -183,119 +241,130 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Outp
     }
   }
 
-  /** Watches an encode whose renditions are published when it ends (none while it runs). */
+  /**
+   * Encodes video rungs and/or audio renditions in one command. With `live`, those renditions are
+   * published while it runs, once a viewer could not catch up with it; the rest when it ends.
+   */
   async function encode(
-    rungs: PlannedRendition[],
-    extra: Pick<Parameters<typeof buildLadderArgs>[0], 'keyframeTimes'>,
+    rungs: RenditionPlan[],
+    audio: AudioOutput,
+    extra: { keyframeTimes?: number[]; deinterlace?: 'flagged' | 'all' },
     progressRange: [number, number],
-    live?: { name: string; started: number },
+    live?: { names: string[]; started: number },
   ): Promise<void> {
-    for (const rung of rungs) publisher.track(rung);
-    let encoded = 0;
-    // ffmpeg's own master stays on disk: CODECS are read from it (see knownCodecs).
-    const args = buildLadderArgs({ input: options.input, source, renditions: rungs, outDir, playlistType: 'event', ...extra, ...speedLimit });
+    for (const rung of rungs) publisher.track(videoOutput(rung));
+    if (audio === 'renditions') for (const output of audioOutputs) publisher.track(output);
+    const args = buildEncodeArgs({ input: options.input, plan, renditions: rungs, audio, outDir, playlistType: 'event', ...extra, ...speedLimit });
+    // Audio-only commands report no frames; they finish in a moment and are published at the end.
+    const totalFrames = Math.max(1, plan.durationSeconds * frameRate);
     let published = false;
     await watched(
       args,
-      (seconds) => {
-        encoded = Math.max(encoded, seconds);
+      (frames) => {
         const [from, to] = progressRange;
-        progress(from + ((to - from) * encoded) / source.durationSeconds);
+        progress(from + ((to - from) * Math.min(frames, totalFrames)) / totalFrames);
       },
       async (exited) => {
         await publisher.sync();
-        // Once ffmpeg is done every rendition is, and they are published together.
-        if (!live || published || exited || publisher.segments(live.name).length === 0) return;
+        if (!live || published || exited || live.names.some((name) => publisher.segments(name).length === 0)) return;
+        const encoded = Math.min(...live.names.map((name) => publisher.segments(name).reduce((sum, s) => sum + s.duration, 0)));
         const elapsed = (Date.now() - live.started) / 1000;
-        if (safeToWatchWhileEncoding({ encoded, elapsed, duration: source.durationSeconds })) {
+        if (safeToWatchWhileEncoding({ encoded, elapsed, duration: plan.durationSeconds })) {
           published = true;
-          await announce([live.name]);
+          await announce(live.names);
         }
       },
+      true,
     );
   }
 
-  async function encodeLadder(): Promise<void> {
-    // The smallest rendition goes out first: the one every viewer's connection can carry.
-    await encode(renditions, {}, [0, 99], { name: smallest.name, started: Date.now() });
-  }
-
   /**
-   * Packages the top rendition and publishes it after its first segment. False when its keyframes
-   * turn out too sparse before anything was published: the caller encodes instead.
+   * Packages the top rendition (and the audio renditions beside it), measures it, and publishes it.
+   * False, with nothing published, when it breaks the ladder's contract or the content turned out
+   * interlaced: the caller encodes instead.
    */
-  async function remuxTop(top: RenditionSize, share: number): Promise<boolean> {
-    publisher.track(top);
+  async function packageTop(top: RenditionPlan, interlaced: Promise<boolean>): Promise<boolean> {
+    publisher.track(videoOutput(top));
+    if (ownAudio) for (const output of audioOutputs) publisher.track(output);
     packaged = top.name;
-    // ffmpeg makes the `%v` folders of a ladder itself, but not the one folder of a single output.
-    await mkdir(path.join(outDir, top.name), { recursive: true });
-    let published = false;
-    let publishedWhileWriting = false;
-    const started = performance.now();
+    const audio: AudioOutput = ownAudio ? 'renditions' : muxedAudio;
+    let reason: string | undefined;
     try {
       await watched(
-        buildRemuxArgs({ input: options.input, source, outDir, name: top.name, playlistType: 'event', ...speedLimit }),
-        (seconds) => progress((share * seconds) / source.durationSeconds),
-        async () => {
-          if (!published) {
-            const longest = Math.max(0, ...(await publisher.peek(top.name)).map((s) => s.duration));
-            if (longest > MAX_REMUX_SEGMENT_SECONDS) throw new SparseKeyframes(`a keyframe interval of ${longest.toFixed(1)} s`);
-          }
-          await publisher.sync();
-          // Finished, or still going after a moment (a long source): published either way.
-          const due = publisher.ended(top.name) || performance.now() - started >= REMUX_GRACE_MS;
-          if (!published && publisher.segments(top.name).length > 0 && due) {
-            published = true;
-            publishedWhileWriting = !publisher.ended(top.name);
-            await announce([top.name]);
-          }
-        },
+        buildPackageArgs({ input: options.input, plan, name: top.name, audio, outDir, playlistType: 'event', ...speedLimit }),
+        (frames) => progress((PACKAGE_SHARE * frames) / Math.max(1, plan.durationSeconds * frameRate)),
+        () => publisher.sync(),
+        false,
       );
-      // The master's BANDWIDTH was measured on the first segments: now it counts every one.
-      if (publishedWhileWriting) await publisher.publish([top.name]);
-      return true;
+      if (await interlaced) reason = 'it is interlaced, though its stream says progressive';
+      else reason = checkPackagedSegments(publisher.segments(top.name), top, muxedAudio === 'muxed');
     } catch (error) {
-      // Too sparse, or a stream ffmpeg could not copy into MPEG-TS (odd timestamps): encoding
-      // still makes a ladder of it, as long as nothing packaged was published yet.
-      const recoverable = error instanceof SparseKeyframes || (error instanceof TranscodeFailedError && !published);
-      if (!recoverable || signal.aborted) throw error;
-      logger.info({ reason: error.message }, `Encoding every rendition instead of packaging: ${error.message}`);
+      // A stream ffmpeg could not copy into MPEG-TS (odd timestamps): encoding still makes a ladder of it.
+      if (!(error instanceof TranscodeFailedError) || signal.aborted) throw error;
+      reason = error.message;
+    }
+    if (reason) {
+      logger.info({ reason }, `Encoding every rendition instead of packaging: ${reason}`);
       publisher.untrack(top.name);
+      for (const name of audioNames) publisher.untrack(name);
       packaged = undefined;
-      await rm(path.join(outDir, top.name), { recursive: true, force: true });
+      await Promise.all([top.name, ...audioNames].map((name) => rm(path.join(outDir, name), { recursive: true, force: true })));
       return false;
     }
+    await announce([top.name, ...audioNames]);
+    return true;
   }
 
-  let names = renditions.map((r) => r.name);
-  if (start.kind === 'encode') {
-    logger.info({ reason: start.reason }, `Encoding every rendition: ${start.reason}`);
-    await encodeLadder();
-  } else if (await remuxTop(start.top, start.lower.length > 0 ? REMUX_SHARE : 99)) {
-    names = [start.top.name, ...start.lower.map((r) => r.name)];
-    if (start.lower.length > 0) {
-      // Each remuxed segment starts at a source keyframe: the encode puts its keyframes there too.
-      const times: number[] = [];
-      let at = source.videoStartSeconds;
-      for (const segment of publisher.segments(start.top.name)) {
-        times.push(at);
-        at += segment.duration;
-      }
-      await encode(start.lower, { keyframeTimes: times }, [REMUX_SHARE, 99]);
-    }
+  let names: string[];
+  if (!video) {
+    names = audioNames;
+    await encode([], 'renditions', {}, [0, 99]);
   } else {
-    await encodeLadder();
+    // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
+    const interlaced: Promise<boolean> = video.deinterlace
+      ? Promise.resolve(false)
+      : countInterlacedFrames(options.input, signal).then((count) => count !== undefined && looksInterlaced(count));
+    interlaced.catch(() => undefined);
+    const top = renditions[0]!;
+    names = [...renditions.map((r) => r.name), ...audioNames];
+    if (plan.packaging.eligible && (await packageTop(top, interlaced))) {
+      const lower = renditions.slice(1);
+      if (lower.length > 0) {
+        // Each packaged segment starts at a source keyframe: the encode puts its keyframes there too,
+        // in the source's own timeline.
+        const times: number[] = [];
+        let at = await videoStartSeconds(options.input, signal);
+        for (const segment of publisher.segments(top.name)) {
+          times.push(at);
+          at += segment.duration;
+        }
+        await encode(lower, muxedAudio, { keyframeTimes: times }, [PACKAGE_SHARE, 99]);
+      }
+    } else {
+      if (!plan.packaging.eligible) logger.info({ reason: plan.packaging.reason }, `Encoding every rendition: ${plan.packaging.reason}`);
+      const deinterlace = video.deinterlace ? 'flagged' : (await interlaced) ? 'all' : undefined;
+      if (deinterlace === 'all') logger.info({}, 'The stream says progressive but its pictures are interlaced: deinterlacing every frame');
+      // The smallest rendition goes out first: the one every viewer's connection can carry.
+      await encode(renditions, ownAudio ? 'renditions' : muxedAudio, deinterlace ? { deinterlace } : {}, [0, 99], {
+        names: [renditions.at(-1)!.name, ...audioNames],
+        started: Date.now(),
+      });
+    }
   }
 
-  if (!poster) makePoster(names.at(-1)!);
-  const posterMade = await poster!;
+  const warnings = judgeDamage(damage, plan.durationSeconds * (frameRate || 1));
+  if (smallest && !poster) makePoster(renditions.at(-1)!.name);
+  const posterMade = poster ? await poster : false;
   // The master last: once it names every rendition, everything of the video is in storage.
   const hls = await publisher.publish(names);
-  return [
-    hls,
-    // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
-    ...(posterMade
-      ? [{ type: 'FILE_GROUP', outputDetails: [{ outputFilePaths: [publisher.s3Uri(POSTER_FILE)], videoDetails: { widthInPx: smallest.width, heightInPx: smallest.height } }] }]
-      : []),
-  ];
+  return {
+    outputs: [
+      hls,
+      // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
+      ...(posterMade && smallest
+        ? [{ type: 'FILE_GROUP', outputDetails: [{ outputFilePaths: [publisher.s3Uri(POSTER_FILE)], videoDetails: { widthInPx: smallest.width, heightInPx: smallest.height } }] }]
+        : []),
+    ],
+    warnings,
+  };
 }

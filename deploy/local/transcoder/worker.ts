@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type {
   MediaConvertJobDetail,
@@ -18,8 +19,11 @@ import type {
 } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
-import { transcodeToHls } from './transcode-job.ts';
-import { ERROR_CODE_INPUT_UNREADABLE, probeSource, SourceUnreadableError } from './probe.ts';
+import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
+import { probeAsMediaConvert } from './probe.ts';
+
+/** MediaConvert's code for "can't open one or more of your input files". */
+export const ERROR_CODE_INPUT_UNREADABLE = 1010;
 
 /** Attempts in all (the first run plus retries after interruptions) before giving up. */
 export const MAX_ATTEMPTS = 3;
@@ -67,7 +71,20 @@ export interface TranscodeWorkerOptions {
   speedLimit?: number;
 }
 
+/** A Probe call for a file the worker cannot read: MediaConvert's NotFound or BadRequest. */
+export class ProbeRefusedError extends Error {
+  override name = 'ProbeRefusedError';
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface TranscodeWorker {
+  /** MediaConvert's Probe for one `s3://bucket/key` of the worker's bucket, answered from ffprobe. */
+  probe(fileUrl: string): Promise<ProbeResult>;
   /** Persists and queues the job; the same clientRequestToken returns the same jobId. */
   submit(request: TranscodeJobRequest): Promise<{ jobId: string }>;
   /** Loads persisted jobs, re-queues unfinished ones and starts processing. */
@@ -237,10 +254,21 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
     const workDir = await mkdtemp(path.join(tmpdir(), `transcode-${record.jobId}-`));
     try {
-      const outputs = await transcode(record, workDir, signal);
+      const { outputs, warnings } = await transcode(record, workDir, signal);
+      // MediaConvert reports each warning as it arises (NEW_WARNING, with its message) and all of
+      // them by code in COMPLETE.
+      for (const warning of warnings) {
+        await publish(event(record, { status: 'NEW_WARNING', warningCode: warning.code, warningMessage: warning.message }));
+      }
       record.status = 'COMPLETE';
       await save(record);
-      await publish(event(record, { status: 'COMPLETE', outputGroupDetails: outputs }));
+      await publish(
+        event(record, {
+          status: 'COMPLETE',
+          outputGroupDetails: outputs,
+          ...(warnings.length > 0 ? { warnings: warnings.map((warning) => ({ code: warning.code, count: 1 })) } : {}),
+        }),
+      );
       logger.info({ jobId: record.jobId }, 'Transcode job complete');
     } catch (error) {
       if (signal.aborted) {
@@ -256,7 +284,6 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   function toJobError(error: unknown): JobError {
     if (error instanceof JobError) return error;
-    if (error instanceof SourceUnreadableError) return new JobError(error.code, error.message, { cause: error });
     const message = error instanceof Error ? error.message : String(error);
     return new JobError(ERROR_CODE_UNKNOWN, message, { cause: error });
   }
@@ -276,7 +303,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     record: JobRecord,
     workDir: string,
     signal: AbortSignal,
-  ): Promise<MediaConvertJobDetail['outputGroupDetails']> {
+  ): Promise<TranscodeResult> {
     const { sourceKey } = record.request;
     // HEAD first: "not there" and "empty" deserve clearer messages than ffprobe's.
     const head = await s3
@@ -293,10 +320,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     }
 
     // ffmpeg reads the object over HTTP with range requests: no copy of the whole source.
-    const sourceUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: sourceKey }), {
-      expiresIn: SOURCE_URL_EXPIRES_SECONDS,
-    });
-    const source = await probeSource(sourceUrl, { signal });
+    const sourceUrl = await sourceUrlOf(sourceKey);
 
     // Progress and publications share one chain, so events leave in order and before COMPLETE.
     let chain = Promise.resolve();
@@ -313,7 +337,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         bucket,
         outputPrefix: record.request.outputPrefix,
         input: sourceUrl,
-        source,
+        plan: record.request.plan,
         workDir,
         signal,
         ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
@@ -338,9 +362,40 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     }
   }
 
+  /** A GET URL ffmpeg reads the source through, with range requests. */
+  function sourceUrlOf(key: string): Promise<string> {
+    return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: SOURCE_URL_EXPIRES_SECONDS });
+  }
+
   // --- the public API -------------------------------------------------------------------------
 
   return {
+    async probe(fileUrl) {
+      const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(fileUrl);
+      if (!match) throw new ProbeRefusedError(400, `FileUrl must be s3://bucket/key, got ${fileUrl.slice(0, 200)}`);
+      const [, fileBucket, key] = match as unknown as [string, string, string];
+      if (fileBucket !== bucket) throw new ProbeRefusedError(400, `This stand-in reads bucket ${bucket} only`);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+          throw new ProbeRefusedError(404, `The file ${fileUrl} does not exist`);
+        }
+        throw error;
+      });
+      const sizeBytes = head.ContentLength ?? 0;
+      let first: Uint8Array = new Uint8Array();
+      if (sizeBytes > 0) {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-511' }));
+        first = object.Body ? await object.Body.transformToByteArray() : first;
+      }
+      return probeAsMediaConvert({
+        input: await sourceUrlOf(key),
+        head: first,
+        sizeBytes,
+        ...(head.ETag ? { eTag: head.ETag } : {}),
+        ...(head.LastModified ? { lastModified: head.LastModified } : {}),
+      });
+    },
+
     submit(request) {
       const result = submitChain.then(async () => {
         await load();

@@ -40,7 +40,7 @@ export function titleFromFileName(name: string): string {
   return (stem || name || 'Untitled').slice(0, 200);
 }
 
-const VIDEO_TYPES: Record<string, string> = {
+const MEDIA_TYPES: Record<string, string> = {
   mp4: 'video/mp4',
   m4v: 'video/x-m4v',
   mov: 'video/quicktime',
@@ -51,6 +51,13 @@ const VIDEO_TYPES: Record<string, string> = {
   mpeg: 'video/mpeg',
   ts: 'video/mp2t',
   '3gp': 'video/3gpp',
+  mp3: 'audio/mpeg',
+  m4a: 'audio/mp4',
+  aac: 'audio/aac',
+  wav: 'audio/wav',
+  flac: 'audio/flac',
+  ogg: 'audio/ogg',
+  opus: 'audio/ogg',
 };
 
 /**
@@ -60,5 +67,5 @@ const VIDEO_TYPES: Record<string, string> = {
 export function contentTypeOf(file: { name: string; type: string }): string {
   if (file.type) return file.type;
   const extension = file.name.slice(file.name.lastIndexOf('.') + 1).toLowerCase();
-  return VIDEO_TYPES[extension] ?? 'application/octet-stream';
+  return MEDIA_TYPES[extension] ?? 'application/octet-stream';
 }

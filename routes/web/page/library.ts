@@ -70,7 +70,7 @@ export function createLibrary(options: LibraryOptions) {
   async function loadPoster(videoId: string): Promise<void> {
     const card = cards.get(videoId);
     const video = videos.get(videoId);
-    if (!card || video?.status !== 'ready') return;
+    if (!card || video?.status !== 'ready' || video.audioOnly) return;
     try {
       const grant = await grants.get(videoId);
       const img = card.querySelector('img');
@@ -82,11 +82,14 @@ export function createLibrary(options: LibraryOptions) {
 
   function renderPoster(card: HTMLLIElement, video: Video): void {
     const poster = card.querySelector<HTMLElement>('.poster')!;
-    const state = video.status === 'ready' ? 'ready' : `${video.status}:${video.progressPercent ?? ''}`;
+    const state = video.status === 'ready' ? `ready:${video.audioOnly === true}` : `${video.status}:${video.progressPercent ?? ''}`;
     if (poster.dataset.state === state) return;
     poster.dataset.state = state;
     poster.replaceChildren();
-    if (video.status === 'ready') {
+    if (video.status === 'ready' && video.audioOnly) {
+      // Sound has no first frame to show.
+      poster.append(element('span', 'placeholder', '♪ Audio only'));
+    } else if (video.status === 'ready') {
       const img = element('img');
       img.alt = '';
       img.decoding = 'async';
@@ -115,7 +118,7 @@ export function createLibrary(options: LibraryOptions) {
       card = element('li', 'card');
       card.dataset.videoId = video.videoId;
       const body = element('div', 'card-body');
-      body.append(element('h3'), element('p', 'meta'), element('div', 'progress-slot'), element('p', 'failure'));
+      body.append(element('h3'), element('p', 'meta'), element('div', 'progress-slot'), element('p', 'failure'), element('p', 'note'));
       card.append(element('div', 'poster'), body, element('div', 'actions'));
       cards.set(video.videoId, card);
     }
@@ -129,7 +132,12 @@ export function createLibrary(options: LibraryOptions) {
     badge.dataset.role = 'status';
     const when = element('time', undefined, new Date(video.createdAt).toLocaleDateString());
     when.dateTime = video.createdAt;
-    meta.replaceChildren(badge, ...(own ? [element('span', 'owner', 'Yours')] : []), when);
+    meta.replaceChildren(
+      badge,
+      ...(video.audioOnly ? [element('span', 'kind', 'Audio only')] : []),
+      ...(own ? [element('span', 'owner', 'Yours')] : []),
+      when,
+    );
 
     const slot = card.querySelector('.progress-slot')!;
     if (video.status === 'processing') {
@@ -148,6 +156,9 @@ export function createLibrary(options: LibraryOptions) {
     const failure = card.querySelector<HTMLElement>('.failure')!;
     failure.textContent = video.status === 'failed' ? `Why: ${video.error?.message ?? 'the video could not be converted.'}` : '';
     failure.hidden = video.status !== 'failed';
+    const note = card.querySelector<HTMLElement>('.note')!;
+    note.textContent = (video.warnings ?? []).map((warning) => `Note: ${warning.message}`).join(' ');
+    note.hidden = !video.warnings?.length;
 
     const actions = card.querySelector('.actions')!;
     const watchable = video.status === 'ready' || (own && video.status === 'processing' && video.playable === true);

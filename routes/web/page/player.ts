@@ -6,6 +6,9 @@
  * the current grant's signing query on it; a fresh grant is fetched before the current one runs
  * out (and at once when the CDN answers 403), so playback and seeking go on past any expiry.
  *
+ * Audio-only uploads play in the same element, without a quality menu; a video with several
+ * audio tracks (HLS alternate audio) gets a menu of them, the default one chosen first.
+ *
  * The owner can watch a video while it is still processing, once it is `playable`: the master
  * playlist then lists the renditions published so far (one may still be growing, an EVENT
  * playlist, which hls.js follows like a live stream). While the video is processing the player
@@ -26,6 +29,11 @@ export interface PlayerElements {
   title: HTMLElement;
   video: HTMLVideoElement;
   quality: HTMLSelectElement;
+  audioTrack: HTMLSelectElement;
+  /** Wraps the audio menu: shown only when there is a choice. */
+  audioTrackGroup: HTMLElement;
+  /** The video's warnings (a damaged part of the source...). */
+  notes: HTMLElement;
   nowPlaying: HTMLElement;
   problem: HTMLElement;
   remove: HTMLButtonElement;
@@ -40,7 +48,8 @@ export interface PlayerOptions {
   onClosed(): void;
 }
 
-const renditionName = (level: Pick<Level, 'width' | 'height'>) => `${Math.min(level.width, level.height)}p`;
+/** `720p`; a level without a picture (audio only) has no size to name it by. */
+const renditionName = (level: Pick<Level, 'width' | 'height'>) => (level.height > 0 ? `${Math.min(level.width, level.height)}p` : 'audio');
 
 /** How often a video that is still processing is checked for new renditions. */
 const RENDITIONS_POLL_MS = 3000;
@@ -93,6 +102,10 @@ export function createPlayer(options: PlayerOptions) {
     media.load();
     elements.quality.replaceChildren(new Option('Auto', '-1'));
     elements.quality.disabled = true;
+    elements.audioTrack.replaceChildren();
+    elements.audioTrackGroup.hidden = true;
+    elements.notes.textContent = '';
+    elements.notes.hidden = true;
     elements.nowPlaying.textContent = '';
     setProblem('');
   }
@@ -140,7 +153,7 @@ export function createPlayer(options: PlayerOptions) {
     if (!playing) return;
     const name = renditionName(playing);
     const auto = hls.autoLevelEnabled;
-    elements.nowPlaying.textContent = `Playing ${name}${auto ? ' (automatic)' : ''}`;
+    elements.nowPlaying.textContent = current?.video.audioOnly ? 'Playing audio only' : `Playing ${name}${auto ? ' (automatic)' : ''}`;
     elements.nowPlaying.dataset.rendition = name;
     const autoOption = elements.quality.options[0];
     if (autoOption) autoOption.textContent = auto ? `Auto (${name})` : 'Auto';
@@ -159,8 +172,16 @@ export function createPlayer(options: PlayerOptions) {
       },
     });
     hls = player;
-    player.on(Hls.Events.MANIFEST_PARSED, () => {
+    /** The audio menu: the tracks of the playing level's group, when there is a choice. */
+    const renderAudioTracks = (tracks: ReadonlyArray<{ name: string; lang?: string }>) => {
+      elements.audioTrack.replaceChildren(
+        ...tracks.map((track, index) => new Option(track.lang ? `${track.name} (${track.lang})` : track.name, String(index), index === player.audioTrack, index === player.audioTrack)),
+      );
+      elements.audioTrackGroup.hidden = tracks.length < 2;
+    };
+    player.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       if (mine !== session) return;
+      renderAudioTracks(data.audioTracks);
       const levels = player.levels
         .map((level, index) => ({ level, index }))
         .sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
@@ -169,15 +190,27 @@ export function createPlayer(options: PlayerOptions) {
         new Option('Auto', '-1', pinned === -1, pinned === -1),
         ...levels.map(
           ({ level, index }) =>
-            new Option(`${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})`, String(index), index === pinned, index === pinned),
+            new Option(
+              level.height > 0 ? `${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})` : `Audio (${formatBitrate(level.bitrate)})`,
+              String(index),
+              index === pinned,
+              index === pinned,
+            ),
         ),
       );
-      elements.quality.disabled = false;
+      // Audio alone has one quality: nothing to choose.
+      elements.quality.disabled = current?.video.audioOnly === true;
       if (pinned >= 0) player.currentLevel = pinned;
       if (resume?.playing) void media.play().catch(() => undefined);
     });
     player.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
       if (mine === session) showLevel(data.level);
+    });
+    player.on(Hls.Events.AUDIO_TRACKS_UPDATED, (_event, data) => {
+      if (mine === session) renderAudioTracks(data.audioTracks);
+    });
+    player.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_event, data) => {
+      if (mine === session) elements.audioTrack.value = String(data.id);
     });
     player.on(Hls.Events.ERROR, (_event, data) => {
       if (mine !== session) return;
@@ -258,6 +291,8 @@ export function createPlayer(options: PlayerOptions) {
       if (mine !== session) return;
       elements.title.textContent = video.title;
       media.setAttribute('aria-label', video.title);
+      elements.notes.textContent = (video.warnings ?? []).map((warning) => `Note: ${warning.message}`).join(' ');
+      elements.notes.hidden = !video.warnings?.length;
       elements.remove.hidden = video.ownerId !== options.viewerId;
       if (!canWatch(video)) {
         setProblem(video.status === 'failed' ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}` : 'This video is not ready yet; it can be watched once its first rendition is converted.');
@@ -300,6 +335,10 @@ export function createPlayer(options: PlayerOptions) {
       delete elements.nowPlaying.dataset.rendition;
       elements.nowPlaying.textContent = `Switching to ${elements.quality.selectedOptions[0]?.text ?? 'it'}…`;
     }
+  });
+
+  elements.audioTrack.addEventListener('change', () => {
+    if (hls) hls.audioTrack = Number(elements.audioTrack.value);
   });
 
   media.addEventListener('error', () => {

@@ -36,7 +36,9 @@ export interface UploadFormOptions {
 function problemText(error: unknown, file: File): string {
   if (error instanceof ApiError) {
     if (error.status === 413) return `“${file.name}” is too large (${formatBytes(file.size)}). ${error.message}`;
-    if (error.status === 415) return `“${file.name}” is not a video: ${error.message}`;
+    // The API's own words say what the file is and what it wants instead.
+    if (error.status === 415) return `“${file.name}”: ${error.message}`;
+    if (error.status === 400) return `“${file.name}”: ${error.message}`;
     if (error.status === 0) return 'The upload could not start: the service could not be reached. Check your connection and try again.';
     return `The upload could not start: ${error.message}`;
   }

@@ -1,15 +1,15 @@
 /**
  * A source clip and the bare ffmpeg baseline for the worker's memory measure (parts/memory.ts):
- * the ladder command for that source (deploy/local/transcoder/ffmpeg-ladder.ts buildLadderArgs with
- * src/ladder.ts's plan), run directly on a local file with nothing around it.
+ * the ladder command for that source (deploy/local/transcoder/ffmpeg-ladder.ts buildEncodeArgs for
+ * the plan the shared rules make of it), run directly on a local file with nothing around it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { planRenditions } from '../../../src/ladder.ts';
-import { buildLadderArgs } from '../../../deploy/local/transcoder/ffmpeg-ladder.ts';
-import { probeSource } from '../../../deploy/local/transcoder/probe.ts';
+import { videoBitrateFor } from '../../../src/ladder.ts';
+import { buildEncodeArgs } from '../../../deploy/local/transcoder/ffmpeg-ladder.ts';
+import { planForFile } from '../../helpers/plans.ts';
 import { sampleTreeRss } from './processes.ts';
 
 const run = promisify(execFile);
@@ -20,24 +20,34 @@ export interface SourceSpec {
   height: number;
 }
 
-/** A standard upload: H.264 high (x264 veryfast) yuv420p + AAC in MP4, 30 fps. */
+/**
+ * The x264 settings of a web-ready upload of this size: what the ladder's contract lets be packaged
+ * (issue 9): a keyframe every 2 s, the average within the rendition's budget, peaks within its
+ * peak budget (VBV at 90% of the nominal rate, a buffer of twice that).
+ */
+export function webReadyVideo(spec: { width: number; height: number }): string[] {
+  const rate = Math.round(videoBitrateFor(Math.min(spec.width, spec.height)) * 0.9);
+  return ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-maxrate', String(rate), '-bufsize', String(2 * rate)];
+}
+
+/** A standard upload: web-ready H.264 (see webReadyVideo) + AAC in MP4, 30 fps. */
 export async function makeSource(dir: string, spec: SourceSpec): Promise<string> {
   const file = path.join(dir, `source-${spec.width}x${spec.height}-${spec.seconds}s.mp4`);
   await run('ffmpeg', [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=30:duration=${spec.seconds}`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file,
+    ...webReadyVideo(spec), '-c:a', 'aac', '-shortest', file,
   ]);
   return file;
 }
 
 /** Runs the bare ladder once: its wall time and its peak resident memory. */
 export async function bareLadder(source: string, workDir: string): Promise<{ seconds: number; peakRssBytes: number }> {
-  const info = await probeSource(source);
+  const plan = await planForFile(source);
   const outDir = await mkdtemp(path.join(workDir, 'bare-ladder-'));
   try {
-    const args = buildLadderArgs({ input: source, source: info, renditions: planRenditions(info), outDir });
+    const args = buildEncodeArgs({ input: source, plan, renditions: plan.video!.renditions, audio: 'muxed', outDir });
     const started = performance.now();
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

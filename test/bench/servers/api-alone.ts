@@ -35,6 +35,7 @@ const config = loadConfig({
   TABLE_NAME: 'vod-bench',
   TRANSCODER: 'ffmpeg-worker',
   TRANSCODE_WORKER_URL: 'http://127.0.0.1:9',
+  MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:9',
   JWT_ISSUER: LOCAL_ISSUER,
   JWT_AUDIENCE: LOCAL_AUDIENCE,
   JWT_JWKS_URL: issuer.jwksUrl,

@@ -31,7 +31,7 @@ t.test('every S3 notification fixture matches the S3Event schema', async (t) => 
 });
 
 t.test('every MediaConvert fixture matches the MediaConvertJobStateChangeEvent schema', async (t) => {
-  t.equal(mediaConvertFixtures.length, 5);
+  t.equal(mediaConvertFixtures.length, 6);
   for (const { file, event } of mediaConvertFixtures) {
     t.same(errorsOf(MediaConvertJobStateChangeEvent, event), [], file);
   }
@@ -67,6 +67,7 @@ t.test('the MediaConvert fixtures describe one job for one video, each with its 
   t.same(events.map((event) => event.detail.status).sort(), [
     'COMPLETE',
     'ERROR',
+    'NEW_WARNING',
     'PROGRESSING',
     'STATUS_UPDATE',
     'STATUS_UPDATE',

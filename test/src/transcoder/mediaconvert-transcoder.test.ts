@@ -1,22 +1,36 @@
-import { open } from 'node:fs/promises';
+/**
+ * The MediaConvert adapter: the CreateJob it sends for a plan, on the wire through the real SDK,
+ * and every CreateJob the planner can produce for a corpus of real generated sources, probed as
+ * the app probes them (the Probe stand-in plus the MP4 header), checked against MediaConvert's
+ * API model (botocore's service-2.json: every member, enum, minimum, maximum and pattern).
+ */
 import t, { type Test } from 'tap';
-import { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
-import { LADDER, SEGMENT_SECONDS, AUDIO_BITRATE, POSTER_FILE } from '../../../src/ladder.ts';
+import { MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
+import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import type { SourceMedia, TranscodePlan } from '../../../src/schemas/transcode.ts';
 import {
+  AUDIO_GROUP_ID,
+  buildCreateJobInput,
   buildJobSettings,
   createMediaConvertTranscoder,
 } from '../../../src/transcoder/mediaconvert-transcoder.ts';
-import { probeIsoMedia, type SourceProbe } from '../../../src/transcoder/source-probe.ts';
-import { makeClip } from '../../helpers/media.ts';
+import { planTranscode } from '../../../src/transcoder/transcode-plan.ts';
+import { SourceRejectedError } from '../../../src/errors.ts';
+import { inspectFile } from '../../helpers/plans.ts';
 import { FAKE_JOB_ID as JOB_ID, startFakeMediaConvert as startFakeMediaConvertServer } from '../../helpers/fake-mediaconvert.ts';
+import { loadServiceModel, validateOperationInput } from '../../helpers/aws-model.ts';
+import { tempDir } from '../../helpers/media.ts';
+import { makeSource, type SourceKind } from '../../helpers/real-world-media.ts';
 
 const VIDEO_ID = '01J9Z8Q4V6X7Y8Z9A0B1C2D3E4';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/MediaConvertRole';
 const QUEUE_ARN = 'arn:aws:mediaconvert:us-east-1:111122223333:queues/Default';
+const BUCKET = 'vod-bucket';
+const model = loadServiceModel('mediaconvert');
 
 /** The real SDK client, pointed at the stand-in that records what it sends. */
-async function startFakeMediaConvert(t: Test, respond?: (body: any) => unknown) {
-  const fake = await startFakeMediaConvertServer(t, respond);
+async function startFakeMediaConvert(t: Test) {
+  const fake = await startFakeMediaConvertServer(t);
   const client = new MediaConvertClient({
     endpoint: fake.url,
     region: 'us-east-1',
@@ -26,254 +40,184 @@ async function startFakeMediaConvert(t: Test, respond?: (body: any) => unknown) 
   return { client, requests: fake.requests };
 }
 
-/** The real header probe, reading a local file by ranges as it reads S3 objects. */
-function fileProbe(file: string): SourceProbe {
-  return async () => {
-    const handle = await open(file);
-    try {
-      const { size } = await handle.stat();
-      return await probeIsoMedia(async (offset, length) => {
-        const bytes = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
-        await handle.read(bytes, 0, bytes.length, offset);
-        return { bytes, objectSize: size };
-      });
-    } finally {
-      await handle.close();
-    }
-  };
-}
-
-const summarize = (outputs: any[]) =>
-  outputs.map((output) => ({
-    nameModifier: output.nameModifier,
-    width: output.videoDescription.width,
-    height: output.videoDescription.height,
-    scalingBehavior: output.videoDescription.scalingBehavior,
-    maxBitrate: output.videoDescription.codecSettings.h264Settings.maxBitrate,
-    audio: (output.audioDescriptions ?? []).length,
-  }));
-
-const request = {
+const baseVideo = {
+  track: 1, codec: 'avc', codedWidth: 1920, codedHeight: 1080, rotation: 0 as const,
+  frameRate: { numerator: 30000, denominator: 1001 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive',
+};
+const stereo = { track: 2, codec: 'aac', channels: 2, language: 'eng' };
+const planOf = (media: Partial<SourceMedia>): TranscodePlan => planTranscode({ container: 'mp4', durationSeconds: 10, audio: [stereo], video: baseVideo, ...media });
+const request = (plan: TranscodePlan) => ({
   videoId: VIDEO_ID,
   sourceKey: `uploads/${VIDEO_ID}/source`,
   outputPrefix: `video-streams/${VIDEO_ID}/`,
-  clientRequestToken: `transcode-${VIDEO_ID}-0055AED6DCD90281E5`,
-};
+  clientRequestToken: VIDEO_ID,
+  plan,
+});
+const settingsOf = (plan: TranscodePlan) => buildJobSettings({ bucket: BUCKET, sourceKey: `uploads/${VIDEO_ID}/source`, outputPrefix: `video-streams/${VIDEO_ID}/`, plan });
+const hlsOutputs = (plan: TranscodePlan): Output[] => settingsOf(plan).OutputGroups![0]!.Outputs!;
 
 t.test('submit sends one signed CreateJob and returns the job id MediaConvert assigned', async (t) => {
   const { client, requests } = await startFakeMediaConvert(t);
-  const transcoder = createMediaConvertTranscoder({
-    client,
-    roleArn: ROLE_ARN,
-    bucket: 'vod-bucket',
-    queueArn: QUEUE_ARN,
-  });
-
-  const submission = await transcoder.submit(request);
-
-  t.same(submission, { jobId: JOB_ID });
+  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, queueArn: QUEUE_ARN, inspect: async () => { throw new Error('not called'); } });
+  const result = await transcoder.submit(request(planOf({})));
+  t.same(result, { jobId: JOB_ID });
   t.equal(requests.length, 1);
   const [sent] = requests;
   t.equal(sent?.method, 'POST');
   t.equal(sent?.url, '/2017-08-29/jobs');
   t.match(sent?.headers.authorization, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/mediaconvert\/aws4_request/);
-  t.equal(sent?.body.role, ROLE_ARN);
-  t.equal(sent?.body.queue, QUEUE_ARN);
-  t.equal(sent?.body.clientRequestToken, request.clientRequestToken);
-  t.same(sent?.body.userMetadata, { videoId: VIDEO_ID, bucket: 'vod-bucket' }, 'the bucket lets the stack\'s EventBridge rule pick its jobs');
+  t.match(sent?.body, { role: ROLE_ARN, queue: QUEUE_ARN, clientRequestToken: VIDEO_ID, userMetadata: { videoId: VIDEO_ID, bucket: BUCKET } });
+  t.equal(sent?.body.settings.inputs[0].fileInput, `s3://${BUCKET}/uploads/${VIDEO_ID}/source`);
+  t.equal(sent?.body.settings.outputGroups[0].outputGroupSettings.hlsGroupSettings.destination, `s3://${BUCKET}/video-streams/${VIDEO_ID}/master`);
 });
 
 t.test('submit leaves the queue out when none is configured, so the Default queue is used', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket' });
-
-  await transcoder.submit(request);
-
-  t.notOk('queue' in (requests[0]?.body ?? {}));
-});
-
-t.test('the job reads the upload and writes an HLS group under the video prefix', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket' }).submit(request);
-
-  const settings = requests[0]?.body.settings;
-  t.equal(settings.inputs.length, 1);
-  const [input] = settings.inputs;
-  t.equal(input.fileInput, `s3://vod-bucket/uploads/${VIDEO_ID}/source`);
-  t.equal(input.videoSelector.rotate, 'AUTO', 'rotated phone video comes out upright');
-  t.same(Object.values(input.audioSelectors), [{ defaultSelection: 'DEFAULT' }]);
-
-  t.equal(settings.outputGroups.length, 2, 'the HLS ladder and the poster');
-  const [group] = settings.outputGroups;
-  t.equal(group.outputGroupSettings.type, 'HLS_GROUP_SETTINGS');
-  t.match(group.outputGroupSettings.hlsGroupSettings, {
-    destination: `s3://vod-bucket/video-streams/${VIDEO_ID}/master`,
-    segmentLength: SEGMENT_SECONDS,
-    minSegmentLength: 0,
-    segmentControl: 'SEGMENTED_FILES',
-    codecSpecification: 'RFC_4281',
-    outputSelection: 'MANIFESTS_AND_SEGMENTS',
-    directoryStructure: 'SUBDIRECTORY_PER_STREAM',
-  });
-});
-
-t.test('a landscape source gets every rung up to its size, with both sides set', async (t) => {
-  const clip = await makeClip({ seconds: 1, width: 1920, height: 1080, audio: true });
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: fileProbe(clip) }).submit(request);
-
-  const [sent] = requests;
-  t.equal(sent?.body.role, ROLE_ARN);
-  t.equal(sent?.body.settings.outputGroups[0].outputGroupSettings.hlsGroupSettings.destination, `s3://vod-bucket/video-streams/${VIDEO_ID}/master`);
-  t.same(summarize(sent?.body.settings.outputGroups[0].outputs), [
-    { nameModifier: '_1080p', width: 1920, height: 1080, scalingBehavior: 'STRETCH_TO_OUTPUT', maxBitrate: 5_000_000, audio: 1 },
-    { nameModifier: '_720p', width: 1280, height: 720, scalingBehavior: 'STRETCH_TO_OUTPUT', maxBitrate: 2_800_000, audio: 1 },
-    { nameModifier: '_360p', width: 640, height: 360, scalingBehavior: 'STRETCH_TO_OUTPUT', maxBitrate: 800_000, audio: 1 },
-  ]);
-});
-
-t.test('the poster is one JPEG of the first frame at the smallest rendition\'s size, where the local worker puts it', async (t) => {
-  const clip = await makeClip({ seconds: 1, width: 1280, height: 720, audio: false, rotate: 90 });
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: fileProbe(clip) }).submit(request);
-
-  const poster = requests[0]?.body.settings.outputGroups[1];
-  t.match(poster.outputGroupSettings, {
-    type: 'FILE_GROUP_SETTINGS',
-    fileGroupSettings: { destination: `s3://vod-bucket/video-streams/${VIDEO_ID}/poster` },
-  });
-  t.equal(`poster.${'0'.repeat(7)}.jpg`, POSTER_FILE, 'MediaConvert numbers captures from 0000000');
-  t.equal(poster.outputs.length, 1);
-  t.match(poster.outputs[0], {
-    containerSettings: { container: 'RAW' },
-    videoDescription: { width: 360, height: 640, codecSettings: { codec: 'FRAME_CAPTURE', frameCaptureSettings: { maxCaptures: 1 } } },
-  });
-});
-
-t.test('a portrait phone clip (landscape pixels, rotation flag) gets portrait renditions', async (t) => {
-  const clip = await makeClip({ seconds: 1, width: 1280, height: 720, audio: true, rotate: 90 });
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: fileProbe(clip) }).submit(request);
-
-  const settings = requests[0]?.body.settings;
-  t.equal(settings.inputs[0].videoSelector.rotate, 'AUTO', 'MediaConvert applies the flag, so display sizes are right');
-  t.same(
-    summarize(settings.outputGroups[0].outputs).map(({ nameModifier, width, height }) => ({ nameModifier, width, height })),
-    [
-      { nameModifier: '_720p', width: 720, height: 1280 },
-      { nameModifier: '_360p', width: 360, height: 640 },
-    ],
-    'never above the 720-pixel short side; tall, not wide',
-  );
-});
-
-t.test('a source smaller than the lowest rung gets one rendition at its own size, and no audio when it has none', async (t) => {
-  const clip = await makeClip({ seconds: 1, width: 320, height: 240, audio: false });
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: fileProbe(clip) }).submit(request);
-
-  const settings = requests[0]?.body.settings;
-  t.same(summarize(settings.outputGroups[0].outputs), [
-    { nameModifier: '_240p', width: 320, height: 240, scalingBehavior: 'STRETCH_TO_OUTPUT', maxBitrate: 267_000, audio: 0 },
-  ]);
-  t.notOk('audioSelectors' in settings.inputs[0], 'no audio selector: a silent input must not be asked for audio');
-});
-
-t.test('without a probe answer every rung is a square box, fit without upscaling', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  const unknown: SourceProbe = async () => undefined;
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: unknown }).submit(request);
-
-  const outputs: any[] = requests[0]?.body.settings.outputGroups[0].outputs;
-  t.same(
-    summarize(outputs),
-    LADDER.map((rung) => {
-      const box = Math.round((rung.shortSide * 16) / 9 / 2) * 2;
-      return { nameModifier: `_${rung.name}`, width: box, height: box, scalingBehavior: 'FIT_NO_UPSCALE', maxBitrate: rung.videoBitrate, audio: 1 };
-    }),
-  );
-  t.same(new Set(outputs.map((output) => output.nameModifier)).size, outputs.length, 'names are unique');
-});
-
-t.test('a failed probe read fails the submission before any job is created, so Lambda retries', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  const throttled: SourceProbe = async () => {
-    throw new Error('SlowDown');
-  };
-  await t.rejects(
-    createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket', probeSource: throttled }).submit(request),
-    /SlowDown/,
-  );
-  t.equal(requests.length, 0);
-});
-
-t.test('every rendition is QVBR H.264 capped at its rung bitrate, with keyframes only on segment boundaries', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket' }).submit(request);
-
-  const outputs: any[] = requests[0]?.body.settings.outputGroups[0].outputs;
-  t.same(
-    outputs.map((output) => {
-      const codec = output.videoDescription.codecSettings;
-      return {
-        codec: codec.codec,
-        rateControlMode: codec.h264Settings.rateControlMode,
-        maxBitrate: codec.h264Settings.maxBitrate,
-        gopSize: codec.h264Settings.gopSize,
-        gopSizeUnits: codec.h264Settings.gopSizeUnits,
-        sceneChangeDetect: codec.h264Settings.sceneChangeDetect,
-      };
-    }),
-    LADDER.map((rung) => ({
-      codec: 'H_264',
-      rateControlMode: 'QVBR',
-      maxBitrate: rung.videoBitrate,
-      gopSize: SEGMENT_SECONDS,
-      gopSizeUnits: 'SECONDS',
-      sceneChangeDetect: 'DISABLED',
-    })),
-  );
-  for (const output of outputs) {
-    const quality = output.videoDescription.codecSettings.h264Settings.qvbrSettings.qvbrQualityLevel;
-    t.ok(quality >= 6 && quality <= 8, `${output.nameModifier}: QVBR quality ${quality} suits screens`);
-  }
-});
-
-t.test('every rendition carries AAC audio from the input audio selector at the ladder audio bitrate', async (t) => {
-  const { client, requests } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket' }).submit(request);
-
-  const settings = requests[0]?.body.settings;
-  const selectorNames = Object.keys(settings.inputs[0].audioSelectors);
-  for (const output of settings.outputGroups[0].outputs) {
-    t.equal(output.audioDescriptions.length, 1);
-    const [audio] = output.audioDescriptions;
-    t.ok(selectorNames.includes(audio.audioSourceName), 'refers to a selector the input defines');
-    t.equal(audio.codecSettings.codec, 'AAC');
-    t.equal(audio.codecSettings.aacSettings.bitrate, AUDIO_BITRATE);
-  }
+  const input = buildCreateJobInput({ roleArn: ROLE_ARN, bucket: BUCKET }, request(planOf({})));
+  t.notOk('Queue' in input);
 });
 
 t.test('submit fails loudly when MediaConvert answers without a job id', async (t) => {
-  const { client } = await startFakeMediaConvert(t, () => ({ job: { status: 'SUBMITTED' } }));
-  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: 'vod-bucket' });
-
-  await t.rejects(transcoder.submit(request), /no job id/);
+  const fake = await startFakeMediaConvertServer(t, () => ({ job: {} }));
+  const client = new MediaConvertClient({ endpoint: fake.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  t.teardown(() => client.destroy());
+  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } });
+  await t.rejects(transcoder.submit(request(planOf({}))), /returned no job id/);
 });
 
-t.test('buildJobSettings plans from the display size it is given', async (t) => {
-  const settings = buildJobSettings({
-    bucket: 'vod-bucket',
-    sourceKey: request.sourceKey,
-    outputPrefix: request.outputPrefix,
-    source: { width: 1080, height: 1350, hasAudio: true },
+t.test('every planned rendition is an output at its size: QVBR H.264 capped at its rung, one frame rate, square pixels', async (t) => {
+  const outputs = hlsOutputs(planOf({}));
+  t.same(outputs.map((o) => [o.NameModifier, o.VideoDescription?.Width, o.VideoDescription?.Height]), [
+    ['_1080p', 1920, 1080], ['_720p', 1280, 720], ['_540p', 960, 540], ['_360p', 640, 360],
+  ]);
+  for (const output of outputs) {
+    t.match(output.VideoDescription, { ScalingBehavior: 'STRETCH_TO_OUTPUT', ColorMetadata: 'INSERT' });
+    const h264 = output.VideoDescription!.CodecSettings!.H264Settings!;
+    t.match(h264, {
+      RateControlMode: 'QVBR', GopSize: SEGMENT_SECONDS, GopSizeUnits: 'SECONDS', SceneChangeDetect: 'DISABLED',
+      FramerateControl: 'SPECIFIED', FramerateNumerator: 30000, FramerateDenominator: 1001, FramerateConversionAlgorithm: 'DUPLICATE_DROP',
+      ParControl: 'SPECIFIED', ParNumerator: 1, ParDenominator: 1, InterlaceMode: 'PROGRESSIVE',
+    });
+    t.equal(h264.HrdBufferSize, 2 * h264.MaxBitrate!, 'a buffer of twice the bitrate, as locally');
+    t.notOk(output.VideoDescription?.VideoPreprocessors, 'an SDR progressive source needs no preprocessing');
+    t.match(output.AudioDescriptions, [{ AudioSourceName: 'Audio Selector 1', CodecSettings: { Codec: 'AAC', AacSettings: { Bitrate: AUDIO_BITRATE, CodingMode: 'CODING_MODE_2_0', SampleRate: 48_000 } } }]);
+  }
+  const input = settingsOf(planOf({})).Inputs![0]!;
+  t.same(input.AudioSelectors, { 'Audio Selector 1': { Tracks: [2], DefaultSelection: 'DEFAULT' } });
+  t.same(input.VideoSelector, { Rotate: 'AUTO' });
+});
+
+t.test('the poster is one JPEG of the first frame at the smallest rendition\'s size, where the local worker puts it', async (t) => {
+  const poster = settingsOf(planOf({})).OutputGroups![1]!;
+  t.equal(poster.OutputGroupSettings?.FileGroupSettings?.Destination, `s3://${BUCKET}/video-streams/${VIDEO_ID}/${POSTER_FILE.replace(/\.\d{7}\.jpg$/, '')}`);
+  t.match(poster.Outputs?.[0]?.VideoDescription, { Width: 640, Height: 360, CodecSettings: { Codec: 'FRAME_CAPTURE', FrameCaptureSettings: { MaxCaptures: 1 } } });
+});
+
+t.test('HDR is converted to BT.709 with the tone mapper; the input is read as HLG or HDR10 when its metadata is silent', async (t) => {
+  for (const [transfer, space] of [['ARIB_B67', 'HLG_2020'], ['SMPTE_2084', 'HDR10']] as const) {
+    const plan = planOf({ video: { ...baseVideo, codec: 'hevc', bitDepth: 10, transfer } });
+    t.match(settingsOf(plan).Inputs![0]!.VideoSelector, { ColorSpace: space, ColorSpaceUsage: 'FALLBACK', Rotate: 'AUTO' });
+    for (const output of hlsOutputs(plan)) {
+      t.same(output.VideoDescription?.VideoPreprocessors, { ColorCorrector: { ColorSpaceConversion: 'FORCE_709', HdrToSdrToneMapper: 'PRESERVE_DETAILS' } });
+    }
+    t.ok(settingsOf(plan).OutputGroups![1]!.Outputs![0]!.VideoDescription?.VideoPreprocessors?.ColorCorrector, 'the poster too');
+  }
+});
+
+t.test('an interlaced stream goes through the deinterlacer for the frames it flags', async (t) => {
+  const outputs = hlsOutputs(planOf({ video: { ...baseVideo, scanType: 'interlaced' } }));
+  for (const output of outputs) {
+    t.same(output.VideoDescription?.VideoPreprocessors, { Deinterlacer: { Algorithm: 'INTERPOLATE', Mode: 'DEINTERLACE', Control: 'NORMAL' } });
+  }
+});
+
+t.test('anamorphic sources get square-pixel outputs at their display aspect', async (t) => {
+  const outputs = hlsOutputs(planOf({ video: { ...baseVideo, codedWidth: 720, codedHeight: 480, pixelAspect: { numerator: 32, denominator: 27 } } }));
+  t.same(outputs.map((o) => [o.VideoDescription?.Width, o.VideoDescription?.Height]), [[854, 480], [640, 360]]);
+});
+
+t.test('5.1 is remixed to stereo with the planned gains', async (t) => {
+  const [output] = hlsOutputs(planOf({ audio: [{ ...stereo, channels: 6 }] }));
+  t.same(output?.AudioDescriptions?.[0]?.RemixSettings, {
+    ChannelsIn: 6,
+    ChannelsOut: 2,
+    ChannelMapping: { OutputChannels: [{ InputChannels: [0, -60, -3, -60, -3, -60] }, { InputChannels: [-60, 0, -3, -60, -60, -3] }] },
   });
-  t.same(
-    settings.OutputGroups?.[0]?.Outputs?.map((output) => [output.NameModifier, output.VideoDescription?.Width, output.VideoDescription?.Height]),
-    [
-      ['_1080p', 1080, 1350],
-      ['_720p', 720, 900],
-      ['_360p', 360, 450],
-    ],
-  );
+});
+
+t.test('several audio tracks become alternate renditions of one group, named and tagged, beside video-only outputs', async (t) => {
+  const plan = planOf({ audio: [stereo, { track: 3, codec: 'aac', channels: 2, language: 'fra', name: 'Commentaire' }] });
+  const settings = settingsOf(plan);
+  t.same(settings.Inputs![0]!.AudioSelectors, {
+    'Audio Selector 1': { Tracks: [2], DefaultSelection: 'DEFAULT' },
+    'Audio Selector 2': { Tracks: [3], DefaultSelection: 'NOT_DEFAULT' },
+  });
+  const outputs = hlsOutputs(plan);
+  const video = outputs.filter((o) => o.VideoDescription);
+  const audio = outputs.filter((o) => !o.VideoDescription);
+  t.equal(video.length, 4);
+  for (const output of video) {
+    t.notOk(output.AudioDescriptions, 'video-only');
+    t.same(output.OutputSettings?.HlsSettings, { AudioRenditionSets: AUDIO_GROUP_ID });
+  }
+  t.match(audio, [
+    {
+      NameModifier: '_audio-1',
+      OutputSettings: { HlsSettings: { AudioGroupId: AUDIO_GROUP_ID, AudioTrackType: 'ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT', AudioOnlyContainer: 'M2TS' } },
+      AudioDescriptions: [{ AudioSourceName: 'Audio Selector 1', StreamName: 'English', LanguageCodeControl: 'USE_CONFIGURED', CustomLanguageCode: 'en' }],
+    },
+    {
+      NameModifier: '_audio-2',
+      OutputSettings: { HlsSettings: { AudioGroupId: AUDIO_GROUP_ID, AudioTrackType: 'ALTERNATE_AUDIO_AUTO_SELECT' } },
+      AudioDescriptions: [{ AudioSourceName: 'Audio Selector 2', StreamName: 'Commentaire', CustomLanguageCode: 'fr' }],
+    },
+  ]);
+});
+
+t.test('an audio-only source is one audio-only variant: no video selector, no poster', async (t) => {
+  const plan = planTranscode({ durationSeconds: 60, audio: [{ track: 1, codec: 'mp3', channels: 2 }] });
+  const settings = settingsOf(plan);
+  t.notOk(settings.Inputs![0]!.VideoSelector);
+  t.equal(settings.OutputGroups!.length, 1, 'no frame capture');
+  t.match(settings.OutputGroups![0]!.Outputs, [
+    { NameModifier: '_audio-1', OutputSettings: { HlsSettings: { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM', AudioOnlyContainer: 'M2TS' } }, AudioDescriptions: [{ AudioSourceName: 'Audio Selector 1' }] },
+  ]);
+  t.notOk(settings.OutputGroups![0]!.Outputs![0]!.AudioDescriptions![0]!.StreamName, 'a variant, not a named alternate');
+});
+
+t.test('every CreateJob the planner makes for a corpus of real sources is valid against the MediaConvert API model', async (t) => {
+  const dir = await tempDir(t);
+  const corpus: SourceKind[] = [
+    'sdr-reference', 'hlg', 'pq', 'dolby-vision-8.4', 'uhd-4k', 'uhd-8k', 'tiny-16', 'portrait', 'silent', 'anamorphic-dvd', 'hdv',
+    'interlaced', 'surround-5.1', 'two-languages', 'pal-576p', 'audio-mp3', 'audio-m4a', 'audio-wav', 'audio-flac', 'audio-opus', 'camera-bitrate',
+  ];
+  const checked: string[] = [];
+  for (const kind of corpus) {
+    const source = await makeSource(kind, dir);
+    const media = await inspectFile(source.file);
+    let plan: TranscodePlan;
+    try {
+      plan = planTranscode(media);
+    } catch (error) {
+      t.equal(kind, 'tiny-16', `${kind} is refused before any job`);
+      t.type(error, SourceRejectedError);
+      t.match((error as Error).message, /too small \(16x16 pixels\)/);
+      continue;
+    }
+    const input = buildCreateJobInput({ roleArn: ROLE_ARN, bucket: BUCKET, queueArn: QUEUE_ARN }, request(plan));
+    t.same(validateOperationInput(model, 'CreateJob', input), [], `${kind}: CreateJob is valid`);
+    checked.push(kind);
+  }
+  t.equal(checked.length, corpus.length - 1, 'every other source gets a job');
+});
+
+t.test('the model check catches what MediaConvert would refuse', async (t) => {
+  const input = buildCreateJobInput({ roleArn: ROLE_ARN, bucket: BUCKET }, request(planOf({})));
+  const broken = JSON.parse(JSON.stringify(input));
+  broken.Settings.OutputGroups[0].Outputs[0].VideoDescription.Width = 16;
+  broken.Settings.OutputGroups[0].Outputs[0].VideoDescription.CodecSettings.H264Settings.FramerateControl = 'SOMETIMES';
+  delete broken.Role;
+  const problems = validateOperationInput(model, 'CreateJob', broken);
+  t.match(problems.join('\n'), /Role: required/);
+  t.match(problems.join('\n'), /Width: value 16 is below the minimum 32/);
+  t.match(problems.join('\n'), /FramerateControl: "SOMETIMES" is not one of/);
 });

@@ -113,6 +113,19 @@ export interface components {
             /** @description Peak bits per second (HLS BANDWIDTH) */
             bandwidth: number;
         };
+        AudioTrack: {
+            /** @description As the player offers it, e.g. English, Commentary */
+            name: string;
+            /** @description RFC 5646 language tag, e.g. en, fr */
+            language?: string;
+            /** @description The track players start with */
+            default: boolean;
+        };
+        VideoWarning: {
+            code: string;
+            /** @description What the viewer may notice, in words a person can read */
+            message: string;
+        };
         VideoError: {
             code: string;
             /** @description A reason a person can read */
@@ -134,6 +147,12 @@ export interface components {
             durationSeconds?: number;
             /** @description Largest first; while processing, the renditions published so far */
             renditions?: components["schemas"]["Rendition"][];
+            /** @description True for an upload without pictures (music, a podcast): its stream is audio only, with no video renditions and no poster */
+            audioOnly?: boolean;
+            /** @description The audio tracks a player can switch between (HLS alternate audio), when the upload had more than one; the first is the default */
+            audioTracks?: components["schemas"]["AudioTrack"][];
+            /** @description Problems met while converting that did not stop it, e.g. a damaged part of the source */
+            warnings?: components["schemas"]["VideoWarning"][];
             error?: components["schemas"]["VideoError"];
         };
         VideoPage: {
@@ -156,9 +175,9 @@ export interface components {
             title: string;
             /** @description Original file name; kept as metadata only */
             filename: string;
-            /** @description A video/* media type, for example video/mp4 */
+            /** @description A video/* or audio/* media type, for example video/mp4 or audio/mpeg; image/* and text/* are refused with 415 */
             contentType: string;
-            /** @description Exact size of the file to upload */
+            /** @description Exact size of the file to upload; 0 (an empty file) is refused with 400 */
             sizeBytes: number;
         };
         CreateUploadResponse: {
@@ -267,7 +286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description contentType is not a video type */
+            /** @description contentType is not a video or audio type (an image or a text file, say) */
             415: {
                 headers: {
                     [name: string]: unknown;

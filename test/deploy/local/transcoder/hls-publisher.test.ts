@@ -1,20 +1,14 @@
 import t from 'tap';
 import HLS from 'hls-parser';
-import { bandwidthOf, masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/transcoder/hls-publisher.ts';
-import { renditionsOfMasterPlaylist } from '../../../../src/master-playlist.ts';
+import { masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/transcoder/hls-publisher.ts';
+import { readMasterPlaylist, renditionsOfMasterPlaylist } from '../../../../src/master-playlist.ts';
 
 const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes });
 
-t.test('BANDWIDTH is the peak segment bit rate, AVERAGE-BANDWIDTH the mean', async (t) => {
-  t.same(bandwidthOf([seg(4, 500_000), seg(4, 1_000_000), seg(2, 250_000)]), { peak: 2_000_000, average: 1_400_000 });
-  t.same(bandwidthOf([seg(4, 500_000), seg(0.5, 200_000)]), { peak: 1_000_000, average: Math.ceil((700_000 * 8) / 4.5) }, 'a last sliver of a segment is no peak');
-  t.same(bandwidthOf([seg(0.5, 200_000)]), { peak: 3_200_000, average: 3_200_000 }, 'unless it is all there is');
-});
-
 t.test('the master lists renditions largest first with every attribute hls.js and Safari read', async (t) => {
   const text = masterPlaylistText([
-    { name: '360p', width: 640, height: 360, codecs: 'avc1.64001e,mp4a.40.2', segments: [seg(4, 400_000)] },
-    { name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028,mp4a.40.2', segments: [seg(8, 6_000_000)] },
+    { kind: 'video', name: '360p', width: 640, height: 360, codecs: 'avc1.64001e,mp4a.40.2', segments: [seg(4, 400_000)] },
+    { kind: 'video', name: '1080p', width: 1920, height: 1080, frameRate: { numerator: 30000, denominator: 1001 }, codecs: 'avc1.640028,mp4a.40.2', segments: [seg(8, 6_000_000)] },
   ]);
   t.equal(
     text,
@@ -23,7 +17,7 @@ t.test('the master lists renditions largest first with every attribute hls.js an
       '#EXT-X-VERSION:6',
       '#EXT-X-INDEPENDENT-SEGMENTS',
       '#EXT-X-START:TIME-OFFSET=0',
-      '#EXT-X-STREAM-INF:BANDWIDTH=6000000,AVERAGE-BANDWIDTH=6000000,RESOLUTION=1920x1080,CODECS="avc1.640028,mp4a.40.2"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=6000000,AVERAGE-BANDWIDTH=6000000,RESOLUTION=1920x1080,FRAME-RATE=29.970,CODECS="avc1.640028,mp4a.40.2"',
       '1080p/index.m3u8',
       '#EXT-X-STREAM-INF:BANDWIDTH=800000,AVERAGE-BANDWIDTH=800000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
       '360p/index.m3u8',
@@ -37,10 +31,36 @@ t.test('the master lists renditions largest first with every attribute hls.js an
 
 t.test('the API lists renditions largest first even when a packaged top carries fewer bits', async (t) => {
   const text = masterPlaylistText([
-    { name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028', segments: [seg(4, 1_000_000)] },
-    { name: '720p', width: 1280, height: 720, codecs: 'avc1.64001f', segments: [seg(4, 1_500_000)] },
+    { kind: 'video', name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028', segments: [seg(4, 1_000_000)] },
+    { kind: 'video', name: '720p', width: 1280, height: 720, codecs: 'avc1.64001f', segments: [seg(4, 1_500_000)] },
   ]);
   t.same(renditionsOfMasterPlaylist(text).map((r) => [r.name, r.bandwidth]), [['1080p', 2_000_000], ['720p', 3_000_000]]);
+});
+
+t.test('several audio tracks are alternate renditions of one group; each variant names it and counts its largest', async (t) => {
+  const text = masterPlaylistText([
+    { kind: 'video', name: '720p', width: 1280, height: 720, codecs: 'avc1.64001f', segments: [seg(4, 1_000_000)] },
+    { kind: 'audio', name: 'audio-1', title: 'English', language: 'en', default: true, codecs: 'mp4a.40.2', segments: [seg(4, 64_000)] },
+    { kind: 'audio', name: 'audio-2', title: 'Commentary', default: false, codecs: 'mp4a.40.2', segments: [seg(4, 70_000)] },
+  ]);
+  t.match(text, '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-1/index.m3u8"');
+  t.match(text, '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Commentary",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio-2/index.m3u8"');
+  t.match(text, '#EXT-X-STREAM-INF:BANDWIDTH=2140000,AVERAGE-BANDWIDTH=2140000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"\n720p/index.m3u8');
+  const parsed = HLS.parse(text);
+  if (!parsed.isMasterPlaylist) throw new Error('not a master playlist');
+  t.same(parsed.variants[0]?.audio.map((a) => [a.name, a.uri, a.isDefault]), [['English', 'audio-1/index.m3u8', true], ['Commentary', 'audio-2/index.m3u8', false]]);
+  t.same(readMasterPlaylist(text), {
+    renditions: [{ name: '720p', width: 1280, height: 720, bandwidth: 2_140_000 }],
+    audioTracks: [{ name: 'English', language: 'en', default: true }, { name: 'Commentary', default: false }],
+    variants: 1,
+  });
+});
+
+t.test('an audio-only master has its audio rendition as the one variant', async (t) => {
+  const text = masterPlaylistText([{ kind: 'audio', name: 'audio-1', title: 'Audio', default: true, codecs: '', segments: [seg(4, 66_000)] }]);
+  t.match(text, '#EXT-X-STREAM-INF:BANDWIDTH=132000,AVERAGE-BANDWIDTH=132000,CODECS="mp4a.40.2"\naudio-1/index.m3u8');
+  t.notMatch(text, 'EXT-X-MEDIA');
+  t.same(readMasterPlaylist(text), { renditions: [], audioTracks: [], variants: 1 });
 });
 
 t.test('a playlist is published with EXT-X-START while it grows, and as VOD once ended', async (t) => {

@@ -20,16 +20,16 @@ import {
   type TranscodeWorkerLogger,
   type TranscodeWorkerOptions,
 } from '../../../../deploy/local/transcoder/worker.ts';
+import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
 import { MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
 import { createFfmpegWorkerTranscoder } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
-import {
-  decodedDurationSeconds,
-  ffprobeJson,
-  makeClip,
-  makeNotAVideo,
-  makeTruncatedMp4,
-  type ClipOptions,
-} from '../../../helpers/media.ts';
+import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/iso-header.ts';
+import { sourceMediaOfProbe } from '../../../../src/transcoder/source-inspector.ts';
+import { planTranscode } from '../../../../src/transcoder/transcode-plan.ts';
+import type { TranscodeJobRequest } from '../../../../src/transcoder/transcoder.ts';
+import { decodedDurationSeconds, ffprobeJson, makeClip, makeNotAVideo, tempDir, type ClipOptions } from '../../../helpers/media.ts';
+import { makeSource } from '../../../helpers/real-world-media.ts';
+import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
 const BUCKET = 'test-bucket';
 const REGION = 'us-east-1';
@@ -116,12 +116,23 @@ async function uploadClip(videoId: string, clip: ClipOptions): Promise<string> {
   return uploadSource(videoId, await makeClip(clip));
 }
 
-const requestFor = (videoId: string, sourceKey = `uploads/${videoId}/source`) => ({
-  videoId,
-  sourceKey,
-  outputPrefix: `video-streams/${videoId}/`,
-  clientRequestToken: `token-${videoId}`,
-});
+/**
+ * The job the app would submit for an uploaded source: inspected as the app inspects it (this
+ * worker's Probe and the MP4 header), planned by the shared rules. A missing source gets the plan
+ * of a small clip, to see the worker find it gone.
+ */
+async function requestFor(worker: TranscodeWorker, videoId: string, sourceKey = `uploads/${videoId}/source`): Promise<TranscodeJobRequest> {
+  const exists = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: sourceKey })).then(() => true, () => false);
+  const key = exists ? sourceKey : await uploadClip(`${videoId}-stand-in`, { seconds: 1, width: 320, height: 240, audio: false });
+  const [probe, header] = await Promise.all([worker.probe(`s3://${BUCKET}/${key}`), readIsoHeader(createS3RangeReader({ s3, bucket: BUCKET }, key))]);
+  return {
+    videoId,
+    sourceKey,
+    outputPrefix: `video-streams/${videoId}/`,
+    clientRequestToken: `token-${videoId}`,
+    plan: planTranscode(sourceMediaOfProbe(probe, header)),
+  };
+}
 
 async function readRecord(dataDir: string, jobId: string): Promise<JobRecord> {
   return JSON.parse(await readFile(path.join(dataDir, 'jobs', `${jobId}.json`), 'utf8')) as JobRecord;
@@ -141,11 +152,13 @@ function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[]) {
 t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_UPDATEs and COMPLETE', async (t) => {
   const { worker, events, dataDir } = await harness(t);
   const videoId = newVideoId();
-  // A keyframe every 2 s: packaged as it is, its segments are 4 + 2 s, like the encoded ladder's.
-  await uploadClip(videoId, { seconds: 6, width: 1280, height: 720, audio: true, keyframeSeconds: 2 });
+  // A keyframe every 2 s at a web bitrate: packaged as it is, its segments are 4 + 2 s, like the
+  // encoded ladder's.
+  await uploadClip(videoId, { seconds: 6, width: 1280, height: 720, audio: true, keyframeSeconds: 2, videoBitrate: 2_000_000 });
   const putsBefore = putKeys.length;
 
-  const { jobId } = await worker.submit(requestFor(videoId));
+  const request = await requestFor(worker, videoId);
+  const { jobId } = await worker.submit(request);
   t.match(jobId, /^\d{13}-[0-9a-z]{6}$/, 'a MediaConvert-like job id');
   await worker.idle();
 
@@ -166,22 +179,15 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const progressPercents = progressOnly.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
   t.ok(progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!), `progress rises: ${progressPercents}`);
   const announcements = updates.filter((e) => e.detail.outputGroupDetails);
-  // Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition is
-  // announced finished (with its duration) or still being written (without), whichever came first.
-  const announced = announcements.map((e) => e.detail.outputGroupDetails!.map((group) => ({
-    ...group,
-    outputDetails: group.outputDetails.map(({ durationInMs, ...rest }) => {
-      if (durationInMs !== undefined) t.equal(durationInMs, 6000, 'a finished rendition has its duration');
-      return rest;
-    }),
-  })));
+  // The package is measured whole before it is published: announced finished, with its duration.
   t.same(
-    announced,
+    announcements.map((e) => e.detail.outputGroupDetails),
     [[{
       type: 'HLS_GROUP',
       playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
       outputDetails: [{
         outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
+        durationInMs: 6000,
         videoDetails: { widthInPx: 1280, heightInPx: 720 },
       }],
     }]],
@@ -217,6 +223,11 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
           videoDetails: { widthInPx: 1280, heightInPx: 720 },
         },
         {
+          outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/540p/index.m3u8`],
+          durationInMs: 6000,
+          videoDetails: { widthInPx: 960, heightInPx: 540 },
+        },
+        {
           outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/360p/index.m3u8`],
           durationInMs: 6000,
           videoDetails: { widthInPx: 640, heightInPx: 360 },
@@ -237,6 +248,7 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const prefix = `video-streams/${videoId}/`;
   t.same(await listKeys(prefix), [
     '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts',
+    '540p/index.m3u8', '540p/segment_00000.ts', '540p/segment_00001.ts',
     '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts',
     'master.m3u8', 'poster.0000000.jpg',
   ]);
@@ -259,11 +271,12 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const probed = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}360p/index.m3u8`);
   t.match(probed.streams.find((s) => s.codec_type === 'video'), { width: 640, height: 360 });
 
-  t.match(await readRecord(dataDir, jobId), { jobId, status: 'COMPLETE', attempts: 1, request: requestFor(videoId) });
+  t.same((await readRecord(dataDir, jobId)).request, request, 'the job record keeps the whole request, plan included');
+  t.match(await readRecord(dataDir, jobId), { jobId, status: 'COMPLETE', attempts: 1 });
   const leftovers = (await readdir(tmpdir())).filter((name) => name.startsWith(`transcode-${jobId}-`));
   t.same(leftovers, [], 'the temp dir is removed');
 
-  const again = await worker.submit(requestFor(videoId));
+  const again = await worker.submit(request);
   await worker.idle();
   t.equal(again.jobId, jobId, 'resubmitting with the same token returns the same job');
   t.equal(events.length, statuses.length, 'and starts no second job');
@@ -274,7 +287,8 @@ t.test('submit persists the job before returning and queues it until start', asy
   const videoId = newVideoId();
   await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
 
-  const [first, second] = await Promise.all([worker.submit(requestFor(videoId)), worker.submit(requestFor(videoId))]);
+  const request = await requestFor(worker, videoId);
+  const [first, second] = await Promise.all([worker.submit(request), worker.submit(request)]);
   t.equal(first.jobId, second.jobId, 'concurrent submits with one token make one job');
   t.match(await readRecord(dataDir, first.jobId), { status: 'SUBMITTED', attempts: 0 });
   t.same(
@@ -293,7 +307,7 @@ t.test('a portrait, rotated, silent clip is encoded upright without audio', asyn
   const { worker, events } = await harness(t);
   const videoId = newVideoId();
   await uploadClip(videoId, { seconds: 2, width: 640, height: 360, audio: false, rotate: 90 });
-  await worker.submit(requestFor(videoId));
+  await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
   const complete = events.at(-1)!;
@@ -302,44 +316,37 @@ t.test('a portrait, rotated, silent clip is encoded upright without audio', asyn
     { videoDetails: { widthInPx: 360, heightInPx: 640 }, durationInMs: 2000 },
   ]);
   const master = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `video-streams/${videoId}/master.m3u8` }));
-  t.match(await master.Body!.transformToString(), /RESOLUTION=360x640,CODECS="avc1\.[0-9a-f]{6}"\n/);
+  t.match(await master.Body!.transformToString(), /RESOLUTION=360x640,FRAME-RATE=30\.000,CODECS="avc1\.[0-9a-f]{6}"\n/);
 });
 
-t.test('a file that is not a video ends in ERROR 1010 with a message a person can read', async (t) => {
+t.test('a source too damaged to decode ends in ERROR with a reason a person can read', async (t) => {
   const { worker, events, dataDir } = await harness(t);
   const videoId = newVideoId();
-  await uploadSource(videoId, await makeNotAVideo());
-  const { jobId } = await worker.submit(requestFor(videoId));
+  await uploadSource(videoId, (await makeSource('corrupt-most', await tempDir(t))).file);
+  const { jobId } = await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
-  t.same(events.map((e) => e.detail.status), ['PROGRESSING', 'ERROR']);
-  t.match(events[1]!.detail, {
-    errorCode: 1010,
-    errorMessage: 'The file is not a video we can read: its format was not recognised',
-    userMetadata: { videoId },
-  });
-  t.match(await readRecord(dataDir, jobId), { status: 'ERROR', errorCode: 1010 });
-  t.same(await listKeys(`video-streams/${videoId}/`), [], 'no outputs');
+  t.equal(events.at(-1)?.detail.status, 'ERROR');
+  t.match(events.at(-1)!.detail.errorMessage, /^The video is too damaged to convert: (about \d+%|most) of its pictures could not be decoded\.$/);
+  t.match(await readRecord(dataDir, jobId), { status: 'ERROR' });
 });
 
-t.test('a truncated MP4 ends in ERROR 1010 saying it may be truncated or corrupt', async (t) => {
+t.test('damage in the middle of a source is a NEW_WARNING with its words, then COMPLETE lists it by code', async (t) => {
   const { worker, events } = await harness(t);
   const videoId = newVideoId();
-  await uploadSource(videoId, await makeTruncatedMp4());
-  await worker.submit(requestFor(videoId));
+  await uploadSource(videoId, (await makeSource('corrupt-middle', await tempDir(t))).file);
+  await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
-  t.match(events.at(-1)!.detail, {
-    status: 'ERROR',
-    errorCode: 1010,
-    errorMessage: 'The file could not be read; it may be truncated or corrupt (moov atom not found)',
-  });
-  t.notMatch(events.at(-1)!.detail.errorMessage, /http|X-Amz/i, 'no presigned URL in the message');
+  const warning = events.find((e) => e.detail.status === 'NEW_WARNING');
+  t.match(warning?.detail, { warningCode: 'LOCAL_DECODE_DAMAGE', warningMessage: /^Part of the video is damaged: \d+ pictures? .*could not be decoded and may show as glitches\.$/ });
+  t.match(events.at(-1)?.detail, { status: 'COMPLETE', warnings: [{ code: 'LOCAL_DECODE_DAMAGE', count: 1 }] });
+  t.ok(events.indexOf(warning!) < events.length - 1, 'the warning comes before COMPLETE');
 });
 
 t.test('a missing upload ends in ERROR 1010 saying the file was not found', async (t) => {
   const { worker, events } = await harness(t);
-  await worker.submit(requestFor(newVideoId()));
+  await worker.submit(await requestFor(worker, newVideoId()));
   await worker.idle();
   t.match(events.at(-1)!.detail, { status: 'ERROR', errorCode: 1010, errorMessage: 'The uploaded file was not found' });
 });
@@ -348,7 +355,8 @@ t.test('jobs run one at a time with the default concurrency', async (t) => {
   const { worker, events } = await harness(t);
   const ids = [newVideoId(), newVideoId()];
   for (const id of ids) await uploadClip(id, { seconds: 1, width: 320, height: 240, audio: true });
-  const jobs = await Promise.all(ids.map((id) => worker.submit(requestFor(id))));
+  const requests = await Promise.all(ids.map((id) => requestFor(worker, id)));
+  const jobs = await Promise.all(requests.map((request) => worker.submit(request)));
   t.not(jobs[0]!.jobId, jobs[1]!.jobId);
   await worker.idle();
   const milestones = events
@@ -363,7 +371,8 @@ t.test('a job stopped mid-transcode is finished by the next worker on the same d
   // 4:4:4 is encoded (a 4:2:0 H.264 source of this size would only be packaged, in a blink).
   await uploadClip(videoId, { seconds: 20, width: 640, height: 360, audio: true, pixelFormat: 'yuv444p' });
 
-  const { jobId } = await first.worker.submit(requestFor(videoId));
+  const request = await requestFor(first.worker, videoId);
+  const { jobId } = await first.worker.submit(request);
   while (!first.events.some((e) => e.detail.status === 'STATUS_UPDATE')) await new Promise((r) => setTimeout(r, 20));
   await first.worker.stop();
   t.notOk(first.events.some((e) => e.detail.status === 'COMPLETE' || e.detail.status === 'ERROR'), 'no outcome yet');
@@ -377,14 +386,14 @@ t.test('a job stopped mid-transcode is finished by the next worker on the same d
   t.equal(second.events[0]?.detail.status, 'PROGRESSING');
   t.match(second.events.at(-1), { detail: { status: 'COMPLETE', jobId } });
   t.match(await readRecord(first.dataDir, jobId), { status: 'COMPLETE', attempts: 2 });
-  t.equal((await second.worker.submit(requestFor(videoId))).jobId, jobId, 'the token still maps to the job');
+  t.equal((await second.worker.submit(request)).jobId, jobId, 'the token still maps to the job');
 });
 
 t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running forever`, async (t) => {
   const first = await harness(t, { start: false });
   const videoId = newVideoId();
   await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
-  const { jobId } = await first.worker.submit(requestFor(videoId));
+  const { jobId } = await first.worker.submit(await requestFor(first.worker, videoId));
   // As if three earlier runs had each been killed mid-transcode.
   const record = await readRecord(first.dataDir, jobId);
   await writeFile(
@@ -411,7 +420,7 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
       delivered.push(event.detail.status);
     },
   });
-  const { jobId } = await flaky.worker.submit(requestFor(videoId));
+  const { jobId } = await flaky.worker.submit(await requestFor(flaky.worker, videoId));
   await flaky.worker.idle();
   t.equal(delivered[0], 'PROGRESSING');
   t.equal(delivered.at(-1), 'COMPLETE', 'every event got through on a retry');
@@ -423,7 +432,7 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
       throw new Error('event bus gone');
     },
   });
-  const other = await broken.worker.submit(requestFor(otherId));
+  const other = await broken.worker.submit(await requestFor(broken.worker, otherId));
   await broken.worker.idle();
   t.match(await readRecord(broken.dataDir, other.jobId), { status: 'COMPLETE' });
   t.ok(broken.logged.some((l) => l.level === 'error' && /Could not publish/.test(l.message)), 'the lost event is logged');
@@ -435,18 +444,23 @@ t.test('the HTTP front and its client', async (t) => {
   const server = await startTranscodeWorkerServer({ worker, host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close());
   const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+  const request = await requestFor(worker, videoId);
+  const inspect = async () => {
+    throw new Error('not inspected here');
+  };
 
   t.test('POST /jobs answers 201 with the job id, the same one for the same token', async (t) => {
     const post = () =>
       fetch(`${server.url}/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(requestFor(videoId)),
+        body: JSON.stringify(request),
       });
     const first = await post();
     t.equal(first.status, 201);
     const { jobId } = (await first.json()) as { jobId: string };
-    t.match(await readRecord(dataDir, jobId), { status: 'SUBMITTED', request: requestFor(videoId) });
+    t.match(await readRecord(dataDir, jobId), { status: 'SUBMITTED', request });
     t.same(await (await post()).json(), { jobId });
   });
 
@@ -454,7 +468,7 @@ t.test('the HTTP front and its client', async (t) => {
     const response = await fetch(`${server.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...requestFor(videoId), sourceKey: 42 }),
+      body: JSON.stringify({ ...request, sourceKey: 42 }),
     });
     t.equal(response.status, 400);
     t.equal(response.headers.get('content-type'), 'application/problem+json');
@@ -463,6 +477,46 @@ t.test('the HTTP front and its client', async (t) => {
     const notJson = await fetch(`${server.url}/jobs`, { method: 'POST', body: '{' });
     t.equal(notJson.status, 400);
     t.match(await notJson.json(), { detail: 'The request body is not valid JSON' });
+
+    const badPlan = await fetch(`${server.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...request, plan: { ...request.plan, audioLayout: 'surround' } }),
+    });
+    t.equal(badPlan.status, 400, 'the plan is checked against its schema too');
+    t.match(await badPlan.json(), { detail: /\/plan\/audioLayout/ });
+  });
+
+  t.test("POST /2017-08-29/probe answers the SDK's Probe in MediaConvert's own shape", async (t) => {
+    const client = new MediaConvertClient({ endpoint: server.url, region: REGION, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    t.teardown(() => client.destroy());
+    const model = loadServiceModel('mediaconvert');
+    const dir = await tempDir(t);
+    const answers: Record<string, unknown> = {};
+    for (const kind of ['two-languages', 'hlg', 'interlaced', 'audio-mp3', 'still-png'] as const) {
+      const key = await uploadSource(`${videoId}-${kind}`, (await makeSource(kind, dir)).file);
+      const response = await client.send(new ProbeCommand({ InputFiles: [{ FileUrl: `s3://${BUCKET}/${key}` }] }));
+      const { $metadata: _metadata, ...output } = response;
+      t.same(validateOperationOutput(model, 'Probe', output), [], `${kind}: the answer fits the API model`);
+      answers[kind] = response.ProbeResults?.[0];
+    }
+    t.match(answers['two-languages'], {
+      Container: { Format: 'mp4', Duration: Number, Tracks: [
+        { Index: 1, TrackType: 'video', Codec: 'AVC', VideoProperties: { Width: 640, Height: 360, CodecMetadata: { Profile: String, ScanType: 'progressive', ChromaSubsampling: '4:2:0', BitDepth: 8 } } },
+        { Index: 2, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 48_000, LanguageCode: 'eng' } },
+        { Index: 3, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 44_100, LanguageCode: 'fra' } },
+      ] },
+      Metadata: { MimeType: 'video/mp4', FileSize: Number, LastModified: Date },
+      TrackMappings: [{ VideoTrackIndexes: [1], AudioTrackIndexes: [2, 3] }],
+    });
+    t.match(answers.hlg, { Container: { Tracks: [{ Codec: 'HEVC', VideoProperties: { TransferCharacteristics: 'ARIB_B67', ColorPrimaries: 'ITU_2020', BitDepth: 10 } }] } });
+    t.match(answers.interlaced, { Container: { Tracks: [{ VideoProperties: { CodecMetadata: { ScanType: 'interlaced' } } }] } });
+    t.match(answers['audio-mp3'], { Container: { Tracks: [{ TrackType: 'audio', Codec: 'MP3' }] } });
+    t.notOk((answers['audio-mp3'] as { Container: { Format?: string } }).Container.Format, 'a format Probe does not name is blank');
+    t.match(answers['still-png'], { Metadata: { MimeType: 'image/png' } });
+
+    await t.rejects(client.send(new ProbeCommand({ InputFiles: [{ FileUrl: `s3://${BUCKET}/uploads/nothing/source` }] })), { name: 'NotFoundException', $metadata: { httpStatusCode: 404 } });
+    await t.rejects(client.send(new ProbeCommand({ InputFiles: [{ FileUrl: 's3://another-bucket/uploads/x/source' }] })), { name: 'BadRequestException' });
   });
 
   t.test('other routes and methods are refused', async (t) => {
@@ -471,21 +525,21 @@ t.test('the HTTP front and its client', async (t) => {
   });
 
   t.test('the app-side transcoder submits through it', async (t) => {
-    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url });
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, inspect });
     const other = newVideoId();
-    const { jobId } = await transcoder.submit(requestFor(other));
+    const { jobId } = await transcoder.submit({ ...request, videoId: other, clientRequestToken: `token-${other}` });
     t.match(await readRecord(dataDir, jobId), { request: { videoId: other } });
   });
 
   t.test('the app-side transcoder throws a clear error on a refusal or when the worker is down', async (t) => {
-    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url });
-    await t.rejects(transcoder.submit({ ...requestFor(newVideoId()), videoId: '' }), {
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, inspect });
+    await t.rejects(transcoder.submit({ ...request, clientRequestToken: 'another', videoId: '' }), {
       name: 'TranscoderSubmitError',
       status: 400,
       message: /refused the job .*: 400 Invalid transcode job request: \/videoId/,
     });
-    const down = createFfmpegWorkerTranscoder({ endpoint: 'http://127.0.0.1:1' });
-    await t.rejects(down.submit(requestFor(newVideoId())), {
+    const down = createFfmpegWorkerTranscoder({ endpoint: 'http://127.0.0.1:1', inspect });
+    await t.rejects(down.submit(request), {
       name: 'TranscoderSubmitError',
       message: /Could not reach the ffmpeg transcode worker at http:\/\/127\.0\.0\.1:1\/jobs/,
     });
@@ -542,28 +596,29 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
   const videoId = newVideoId();
   // Keyframes every 3 s: the packaged segments start at 0, 6 and 9 s (the first keyframe at or
   // after each 4 s), not on a 4 s grid, and the encoded 360p must follow them.
-  const clip = await makeClip({ seconds: 10, width: 1280, height: 720, audio: true, keyframeSeconds: 3 });
+  const clip = await makeClip({ seconds: 10, width: 1280, height: 720, audio: true, keyframeSeconds: 3, videoBitrate: 2_000_000 });
   await uploadSource(videoId, clip);
-  await worker.submit(requestFor(videoId));
+  await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
 
   t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
   const [first] = snapshots;
-  t.match(first?.['master.m3u8'], /RESOLUTION=1280x720,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/, 'the master lists the packaged rendition only, with the source profile in CODECS');
-  t.notMatch(first?.['master.m3u8'], /360p/);
+  t.match(first?.['master.m3u8'], /RESOLUTION=1280x720,FRAME-RATE=30\.000,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/, 'the master lists the packaged rendition only, with the source profile in CODECS');
+  t.notMatch(first?.['master.m3u8'], /360p|540p/);
   t.match(first?.['master.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/, 'the same EXT-X-VERSION as the media playlists');
   t.match(first?.['720p/index.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/);
 
   const prefix = `video-streams/${videoId}/`;
   const top = await getText(`${prefix}720p/index.m3u8`);
-  const lower = await getText(`${prefix}360p/index.m3u8`);
   t.same(extinfs(top), [6, 3, 1], 'the packaged rendition cuts at the source keyframes');
-  t.same(extinfs(lower), extinfs(top), 'the encoded rendition cuts at the same instants');
   t.match(top, /#EXT-X-PLAYLIST-TYPE:VOD\n[\s\S]*#EXT-X-ENDLIST\n$/);
-  const [topStarts, lowerStarts] = await Promise.all([segmentStarts(prefix, '720p'), segmentStarts(prefix, '360p')]);
-  t.same(lowerStarts, topStarts, `and at the same timestamps (${topStarts.join(', ')})`);
+  const topStarts = await segmentStarts(prefix, '720p');
+  for (const rung of ['540p', '360p']) {
+    t.same(extinfs(await getText(`${prefix}${rung}/index.m3u8`)), extinfs(top), `the encoded ${rung} cuts at the same instants`);
+    t.same(await segmentStarts(prefix, rung), topStarts, `and at the same timestamps (${topStarts.join(', ')})`);
+  }
 
   const [sourceFrames, packagedFrames] = await Promise.all([frameHashes(clip), frameHashes(`${s3Url}/${BUCKET}/${prefix}720p/index.m3u8`)]);
   t.equal(packagedFrames.length, 300);
@@ -573,11 +628,12 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
 
   const master = await getText(`${prefix}master.m3u8`);
   const bandwidths = [...master.matchAll(/BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-  t.equal(bandwidths.length, 2);
+  t.equal(bandwidths.length, 3);
   t.ok(bandwidths.every(([peak, average]) => peak! >= average! && average! > 0), `BANDWIDTH is the peak, at least the average: ${JSON.stringify(bandwidths)}`);
   t.ok(master.indexOf('720p/index.m3u8') < master.indexOf('360p/index.m3u8'), 'largest first');
   t.same(await listKeys(prefix), [
     '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts', '360p/segment_00002.ts',
+    '540p/index.m3u8', '540p/segment_00000.ts', '540p/segment_00001.ts', '540p/segment_00002.ts',
     '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts', '720p/segment_00002.ts',
     'master.m3u8', 'poster.0000000.jpg',
   ]);
@@ -595,20 +651,21 @@ t.test('any other source has its smallest rendition published while the ladder e
   const videoId = newVideoId();
   // 4:4:4 cannot be packaged for browsers; 15 fps keeps the encode well ahead of real time.
   await uploadClip(videoId, { seconds: 20, width: 1280, height: 720, audio: true, fps: 15, pixelFormat: 'yuv444p' });
-  await worker.submit(requestFor(videoId));
+  await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
-  t.ok(logged.some((l) => /Encoding every rendition: its pixel format is yuv444p/.test(l.message)), 'says why it encodes');
+  t.ok(logged.some((l) => /Encoding every rendition: its H\.264 profile is High 4:4:4/.test(l.message)), 'says why it encodes');
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
   t.same(events.at(-1)?.detail.outputGroupDetails?.[0]?.outputDetails.map((o) => o.videoDetails), [
     { widthInPx: 1280, heightInPx: 720 },
+    { widthInPx: 960, heightInPx: 540 },
     { widthInPx: 640, heightInPx: 360 },
   ]);
 
   t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
   const [first] = snapshots;
-  t.match(first?.['master.m3u8'], /RESOLUTION=640x360,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/, 'the smallest rendition first');
-  t.notMatch(first?.['master.m3u8'], /720p/);
+  t.match(first?.['master.m3u8'], /RESOLUTION=640x360,FRAME-RATE=15\.000,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/, 'the smallest rendition first');
+  t.notMatch(first?.['master.m3u8'], /720p|540p/);
   t.match(first?.['master.m3u8'], /#EXT-X-START:TIME-OFFSET=0\n/, 'viewers start at the beginning, not at the live edge');
   const live = first?.['360p/index.m3u8'] ?? '';
   t.match(live, /#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n/, 'published while still growing');
@@ -627,12 +684,12 @@ t.test('any other source has its smallest rendition published while the ladder e
 t.test('a source with keyframes too far apart to stream well is encoded instead of packaged', async (t) => {
   const { worker, events, logged } = await harness(t);
   const videoId = newVideoId();
-  await uploadClip(videoId, { seconds: 15, width: 640, height: 360, audio: false, keyframeSeconds: 30 });
-  await worker.submit(requestFor(videoId));
+  await uploadClip(videoId, { seconds: 15, width: 640, height: 360, audio: false, keyframeSeconds: 30, videoBitrate: 500_000 });
+  await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
-  t.ok(logged.some((l) => /instead of packaging: a keyframe interval of 15\.0 s/.test(l.message)), 'says why');
+  t.ok(logged.some((l) => /instead of packaging: its keyframes are too far apart \(a segment of 15\.0 s; at most 6 s\)/.test(l.message)), 'says why');
   const playlist = await getText(`video-streams/${videoId}/360p/index.m3u8`);
   t.same(extinfs(playlist), [4, 4, 4, 3], 'the ladder own 4 s segments');
   t.notMatch(await getText(`video-streams/${videoId}/master.m3u8`), /avc1\.42/, 'encoded (High profile), not the source');

@@ -1,0 +1,53 @@
+/**
+ * Whether a source the stream calls progressive is interlaced all the same: camcorder and
+ * broadcast files re-wrapped by tools that drop the field flags. ffmpeg's `idet` filter looks at
+ * the first frames and counts those whose fields look like two moments (top or bottom first)
+ * against those that look like one. Fine detail in progressive video can fool it frame by frame,
+ * but then it guesses both field orders alike; real interlacing shows one order throughout.
+ *
+ * This is the local worker's own check. MediaConvert's deinterlacer acts on frames the stream
+ * flags (Control NORMAL), so in AWS a source whose flags lie is not found this way (see README).
+ */
+import { execFile } from 'node:child_process';
+
+/** Frames looked at: a few seconds, enough for idet's multi-frame detection to settle. */
+const FRAMES = 150;
+/** At least this share of the determined frames must look interlaced... */
+const INTERLACED_SHARE = 0.6;
+/** ...with one field order in at least this share of them. */
+const ONE_ORDER_SHARE = 0.9;
+/** Fewer determined frames than this say nothing (a still or black opening). */
+const MIN_DETERMINED = 20;
+
+export interface InterlaceCount {
+  tff: number;
+  bff: number;
+  progressive: number;
+}
+
+/** The verdict on idet's multi-frame counts. */
+export function looksInterlaced(count: InterlaceCount): boolean {
+  const interlaced = count.tff + count.bff;
+  const determined = interlaced + count.progressive;
+  if (determined < MIN_DETERMINED || interlaced === 0) return false;
+  return interlaced / determined >= INTERLACED_SHARE && Math.max(count.tff, count.bff) / interlaced >= ONE_ORDER_SHARE;
+}
+
+/** idet's "Multi frame detection" line from ffmpeg's log. */
+export function parseIdet(stderr: string): InterlaceCount | undefined {
+  const match = /Multi frame detection: TFF:\s*(\d+)\s+BFF:\s*(\d+)\s+Progressive:\s*(\d+)/.exec(stderr);
+  if (!match) return undefined;
+  return { tff: Number(match[1]), bff: Number(match[2]), progressive: Number(match[3]) };
+}
+
+/** Decodes the first frames of the source and counts them; undefined when ffmpeg could not. */
+export function countInterlacedFrames(input: string, signal?: AbortSignal): Promise<InterlaceCount | undefined> {
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', 'idet', '-an', '-f', 'null', '-'];
+  return new Promise((resolve, reject) => {
+    execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
+      if (error?.name === 'AbortError') return reject(error);
+      // A damaged source may still have been counted; the encode reports the damage itself.
+      resolve(parseIdet(stderr));
+    });
+  });
+}
