@@ -79,6 +79,8 @@ export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'file
 interface Transition {
   /** SET clauses besides updatedAt (and status/ownerStatus when `to` is given). */
   set: Record<string, unknown>;
+  /** Lists to add items to, each made when absent (DynamoDB's list_append). */
+  append?: Record<string, unknown[]>;
   to?: VideoStatus;
   /** Condition over #s (status), :job, plus named values. */
   condition: string;
@@ -112,6 +114,12 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
       names[`#f${index}`] = field;
       values[`:v${index}`] = value;
       return `#f${index} = :v${index}`;
+    });
+    Object.entries(change.append ?? {}).forEach(([field, items], index) => {
+      names[`#a${index}`] = field;
+      values[`:a${index}`] = items;
+      values[':none'] = [];
+      clauses.push(`#a${index} = list_append(if_not_exists(#a${index}, :none), :a${index})`);
     });
     const { dynamo, UpdateCommand } = await sdk();
     try {
@@ -226,33 +234,13 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
           : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
       }),
 
-    async recordWarning(video, jobId, warning, now) {
-      const { dynamo, UpdateCommand } = await sdk();
-      try {
-        await dynamo.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { videoId: video.videoId },
-            UpdateExpression: 'SET warnings = list_append(if_not_exists(warnings, :none), :warning), updatedAt = :now',
-            ConditionExpression: '#s IN (:processing, :ready) AND jobId = :job AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: {
-              ':none': [],
-              ':warning': [warning],
-              ':now': now,
-              ':processing': 'processing',
-              ':ready': 'ready',
-              ':job': jobId,
-              ':max': MAX_WARNINGS,
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-        throw error;
-      }
-    },
+    recordWarning: (video, jobId, warning, now) =>
+      transition(video, now, {
+        set: {},
+        append: { warnings: [warning] },
+        condition: '#s IN (:processing, :ready) AND jobId = :job AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
+        values: { ':processing': 'processing', ':ready': 'ready', ':job': jobId, ':max': MAX_WARNINGS },
+      }),
 
     async delete(videoId) {
       const { dynamo, DeleteCommand } = await sdk();

@@ -113,6 +113,11 @@ export const AudioTrackPlan = Type.Object(
     channels: Type.Integer({ minimum: 1 }),
     /** Gains in dB (-60 = off) from each source channel into left and right; absent: already stereo. */
     downmix: Type.Optional(Type.Tuple([Type.Array(Type.Number()), Type.Array(Type.Number())])),
+    /**
+     * Already what every rendition carries (AAC, stereo, 48 kHz): a packaged rendition may carry
+     * it as it is instead of encoding it again. Encoded renditions always encode.
+     */
+    passThrough: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,8 @@
 import type { AudioTrackPlan, SourceAudio, SourceMedia, SourceVideo, TranscodePlan, VideoPlan } from '../schemas/transcode.ts';
 import { SourceRejectedError } from '../errors.ts';
 import {
+  AUDIO_CHANNELS,
+  AUDIO_SAMPLE_RATE,
   frameRateValue,
   MAX_FRAME_RATE,
   MAX_TARGET_DURATION_SECONDS,
@@ -199,6 +201,7 @@ export function planAudioTracks(audio: readonly SourceAudio[]): AudioTrackPlan[]
     seen.set(name, count);
     if (count > 1) name = `${name} ${count}`;
     const downmix = stereoDownmix(track.channels);
+    const passThrough = track.codec === 'aac' && track.channels === AUDIO_CHANNELS && track.sampleRate === AUDIO_SAMPLE_RATE;
     return {
       track: track.track,
       index,
@@ -208,6 +211,7 @@ export function planAudioTracks(audio: readonly SourceAudio[]): AudioTrackPlan[]
       default: position === 0,
       channels: track.channels,
       ...(downmix ? { downmix } : {}),
+      ...(passThrough ? { passThrough } : {}),
     };
   });
 }
@@ -274,8 +278,10 @@ function planVideo(video: SourceVideo): VideoPlan {
  * converted. Pure: the same source always gets the same plan, so a retried event plans alike.
  */
 export function planTranscode(source: SourceMedia): TranscodePlan {
-  const video = source.video;
   const audio = planAudioTracks(source.audio);
+  // A sound file's only picture is its cover art (Probe may list it as a one-frame video track).
+  const coverArt = Boolean(source.video) && audio.length > 0 && (source.mimeType ?? '').startsWith('audio/');
+  const video = coverArt ? undefined : source.video;
   if (!video && audio.length === 0) rejectTracklessFile(source);
 
   if (video) {

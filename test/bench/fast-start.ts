@@ -78,7 +78,7 @@ async function makeSource(dir: string, kind: 'standard' | 'hevc' | 'yuv444p', se
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...video, '-c:a', 'aac', '-shortest', file,
+    ...video, '-c:a', 'aac', '-ac', '2', '-shortest', file,
   ]);
   return file;
 }

@@ -23,7 +23,7 @@ import { MAX_TARGET_DURATION_SECONDS, peakBandwidthBudget } from '../../src/ladd
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
-import { looksInterlaced, parseIdet } from '../../deploy/local/transcoder/interlace-check.ts';
+import { IDET_FILTER, looksInterlaced, parseIdet } from '../../deploy/local/transcoder/interlace-check.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { makeSource, type GeneratedSource, type SourceKind } from '../helpers/real-world-media.ts';
 
@@ -130,7 +130,7 @@ async function uploadAndWatch(source: GeneratedSource): Promise<Watched> {
 }
 
 const kinds: SourceKind[] = [
-  'sdr-reference', 'hlg', 'pq', 'dolby-vision-8.4', 'camera-bitrate', 'phone-720p', 'vfr-dropped-frames', 'anamorphic-dvd', 'hdv',
+  'web-ready-720p', 'sdr-reference', 'hlg', 'pq', 'dolby-vision-8.4', 'camera-bitrate', 'phone-720p', 'vfr-dropped-frames', 'anamorphic-dvd', 'hdv',
   'interlaced', 'interlaced-unflagged', 'surround-5.1', 'two-languages', 'pal-576p', 'audio-mp3', 'audio-m4a', 'audio-wav',
   'audio-flac', 'audio-opus', 'still-png', 'text', 'tiny-16', 'corrupt-middle', 'corrupt-most',
 ];
@@ -234,6 +234,21 @@ const reference = await (async () => {
   return { saturation: await meanStat(source.file, 'SATAVG'), luma: await meanStat(source.file, 'YAVG') };
 })();
 
+t.test('web-ready 720p: packaged as its top rendition, playable before it is ready, within the ladder\'s promises', async (t) => {
+  const result = await watched('web-ready-720p');
+  await assertLadderPromises(t, result);
+  t.same(result.video.renditions?.map((r) => r.name), ['720p', '540p', '360p']);
+  t.ok(result.playableSeconds !== undefined && result.playableSeconds < result.readySeconds, `playable after ${result.playableSeconds} s, ready after ${result.readySeconds} s`);
+  // The same pictures, bit for bit: MD5 of the first decoded frames, timestamps left out.
+  const frames = async (input: string) => {
+    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-frames:v', '30', '-f', 'framehash', '-hash', 'md5', '-'], { maxBuffer: 8 * 1024 * 1024 });
+    return stdout.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+  };
+  const [packaged, source] = await Promise.all([frames(result.variants[0]!.url), frames(result.source.file)]);
+  t.equal(packaged.length, 30);
+  t.same(packaged, source, "the top rendition is the source's own stream, not re-encoded");
+});
+
 for (const kind of ['hlg', 'pq', 'dolby-vision-8.4'] as const) {
   t.test(`${kind}: SDR BT.709 renditions whose colours stay close to the SDR original`, async (t) => {
     const result = await watched(kind);
@@ -300,7 +315,7 @@ for (const kind of ['interlaced', 'interlaced-unflagged'] as const) {
     const result = await watched(kind);
     await assertLadderPromises(t, result);
     const idet = async (url: string) => {
-      const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', url, '-map', '0:V:0', '-vf', 'idet', '-an', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+      const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', url, '-map', '0:V:0', '-vf', IDET_FILTER, '-an', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
       return parseIdet(stderr)!;
     };
     const before = await idet(result.source.file);

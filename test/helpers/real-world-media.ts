@@ -14,6 +14,7 @@ import { addDolbyVisionConfig } from './media.ts';
 const run = promisify(execFile);
 
 export type SourceKind =
+  | 'web-ready-720p'
   | 'sdr-reference'
   | 'hlg'
   | 'pq'
@@ -90,6 +91,14 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
     return { kind, file: out, contentType, seconds };
   };
   switch (kind) {
+    case 'web-ready-720p':
+      // What an editor's web export looks like: H.264 at a web bitrate, a keyframe every 2 s, stereo AAC at 48 kHz.
+      return made(
+        file('mp4'),
+        [...picture('1280x720', 12), ...tone(12), '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-maxrate', '2500k', '-bufsize', '5000k', '-c:a', 'aac', '-ac', '2', '-b:a', '128k', '-shortest'],
+        'video/mp4',
+        12,
+      );
     case 'sdr-reference':
       return made(file('mp4'), [...picture('640x360', 3), ...h264], 'video/mp4', 3);
     case 'hlg':

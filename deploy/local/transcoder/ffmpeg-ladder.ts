@@ -290,18 +290,26 @@ export interface PackageOptions {
 /**
  * Packages the source's video as one HLS rendition without re-encoding: segments cut at the
  * source's own keyframes, the first at or after every SEGMENT_SECONDS, same layout and names as
- * the encoded ones. Audio is encoded (cheap) so it has the same layout as every other rendition.
+ * the encoded ones. Audio keeps the layout of every other rendition: a track that already is AAC
+ * stereo 48 kHz (the plan's passThrough) is copied, any other is encoded (downmixed) alongside.
  */
 export function buildPackageArgs(options: PackageOptions): string[] {
   const { plan, audio } = options;
-  const audioPart = audioGraph(plan, audio, 1);
+  const tracks = audio === 'none' ? [] : audio === 'muxed' ? plan.audio.slice(0, 1) : plan.audio;
+  const encoded = tracks.filter((track) => !track.passThrough);
+  const graph = encoded.map((track) => `[0:a:${track.index}]${audioFilter(track)}[e${track.index}]`);
   const args = [...COMMON, ...inputArgs(options.input, options.speedLimit), '-copyts', '-i', options.input];
-  if (audioPart.graph.length > 0) args.push('-filter_complex', audioPart.graph.join(';'));
+  if (graph.length > 0) args.push('-filter_complex', graph.join(';'));
   args.push('-map', '0:V:0');
-  audioPart.labels.forEach((label) => args.push('-map', `[${label}]`));
-  args.push('-c:v', 'copy', ...audioEncodeArgs(audioPart.labels.length), '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET));
-  const muxed = audio === 'muxed' && plan.audio.length > 0;
-  const map = [`v:0${muxed ? ',a:0' : ''},name:${options.name}`, ...(audio === 'renditions' ? plan.audio.map((track, i) => `a:${i},name:${track.rendition}`) : [])];
+  tracks.forEach((track) => args.push('-map', track.passThrough ? `0:a:${track.index}` : `[e${track.index}]`));
+  args.push('-c:v', 'copy');
+  tracks.forEach((track, i) => {
+    if (track.passThrough) args.push(`-c:a:${i}`, 'copy');
+    else args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, kbit(AUDIO_BITRATE), `-ar:a:${i}`, String(AUDIO_SAMPLE_RATE), `-ac:a:${i}`, '2');
+  });
+  args.push('-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET));
+  const muxed = audio === 'muxed' && tracks.length > 0;
+  const map = [`v:0${muxed ? ',a:0' : ''},name:${options.name}`, ...(audio === 'renditions' ? tracks.map((track, i) => `a:${i},name:${track.rendition}`) : [])];
   args.push(...hlsArgs({ playlistType: options.playlistType ?? 'vod', outDir: options.outDir, streamMap: map.join(' ') }));
   return args;
 }

@@ -10,14 +10,26 @@
  */
 import { execFile } from 'node:child_process';
 
-/** Frames looked at: a few seconds, enough for idet's multi-frame detection to settle. */
-const FRAMES = 150;
+/**
+ * Frames looked at: two seconds at 30 fps, enough for idet's multi-frame detection to settle
+ * and few enough to decode in about the time a 10 s 1080p source takes to package (the check runs
+ * beside the packaging, and holds its publication until it answers).
+ */
+const FRAMES = 60;
 /** At least this share of the determined frames must look interlaced... */
 const INTERLACED_SHARE = 0.6;
 /** ...with one field order in at least this share of them. */
 const ONE_ORDER_SHARE = 0.9;
 /** Fewer determined frames than this say nothing (a still or black opening). */
 const MIN_DETERMINED = 20;
+
+/**
+ * idet with a stricter threshold for "interlaced" than its default 1.04 (how much more alike the
+ * lines of one field are than neighbouring lines): at the default, fine moving detail in
+ * progressive test patterns reads as top field first in 60-80% of frames; at 1.5 none of them does,
+ * while woven fields still read as interlaced in every frame (measured on generated clips).
+ */
+export const IDET_FILTER = 'idet=intl_thres=1.5';
 
 export interface InterlaceCount {
   tff: number;
@@ -42,7 +54,7 @@ export function parseIdet(stderr: string): InterlaceCount | undefined {
 
 /** Decodes the first frames of the source and counts them; undefined when ffmpeg could not. */
 export function countInterlacedFrames(input: string, signal?: AbortSignal): Promise<InterlaceCount | undefined> {
-  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', 'idet', '-an', '-f', 'null', '-'];
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', IDET_FILTER, '-an', '-f', 'null', '-'];
   return new Promise((resolve, reject) => {
     execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
       if (error?.name === 'AbortError') return reject(error);

@@ -201,7 +201,17 @@ export function sniffType(head: Uint8Array): { mimeType?: string; format?: 'mp4'
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return { mimeType: 'image/jpeg' };
   if (text(0, 4) === 'GIF8') return { mimeType: 'image/gif' };
   if (text(0, 4) === 'RIFF' && text(8, 12) === 'WEBP') return { mimeType: 'image/webp' };
-  if (text(4, 8) === 'ftyp') return text(8, 12) === 'qt  ' ? { mimeType: 'video/quicktime', format: 'quicktime' } : { mimeType: 'video/mp4', format: 'mp4' };
+  if (text(4, 8) === 'ftyp') {
+    const brand = text(8, 12);
+    if (brand === 'qt  ') return { mimeType: 'video/quicktime', format: 'quicktime' };
+    return { mimeType: brand === 'M4A ' || brand === 'M4B ' ? 'audio/mp4' : 'video/mp4', format: 'mp4' };
+  }
+  if (text(0, 3) === 'ID3' || (head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0 && ((head[1] ?? 0) & 0x06) !== 0)) return { mimeType: 'audio/mpeg' };
+  // ADTS (raw AAC): a 12-bit sync word, then layer 00.
+  if (head[0] === 0xff && ((head[1] ?? 0) & 0xf6) === 0xf0) return { mimeType: 'audio/aac' };
+  if (text(0, 4) === 'fLaC') return { mimeType: 'audio/flac' };
+  if (text(0, 4) === 'OggS') return { mimeType: 'audio/ogg' };
+  if (text(0, 4) === 'RIFF' && text(8, 12) === 'WAVE') return { mimeType: 'audio/wav' };
   if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return { mimeType: 'video/x-matroska', format: 'matroska' };
   // Text: UTF-8 that decodes, with no control characters but whitespace.
   if (head.length > 0) {

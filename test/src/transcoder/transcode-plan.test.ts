@@ -58,6 +58,9 @@ t.test('a web-ready clip: every rung up to its size, its one audio track muxed, 
   t.match(plan.video, { display: { width: 1280, height: 720 }, frameRate: { numerator: 30, denominator: 1 }, deinterlace: false, colour: 'sdr' });
   t.match(plan.audio, [{ track: 2, index: 0, name: 'English', language: 'en', default: true, channels: 2 }]);
   t.notOk('downmix' in plan.audio[0]!, 'stereo needs no downmix');
+  t.equal(plan.audio[0]!.passThrough, true, 'AAC stereo 48 kHz may be packaged as it is');
+  t.notOk(planAudioTracks([{ ...stereo, sampleRate: 44_100 }])[0]!.passThrough, '44.1 kHz is encoded to 48 kHz');
+  t.notOk(planAudioTracks([{ ...stereo, codec: 'mp3' }])[0]!.passThrough);
 });
 
 t.test('files that are not a video are refused in plain words, before any job', async (t) => {
@@ -96,6 +99,17 @@ t.test('an audio-only upload becomes one audio rendition; its first track is the
   t.equal(plan.video, undefined);
   t.same(plan.audio.map((a) => [a.track, a.rendition, a.default]), [[2, 'audio-1', true]]);
   t.ok(plan.audio[0]!.downmix, '5.1 downmixed to stereo');
+});
+
+t.test("a sound file's cover art is no video: the upload is audio only", async (t) => {
+  const plan = planTranscode({
+    mimeType: 'audio/mpeg',
+    durationSeconds: 200,
+    video: { track: 2, codec: 'mjpeg', codedWidth: 500, codedHeight: 500, rotation: 0 },
+    audio: [{ track: 1, codec: 'mp3', channels: 2 }],
+  });
+  t.match(plan, { audioLayout: 'audio-only', audio: [{ track: 1 }] });
+  t.equal(plan.video, undefined);
 });
 
 t.test('HLG, PQ and Dolby Vision 8.x are converted to SDR, by their base layer', async (t) => {

@@ -17,6 +17,8 @@ import {
   type AudioOutput,
 } from '../../../../deploy/local/transcoder/ffmpeg-ladder.ts';
 import { probeAsMediaConvert, sniffType } from '../../../../deploy/local/transcoder/probe.ts';
+import { countInterlacedFrames, looksInterlaced } from '../../../../deploy/local/transcoder/interlace-check.ts';
+import { makeSource } from '../../../helpers/real-world-media.ts';
 import type { TranscodePlan } from '../../../../src/schemas/transcode.ts';
 import { planForFile } from '../../../helpers/plans.ts';
 import { decodedDurationSeconds, ffprobeJson, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir, type ClipOptions } from '../../../helpers/media.ts';
@@ -126,14 +128,20 @@ t.test('HDR is converted to BT.709 at the top rendition size and tagged so; inte
   t.match(all[all.indexOf('-filter_complex') + 1], /bwdif=mode=send_frame:parity=auto:deint=all/, 'flags that lie: every frame');
 });
 
-t.test('packaging copies the video and encodes the audio like every other rendition', async (t) => {
+t.test('packaging copies the video; audio keeps the layout of every other rendition', async (t) => {
   const plan = await planFor(await makeClip({ seconds: 1, width: 640, height: 360, audio: true }));
   const args = buildPackageArgs({ input: 'in.mp4', plan, name: '360p', audio: 'muxed', outDir: '/out' });
-  t.same(args.slice(args.indexOf('-map'), args.indexOf('-map') + 4), ['-map', '0:V:0', '-map', '[a0]']);
+  t.same(args.slice(args.indexOf('-map'), args.indexOf('-map') + 4), ['-map', '0:V:0', '-map', '[e0]'], 'a mono track is made stereo');
   t.equal(args[args.indexOf('-c:v') + 1], 'copy');
-  t.equal(args[args.indexOf('-c:a') + 1], 'aac');
+  t.same(args.slice(args.indexOf('-c:a:0'), args.indexOf('-c:a:0') + 2), ['-c:a:0', 'aac']);
   t.ok(args.includes('-copyts'), 'the source timeline, so encoded rungs can match it');
   t.equal(args[args.indexOf('-var_stream_map') + 1], 'v:0,a:0,name:360p');
+  // AAC stereo at 48 kHz is already what every rendition carries: copied as it is.
+  const stereo: TranscodePlan = { ...plan, audio: [{ ...plan.audio[0]!, channels: 2, passThrough: true }] };
+  const copied = buildPackageArgs({ input: 'in.mp4', plan: stereo, name: '360p', audio: 'muxed', outDir: '/out' });
+  t.same(copied.slice(copied.indexOf('-map'), copied.indexOf('-map') + 4), ['-map', '0:V:0', '-map', '0:a:0']);
+  t.same(copied.slice(copied.indexOf('-c:a:0'), copied.indexOf('-c:a:0') + 2), ['-c:a:0', 'copy']);
+  t.notOk(copied.includes('-filter_complex'), 'nothing to filter');
 });
 
 t.test('a speed limit keeps the encode from going faster than that many times real time', async (t) => {
@@ -212,4 +220,18 @@ t.test("the Probe stand-in answers in MediaConvert's shape, and names what is no
   t.same(sniffType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10])), { mimeType: 'image/png' });
   t.same(sniffType(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), { mimeType: 'image/jpeg' });
   t.same(sniffType(Buffer.from([0, 1, 2, 250, 251])), {}, 'binary noise: nothing');
+  t.same(sniffType(Buffer.from('ID3\u0004\u0000')), { mimeType: 'audio/mpeg' }, 'an MP3 with tags');
+  t.same(sniffType(Buffer.from('fLaC\u0000\u0000')), { mimeType: 'audio/flac' });
+  t.same(sniffType(Buffer.from('\u0000\u0000\u0000\u0020ftypM4A \u0000')), { mimeType: 'audio/mp4', format: 'mp4' });
+});
+
+t.test('interlacing is found in the pictures when the flags say progressive, and not in fine progressive detail', async (t) => {
+  const dir = await tempDir(t);
+  const [woven, progressive] = await Promise.all([makeSource('interlaced-unflagged', dir), makeClip({ seconds: 3, width: 1280, height: 720, audio: false, dir })]);
+  const wovenCount = await countInterlacedFrames(woven.file);
+  t.ok(wovenCount && looksInterlaced(wovenCount), `fields woven into frames flagged progressive: ${JSON.stringify(wovenCount)}`);
+  const progressiveCount = await countInterlacedFrames(progressive);
+  t.ok(progressiveCount && !looksInterlaced(progressiveCount), `a progressive test pattern: ${JSON.stringify(progressiveCount)}`);
+  t.notOk(looksInterlaced({ tff: 30, bff: 28, progressive: 2 }), 'both field orders alike: detail, not interlacing');
+  t.notOk(looksInterlaced({ tff: 10, bff: 0, progressive: 0 }), 'too few frames say nothing');
 });
