@@ -121,12 +121,16 @@ export function peakBandwidthBudget(shortSide: number, withAudio: boolean): numb
 }
 
 /**
- * The average bitrate of the source's video above which packaging it is not even tried: its
- * rendition's nominal budget. (Averages within it can still peak above the peak budget; the
- * packaged segments are measured for that.)
+ * The average bitrate of a packaged source's video may not exceed its rendition's nominal rate,
+ * nor any one of its segments the PEAK_FACTOR above it that an encoded rendition's buffer allows:
+ * then its BANDWIDTH stays within peakBandwidthBudget like an encoded rendition's.
  */
 export function packagedAverageBudget(shortSide: number): number {
   return videoBitrateFor(shortSide);
+}
+
+export function packagedPeakVideoBudget(shortSide: number): number {
+  return Math.floor(videoBitrateFor(shortSide) * PEAK_FACTOR);
 }
 
 /**

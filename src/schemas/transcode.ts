@@ -44,6 +44,16 @@ export const SourceVideo = Type.Object(
     /** Bits per second of the video track, when the container says. */
     bitRate: Type.Optional(Type.Integer({ minimum: 0 })),
     durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+    /**
+     * How the video would cut into segments if packaged as it is, from the container's sample
+     * table (MP4/MOV): the number of segments, the longest, and the highest video bitrate of one.
+     */
+    segmentsAsPackaged: Type.Optional(
+      Type.Object(
+        { count: Type.Integer({ minimum: 1 }), longestSeconds: Type.Number({ minimum: 0 }), peakBitrate: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
+    ),
     /** A Dolby Vision configuration record: profile 8 carries an HDR10 (1), SDR (2) or HLG (4) base layer. */
     dolbyVision: Type.Optional(
       Type.Object({ profile: Type.Integer(), compatibility: Type.Integer() }, { additionalProperties: false }),

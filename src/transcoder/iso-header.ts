@@ -15,6 +15,7 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Ratio } from '../schemas/transcode.ts';
+import { SEGMENT_SECONDS } from '../ladder.ts';
 
 export interface IsoTrack {
   /** The track's place among the `trak` boxes, from 1: MediaConvert's Probe Track.Index. */
@@ -32,6 +33,24 @@ export interface IsoTrack {
   name?: string;
   /** ISO 639-2/T from `mdhd`, e.g. `eng`; `und` when unset. */
   language?: string;
+  /** A video track's segments if it were packaged as it is (from its sample table). */
+  segmentsAsPackaged?: PackagedSegments;
+}
+
+/**
+ * How a video track would cut into HLS segments if it were packaged without re-encoding, read from
+ * its sample table: ffmpeg's HLS muxer ends a segment at the first keyframe at or after each
+ * multiple of the segment length (from the first frame), so the keyframes fix every segment.
+ */
+export interface PackagedSegments {
+  count: number;
+  /** The longest segment, in seconds. */
+  longestSeconds: number;
+  /**
+   * The highest video bitrate of any one segment, in bits per second (a last segment shorter than
+   * half the segment length is left out: a keyframe's bits over a sliver of time).
+   */
+  peakBitrate: number;
 }
 
 export interface IsoHeader {
@@ -147,6 +166,97 @@ function languageOf(bytes: Uint8Array, mdhd: Box): string | undefined {
   return /^[a-z]{3}$/.test(code) ? code : undefined;
 }
 
+/** A `FullBox` table of `count` entries of `fields` 32-bit words each, after version/flags and the count. */
+function table(bytes: Uint8Array, box: Box, fields: number, skip = 0): Uint32Array | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const countAt = box.payload + 4 + skip;
+  if (countAt + 4 > box.end) return undefined;
+  const count = view.getUint32(countAt);
+  if (countAt + 4 + count * fields * 4 > box.end) return undefined;
+  const out = new Uint32Array(count * fields);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(countAt + 4 + i * 4);
+  return out;
+}
+
+/**
+ * The segments a video track would make when packaged: sample times from `stts` (and `ctts` for
+ * reordered frames), keyframes from `stss` (none listed: every sample is one), sizes from `stsz`,
+ * in the track's timescale from `mdhd`. Undefined when a table is missing or does not add up.
+ */
+export function segmentsAsPackaged(bytes: Uint8Array, trak: Box, segmentSeconds: number): PackagedSegments | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const mdhd = path(bytes, trak, ['mdia', 'mdhd']);
+  const stbl = path(bytes, trak, ['mdia', 'minf', 'stbl']);
+  if (!mdhd || !stbl) return undefined;
+  const version = bytes[mdhd.payload] ?? 0;
+  const timescaleAt = mdhd.payload + 4 + (version === 1 ? 16 : 8);
+  if (timescaleAt + 4 > mdhd.end) return undefined;
+  const timescale = view.getUint32(timescaleAt);
+  const box = (type: string) => child(bytes, stbl, type);
+  const sttsBox = box('stts');
+  const stszBox = box('stsz');
+  if (!timescale || !sttsBox || !stszBox || stszBox.payload + 12 > stszBox.end) return undefined;
+  const stts = table(bytes, sttsBox, 2);
+  const cttsBox = box('ctts');
+  const ctts = cttsBox ? table(bytes, cttsBox, 2) : undefined;
+  const stssBox = box('stss');
+  const stss = stssBox ? table(bytes, stssBox, 1) : undefined;
+  const uniformSize = view.getUint32(stszBox.payload + 4);
+  const sampleCount = view.getUint32(stszBox.payload + 8);
+  const sizes = uniformSize === 0 ? table(bytes, stszBox, 1, 4) : undefined;
+  if (!stts || (uniformSize === 0 && (!sizes || sizes.length !== sampleCount)) || sampleCount === 0) return undefined;
+
+  // Decode times, then presentation times (ctts offsets are signed in version 1, and in practice).
+  const dts = new Float64Array(sampleCount);
+  let at = 0;
+  let sample = 0;
+  for (let i = 0; i < stts.length && sample < sampleCount; i += 2) {
+    for (let n = 0; n < stts[i]! && sample < sampleCount; n++) {
+      dts[sample++] = at;
+      at += stts[i + 1]!;
+    }
+  }
+  if (sample !== sampleCount) return undefined;
+  const end = at;
+  const pts = Float64Array.from(dts);
+  if (ctts) {
+    sample = 0;
+    for (let i = 0; i < ctts.length && sample < sampleCount; i += 2) {
+      const offset = ctts[i + 1]! | 0;
+      for (let n = 0; n < ctts[i]! && sample < sampleCount; n++) pts[sample++]! += offset;
+    }
+  }
+  const keyframes = stss ? Array.from(stss, (number) => number - 1).filter((index) => index >= 0 && index < sampleCount) : Array.from({ length: sampleCount }, (_, i) => i);
+  if (keyframes.length === 0 || keyframes[0] !== 0) return undefined;
+
+  // Cuts at the first keyframe at or after each multiple of the segment length.
+  const first = pts[0]!;
+  const cuts: number[] = [0];
+  let next = segmentSeconds * timescale;
+  for (const index of keyframes.slice(1)) {
+    if (pts[index]! - first >= next) {
+      cuts.push(index);
+      while (pts[index]! - first >= next) next += segmentSeconds * timescale;
+    }
+  }
+  let maxPts = pts[0]!;
+  for (const value of pts) if (value > maxPts) maxPts = value;
+  const lastPts = maxPts + (end - dts[sampleCount - 1]!);
+  let longest = 0;
+  let peak = 0;
+  for (let c = 0; c < cuts.length; c++) {
+    const from = cuts[c]!;
+    const to = cuts[c + 1] ?? sampleCount;
+    const seconds = ((c + 1 < cuts.length ? pts[to]! : lastPts) - pts[from]!) / timescale;
+    let bytesInSegment = 0;
+    for (let i = from; i < to; i++) bytesInSegment += uniformSize || sizes![i]!;
+    longest = Math.max(longest, seconds);
+    const shortLast = c > 0 && c === cuts.length - 1 && seconds < segmentSeconds / 2;
+    if (seconds > 0 && !shortLast) peak = Math.max(peak, (bytesInSegment * 8) / seconds);
+  }
+  return { count: cuts.length, longestSeconds: longest, peakBitrate: Math.ceil(peak) };
+}
+
 /** pasp and the Dolby Vision record among a visual sample entry's children. */
 function visualEntryExtras(bytes: Uint8Array, entry: Box): Pick<IsoTrack, 'pixelAspect' | 'dolbyVision'> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -168,7 +278,7 @@ function visualEntryExtras(bytes: Uint8Array, entry: Box): Pick<IsoTrack, 'pixel
   return extras;
 }
 
-function readTrack(bytes: Uint8Array, trak: Box, position: number): IsoTrack | undefined {
+function readTrack(bytes: Uint8Array, trak: Box, position: number, segmentSeconds: number): IsoTrack | undefined {
   const hdlr = path(bytes, trak, ['mdia', 'hdlr']);
   const tkhd = child(bytes, trak, 'tkhd');
   if (!hdlr || !tkhd || hdlr.payload + 12 > hdlr.end) return undefined;
@@ -188,6 +298,10 @@ function readTrack(bytes: Uint8Array, trak: Box, position: number): IsoTrack | u
     track.codec = entry.type;
     if (track.handler === 'vide') Object.assign(track, visualEntryExtras(bytes, entry));
   }
+  if (track.handler === 'vide') {
+    const segments = segmentsAsPackaged(bytes, trak, segmentSeconds);
+    if (segments) track.segmentsAsPackaged = segments;
+  }
   return track;
 }
 
@@ -196,7 +310,7 @@ export function parseMovieBox(moovBytes: Uint8Array): IsoHeader | undefined {
   const moov = readBoxHeader(moovBytes, 0, 0, moovBytes.length);
   if (!moov || moov.type !== 'moov') return undefined;
   const traks = children(moovBytes, moov.payload, Math.min(moov.end, moovBytes.length)).filter((box) => box.type === 'trak');
-  return { tracks: traks.flatMap((trak, index) => readTrack(moovBytes, trak, index + 1) ?? []) };
+  return { tracks: traks.flatMap((trak, index) => readTrack(moovBytes, trak, index + 1, SEGMENT_SECONDS) ?? []) };
 }
 
 /**

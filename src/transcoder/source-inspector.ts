@@ -55,6 +55,7 @@ function sourceVideo(track: Track, properties: VideoProperties, header: IsoTrack
   if (positive(track.Duration)) video.durationSeconds = track.Duration!;
   if (header?.pixelAspect) video.pixelAspect = header.pixelAspect;
   if (header?.dolbyVision) video.dolbyVision = header.dolbyVision;
+  if (header?.segmentsAsPackaged) video.segmentsAsPackaged = header.segmentsAsPackaged;
   return video;
 }
 

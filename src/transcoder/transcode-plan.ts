@@ -12,8 +12,8 @@
  * - Interlaced streams are marked for deinterlacing; every rendition gets one constant frame rate.
  * - Audio: one track is muxed into every video rendition; several become alternate renditions;
  *   every one is stereo (a declared downmix for 5.1 and 7.1); a file without video is audio only.
- * - Fast start: whether the source's own video may be published as is (see whyNotPackaged), and
- *   the measurement its packaged segments must pass (checkPackagedSegments).
+ * - Fast start: whether the source's own video may be published as is (see whyNotPackaged),
+ *   measured on the segments it would make before anything is packaged.
  */
 import type { AudioTrackPlan, SourceAudio, SourceMedia, SourceVideo, TranscodePlan, VideoPlan } from '../schemas/transcode.ts';
 import { SourceRejectedError } from '../errors.ts';
@@ -25,7 +25,7 @@ import {
   MAX_TARGET_DURATION_SECONDS,
   outputFrameRate,
   packagedAverageBudget,
-  peakBandwidthBudget,
+  packagedPeakVideoBudget,
   planRenditions,
   SEGMENT_SECONDS,
   stereoDownmix,
@@ -77,9 +77,11 @@ const squarePixels = (video: SourceVideo) => !video.pixelAspect || video.pixelAs
 
 /**
  * Why the source's own video cannot be published as its top rendition without re-encoding;
- * undefined when it can (subject to checkPackagedSegments). It must be what a browser plays as is
- * (H.264 8-bit 4:2:0, progressive, SDR, square pixels, upright, at most MAX_FRAME_RATE), exactly the
- * size of the plan's top rendition, and within that rendition's bitrate budget on average.
+ * undefined when it can. It must be what a browser plays as is (H.264 8-bit 4:2:0, progressive,
+ * SDR, square pixels, upright, at most MAX_FRAME_RATE), exactly the size of the plan's top
+ * rendition, and keep that rendition's promises, measured on the segments it would make (from its
+ * container's sample table): none longer than the target duration every playlist of the video
+ * declares, none whose video rate is above what an encoded rendition of its size may reach.
  */
 export function whyNotPackaged(video: SourceVideo, plan: VideoPlan): string | undefined {
   if (video.codec !== 'avc') return `its video is ${video.codec.toUpperCase()}, not H.264`;
@@ -98,17 +100,21 @@ export function whyNotPackaged(video: SourceVideo, plan: VideoPlan): string | un
   if (plan.display.width !== top.width || plan.display.height !== top.height) {
     return `its picture (${plan.display.width}x${plan.display.height}) is not a rendition size (the top one is ${top.width}x${top.height})`;
   }
-  const budget = packagedAverageBudget(Math.min(top.width, top.height));
+  const shortSide = Math.min(top.width, top.height);
+  const budget = packagedAverageBudget(shortSide);
   if (video.bitRate !== undefined && video.bitRate > budget) {
     return `its video bitrate (${megabits(video.bitRate)}) is above the ${top.name} budget (${megabits(budget)})`;
   }
+  const segments = video.segmentsAsPackaged;
+  if (!segments) return 'its container has no sample table to measure its segments by';
+  if (Math.round(segments.longestSeconds) > MAX_TARGET_DURATION_SECONDS) {
+    return `its keyframes are too far apart (a segment of ${segments.longestSeconds.toFixed(1)} s; at most ${MAX_TARGET_DURATION_SECONDS} s)`;
+  }
+  const peak = packagedPeakVideoBudget(shortSide);
+  if (segments.peakBitrate > peak) {
+    return `its video peaks at ${megabits(segments.peakBitrate)} in a segment, above the ${megabits(peak)} a ${top.name} rendition may reach`;
+  }
   return undefined;
-}
-
-/** A packaged segment as measured: seconds (EXTINF) and bytes. */
-export interface MeasuredSegment {
-  duration: number;
-  bytes: number;
 }
 
 /**
@@ -116,34 +122,13 @@ export interface MeasuredSegment {
  * AVERAGE-BANDWIDTH). A last segment much shorter than the rest (a few frames) carries a
  * keyframe's bits over a sliver of time; counting it would advertise a peak no viewer needs.
  */
-export function measureBandwidth(segments: readonly MeasuredSegment[]): { peak: number; average: number } {
+export function measureBandwidth(segments: ReadonlyArray<{ duration: number; bytes: number }>): { peak: number; average: number } {
   const seconds = segments.reduce((sum, s) => sum + s.duration, 0);
   const bits = segments.reduce((sum, s) => sum + s.bytes * 8, 0);
   const last = segments.at(-1);
   const counted = segments.length > 1 && last && last.duration < SEGMENT_SECONDS / 2 ? segments.slice(0, -1) : segments;
   const peak = Math.max(0, ...counted.filter((s) => s.duration > 0).map((s) => (s.bytes * 8) / s.duration));
   return { peak: Math.ceil(peak), average: seconds > 0 ? Math.ceil(bits / seconds) : 0 };
-}
-
-/**
- * Whether a packaged rendition keeps the ladder's promises, measured on its segments: none longer
- * than the target duration every playlist of the video declares (MAX_TARGET_DURATION_SECONDS, in
- * whole seconds as RFC 8216 rounds them), and a peak within the budget of an encoded rendition of
- * its size. Undefined when it does; otherwise why not (the source is then encoded instead).
- */
-export function checkPackagedSegments(
-  segments: readonly MeasuredSegment[],
-  rendition: { width: number; height: number },
-  withAudio: boolean,
-): string | undefined {
-  const longest = Math.max(0, ...segments.map((s) => s.duration));
-  if (Math.round(longest) > MAX_TARGET_DURATION_SECONDS) {
-    return `its keyframes are too far apart (a segment of ${longest.toFixed(1)} s; at most ${MAX_TARGET_DURATION_SECONDS} s)`;
-  }
-  const budget = peakBandwidthBudget(Math.min(rendition.width, rendition.height), withAudio);
-  const { peak } = measureBandwidth(segments);
-  if (peak > budget) return `its bitrate peaks at ${megabits(peak)}, above the budget of ${megabits(budget)} for its size`;
-  return undefined;
 }
 
 // --- audio ------------------------------------------------------------------------------------

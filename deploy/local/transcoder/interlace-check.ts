@@ -52,9 +52,15 @@ export function parseIdet(stderr: string): InterlaceCount | undefined {
   return { tff: Number(match[1]), bff: Number(match[2]), progressive: Number(match[3]) };
 }
 
-/** Decodes the first frames of the source and counts them; undefined when ffmpeg could not. */
-export function countInterlacedFrames(input: string, signal?: AbortSignal): Promise<InterlaceCount | undefined> {
-  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', IDET_FILTER, '-an', '-f', 'null', '-'];
+/**
+ * Decodes the first frames of the source and counts them; undefined when ffmpeg could not.
+ * `threads`: decoding threads, 1 beside an encode (which wants every core), ffmpeg's own choice
+ * beside a package (a copy, which wants none, while publication waits for this answer).
+ */
+export function countInterlacedFrames(input: string, options: { signal?: AbortSignal; threads?: number } = {}): Promise<InterlaceCount | undefined> {
+  const { signal } = options;
+  const threads = options.threads ? ['-threads', String(options.threads)] : [];
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', ...threads, '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', IDET_FILTER, '-an', '-f', 'null', '-'];
   return new Promise((resolve, reject) => {
     execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
       if (error?.name === 'AbortError') return reject(error);

@@ -26,10 +26,10 @@
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readFile, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
 import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
-import { checkPackagedSegments } from '../../../src/transcoder/transcode-plan.ts';
 import {
   AAC_LC_CODEC,
   avc1CodecString,
@@ -52,6 +52,17 @@ const POLL_MS = 100;
 
 /** The part of the job's progress the package stands for when rungs are encoded after it. */
 const PACKAGE_SHARE = 5;
+
+/**
+ * A package that finishes within this is published finished (a VOD playlist with its duration):
+ * most sources, packaged at storage speed. A longer one is published while it is written.
+ */
+const PACKAGE_GRACE_MS = 500;
+
+/** Thrown from a watch tick to stop a command whose input turned out interlaced. */
+class InterlacedAfterAll extends Error {
+  override name = 'InterlacedAfterAll';
+}
 
 /** A job whose decoder lost more than this share of the pictures fails instead of publishing glitches. */
 export const MAX_DAMAGED_SHARE = 0.25;
@@ -251,7 +262,15 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     extra: { keyframeTimes?: number[]; deinterlace?: 'flagged' | 'all' },
     progressRange: [number, number],
     live?: { names: string[]; started: number },
+    /**
+     * The check of a stream that says progressive, still running: the encode starts without
+     * waiting for it, publishes nothing before it answers, and stops (InterlacedAfterAll) if the
+     * pictures are interlaced after all.
+     */
+    interlaced?: Promise<boolean>,
   ): Promise<void> {
+    let verdict: boolean | undefined = interlaced ? undefined : false;
+    void interlaced?.then((value) => (verdict = value), () => (verdict = false));
     for (const rung of rungs) publisher.track(videoOutput(rung));
     if (audio === 'renditions') for (const output of audioOutputs) publisher.track(output);
     const args = buildEncodeArgs({ input: options.input, plan, renditions: rungs, audio, outDir, playlistType: 'event', ...extra, ...speedLimit });
@@ -265,7 +284,10 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         progress(from + ((to - from) * Math.min(frames, totalFrames)) / totalFrames);
       },
       async (exited) => {
+        if (verdict === undefined && exited) verdict = await interlaced;
+        if (verdict === true) throw new InterlacedAfterAll('its pictures are interlaced, though its stream says progressive');
         await publisher.sync();
+        if (verdict === undefined) return;
         if (!live || published || exited || live.names.some((name) => publisher.segments(name).length === 0)) return;
         const encoded = Math.min(...live.names.map((name) => publisher.segments(name).reduce((sum, s) => sum + s.duration, 0)));
         const elapsed = (Date.now() - live.started) / 1000;
@@ -279,40 +301,61 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
   }
 
   /**
-   * Packages the top rendition (and the audio renditions beside it), measures it, and publishes it.
-   * False, with nothing published, when it breaks the ladder's contract or the content turned out
-   * interlaced: the caller encodes instead.
+   * Packages the top rendition (and the audio renditions beside it) and publishes it as soon as a
+   * segment is out: at once when the whole package is done in a moment, else while it is written.
+   * The plan measured the segments it makes (its sample table); the one thing left to see is
+   * whether its pictures are interlaced though its stream says progressive. False, with nothing
+   * published, when they are, or when ffmpeg cannot copy the stream: the caller encodes instead.
    */
   async function packageTop(top: RenditionPlan, interlaced: Promise<boolean>): Promise<boolean> {
     publisher.track(videoOutput(top));
     if (ownAudio) for (const output of audioOutputs) publisher.track(output);
     packaged = top.name;
     const audio: AudioOutput = ownAudio ? 'renditions' : muxedAudio;
-    let reason: string | undefined;
+    const names = [top.name, ...audioNames];
+    const started = performance.now();
+    let published = false;
+    let publishedWhileWriting = false;
+    let verdict: boolean | undefined;
+    void interlaced.then((value) => (verdict = value), () => (verdict = false));
     try {
       await watched(
         buildPackageArgs({ input: options.input, plan, name: top.name, audio, outDir, playlistType: 'event', ...speedLimit }),
         (frames) => progress((PACKAGE_SHARE * frames) / Math.max(1, plan.durationSeconds * frameRate)),
-        () => publisher.sync(),
+        async (exited) => {
+          await publisher.sync();
+          if (published) return;
+          if (verdict === undefined && !exited) return;
+          if ((verdict ?? (await interlaced)) === true) throw new InterlacedAfterAll('it is interlaced, though its stream says progressive');
+          const done = names.every((name) => publisher.ended(name));
+          const due = done || performance.now() - started >= PACKAGE_GRACE_MS;
+          if (due && names.every((name) => publisher.segments(name).length > 0)) {
+            published = true;
+            publishedWhileWriting = !done;
+            await announce(names);
+          }
+        },
         false,
       );
-      if (await interlaced) reason = 'it is interlaced, though its stream says progressive';
-      else reason = checkPackagedSegments(publisher.segments(top.name), top, muxedAudio === 'muxed');
+      // The master's BANDWIDTH was measured on the first segments: now it counts every one.
+      if (publishedWhileWriting) await publisher.publish(names);
+      return true;
     } catch (error) {
-      // A stream ffmpeg could not copy into MPEG-TS (odd timestamps): encoding still makes a ladder of it.
-      if (!(error instanceof TranscodeFailedError) || signal.aborted) throw error;
-      reason = error.message;
-    }
-    if (reason) {
-      logger.info({ reason }, `Encoding every rendition instead of packaging: ${reason}`);
-      publisher.untrack(top.name);
-      for (const name of audioNames) publisher.untrack(name);
+      // Interlaced after all, or a stream ffmpeg could not copy into MPEG-TS (odd timestamps):
+      // encoding still makes a ladder of it, as long as nothing packaged was published.
+      const recoverable = error instanceof InterlacedAfterAll || (error instanceof TranscodeFailedError && !published);
+      if (!recoverable || signal.aborted) throw error;
+      logger.info({ reason: error.message }, `Encoding every rendition instead of packaging: ${error.message}`);
+      await forget(names);
       packaged = undefined;
-      await Promise.all([top.name, ...audioNames].map((name) => rm(path.join(outDir, name), { recursive: true, force: true })));
       return false;
     }
-    await announce([top.name, ...audioNames]);
-    return true;
+  }
+
+  /** Drops renditions an abandoned command had begun: nothing of them was published. */
+  async function forget(names: string[]): Promise<void> {
+    for (const name of names) publisher.untrack(name);
+    await Promise.all(names.map((name) => rm(path.join(outDir, name), { recursive: true, force: true })));
   }
 
   let names: string[];
@@ -323,7 +366,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
     const interlaced: Promise<boolean> = video.deinterlace
       ? Promise.resolve(false)
-      : countInterlacedFrames(options.input, signal).then((count) => count !== undefined && looksInterlaced(count));
+      : countInterlacedFrames(options.input, { signal, ...(plan.packaging.eligible ? {} : { threads: 1 }) }).then((count) => count !== undefined && looksInterlaced(count));
     interlaced.catch(() => undefined);
     const top = renditions[0]!;
     names = [...renditions.map((r) => r.name), ...audioNames];
@@ -342,13 +385,24 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
       }
     } else {
       if (!plan.packaging.eligible) logger.info({ reason: plan.packaging.reason }, `Encoding every rendition: ${plan.packaging.reason}`);
-      const deinterlace = video.deinterlace ? 'flagged' : (await interlaced) ? 'all' : undefined;
-      if (deinterlace === 'all') logger.info({}, 'The stream says progressive but its pictures are interlaced: deinterlacing every frame');
       // The smallest rendition goes out first: the one every viewer's connection can carry.
-      await encode(renditions, ownAudio ? 'renditions' : muxedAudio, deinterlace ? { deinterlace } : {}, [0, 99], {
-        names: [renditions.at(-1)!.name, ...audioNames],
-        started: Date.now(),
-      });
+      const ladder = (deinterlace?: 'flagged' | 'all', check?: Promise<boolean>) =>
+        encode(renditions, ownAudio ? 'renditions' : muxedAudio, deinterlace ? { deinterlace } : {}, [0, 99], { names: [renditions.at(-1)!.name, ...audioNames], started: Date.now() }, check);
+      if (video.deinterlace) {
+        await ladder('flagged');
+      } else {
+        // Started at once, on the word of the stream's flags; begun again if the pictures say otherwise.
+        try {
+          await ladder(undefined, interlaced);
+        } catch (error) {
+          if (!(error instanceof InterlacedAfterAll) || signal.aborted) throw error;
+          logger.info({}, 'The stream says progressive but its pictures are interlaced: deinterlacing every frame');
+          await forget(names);
+          damage.video = 0;
+          damage.audio = 0;
+          await ladder('all');
+        }
+      }
     }
   }
 

@@ -109,3 +109,35 @@ t.test('what is not an MP4/MOV gives no answer', async (t) => {
 t.test('a missing object is an error, not a guess, so the event is retried', async (t) => {
   await t.rejects(readIsoHeader(createS3RangeReader({ s3, bucket }, 'uploads/nothing-here/source')), { name: 'NoSuchKey' });
 });
+
+t.test("the segments a packaged video would make are read from its sample table, as ffmpeg's HLS muxer cuts them", async (t) => {
+  const { runFfmpeg, buildPackageArgs } = await import('../../../deploy/local/transcoder/ffmpeg-ladder.ts');
+  const { planForFile } = await import('../../helpers/plans.ts');
+  const dir = await tempDir(t);
+  const { makeSource } = await import('../../helpers/real-world-media.ts');
+  const cases: Array<{ file: string; cuts: number[] }> = [
+    // Keyframes every 3 s: cut at the first keyframe past each 4 s: 6, 9, 12, 18, then the end.
+    { file: await makeClip({ seconds: 20, width: 640, height: 360, audio: true, keyframeSeconds: 3, videoBitrate: 600_000, dir }), cuts: [6, 3, 3, 6, 2] },
+    { file: await makeClip({ seconds: 9, width: 320, height: 240, audio: false, keyframeSeconds: 1, fps: 25, dir }), cuts: [4, 4, 1] },
+    // B-frames (x264's veryfast; ultrafast has none): presentation times from ctts.
+    { file: (await makeSource('web-ready-720p', dir)).file, cuts: [4, 4, 4] },
+  ];
+  for (const { file, cuts } of cases) {
+    const predicted = (await header(file))?.tracks.find((track) => track.handler === 'vide')?.segmentsAsPackaged;
+    const plan = await planForFile(file);
+    const outDir = path.join(dir, `out-${cuts.join('-')}`);
+    await runFfmpeg(buildPackageArgs({ input: file, plan, name: 'top', audio: 'none', outDir }), { input: file });
+    const playlist = await readFile(path.join(outDir, 'top', 'index.m3u8'), 'utf8');
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+    t.same(durations.map((d) => Math.round(d)), cuts, `ffmpeg cuts ${durations.join(', ')}`);
+    t.equal(predicted?.count, durations.length, 'as many segments as predicted');
+    t.ok(Math.abs(predicted!.longestSeconds - Math.max(...durations)) < 0.05, `the longest: ${predicted?.longestSeconds} predicted`);
+    // The measured segments carry transport stream overhead on top of the video the table counts.
+    const segments = await Promise.all(
+      playlist.split('\n').filter((line) => line.endsWith('.ts')).map(async (uri, i) => ({ duration: durations[i]!, bytes: (await stat(path.join(outDir, 'top', uri))).size })),
+    );
+    const counted = segments.length > 1 && segments.at(-1)!.duration < 2 ? segments.slice(0, -1) : segments;
+    const measuredPeak = Math.max(...counted.map((s) => (s.bytes * 8) / s.duration));
+    t.ok(predicted!.peakBitrate <= measuredPeak && measuredPeak <= predicted!.peakBitrate * 1.1, `peak ${predicted?.peakBitrate} predicted, ${Math.round(measuredPeak)} in transport stream`);
+  }
+});

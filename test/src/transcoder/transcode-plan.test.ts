@@ -5,7 +5,6 @@ import t from 'tap';
 import { SourceRejectedError } from '../../../src/errors.ts';
 import type { SourceAudio, SourceMedia, SourceVideo } from '../../../src/schemas/transcode.ts';
 import {
-  checkPackagedSegments,
   displaySize,
   languageTag,
   measureBandwidth,
@@ -29,6 +28,7 @@ const video: SourceVideo = {
   scanType: 'progressive',
   bitRate: 2_000_000,
   durationSeconds: 10,
+  segmentsAsPackaged: { count: 3, longestSeconds: 4, peakBitrate: 2_600_000 },
 };
 const stereo: SourceAudio = { track: 2, codec: 'aac', channels: 2, sampleRate: 48_000, language: 'eng' };
 const clip = (change: { video?: Partial<SourceVideo>; audio?: SourceAudio[]; media?: Partial<SourceMedia> } = {}): SourceMedia => ({
@@ -167,14 +167,12 @@ t.test('packaging is allowed only for what a browser plays as is, at a rendition
   t.match(planTranscode(clip({ audio: [{ ...stereo, channels: 6 }] })).packaging, { eligible: true }, 'any audio: it is encoded beside the packaged video');
 });
 
-t.test('a packaged rendition must keep the ladder\'s promises, measured on its segments', async (t) => {
-  const size = { width: 1280, height: 720 };
-  const seg = (duration: number, megabits: number) => ({ duration, bytes: (megabits * 1_000_000 * duration) / 8 });
-  t.equal(checkPackagedSegments([seg(4, 2.5), seg(4, 3), seg(2, 2)], size, true), undefined);
-  t.equal(checkPackagedSegments([seg(6.4, 2)], size, true), undefined, '6.4 s rounds to the 6 s target');
-  t.match(checkPackagedSegments([seg(8.3, 2), seg(1.7, 2)], size, true), /keyframes are too far apart \(a segment of 8\.3 s/);
-  t.match(checkPackagedSegments([seg(4, 2), seg(4, 6), seg(2, 2)], size, true), /peaks at 6\.0 Mbit\/s, above the budget of 4\.8 Mbit\/s/);
-  t.equal(checkPackagedSegments([seg(4, 2), seg(0.5, 30)], size, true), undefined, 'a sliver of a last segment is no peak');
+t.test("a packaged rendition must keep the ladder's promises, measured on the segments its sample table makes", async (t) => {
+  const packaging = (segmentsAsPackaged?: SourceVideo['segmentsAsPackaged']) => planTranscode(clip({ video: { segmentsAsPackaged } })).packaging;
+  t.match(packaging({ count: 3, longestSeconds: 6.4, peakBitrate: 2_600_000 }), { eligible: true }, '6.4 s rounds to the 6 s target');
+  t.match(packaging({ count: 2, longestSeconds: 8.3, peakBitrate: 2_600_000 }), { eligible: false, reason: 'its keyframes are too far apart (a segment of 8.3 s; at most 6 s)' });
+  t.match(packaging({ count: 3, longestSeconds: 4, peakBitrate: 6_000_000 }), { eligible: false, reason: 'its video peaks at 6.0 Mbit/s in a segment, above the 4.2 Mbit/s a 720p rendition may reach' });
+  t.match(packaging(undefined), { eligible: false, reason: 'its container has no sample table to measure its segments by' });
 });
 
 t.test('BANDWIDTH is the peak segment bit rate, AVERAGE-BANDWIDTH the mean', async (t) => {
