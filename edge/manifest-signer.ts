@@ -24,6 +24,7 @@ import type {
   CloudFrontResultResponse,
 } from 'aws-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { playbackKeyOfPath, resourcePathOf } from './object-key.ts';
 
 /**
  * CloudFront's quota for a response generated on origin-request is "1 MB, including headers and
@@ -46,6 +47,20 @@ const nameOf = (pair: string) => {
   const equals = pair.indexOf('=');
   return equals === -1 ? pair : pair.slice(0, equals);
 };
+
+/**
+ * The path of the Resource in the custom policy a raw query carries; undefined when there is no
+ * custom policy (a canned one signs the very URL) or it names no Resource. CloudFront has verified
+ * the policy before this runs; its text is only read here.
+ */
+export function policyResourcePathOf(querystring: string): string | undefined {
+  const pair = querystring.split('&').find((candidate) => nameOf(candidate) === 'Policy');
+  if (pair === undefined) return undefined;
+  const encoded = decodeURIComponent(pair.slice('Policy='.length)).replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/');
+  const policy = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { Statement?: Array<{ Resource?: unknown }> };
+  const resource = policy.Statement?.[0]?.Resource;
+  return typeof resource === 'string' ? resourcePathOf(resource) : undefined;
+}
 
 /** The signing parameters of a raw query string, byte for byte and in their order, or ''. */
 export function signingQueryOf(querystring: string): string {
@@ -238,7 +253,17 @@ export function createManifestSigner(options: ManifestSignerOptions = {}): Manif
     const origin = request.origin!.s3!;
     const parsed = bucketOfOriginDomain(origin.domainName);
     const region = origin.region || parsed.region || 'us-east-1';
-    const key = decodeURIComponent(`${origin.path ?? ''}${request.uri}`.replace(/^\/+/, ''));
+    // Decoded once, plain segments only, inside the video folder the viewer's policy covers.
+    let resourcePath: string | undefined;
+    try {
+      resourcePath = policyResourcePathOf(request.querystring);
+    } catch {
+      return errorResponse(403, 'Access denied');
+    }
+    const checked = playbackKeyOfPath(request.uri, resourcePath);
+    if ('refused' in checked) return errorResponse(403, 'Access denied');
+    const originPath = (origin.path ?? '').replace(/^\/+|\/+$/g, '');
+    const key = originPath ? `${originPath}/${checked.key}` : checked.key;
     try {
       const object = await s3For(region).send(new GetObjectCommand({ Bucket: parsed.bucket, Key: key }));
       return await object.Body!.transformToString('utf8');

@@ -6,13 +6,16 @@
  * AWS:SourceIp, wildcard Resource, key pair ids of the key group); then, like the origin-request
  * trigger, it runs the edge handler with a real origin-request event for `*.m3u8` and serves
  * everything else from the S3 stand-in with Range support and the CORS headers a browser player
- * needs. It shares no code with the app: it checks what the app's signer made.
+ * needs. It shares no code with the app: it checks what the app's signer made. The key a granted
+ * path names is decoded once and must stay inside the signed video folder, by the same rule the
+ * edge signer and the S3 stand-in use (edge/object-key.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { loadOrCreateKeyFile } from './key-file.ts';
+import { playbackKeyOfPath, resourcePathOf } from '../../edge/object-key.ts';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';
@@ -52,6 +55,8 @@ export async function loadCloudFrontKeyPair(dir: string): Promise<CloudFrontKeyP
 const URL_SIGNING_PARAMETERS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm']);
 
 export type Denial = { code: 'MissingKey' | 'InvalidKey' | 'AccessDenied'; message: string; reason: string };
+/** Access granted, with the Resource of the policy that granted it (undefined: the policy names none). */
+export type Grant = { code: 'Granted'; resource: string | undefined };
 
 export interface ViewerRequest {
   /** `http://host[:port]` as the viewer addressed it. */
@@ -122,13 +127,13 @@ interface PolicyStatement {
 
 /**
  * Checks one viewer request: the signed URL if the query carries any signing parameter (CloudFront
- * then ignores cookies), else the signed cookies. Returns undefined when access is granted.
+ * then ignores cookies), else the signed cookies.
  */
 export function verifyViewerRequest(
   request: ViewerRequest,
   trustedKeys: ReadonlyMap<string, KeyObject>,
   nowSeconds: number,
-): Denial | undefined {
+): Denial | Grant {
   const pairs = request.query === '' ? [] : request.query.split('&');
   const nameOf = (pair: string) => (pair.includes('=') ? pair.slice(0, pair.indexOf('=')) : pair);
   const signedUrl = pairs.some((pair) => URL_SIGNING_PARAMETERS.has(nameOf(pair)));
@@ -196,7 +201,7 @@ export function verifyViewerRequest(
   if (statement.Resource !== undefined && (typeof statement.Resource !== 'string' || !resourceMatches(statement.Resource, url))) {
     return accessDenied(`${url} is not ${String(statement.Resource)}`);
   }
-  return undefined;
+  return { code: 'Granted', resource: typeof statement.Resource === 'string' ? statement.Resource : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,21 +355,30 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     }
     const raw = request.url ?? '/';
     const questionMark = raw.indexOf('?');
-    const rawPath = questionMark === -1 ? raw : raw.slice(0, questionMark);
+    const path = questionMark === -1 ? raw : raw.slice(0, questionMark);
     const query = questionMark === -1 ? '' : raw.slice(questionMark + 1);
-    // CloudFront normalises the path (dot segments) before anything else sees it.
-    const path = new URL(rawPath, 'http://normalise.invalid').pathname;
     const clientIp = (request.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 
-    const denial = verifyViewerRequest(
+    const verdict = verifyViewerRequest(
       { origin: `http://${request.headers.host ?? distributionDomainName}`, path, query, cookies: parseCookies(request.headers.cookie), clientIp },
       trustedKeys,
       Math.floor(Date.now() / 1000),
     );
-    if (denial) {
-      options.logger?.info({ path, reason: denial.reason }, 'CloudFront stand-in denied a request');
-      return sendError(response, 403, denial.code, denial.message);
+    if (verdict.code !== 'Granted') {
+      options.logger?.info({ path, reason: verdict.reason }, 'CloudFront stand-in denied a request');
+      return sendError(response, 403, verdict.code, verdict.message);
     }
+    // The signature covers the path as sent; the key it names must stay inside what it covers
+    // once decoded (edge/object-key.ts), or `..%2F` would reach the whole bucket.
+    const resourcePath = verdict.resource === undefined ? undefined : resourcePathOf(verdict.resource);
+    const keyOf = (uri: string): string | undefined => {
+      const checked = playbackKeyOfPath(uri, resourcePath);
+      if ('key' in checked) return checked.key;
+      options.logger?.info({ path: uri, reason: checked.refused }, 'CloudFront stand-in refused a key');
+      sendError(response, 403, 'AccessDenied', 'Access denied');
+      return undefined;
+    };
+    if (keyOf(path) === undefined) return;
 
     if (method === 'OPTIONS') {
       response.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
@@ -381,8 +395,8 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
       if ('status' in result) return sendGenerated(request, response, result as CloudFrontResultResponse);
       uri = result.uri; // a (possibly changed) request goes on to the origin
     }
-    const key = decodeURIComponent(uri.replace(/^\/+/, ''));
-    if (key === '') return sendError(response, 403, 'AccessDenied', 'Access Denied');
+    const key = keyOf(uri);
+    if (key === undefined) return;
     await sendObject(request, response, key);
   }
 

@@ -21,9 +21,11 @@ import {
   internalError,
   missingContentLength,
   notImplemented,
+  invalidArgument,
   S3ErrorResponse,
   s3ErrorXml,
 } from './s3-errors.ts';
+import { objectKeyOfPath } from '../../edge/object-key.ts';
 import { createSigV4Verifier, UNSIGNED_PAYLOAD, type SigV4VerifierOptions, type VerifiedRequest } from './s3-sigv4.ts';
 
 export interface S3AuthProxyOptions extends SigV4VerifierOptions {
@@ -122,6 +124,7 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       if (method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '') && !req.headers.authorization) {
         throw notImplemented('Browser-based POST uploads (POST policy) are not supported by the local S3 stand-in; use a pre-signed PUT.');
       }
+      checkObjectKey(req.url ?? '/');
       const verified = await verify({ method, url: req.url ?? '/', headers: req.headersDistinct });
       const guard = bodyGuard(req, verified);
       if (expectsContinue) res.writeContinue();
@@ -154,6 +157,22 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
         agent.destroy();
       }),
   };
+}
+
+/**
+ * s3rver keeps each object in a file named after its key, so a key with `..` segments would reach
+ * outside the bucket's folder. S3 takes such keys literally; this stand-in refuses them (and every
+ * other key edge/object-key.ts refuses) before anything else, signed or not.
+ */
+function checkObjectKey(url: string): void {
+  const path = url.split('?', 1)[0]!;
+  // Path-style addressing: /{bucket}/{key}; a request on the bucket itself has no key.
+  const slash = path.indexOf('/', 1);
+  if (slash === -1 || slash === path.length - 1) return;
+  const checked = objectKeyOfPath(path.slice(slash));
+  if ('refused' in checked) {
+    throw invalidArgument(`The local S3 stand-in refuses this object key: ${checked.refused}.`, { ArgumentName: 'key' });
+  }
 }
 
 /**

@@ -227,3 +227,35 @@ t.test('fails loudly if even the unsigned playlist is over the limit', async (t)
   const signer = createManifestSigner({ s3: memoryS3({ [mediaKey]: mediaPlaylist(100) }).clientFor, limitBytes: 1000 });
   await t.rejects(signer(event), /over the 1000-byte limit/);
 });
+
+t.test('a playlist path that leaves the signed video folder is refused before S3 is read', async (t) => {
+  const s3 = memoryS3({ [masterKey]: MASTER, 'uploads/other/source.m3u8': '#EXTM3U\n# secret\n', 'video-streams/other/master.m3u8': '#EXTM3U\n# secret\n' });
+  const signer = createManifestSigner({ s3: s3.clientFor });
+  const folder = `/video-streams/${FIXTURE_VIDEO_ID}`;
+  const escapes = [
+    `${folder}/..%2F..%2Fuploads%2Fother%2Fsource.m3u8`,
+    `${folder}/%2e%2e/%2E%2E/uploads/other/source.m3u8`,
+    `${folder}/../other/master.m3u8`,
+    `${folder}/..%5Cother%5Cmaster.m3u8`,
+    `${folder}/..\\other\\master.m3u8`,
+    `${folder}/..%252Fother%252Fmaster.m3u8`,
+    `${folder}//master.m3u8`,
+    `${folder}/./master.m3u8`,
+    `${folder}/%c0%ae%c0%ae/other/master.m3u8`,
+    '/video-streams/other/master.m3u8', // another video than the policy names
+    '/uploads/other/source.m3u8', // outside every video folder
+  ];
+  for (const uri of escapes) {
+    const response = asResponse(await signer(await originRequest(uri)));
+    t.equal(response.status, '403', uri);
+    t.notMatch(response.body ?? '', /secret/);
+  }
+  t.same(s3.requests, [], 'S3 was never asked for any of them');
+
+  const plain = asResponse(await signer(await originRequest(`${folder}/master.m3u8`)));
+  t.equal(plain.status, '200', 'the control: the folder the policy names');
+  const cookieViewer = asResponse(await signer(await originRequest('/video-streams/other/master.m3u8', '')));
+  t.equal(cookieViewer.status, '200', 'with no policy in the query (signed cookies) any video folder, as CloudFront checked the cookies');
+  const cookieEscape = asResponse(await signer(await originRequest(`${folder}/..%2F..%2Fuploads%2Fother%2Fsource.m3u8`, '')));
+  t.equal(cookieEscape.status, '403', '...but never out of it');
+});

@@ -16,20 +16,28 @@ export interface RawResponse {
   body: string;
 }
 
-/** One HTTP request exactly as given; `headers` may repeat a name by giving an array. */
+/**
+ * One HTTP request exactly as given; `headers` may repeat a name by giving an array. `rawPath`
+ * replaces the URL's path and query byte for byte (a URL would resolve `%2e%2e` before sending).
+ */
 export function rawRequest(
   url: string,
-  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string } = {},
+  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; rawPath?: string } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      response.on('error', reject);
-    });
+    const target = new URL(url);
+    const path = options.rawPath ?? `${target.pathname}${target.search}`;
+    const request = http.request(
+      { host: target.hostname, port: target.port, path, method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(options.body);
   });
@@ -80,6 +88,8 @@ export async function signRequest(input: {
   region?: string;
   service?: string;
   signingDate?: Date;
+  /** The path to sign byte for byte, when the URL's own would be normalised. */
+  rawPath?: string;
 }): Promise<Record<string, string>> {
   const target = new URL(input.url);
   const signer = new SignatureV4({
@@ -97,7 +107,7 @@ export async function signRequest(input: {
       protocol: target.protocol,
       hostname: target.hostname,
       port: Number(target.port),
-      path: target.pathname,
+      path: input.rawPath ?? target.pathname,
       query,
       headers: { host: target.host, ...input.headers },
     }),

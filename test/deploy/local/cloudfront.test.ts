@@ -35,7 +35,11 @@ function requestFor(url: string, extra: Partial<ViewerRequest> = {}): ViewerRequ
     ...extra,
   };
 }
-const check = (url: string, extra: Partial<ViewerRequest> = {}, now = NOW) => verifyViewerRequest(requestFor(url, extra), trustedKeys, now);
+/** The denial, or undefined when granted. */
+const check = (url: string, extra: Partial<ViewerRequest> = {}, now = NOW) => {
+  const verdict = verifyViewerRequest(requestFor(url, extra), trustedKeys, now);
+  return verdict.code === 'Granted' ? undefined : verdict;
+};
 const policy = (statement: object) => JSON.stringify({ Statement: [statement] });
 const until = (epoch = NOW + 60) => ({ DateLessThan: { 'AWS:EpochTime': epoch } });
 const custom = (resource: string, condition: object = until()) => policy({ Resource: resource, Condition: condition });
@@ -68,6 +72,9 @@ t.test('a custom policy with wildcards covers what it names and nothing else', a
 
   const anywhere = sign(`${video}/master.m3u8`, policy({ Condition: until() }));
   t.equal(check(anywhere.replace('/video-streams/v1/', '/anything/')), undefined, 'no Resource: every object');
+
+  t.same(verifyViewerRequest(requestFor(signed), trustedKeys, NOW), { code: 'Granted', resource: `${video}/*` }, 'a grant names the Resource that granted it');
+  t.same(verifyViewerRequest(requestFor(anywhere), trustedKeys, NOW), { code: 'Granted', resource: undefined });
 });
 
 t.test('reads the signature in every encoding a client may send', async (t) => {

@@ -383,3 +383,35 @@ t.test('refused requests never reach the server behind the front', async (t) => 
   t.equal((await rawRequest(url, { method: 'OPTIONS', headers: { origin: 'http://page.example', 'access-control-request-method': 'GET' } })).status, 200);
   t.same(seen, ['GET /auth-test/key', 'OPTIONS /auth-test/key'], 'signed requests and preflights are forwarded as received');
 });
+
+t.test('a key with dot, empty or backslash segments is refused, signed or not, and nothing lands outside the bucket', async (t) => {
+  const { readdir } = await import('node:fs/promises');
+  const outside = async () => (await readdir(dir, { recursive: true })).filter((name) => !name.startsWith(BUCKET)).sort();
+  const before = await outside();
+  const body = Buffer.from('escaped bytes');
+  // Through the SDK, which signs the key as given, segment by segment.
+  for (const key of ['a/../../escaped', '../escaped', 'a/./b', 'a//b', 'a\\..\\..\\escaped', './escaped']) {
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body })).then(
+      () => undefined,
+      (error: { name?: string; $metadata?: { httpStatusCode?: number }; message?: string }) => error,
+    );
+    t.equal(put?.name, 'InvalidArgument', `PUT ${JSON.stringify(key)}: InvalidArgument`);
+    t.equal(put?.$metadata?.httpStatusCode, 400);
+    t.match(put?.message, /refuses this object key/);
+    const get = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).catch((error: { name?: string }) => error);
+    t.equal((get as { name?: string }).name, 'InvalidArgument', `GET ${JSON.stringify(key)} too`);
+  }
+  // Raw signed requests: the path as sent is what is signed, every encoding of `..`.
+  for (const rawPath of ['a/%2e%2e/%2e%2e/escaped', 'a/%2E%2E%2F%2E%2E%2Fescaped', 'a/..%2F..%2Fescaped', 'a/..%5C..%5Cescaped']) {
+    const path = `/${BUCKET}/${rawPath}`;
+    const headers = await signRequest({ url: localS3.url, rawPath: path, method: 'PUT', headers: { 'content-length': String(body.length), 'x-amz-content-sha256': sha256Hex(body) } });
+    const answer = await rawRequest(localS3.url, { method: 'PUT', headers, body, rawPath: path });
+    t.equal(answer.status, 400, `PUT /${rawPath}`);
+    t.equal(s3Error(answer.body).code, 'InvalidArgument');
+  }
+  // Encoded twice is one literal segment after the one decoding: stored inside the bucket, under that name.
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a/%2e%2e/%2e%2e/literal', Body: body }));
+  t.same(await stored('a/%2e%2e/%2e%2e/literal'), body, 'a key holding %2e is stored literally');
+  t.same(await outside(), before, 'no file appeared outside the bucket folder');
+  t.same(await stored('escaped'), undefined);
+});
