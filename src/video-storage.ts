@@ -78,17 +78,19 @@ export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Clien
         Key: sourceKey(videoId),
         ContentType: contentType,
         ContentLength: sizeBytes,
+        IfNoneMatch: '*',
       });
       // Content-Type and Content-Length are signed headers: S3 refuses a PUT whose type or size
-      // differs from what the API accepted.
+      // differs from what the API accepted. If-None-Match: * is signed too: the URL may create the
+      // source once, never overwrite it (S3 answers 412), so what was transcoded stays what is stored.
       const url = await getSignedUrl(s3, command, {
         expiresIn: expiresInSeconds,
-        signableHeaders: new Set(['content-type', 'content-length']),
+        signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
         signingDate: now,
       });
       return {
         url,
-        headers: { 'Content-Type': contentType },
+        headers: { 'Content-Type': contentType, 'If-None-Match': '*' },
         expiresAt: new Date(now.getTime() + expiresInSeconds * 1000),
       };
     },

@@ -21,6 +21,7 @@ import {
   internalError,
   missingContentLength,
   notImplemented,
+  preconditionFailed,
   invalidArgument,
   S3ErrorResponse,
   s3ErrorXml,
@@ -127,12 +128,60 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       checkObjectKey(req.url ?? '/');
       const verified = await verify({ method, url: req.url ?? '/', headers: req.headersDistinct });
       const guard = bodyGuard(req, verified);
+      const release = await createOnlyCondition(req);
+      if (release) res.once('close', release);
       if (expectsContinue) res.writeContinue();
       forward(req, res, guard);
     } catch (error) {
       if (!(error instanceof S3ErrorResponse)) onInternalError(error);
       sendError(req, res, error instanceof S3ErrorResponse ? error : internalError());
     }
+  }
+
+  /** Conditional writes per key, one at a time, so two racing PUTs cannot both create. */
+  const writesInFlight = new Map<string, Promise<void>>();
+
+  /**
+   * S3's conditional write: a PUT with `If-None-Match: *` creates the object only if no object
+   * has the key, else 412 PreconditionFailed (and S3 accepts no other value on PUT). s3rver knows
+   * none of it, so the front asks s3rver whether the key exists, holding the key until the PUT it
+   * lets through has been answered. Returns the release, or undefined for any other request.
+   */
+  async function createOnlyCondition(req: IncomingMessage): Promise<(() => void) | undefined> {
+    const condition = req.headers['if-none-match'];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    if (req.method !== 'PUT' || condition === undefined || /(^|&)(uploadId|partNumber)=/.test(query)) return undefined;
+    if (condition.trim() !== '*') throw notImplemented('A header you provided implies functionality that is not implemented: If-None-Match accepts only *.');
+    const previous = writesInFlight.get(path) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    writesInFlight.set(path, chained);
+    await previous;
+    const done = () => {
+      release();
+      if (writesInFlight.get(path) === chained) writesInFlight.delete(path);
+    };
+    try {
+      if (await upstreamHas(path)) throw preconditionFailed('If-None-Match');
+    } catch (error) {
+      done();
+      throw error;
+    }
+    return done;
+  }
+
+  function upstreamHas(path: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const head = http.request({ host: options.upstream.host, port: options.upstream.port, method: 'HEAD', path, agent }, (answer) => {
+        answer.resume();
+        if (answer.statusCode === 200) resolve(true);
+        else if (answer.statusCode === 404) resolve(false);
+        else reject(new Error(`s3rver answered ${answer.statusCode} to HEAD ${path}`));
+      });
+      head.on('error', reject);
+      head.end();
+    });
   }
 
   const server = http.createServer((req, res) => void handle(req, res, false));

@@ -71,5 +71,8 @@ export const contentSha256Mismatch = (clientComputed: string, serverComputed: st
     S3ComputedContentSHA256: serverComputed,
   });
 
+export const preconditionFailed = (condition: string) =>
+  new S3ErrorResponse(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+
 export const internalError = () =>
   new S3ErrorResponse(500, 'InternalError', 'We encountered an internal error. Please try again.');

@@ -112,7 +112,7 @@ t.test('the bucket is private, encrypted, TLS-only, and takes browser PUTs from 
     {
       AllowedMethods: ['PUT'],
       AllowedOrigins: ['https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com', 'https://videos.example.com'],
-      AllowedHeaders: ['Content-Type'],
+      AllowedHeaders: ['Content-Type', 'If-None-Match'],
       ExposedHeaders: ['ETag'],
       MaxAge: 3000,
     },

@@ -3,7 +3,9 @@
  * POST /uploads is bound to its key, its content type and its exact length, and dies at its
  * expiry. Each abuse is refused by the S3 stand-in (which verifies SigV4 as S3 does) with S3's
  * error; after each, nothing is stored at the source key and the video still awaits its upload.
- * The honest PUT, sent last with the same URL, stores the bytes exactly.
+ * The honest PUT, sent last with the same URL, stores the bytes exactly; the URL then writes
+ * nothing more (If-None-Match: * is signed into it, S3 answers 412), so the stored source stays
+ * the one that was transcoded.
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -50,10 +52,10 @@ const other = await createUpload(SIZE);
 const { url } = target.upload;
 const headers = target.upload.headers;
 
-t.test('the pre-signed PUT signs the key, the content type and the length', async (t) => {
+t.test('the pre-signed PUT signs the key, the content type, the length and create-only', async (t) => {
   const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';');
-  t.same(signed, ['content-length', 'content-type', 'host']);
-  t.same(headers, { 'Content-Type': 'video/mp4' });
+  t.same(signed, ['content-length', 'content-type', 'host', 'if-none-match']);
+  t.same(headers, { 'Content-Type': 'video/mp4', 'If-None-Match': '*' });
 });
 
 t.test('every abuse of the pre-signed PUT is refused with S3 error and stores nothing', async (t) => {
@@ -68,7 +70,9 @@ t.test('every abuse of the pre-signed PUT is refused with S3 error and stores no
     ['PUT to another video’s source key', () => put(otherKeyUrl, file), 403, 'SignatureDoesNotMatch'],
     ['PUT to a key under video-streams/', () => put(streamKeyUrl, file), 403, 'SignatureDoesNotMatch'],
     ['another Content-Type', () => put(url, file, { 'Content-Type': 'text/html' }), 403, 'SignatureDoesNotMatch'],
-    ['no Content-Type', () => put(url, file, {}), 403, 'SignatureDoesNotMatch'],
+    ['no Content-Type', () => put(url, file, { 'If-None-Match': '*' }), 403, 'SignatureDoesNotMatch'],
+    ['If-None-Match left out', () => put(url, file, { 'Content-Type': 'video/mp4' }), 403, 'SignatureDoesNotMatch'],
+    ['If-None-Match naming an ETag', () => put(url, file, { ...headers, 'If-None-Match': '"0123"' }), 403, 'SignatureDoesNotMatch'],
     ['a body one byte larger', () => put(url, Buffer.concat([file, Buffer.from([0])])), 403, 'SignatureDoesNotMatch'],
     ['a body twice as large', () => put(url, Buffer.concat([file, file])), 403, 'SignatureDoesNotMatch'],
     ['a body over the upload limit', () => put(url, randomBytes(MAX_UPLOAD_BYTES + 1)), 403, 'SignatureDoesNotMatch'],
@@ -132,4 +136,19 @@ t.test('the honest PUT with the same URL still works and stores the bytes exactl
   const { video } = await waitForStatus(stack, token, target.videoId, ['ready', 'failed']);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
   await checkNothingStored(t, other.videoId, 'the other video');
+});
+
+t.test('the URL writes once: a second PUT, same bytes or others, answers 412 and changes nothing', async (t) => {
+  const before = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey(target.videoId) }));
+  for (const [label, body] of [['the same bytes', file], ['other bytes of the same length', randomBytes(SIZE)]] as const) {
+    const response = await fetch(url, { method: 'PUT', headers, body: new Uint8Array(body) });
+    t.equal(response.status, 412, `${label}: 412`);
+    t.match(s3Error(await response.text()), { code: 'PreconditionFailed' });
+  }
+  await stack.idle();
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: sourceKey(target.videoId) }));
+  t.equal(object.ETag, before.ETag, 'the stored source is the one that was transcoded');
+  t.same(Buffer.from(await object.Body!.transformToByteArray()), file);
+  const video = await callApi<Video>(stack, 'GET', `/videos/${target.videoId}`, { token });
+  t.equal(video.body.status, 'ready', 'no second transcode was started');
 });

@@ -99,7 +99,7 @@ t.test('POST /uploads returns a pre-signed PUT for the video source', async (t) 
   t.equal(status, 201);
   t.match(body.videoId, /^[0-9a-f-]{36}$/);
   t.equal(body.upload.method, 'PUT');
-  t.same(body.upload.headers, { 'Content-Type': 'video/mp4' });
+  t.same(body.upload.headers, { 'Content-Type': 'video/mp4', 'If-None-Match': '*' });
   const url = new URL(body.upload.url);
   t.equal(url.pathname, `/${bucket}/uploads/${body.videoId}/source`, 'the key holds the videoId, never the file name');
   t.match(url.searchParams.get('X-Amz-SignedHeaders'), /content-length/);

@@ -415,3 +415,33 @@ t.test('a key with dot, empty or backslash segments is refused, signed or not, a
   t.same(await outside(), before, 'no file appeared outside the bucket folder');
   t.same(await stored('escaped'), undefined);
 });
+
+t.test('If-None-Match: * creates once: a second PUT answers 412, and of two racing PUTs exactly one wins', async (t) => {
+  const key = 'create-once/source';
+  const body = randomBytes(4096);
+  const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: BUCKET, Key: key, ContentLength: body.length, IfNoneMatch: '*' }), {
+    expiresIn: 300,
+    signableHeaders: new Set(['content-length', 'if-none-match']),
+  });
+  const put = (bytes: Buffer) => rawRequest(url, { method: 'PUT', headers: { 'content-length': String(bytes.length), 'if-none-match': '*' }, body: bytes });
+  t.equal((await put(body)).status, 200, 'the first PUT creates');
+  const again = await put(randomBytes(4096));
+  t.equal(again.status, 412);
+  t.match(s3Error(again.body), { code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' });
+  t.same(await stored(key), body, 'the object is the first one');
+  const viaSdk = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, IfNoneMatch: '*' })).catch((error: unknown) => error);
+  t.equal((viaSdk as { name?: string }).name, 'PreconditionFailed', 'the SDK sees PreconditionFailed');
+
+  const raced = 'create-once/raced';
+  const bodies = Array.from({ length: 6 }, () => randomBytes(64 * 1024));
+  const answers = await Promise.all(
+    bodies.map((bytes) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: raced, Body: bytes, IfNoneMatch: '*' })).then(() => 200, (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode)),
+  );
+  t.same(answers.filter((status) => status === 200).length, 1, `one of six racing PUTs created the object (${answers.join(', ')})`);
+  t.same(answers.filter((status) => status === 412).length, 5, 'the others got 412');
+  t.same(await stored(raced), bodies[answers.indexOf(200)], 'the object is the winner');
+
+  const notStar = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once/etag', Body: body, IfNoneMatch: '"abc"' })).catch((error: { name?: string }) => error);
+  t.equal((notStar as { name?: string }).name, 'NotImplemented', 'S3 takes only * on a PUT');
+  t.equal(await stored('create-once/etag'), undefined);
+});
