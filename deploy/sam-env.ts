@@ -2,9 +2,9 @@
  * `npm run sam:env`: the env file for `sam local start-api --env-vars`, pointing the template's
  * functions at the stand-ins `npm start` runs (their default ports, deploy/local/stack.ts).
  *
- * deploy/sam-env.json holds every value but the CloudFront signing key, which the local stack
- * generates into its data directory on first start (the CloudFront stand-in trusts that key
- * only). This script adds the key id and the PEM from `DATA_DIR` (default ./.data, as for
+ * deploy/sam-env.json holds every value but the CloudFront signing key and the worker token,
+ * which the local stack generates into its data directory on first start (the CloudFront stand-in
+ * trusts that key only; the worker takes requests carrying that token only). This script adds the key id and the PEM from `DATA_DIR` (default ./.data, as for
  * `npm start`) and writes `<DATA_DIR>/sam-env.json`, which stays out of the repository.
  *
  * SAM only overrides variables the template declares, which is why template.yaml declares the
@@ -14,6 +14,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCloudFrontKeyPair } from './local/cloudfront.ts';
+import { loadWorkerToken } from './local/transcoder/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,7 +26,7 @@ export async function readCheckedInSamEnv(): Promise<SamEnvFile> {
   return JSON.parse(await readFile(path.join(ROOT, 'deploy/sam-env.json'), 'utf8')) as SamEnvFile;
 }
 
-/** The checked-in file plus the local stack's signing key. */
+/** The checked-in file plus the local stack's signing key and worker token. */
 export async function buildSamEnv(dataDir: string): Promise<SamEnvFile> {
   const base = await readCheckedInSamEnv();
   // The same call and directory the local stack uses (creates the pair if `npm start` never ran).
@@ -35,6 +36,7 @@ export async function buildSamEnv(dataDir: string): Promise<SamEnvFile> {
       ...base.Parameters,
       CLOUDFRONT_KEY_PAIR_ID: keys.keyPairId,
       CLOUDFRONT_PRIVATE_KEY: keys.privateKeyPem,
+      TRANSCODE_WORKER_TOKEN: await loadWorkerToken(dataDir),
     },
   };
 }

@@ -20,6 +20,7 @@ import healthRoutes from '../routes/health/index.ts';
 import uploadRoutes from '../routes/uploads/index.ts';
 import videoRoutes from '../routes/videos/index.ts';
 import webRoutes from '../routes/web/index.ts';
+import { redactingDestination, type LogDestination } from './redact.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,9 +42,11 @@ export const API_VERSION = '0.1.0';
 export function buildServerOptions(
   config: Pick<Config, 'LOG_LEVEL'>,
   schemaCompilers: LazySchemaCompilers = createLazySchemaCompilers(),
+  logDestination: LogDestination = process.stdout,
 ): FastifyServerOptions {
   return {
-    logger: { level: config.LOG_LEVEL },
+    // Every line redacted as written: no signature, token or key reaches a log (src/redact.ts).
+    logger: { level: config.LOG_LEVEL, stream: redactingDestination(logDestination) },
     ajv: {
       // Unknown properties are an error the client should hear about, not silently dropped.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },

@@ -15,6 +15,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from './config.ts';
+import { WORKER_TOKEN_HEADER } from './transcoder/ffmpeg-worker-transcoder.ts';
 
 export interface AwsClients {
   /** Built at the first call, then the same client every time. */
@@ -73,6 +74,17 @@ export async function createDynamoDbClient(
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
+/** The local worker answers Probe only for its own stack: its token rides on every call. */
+export function sendWorkerToken(client: MediaConvertClient, token: string): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers[WORKER_TOKEN_HEADER] = token;
+      return next(args);
+    },
+    { step: 'build', name: 'localWorkerToken' },
+  );
+}
+
 export function createAwsClients(config: Config): AwsClients {
   return {
     s3: onFirstUse(() => createS3Client(config)),
@@ -80,10 +92,12 @@ export function createAwsClients(config: Config): AwsClients {
     // MediaConvert accounts have a regional endpoint; DescribeEndpoints is throttled and not needed.
     mediaConvert: onFirstUse(async () => {
       const { MediaConvertClient } = await import('@aws-sdk/client-mediaconvert');
-      return new MediaConvertClient({
+      const client = new MediaConvertClient({
         region: config.AWS_REGION,
         ...(config.MEDIACONVERT_ENDPOINT ? { endpoint: config.MEDIACONVERT_ENDPOINT } : {}),
       });
+      if (config.TRANSCODE_WORKER_TOKEN) sendWorkerToken(client, config.TRANSCODE_WORKER_TOKEN);
+      return client;
     }),
     ssm: onFirstUse(async () => {
       const { SSMClient } = await import('@aws-sdk/client-ssm');

@@ -31,6 +31,9 @@ export const ConfigSchema = Type.Object({
   MEDIACONVERT_ROLE_ARN: Type.Optional(Type.String({ pattern: '^arn:' })),
   MEDIACONVERT_QUEUE_ARN: Type.Optional(Type.String({ pattern: '^arn:' })),
   TRANSCODE_WORKER_URL: Type.Optional(Url),
+  TRANSCODE_WORKER_TOKEN: Type.Optional(
+    Type.String({ minLength: 32, description: 'The local stack\'s secret the ffmpeg worker requires on every request (made once per data directory).' }),
+  ),
   JWT_ISSUER: Type.String({ minLength: 1, description: 'Expected `iss` of bearer tokens (Cognito user pool URL in AWS).' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, description: 'Expected `aud` (or Cognito `client_id`).' }),
   JWT_JWKS_URL: Url,
@@ -91,6 +94,26 @@ export const ConfigSchema = Type.Object({
     Type.String({ pattern: '^https?://[^\\s]+$', description: 'Cognito `https://<domain>/logout`; without it, signing out only forgets the tokens.' }),
   ),
   AUTH_SCOPES: Type.String({ pattern: '^[\\w:/.-]+( [\\w:/.-]+)*$', default: 'openid', description: 'Space-separated; must include openid.' }),
+  RECONCILE_PERIOD_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 24 * HOUR,
+    default: 300,
+    description: 'How often the reconciler runs (the local stack\'s timer; in AWS the schedule, template parameter ReconcilePeriodMinutes).',
+  }),
+  RECONCILE_GRACE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 24 * HOUR,
+    default: 300,
+    description: 'A video is left to its events this long before the reconciler looks; objects with no record are kept this long.',
+  }),
+  RECONCILE_SILENT_JOB_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 7 * 24 * HOUR,
+    default: 6 * HOUR,
+    description: 'A transcode still running with no progress for this long is canceled and its video failed.',
+  }),
+  RECONCILE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Tries on a video that does not move before it fails with the reason.' }),
+  RECONCILE_BACKOFF_SECONDS: Type.Integer({ minimum: 0, maximum: 24 * HOUR, default: 60, description: 'The reconciler\'s first retry of a video waits this long, each next one twice as long.' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -167,6 +190,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     if (config.TRANSCODER === 'ffmpeg-worker' && !config.TRANSCODE_WORKER_URL) {
       problems.push('TRANSCODE_WORKER_URL: required when TRANSCODER is ffmpeg-worker');
+    }
+    if (config.TRANSCODER === 'ffmpeg-worker' && !config.TRANSCODE_WORKER_TOKEN) {
+      problems.push('TRANSCODE_WORKER_TOKEN: required when TRANSCODER is ffmpeg-worker (the worker takes jobs only from its own stack)');
     }
     if (config.TRANSCODER === 'ffmpeg-worker' && !config.MEDIACONVERT_ENDPOINT) {
       // Sources are inspected with MediaConvert's Probe in both runtimes; locally the worker answers it.

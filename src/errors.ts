@@ -58,3 +58,13 @@ export class SourceRejectedError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * The transcoder refused a job for good (MediaConvert's BadRequest, Forbidden, NotFound or
+ * Conflict; the local worker's 4xx): retrying the same request cannot help, so the video fails
+ * with the transcoder's own reason instead of waiting for retries that end in a dead-letter queue.
+ */
+export class JobRefusedError extends DomainError {
+  override name = 'JobRefusedError';
+  readonly code = 'transcoder-refused';
+}

@@ -6,14 +6,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import app, { buildServerOptions } from './app.ts';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
+import type { LogDestination } from './redact.ts';
 
 export async function startApiServer(options: {
   config: Config;
   services: Services;
   host: string;
   port: number;
+  /** Where the API's (redacted) log lines go; stdout by default. */
+  logDestination?: LogDestination;
 }): Promise<{ fastify: FastifyInstance; url: string }> {
-  const fastify = Fastify(buildServerOptions(options.config));
+  const fastify = Fastify(buildServerOptions(options.config, undefined, options.logDestination));
   await fastify.register(app, { config: options.config, services: options.services });
   const address = await fastify.listen({ host: options.host, port: options.port });
   return { fastify, url: address };

@@ -11,10 +11,13 @@ import { createTokenVerifier, type TokenVerifier } from './auth.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import { createFfmpegWorkerTranscoder } from './transcoder/ffmpeg-worker-transcoder.ts';
 import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm, type PlaybackSigner } from './playback-signer.ts';
+import type { ReconcileReport, ReconcilerLogger } from './reconciler.ts';
 
 export interface Services {
   videos: VideoService;
   tokens: TokenVerifier;
+  /** One reconciler run (src/reconciler.ts), logging to `logger`. */
+  reconcile(logger: ReconcilerLogger): Promise<ReconcileReport>;
 }
 
 function createTranscoder(config: Config, clients: AwsClients): Transcoder {
@@ -27,7 +30,7 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
   });
   const inspect = async (sourceKey: string) => (await inspector())(sourceKey);
   if (config.TRANSCODER === 'ffmpeg-worker') {
-    return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL!, inspect });
+    return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL!, token: config.TRANSCODE_WORKER_TOKEN!, inspect });
   }
   const mediaConvert = onFirstUse(async () => {
     const [{ createMediaConvertTranscoder }, client] = await Promise.all([
@@ -42,7 +45,13 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
       ...(config.MEDIACONVERT_QUEUE_ARN ? { queueArn: config.MEDIACONVERT_QUEUE_ARN } : {}),
     });
   });
-  return { inspect, submit: async (request) => (await mediaConvert()).submit(request) };
+  return {
+    inspect,
+    submit: async (request) => (await mediaConvert()).submit(request),
+    getJob: async (jobId) => (await mediaConvert()).getJob(jobId),
+    findJob: async (videoId, since) => (await mediaConvert()).findJob(videoId, since),
+    cancel: async (jobId) => (await mediaConvert()).cancel(jobId),
+  };
 }
 
 function createPlayback(config: Config, clients: AwsClients): PlaybackSigner {
@@ -61,16 +70,38 @@ function createPlayback(config: Config, clients: AwsClients): PlaybackSigner {
 export function createServices(config: Config, clients: AwsClients = createAwsClients(config)): Services {
   const catalog = createVideoCatalog({ dynamo: clients.dynamo, tableName: config.TABLE_NAME });
   const storage = createVideoStorage({ s3: clients.s3, bucket: config.BUCKET_NAME });
+  const transcoder = createTranscoder(config, clients);
+  const videos = createVideoService({
+    catalog,
+    storage,
+    transcoder,
+    playback: createPlayback(config, clients),
+    maxUploadBytes: config.MAX_UPLOAD_BYTES,
+    uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    catalogCacheMs: config.CATALOG_CACHE_MS,
+  });
   return {
-    videos: createVideoService({
-      catalog,
-      storage,
-      transcoder: createTranscoder(config, clients),
-      playback: createPlayback(config, clients),
-      maxUploadBytes: config.MAX_UPLOAD_BYTES,
-      uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
-      catalogCacheMs: config.CATALOG_CACHE_MS,
-    }),
+    videos,
+    async reconcile(logger) {
+      // Loaded at the first run: only the reconciler's function (and the local timer) runs it.
+      const { createReconciler } = await import('./reconciler.ts');
+      return createReconciler({
+        videos,
+        catalog,
+        storage,
+        transcoder,
+        logger,
+        settings: {
+          graceSeconds: config.RECONCILE_GRACE_SECONDS,
+          silentJobSeconds: config.RECONCILE_SILENT_JOB_SECONDS,
+          uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+          maxAttempts: config.RECONCILE_MAX_ATTEMPTS,
+          backoffSeconds: config.RECONCILE_BACKOFF_SECONDS,
+          batchSize: 100,
+          orphanSampleSize: 200,
+        },
+      })();
+    },
     tokens: createTokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

@@ -6,6 +6,9 @@
  * Keys: `videoId` (table), GSI `byStatus` (status, sortKey) lists ready videos of everybody,
  * GSI `byOwnerStatus` (ownerStatus, sortKey) lists one owner's videos in one state.
  * `sortKey` = `${createdAt}#${videoId}`: unique and time-ordered, so pages are keyset pages.
+ *
+ * A deleted video leaves a tombstone (status `deleted`, in the same indexes) until the reconciler
+ * has removed whatever its job or a late upload wrote after the delete; nobody sees it.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,8 +18,20 @@ import type { AudioTrack, Rendition, Video, VideoError, VideoStatus, VideoWarnin
 export const STATUS_INDEX = 'byStatus';
 export const OWNER_STATUS_INDEX = 'byOwnerStatus';
 
+/** Where a stored video is: a public status, or the tombstone of a deleted one. */
+export type RecordStatus = VideoStatus | 'deleted';
+
+/** What the reconciler has tried on a video that did not move on its own (bounded, with backoff). */
+export interface ReconcileState {
+  attempts: number;
+  /** Not looked at again before this time (ISO). */
+  nextAt: string;
+  lastError?: string;
+}
+
 /** What is stored: the public Video plus bookkeeping that never leaves the service. */
-export interface VideoRecord extends Video {
+export interface VideoRecord extends Omit<Video, 'status'> {
+  status: RecordStatus;
   sortKey: string;
   ownerStatus: string;
   filename: string;
@@ -24,6 +39,11 @@ export interface VideoRecord extends Video {
   sizeBytes: number;
   jobId?: string;
   sourceSequencer?: string;
+  /** When a job was first about to be submitted: a retry looks for that job before making another. */
+  jobRequestedAt?: string;
+  /** Tombstones: when the video was deleted. */
+  deletedAt?: string;
+  reconcile?: ReconcileState;
 }
 
 /** Enough of a video to address it and keep its owner index right. */
@@ -35,6 +55,17 @@ export interface VideoCatalog {
   /** Newest first; `before` is the sortKey of the last item of the previous page. */
   queryByStatus(status: VideoStatus, limit: number, before?: string): Promise<VideoRecord[]>;
   queryByOwnerStatus(ownerId: string, status: VideoStatus, limit: number, before?: string): Promise<VideoRecord[]>;
+  /**
+   * The reconciler's view: videos in `status` created before `createdBefore` whose reconcile time
+   * has come, oldest first, at most `limit`, reading at most `maxPages` index pages.
+   */
+  queryDue(status: RecordStatus, options: { createdBefore: string; now: string; limit: number; maxPages?: number }): Promise<VideoRecord[]>;
+  /** Before submitting a job: remember that one is being submitted (kept from the first try). */
+  recordJobIntent(video: VideoKey, now: string): Promise<boolean>;
+  /** The reconciler tried and will try again later (unless the video has moved on meanwhile). */
+  recordReconcileAttempt(video: VideoKey & Pick<VideoRecord, 'status'>, state: ReconcileState, now: string): Promise<boolean>;
+  /** Any state → a tombstone nobody sees. False when already deleted or absent. */
+  markDeleted(video: VideoKey, now: string): Promise<boolean>;
   /** awaiting_upload → processing. False when the video was not awaiting its upload. */
   claimForProcessing(video: VideoKey, sequencer: string, now: string): Promise<boolean>;
   /** Remembers the transcode job of a processing video, unless another one is recorded. */
@@ -55,6 +86,7 @@ export interface VideoCatalog {
   recordWarning(video: VideoKey, jobId: string, warning: VideoWarning, now: string): Promise<boolean>;
   /** processing → failed; without a jobId also awaiting_upload → failed (a rejected upload). */
   markFailed(video: VideoKey, jobId: string | undefined, error: VideoError, now: string): Promise<boolean>;
+  /** Removes the item for good (a tombstone whose leftovers are gone). */
   delete(videoId: string): Promise<void>;
 }
 
@@ -81,7 +113,13 @@ interface Transition {
   set: Record<string, unknown>;
   /** Lists to add items to, each made when absent (DynamoDB's list_append). */
   append?: Record<string, unknown[]>;
-  to?: VideoStatus;
+  /** SET clauses that keep a value already there (if_not_exists). */
+  setIfAbsent?: Record<string, unknown>;
+  to?: RecordStatus;
+  /** The video moved on (a new state, its job, progress): the reconciler's count starts afresh. */
+  movesOn?: boolean;
+  /** Bookkeeping only: `updatedAt` (what users and the silence check see) stays as it was. */
+  bookkeeping?: boolean;
   /** Condition over #s (status), :job, plus named values. */
   condition: string;
   values?: Record<string, unknown>;
@@ -103,7 +141,8 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
    * state this change applies to, e.g. a late or duplicate event), not an error.
    */
   async function transition(video: VideoKey, now: string, change: Transition): Promise<boolean> {
-    const set: Record<string, unknown> = { ...change.set, updatedAt: now };
+    const set: Record<string, unknown> = change.bookkeeping ? { ...change.set } : { ...change.set, updatedAt: now };
+    const remove = change.to !== undefined || change.movesOn ? ['reconcile'] : [];
     if (change.to) {
       set.status = change.to;
       set.ownerStatus = `${video.ownerId}#${change.to}`;
@@ -115,11 +154,20 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
       values[`:v${index}`] = value;
       return `#f${index} = :v${index}`;
     });
+    Object.entries(change.setIfAbsent ?? {}).forEach(([field, value], index) => {
+      names[`#k${index}`] = field;
+      values[`:k${index}`] = value;
+      clauses.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
+    });
     Object.entries(change.append ?? {}).forEach(([field, items], index) => {
       names[`#a${index}`] = field;
       values[`:a${index}`] = items;
       values[':none'] = [];
       clauses.push(`#a${index} = list_append(if_not_exists(#a${index}, :none), :a${index})`);
+    });
+    const removed = remove.map((field, index) => {
+      names[`#r${index}`] = field;
+      return `#r${index}`;
     });
     const { dynamo, UpdateCommand } = await sdk();
     try {
@@ -127,7 +175,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         new UpdateCommand({
           TableName: tableName,
           Key: { videoId: video.videoId },
-          UpdateExpression: `SET ${clauses.join(', ')}`,
+          UpdateExpression: `SET ${clauses.join(', ')}${removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''}`,
           ConditionExpression: change.condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -186,6 +234,58 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
     queryByOwnerStatus: (ownerId, status, limit, before) =>
       query(OWNER_STATUS_INDEX, 'ownerStatus', `${ownerId}#${status}`, limit, before),
 
+    async queryDue(status, { createdBefore, now, limit, maxPages = 10 }) {
+      const { dynamo, QueryCommand } = await sdk();
+      const due: VideoRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      for (let page = 0; page < maxPages && due.length < limit; page++) {
+        const result = await dynamo.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: STATUS_INDEX,
+            KeyConditionExpression: '#s = :s AND sortKey < :before',
+            // Videos in backoff are skipped here; Limit counts the items read, before this filter.
+            FilterExpression: 'attribute_not_exists(#r) OR #r.nextAt <= :now',
+            ExpressionAttributeNames: { '#s': 'status', '#r': 'reconcile' },
+            ExpressionAttributeValues: { ':s': status, ':before': createdBefore, ':now': now },
+            ScanIndexForward: true,
+            Limit: limit,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        due.push(...((result.Items ?? []) as VideoRecord[]));
+        startKey = result.LastEvaluatedKey;
+        if (!startKey) break;
+      }
+      return due.slice(0, limit);
+    },
+
+    recordJobIntent: (video, now) =>
+      transition(video, now, {
+        bookkeeping: true,
+        set: {},
+        // Kept from the first try: a later retry looks for jobs since the first submission.
+        setIfAbsent: { jobRequestedAt: now },
+        condition: '#s = :processing AND attribute_not_exists(jobId)',
+        values: { ':processing': 'processing' },
+      }),
+
+    recordReconcileAttempt: (video, state, now) =>
+      transition(video, now, {
+        bookkeeping: true,
+        set: { reconcile: state },
+        condition: '#s = :s',
+        values: { ':s': video.status },
+      }),
+
+    markDeleted: (video, now) =>
+      transition(video, now, {
+        to: 'deleted',
+        set: { deletedAt: now },
+        condition: 'attribute_exists(videoId) AND #s <> :deleted',
+        values: { ':deleted': 'deleted' },
+      }),
+
     claimForProcessing: (video, sequencer, now) =>
       transition(video, now, {
         to: 'processing',
@@ -196,6 +296,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
 
     recordJob: (video, jobId, now, details) =>
       transition(video, now, {
+        movesOn: true,
         set: { jobId, ...(details?.audioOnly ? { audioOnly: true } : {}) },
         condition: processingByJob,
         values: { ':processing': 'processing', ':job': jobId },
@@ -203,6 +304,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
 
     recordProgress: (video, jobId, percent, now) =>
       transition(video, now, {
+        movesOn: true,
         set: { progressPercent: percent },
         condition: `${processingByJob} AND (attribute_not_exists(progressPercent) OR progressPercent < :p)`,
         values: { ':processing': 'processing', ':job': jobId, ':p': percent },
@@ -210,6 +312,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
 
     recordRenditions: (video, jobId, result, now) =>
       transition(video, now, {
+        movesOn: true,
         set: { playable: true, ...streamsOf(result) },
         // The first publication (an audio-only stream has no video renditions), or more renditions.
         condition: `${processingByJob} AND (attribute_not_exists(playable) OR attribute_not_exists(renditions) OR size(renditions) < :n)`,

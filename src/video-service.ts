@@ -23,6 +23,7 @@ import type { Playback } from './schemas/playback.ts';
 import {
   ForbiddenError,
   InvalidInputError,
+  JobRefusedError,
   SourceRejectedError,
   UnsupportedContentTypeError,
   UploadTooLargeError,
@@ -66,7 +67,11 @@ function refusedUpload(request: CreateUploadRequest): Error | undefined {
   return undefined;
 }
 
-export function toPublicVideo(record: VideoRecord): Video {
+/** A record people may see: anything but a tombstone. */
+export type VisibleRecord = VideoRecord & { status: VideoStatus };
+export const isVisible = (record: VideoRecord | undefined): record is VisibleRecord => record !== undefined && record.status !== 'deleted';
+
+export function toPublicVideo(record: VisibleRecord): Video {
   const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
   // Records made ready before `playable` existed are playable all the same.
   const playable = status === 'ready' || (status === 'processing' && record.playable === true) ? true : undefined;
@@ -118,7 +123,11 @@ function invalidatingWrites(catalog: VideoCatalog, invalidate: () => void): Vide
     get: catalog.get,
     queryByStatus: catalog.queryByStatus,
     queryByOwnerStatus: catalog.queryByOwnerStatus,
+    queryDue: catalog.queryDue,
     create: after(catalog.create),
+    recordJobIntent: after(catalog.recordJobIntent),
+    recordReconcileAttempt: after(catalog.recordReconcileAttempt),
+    markDeleted: after(catalog.markDeleted),
     claimForProcessing: after(catalog.claimForProcessing),
     recordJob: after(catalog.recordJob),
     recordProgress: after(catalog.recordProgress),
@@ -145,11 +154,21 @@ export function createVideoService(options: VideoServiceOptions) {
 
   const canSee = (viewer: Viewer, video: VideoRecord) => video.status === 'ready' || video.ownerId === viewer.userId;
 
-  async function visibleVideo(viewer: Viewer, videoId: string, reads: CatalogReads = viewerReads): Promise<VideoRecord> {
+  async function visibleVideo(viewer: Viewer, videoId: string, reads: CatalogReads = viewerReads): Promise<VisibleRecord> {
     const video = await reads.get(videoId);
     // Someone else's unfinished video is as good as absent: its existence is not disclosed.
-    if (!video || !canSee(viewer, video)) throw new VideoNotFoundError(videoId);
+    if (!isVisible(video) || !canSee(viewer, video)) throw new VideoNotFoundError(videoId);
     return video;
+  }
+
+  /**
+   * Removes what a deleted video left: its job (if one may still be writing) and every object.
+   * Safe to repeat; the reconciler repeats it on tombstones until nothing is left. Throws when S3
+   * keeps objects (ObjectsNotDeletedError) or the job cannot be canceled: never hidden.
+   */
+  async function clearDeleted(video: VideoRecord): Promise<number> {
+    if (video.jobId) await transcoder.cancel(video.jobId);
+    return storage.deleteVideoObjects(video.videoId);
   }
 
   return {
@@ -202,7 +221,7 @@ export function createVideoService(options: VideoServiceOptions) {
       const page = merged.slice(0, limit);
       const last = page.at(-1);
       return {
-        items: page.map(toPublicVideo),
+        items: page.filter(isVisible).map(toPublicVideo),
         ...(merged.length > limit && last ? { nextCursor: encodeCursor(last.sortKey) } : {}),
       };
     },
@@ -227,13 +246,26 @@ export function createVideoService(options: VideoServiceOptions) {
       return { manifestUrl: grant.manifestUrl, expiresAt: grant.expiresAt.toISOString() };
     },
 
-    async deleteVideo(viewer: Viewer, videoId: string): Promise<void> {
+    /**
+     * The video disappears at once (a tombstone nobody sees), its job is canceled and its objects
+     * removed. What cannot be removed now (S3 errors, a job still writing, a late upload through a
+     * URL handed out before) is removed by the reconciler, which keeps the tombstone until the last
+     * upload URL has expired and nothing is left. Such a failure is returned for the caller to log,
+     * never reported as done.
+     */
+    async deleteVideo(viewer: Viewer, videoId: string): Promise<{ cleanupError?: unknown }> {
       const video = await visibleVideo(viewer, videoId, catalog);
       if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video may delete it');
-      // Objects first: if this fails half-way the record remains and the delete can be repeated.
-      await storage.deleteVideoObjects(videoId);
-      await catalog.delete(videoId);
+      if (!(await catalog.markDeleted(video, now().toISOString()))) return {}; // deleted meanwhile
+      try {
+        await clearDeleted(video);
+        return {};
+      } catch (error) {
+        return { cleanupError: error };
+      }
     },
+
+    clearDeleted,
 
     /**
      * The source of a video arrived in storage: claim the video, find out what the source is,
@@ -248,6 +280,11 @@ export function createVideoService(options: VideoServiceOptions) {
       if (!videoId) return 'ignored';
       let video = await catalog.get(videoId);
       if (!video) return 'ignored';
+      if (video.status === 'deleted') {
+        // A late upload through a URL handed out before the delete: nothing may keep it.
+        await storage.deleteVideoObjects(videoId);
+        return 'applied';
+      }
       const at = () => now().toISOString();
       if (video.status === 'awaiting_upload') {
         await catalog.claimForProcessing(video, object.sequencer, at());
@@ -266,13 +303,33 @@ export function createVideoService(options: VideoServiceOptions) {
         const failed = await catalog.markFailed(video, undefined, { code: error.reason, message: error.message }, at());
         return failed ? 'applied' : 'duplicate';
       }
-      const { jobId } = await transcoder.submit({
-        videoId,
-        sourceKey: key,
-        outputPrefix: streamPrefix(videoId),
-        clientRequestToken: videoId,
-        plan,
-      });
+      // A job may exist already: submitted by an earlier try that crashed before recording it,
+      // longer ago than MediaConvert's one-minute ClientRequestToken window.
+      if (video.jobRequestedAt) {
+        const found = await transcoder.findJob(videoId, new Date(video.jobRequestedAt));
+        if (found) {
+          await catalog.recordJob(video, found.jobId, at(), { audioOnly: !plan.video });
+          return 'applied';
+        }
+      }
+      // The intent is durable before the job exists, so no retry ever creates a second one.
+      if (!(await catalog.recordJobIntent(video, at()))) return 'duplicate';
+      let jobId: string;
+      try {
+        ({ jobId } = await transcoder.submit({
+          videoId,
+          sourceKey: key,
+          outputPrefix: streamPrefix(videoId),
+          clientRequestToken: videoId,
+          plan,
+        }));
+      } catch (error) {
+        if (!(error instanceof JobRefusedError)) throw error;
+        // Refused for good: the video fails now with the transcoder's reason, rather than after
+        // every retry has failed the same way.
+        const failed = await catalog.markFailed(video, undefined, { code: error.code, message: error.message }, at());
+        return failed ? 'applied' : 'duplicate';
+      }
       await catalog.recordJob(video, jobId, at(), { audioOnly: !plan.video });
       return 'applied';
     },
@@ -283,6 +340,12 @@ export function createVideoService(options: VideoServiceOptions) {
       if (!videoId) return 'ignored';
       const video = await catalog.get(videoId);
       if (!video) return 'ignored';
+      if (video.status === 'deleted') {
+        // The job of a deleted video has ended: whatever it wrote after the delete goes too.
+        if (!['COMPLETE', 'ERROR', 'CANCELED'].includes(detail.status)) return 'ignored';
+        await storage.deleteVideoObjects(videoId);
+        return 'applied';
+      }
       const at = now().toISOString();
       let applied: boolean;
       switch (detail.status) {

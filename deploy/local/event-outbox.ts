@@ -89,7 +89,10 @@ export function createEventOutbox<E>(options: {
       stopSignal = new AbortController();
       await mkdir(pendingDir, { recursive: true });
       await mkdir(deadLetterDir, { recursive: true });
-      const files = (await readdir(pendingDir)).filter((file) => file.endsWith('.json')).sort();
+      const entries = await readdir(pendingDir);
+      // An event whose write a crash interrupted was never published (publish had not returned).
+      await Promise.all(entries.filter((file) => file.endsWith('.tmp')).map((file) => rm(join(pendingDir, file), { force: true })));
+      const files = entries.filter((file) => file.endsWith('.json')).sort();
       for (const file of files) {
         const event = JSON.parse(await readFile(join(pendingDir, file), 'utf8')) as E;
         options.logger.info({ outbox: options.name, file }, 'redelivering an event left from the last run');

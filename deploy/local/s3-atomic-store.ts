@@ -12,7 +12,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,6 +56,21 @@ export function makeS3rverWritesAtomic(server: S3rver): void {
     await writeFile(`${partPath}.md5`, result.md5);
     return result;
   };
+}
+
+/** The temporary name of a write in progress: `<target>.partial-<uuid>`. */
+const PARTIAL_WRITE = /\.partial-[0-9a-f-]{36}$/;
+
+/**
+ * Removes what writes interrupted by a crash left (a SIGKILL mid-PUT leaves its temporary file
+ * behind, never the object). Run before s3rver serves, so no write is in progress. Returns how
+ * many were removed.
+ */
+export async function removeInterruptedWrites(directory: string): Promise<number> {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
+  const leftovers = entries.filter((entry) => entry.isFile() && PARTIAL_WRITE.test(entry.name));
+  await Promise.all(leftovers.map((entry) => rm(path.join(entry.parentPath, entry.name), { force: true })));
+  return leftovers.length;
 }
 
 async function writeAtomically(target: string, content: Readable | Buffer): Promise<WriteResult> {

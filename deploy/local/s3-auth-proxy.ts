@@ -27,6 +27,7 @@ import {
   s3ErrorXml,
 } from './s3-errors.ts';
 import { objectKeyOfPath } from '../../edge/object-key.ts';
+import { crashPoint } from './crash-points.ts';
 import { createSigV4Verifier, UNSIGNED_PAYLOAD, type SigV4VerifierOptions, type VerifiedRequest } from './s3-sigv4.ts';
 
 export interface S3AuthProxyOptions extends SigV4VerifierOptions {
@@ -130,6 +131,7 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       const guard = bodyGuard(req, verified);
       const release = await createOnlyCondition(req);
       if (release) res.once('close', release);
+      armCrashPoints(req, res);
       if (expectsContinue) res.writeContinue();
       forward(req, res, guard);
     } catch (error) {
@@ -206,6 +208,20 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
         agent.destroy();
       }),
   };
+}
+
+/** A video's source upload: PUT /{bucket}/uploads/{videoId}/source. */
+const SOURCE_UPLOAD = /^\/[^/]+\/uploads\/[^/]+\/source$/;
+
+/** The chaos test's hand-offs in S3 (crash-points.ts). */
+function armCrashPoints(req: IncomingMessage, res: ServerResponse): void {
+  const [path = '/', query] = (req.url ?? '/').split('?', 2);
+  if (req.method === 'PUT' && query === undefined && SOURCE_UPLOAD.test(path)) {
+    res.once('finish', () => {
+      if (res.statusCode === 200) crashPoint('after-upload-200');
+    });
+  }
+  if (req.method === 'POST' && query !== undefined && /(^|&)delete(=|&|$)/.test(query)) crashPoint('during-delete');
 }
 
 /**

@@ -8,7 +8,7 @@
 import S3rver from 's3rver';
 import { mkdir } from 'node:fs/promises';
 import { startS3AuthProxy, type S3AuthProxy } from './s3-auth-proxy.ts';
-import { makeS3rverWritesAtomic } from './s3-atomic-store.ts';
+import { makeS3rverWritesAtomic, removeInterruptedWrites } from './s3-atomic-store.ts';
 
 export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
 export const LOCAL_S3_SECRET_KEY = 'S3RVER';
@@ -38,8 +38,11 @@ export async function startLocalS3(options: {
   bucket: string;
   /** When set, signatures must be scoped to this region, as S3 insists on the bucket's region. */
   region?: string;
+  /** Where the front's own failures go (the stack's redacting logger); stderr by default. */
+  onInternalError?: (error: unknown) => void;
 }): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
+  await removeInterruptedWrites(options.directory);
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -56,6 +59,7 @@ export async function startLocalS3(options: {
       upstream: { host: '127.0.0.1', port: internalPort },
       credentials: { [LOCAL_S3_ACCESS_KEY]: LOCAL_S3_SECRET_KEY },
       ...(options.region ? { region: options.region } : {}),
+      ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
       // The bucket's CORS rule allows every origin; the front's own errors say the same.
       errorAllowOrigin: '*',
     });

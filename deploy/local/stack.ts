@@ -15,6 +15,8 @@ import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { startApiServer } from '../../src/server.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import type { ReconcileReport } from '../../src/reconciler.ts';
+import { redactingDestination, type LogDestination } from '../../src/redact.ts';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3-server.ts';
@@ -22,10 +24,11 @@ import { startLocalDynamoDb } from './dynamodb-server.ts';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './issuer.ts';
 import { createEventOutbox } from './event-outbox.ts';
 import { toAwsS3Event } from './s3-notifications.ts';
+import { crashArmed } from './crash-points.ts';
 import { createTranscodeWorker } from './transcoder/worker.ts';
 import { loadCloudFrontKeyPair, startLocalCloudFront } from './cloudfront.ts';
 import { createManifestSigner } from '../../edge/manifest-signer.ts';
-import { startTranscodeWorkerServer } from './transcoder/server.ts';
+import { loadWorkerToken, startTranscodeWorkerServer } from './transcoder/server.ts';
 
 export const LOCAL_BUCKET = 'vod-local';
 export const LOCAL_TABLE = 'vod-videos';
@@ -55,6 +58,8 @@ export interface LocalStackOptions {
   logLevel?: Config['LOG_LEVEL'];
   /** Delays between event delivery attempts (tests shorten them). */
   eventRetryDelaysMs?: number[];
+  /** Where every part's log lines go, redacted (src/redact.ts); stdout by default. */
+  logDestination?: LogDestination;
 }
 
 export interface LocalStack {
@@ -73,12 +78,15 @@ export interface LocalStack {
   token(userId: string, options?: Parameters<typeof issueToken>[2]): Promise<string>;
   /** Resolves once no event is waiting and no transcode is queued or running. */
   idle(): Promise<void>;
+  /** One reconciler run now (the stack also runs it every RECONCILE_PERIOD_SECONDS). */
+  reconcile(): Promise<ReconcileReport>;
   stop(): Promise<void>;
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const ports = { ...DEFAULT_PORTS, ...options.ports };
-  const logger = pino({ level: options.logLevel ?? 'info', base: { service: 'local-stack' } });
+  const logDestination = options.logDestination ?? process.stdout;
+  const logger = pino({ level: options.logLevel ?? 'info', base: { service: 'local-stack' } }, redactingDestination(logDestination));
   const dataDir = options.dataDir;
   await mkdir(dataDir, { recursive: true });
 
@@ -98,7 +106,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), port: ports.s3, bucket: LOCAL_BUCKET });
+    const s3 = await startLocalS3({
+      directory: join(dataDir, 's3'),
+      port: ports.s3,
+      bucket: LOCAL_BUCKET,
+      onInternalError: (error) => logger.error({ part: 's3', err: error }, 'S3 stand-in front failed a request'),
+    });
     stoppers.push(() => s3.close());
     const dynamoDb = await startLocalDynamoDb({
       directory: join(dataDir, 'dynamodb'),
@@ -146,7 +159,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       publish: (event) => jobEvents.publish(event),
       logger: logger.child({ part: 'transcoder' }),
     });
-    const workerServer = await startTranscodeWorkerServer({ worker, host: '127.0.0.1', port: ports.transcoder });
+    // The worker takes requests only from this stack: a secret made once per data directory.
+    const workerToken = await loadWorkerToken(dataDir);
+    const workerServer = await startTranscodeWorkerServer({
+      worker,
+      token: workerToken,
+      host: '127.0.0.1',
+      port: ports.transcoder,
+      logger: logger.child({ part: 'transcoder' }),
+    });
     stoppers.push(() => workerServer.close());
     stoppers.push(() => worker.stop());
 
@@ -158,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DYNAMODB_ENDPOINT: dynamoDb.url,
       TRANSCODER: 'ffmpeg-worker',
       TRANSCODE_WORKER_URL: workerServer.url,
+      TRANSCODE_WORKER_TOKEN: workerToken,
       // The worker stands in for MediaConvert's Probe too: sources are inspected as in AWS.
       MEDIACONVERT_ENDPOINT: workerServer.url,
       JWT_ISSUER: LOCAL_ISSUER,
@@ -190,6 +212,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3.onEvent((event) => {
       const notification = toAwsS3Event(event, LOCAL_REGION);
       if (!notification) return;
+      // The chaos test's 'after-upload-200': the S3 front dies once the 200 is sent; until then
+      // the notification must not become durable, or the hand-off under test would not be cut.
+      if (crashArmed('after-upload-200')) return;
       uploadEvents.publish(notification).catch((error: unknown) =>
         logger.error({ err: error }, 'could not record an S3 notification'),
       );
@@ -202,8 +227,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await jobEvents.start();
     await worker.start();
 
-    const { fastify: api, url: apiUrl } = await startApiServer({ config, services, host: '127.0.0.1', port: ports.api });
+    const { fastify: api, url: apiUrl } = await startApiServer({ config, services, host: '127.0.0.1', port: ports.api, logDestination });
     stoppers.push(() => api.close());
+
+    // The reconciler, as the template's schedule runs it in AWS: one run at a time, every period.
+    const reconcileLogger = logger.child({ part: 'reconciler' });
+    let reconciling: Promise<ReconcileReport> | undefined;
+    const reconcile = () =>
+      (reconciling ??= services.reconcile(reconcileLogger).finally(() => {
+        reconciling = undefined;
+      }));
+    const reconcileTimer = setInterval(() => {
+      reconcile().catch((error: unknown) => reconcileLogger.error({ err: error }, 'reconciler run failed; the next one tries again'));
+    }, config.RECONCILE_PERIOD_SECONDS * 1000);
+    reconcileTimer.unref();
+    stoppers.push(async () => {
+      clearInterval(reconcileTimer);
+      await reconciling?.catch(() => undefined);
+    });
 
     return {
       apiUrl,
@@ -223,6 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await worker.idle();
         await jobEvents.idle();
       },
+      reconcile,
       stop,
     };
   } catch (error) {

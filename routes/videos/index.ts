@@ -78,7 +78,10 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         security,
         params: VideoParams,
         response: {
-          204: Type.Null({ description: 'Deleted, with every object of the video' }),
+          204: Type.Null({
+            description:
+              'Deleted: gone for everyone at once; a running transcode is canceled and every object removed (anything written later, or not removable at once, is removed by the reconciler)',
+          }),
           401: unauthenticated,
           403: problemResponse('The video belongs to someone else'),
           404: notFound,
@@ -86,7 +89,9 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await fastify.services.videos.deleteVideo(request.viewer, request.params.videoId);
+      const { cleanupError } = await fastify.services.videos.deleteVideo(request.viewer, request.params.videoId);
+      // The video is gone for everyone; what is left in storage the reconciler removes.
+      if (cleanupError) request.log.error({ err: cleanupError, videoId: request.params.videoId }, 'deleted video not cleaned up yet; the reconciler retries');
       return reply.status(204).send(null);
     },
   );

@@ -26,8 +26,12 @@
  * event, so in AWS a video becomes `playable` when it becomes ready.
  */
 import {
+  CancelJobCommand,
   CreateJobCommand,
+  GetJobCommand,
+  ListJobsCommand,
   type AudioDescription,
+  type Job,
   type CreateJobCommandInput,
   type JobSettings,
   type MediaConvertClient,
@@ -38,6 +42,8 @@ import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, POSTER_FILE, SEGMENT_SECONDS } from '
 import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../schemas/transcode.ts';
 import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
+import type { MediaConvertJobDetail } from '../schemas/events.ts';
+import { JobRefusedError } from '../errors.ts';
 
 export interface MediaConvertTranscoderOptions {
   client: MediaConvertClient;
@@ -294,17 +300,118 @@ export function buildCreateJobInput(
   };
 }
 
+/** The HTTP status of an SDK error, if it came from the service. */
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+/**
+ * MediaConvert answers a request it will never accept with 400 BadRequest, 403 Forbidden, 404
+ * NotFound or 409 Conflict; 429 and 5xx are worth retrying.
+ */
+const isRefusal = (status: number | undefined) => status === 400 || status === 403 || status === 404 || status === 409;
+
+/**
+ * A job from GetJob in the shape of its "MediaConvert Job State Change" event, so the reconciler
+ * drives the same handler: GetJob's output group details carry no type and no playlist paths, so
+ * both come from the job's own settings (output groups are reported in the order of the settings).
+ */
+export function jobDetailOfJob(job: Job): MediaConvertJobDetail {
+  const groups = job.Settings?.OutputGroups ?? [];
+  const [, , , , accountId = ''] = (job.Arn ?? '').split(':');
+  return {
+    timestamp: Date.now(),
+    accountId,
+    queue: job.Queue ?? '',
+    jobId: job.Id ?? '',
+    status: job.Status ?? 'SUBMITTED',
+    userMetadata: job.UserMetadata ?? {},
+    ...(job.JobPercentComplete === undefined ? {} : { jobProgress: { jobPercentComplete: job.JobPercentComplete } }),
+    ...(job.OutputGroupDetails
+      ? {
+          outputGroupDetails: job.OutputGroupDetails.map((group, index) => {
+            const settings = groups[index]?.OutputGroupSettings;
+            const destination = settings?.HlsGroupSettings?.Destination;
+            // Settings say HLS_GROUP_SETTINGS where the event says HLS_GROUP.
+            const type = (settings?.Type ?? 'UNKNOWN').replace(/_SETTINGS$/, '');
+            return {
+              type,
+              ...(type === 'HLS_GROUP' && destination ? { playlistFilePaths: [`${destination}.m3u8`] } : {}),
+              outputDetails: (group.OutputDetails ?? []).map((output) => ({
+                ...(output.DurationInMs === undefined ? {} : { durationInMs: output.DurationInMs }),
+                ...(output.VideoDetails?.WidthInPx !== undefined && output.VideoDetails.HeightInPx !== undefined
+                  ? { videoDetails: { widthInPx: output.VideoDetails.WidthInPx, heightInPx: output.VideoDetails.HeightInPx } }
+                  : {}),
+              })),
+            };
+          }),
+        }
+      : {}),
+    ...(job.ErrorCode === undefined ? {} : { errorCode: job.ErrorCode }),
+    ...(job.ErrorMessage === undefined ? {} : { errorMessage: job.ErrorMessage }),
+  };
+}
+
+/** ListJobs pages read when looking for a video's job (20 jobs a page, newest first). */
+const FIND_JOB_PAGES = 10;
+/** Jobs are matched from a little before the recorded intent: clocks and CreatedAt's rounding. */
+const FIND_JOB_SLACK_MS = 60_000;
+
 export function createMediaConvertTranscoder(options: MediaConvertTranscoderOptions): Transcoder {
   const { client } = options;
   return {
     inspect: options.inspect,
     async submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission> {
-      const response = await client.send(new CreateJobCommand(buildCreateJobInput(options, request)));
+      let response;
+      try {
+        response = await client.send(new CreateJobCommand(buildCreateJobInput(options, request)));
+      } catch (error) {
+        if (isRefusal(statusOf(error))) {
+          throw new JobRefusedError(`MediaConvert refused the job: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        }
+        throw error;
+      }
       const jobId = response.Job?.Id;
       if (!jobId) {
         throw new Error(`MediaConvert CreateJob returned no job id for video ${request.videoId}`);
       }
       return { jobId };
+    },
+
+    async getJob(jobId) {
+      try {
+        const { Job: job } = await client.send(new GetJobCommand({ Id: jobId }));
+        return job ? jobDetailOfJob(job) : undefined;
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async findJob(videoId, since) {
+      // ListJobs cannot filter on user metadata: newest first, until the jobs are older than the intent.
+      const oldest = since.getTime() - FIND_JOB_SLACK_MS;
+      let nextToken: string | undefined;
+      for (let page = 0; page < FIND_JOB_PAGES; page++) {
+        const response = await client.send(
+          new ListJobsCommand({ Order: 'DESCENDING', MaxResults: 20, ...(options.queueArn ? { Queue: options.queueArn } : {}), ...(nextToken ? { NextToken: nextToken } : {}) }),
+        );
+        for (const job of response.Jobs ?? []) {
+          if (job.UserMetadata?.videoId === videoId && job.UserMetadata[USER_METADATA_BUCKET] === options.bucket && job.Id) return { jobId: job.Id };
+          if (job.CreatedAt && job.CreatedAt.getTime() < oldest) return undefined;
+        }
+        nextToken = response.NextToken;
+        if (!nextToken) return undefined;
+      }
+      return undefined;
+    },
+
+    async cancel(jobId) {
+      try {
+        await client.send(new CancelJobCommand({ Id: jobId }));
+      } catch (error) {
+        // Already finished (Conflict/BadRequest) or unknown (NotFound): nothing left to stop.
+        if (isRefusal(statusOf(error)) && statusOf(error) !== 403) return;
+        throw error;
+      }
     },
   };
 }

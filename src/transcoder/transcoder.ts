@@ -6,6 +6,7 @@
  * handled by `events/job-state-change.ts`.
  */
 import type { SourceMedia, TranscodePlan } from '../schemas/transcode.ts';
+import type { MediaConvertJobDetail } from '../schemas/events.ts';
 
 export interface TranscodeJobRequest {
   videoId: string;
@@ -29,5 +30,19 @@ export interface TranscodeJobSubmission {
 export interface Transcoder {
   /** What the stored source is (MediaConvert's Probe and the MP4 header, in both runtimes). */
   inspect(sourceKey: string): Promise<SourceMedia>;
+  /**
+   * Starts a job. Throws JobRefusedError when the transcoder refuses it for good (a bad request,
+   * a missing role...), any other error when a retry may succeed (throttling, an outage).
+   */
   submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission>;
+  /**
+   * The job as the transcoder knows it now, in the shape of its state-change event (so the
+   * reconciler drives the same handler the events do); undefined when the transcoder has no
+   * such job.
+   */
+  getJob(jobId: string): Promise<MediaConvertJobDetail | undefined>;
+  /** A job created for this video at or after `since` (found by its user metadata), if any. */
+  findJob(videoId: string, since: Date): Promise<TranscodeJobSubmission | undefined>;
+  /** Stops a job; a finished or unknown job is left as it is. */
+  cancel(jobId: string): Promise<void>;
 }

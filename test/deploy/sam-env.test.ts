@@ -11,6 +11,7 @@ import { DEFAULT_PORTS, LOCAL_BUCKET, LOCAL_REGION, LOCAL_TABLE } from '../../de
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 import { loadCloudFrontKeyPair } from '../../deploy/local/cloudfront.ts';
 import { buildSamEnv, readCheckedInSamEnv } from '../../deploy/sam-env.ts';
+import { loadWorkerToken } from '../../deploy/local/transcoder/server.ts';
 import { loadTemplate } from './cfn.ts';
 
 const template = await loadTemplate(new URL('../../template.yaml', import.meta.url));
@@ -43,5 +44,6 @@ t.test('completed with the local stack\'s key, it is a valid configuration for t
   const keys = await loadCloudFrontKeyPair(path.join(dataDir, 'cloudfront'));
   t.equal(config.CLOUDFRONT_KEY_PAIR_ID, keys.keyPairId, 'the key the CloudFront stand-in trusts');
   t.equal(config.CLOUDFRONT_PRIVATE_KEY, keys.privateKeyPem);
+  t.equal(config.TRANSCODE_WORKER_TOKEN, await loadWorkerToken(dataDir), 'the token the local worker requires');
   t.equal(config.MEDIACONVERT_ROLE_ARN, undefined);
 });

@@ -37,6 +37,7 @@ let nextSource: SourceMedia | Error = webReadyClip;
 
 const submissions: TranscodeJobRequest[] = [];
 let failNextSubmission = false;
+const cancellations: string[] = [];
 const recordingTranscoder: Transcoder = {
   async inspect() {
     const found = nextSource;
@@ -52,6 +53,17 @@ const recordingTranscoder: Transcoder = {
     submissions.push(request);
     // Same token, same job: MediaConvert's ClientRequestToken semantics.
     return { jobId: `job-${request.clientRequestToken}` };
+  },
+  // The job events of these tests are sent by hand; the transcoder itself knows no job and
+  // finds none, so every retry submits (and the token makes it the same job).
+  async getJob() {
+    return undefined;
+  },
+  async findJob() {
+    return undefined;
+  },
+  async cancel(jobId) {
+    cancellations.push(jobId);
   },
 };
 

@@ -8,6 +8,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
+import { WORKER_TOKEN_HEADER } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
 
 export const FAKE_JOB_ID = '1671477617078-2886ye';
 
@@ -21,7 +22,8 @@ export interface CapturedRequest {
 export async function startFakeMediaConvert(
   t: Test,
   respond?: (body: any, index: number) => unknown,
-  options: { probeUpstream?: string } = {},
+  /** The local worker and its token (it takes requests from its own stack only). */
+  options: { probeUpstream?: { url: string; token: string } } = {},
 ): Promise<{
   url: string;
   /** CreateJob requests, as sent. */
@@ -47,7 +49,8 @@ export async function startFakeMediaConvert(
           res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'BadRequestException' });
           return res.end(JSON.stringify({ message: 'this stand-in answers no Probe' }));
         }
-        void fetch(`${options.probeUpstream}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(
+        const upstreamUrl = `${options.probeUpstream.url}${req.url}`;
+        void fetch(upstreamUrl, { method: 'POST', headers: { 'content-type': 'application/json', [WORKER_TOKEN_HEADER]: options.probeUpstream.token }, body: raw }).then(
           async (upstream) => {
             const headers: Record<string, string> = {};
             upstream.headers.forEach((value, name) => (headers[name] = value));

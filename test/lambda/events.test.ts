@@ -23,7 +23,7 @@ import { startFakeMediaConvert } from '../helpers/fake-mediaconvert.ts';
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/vod-test-MediaConvertRole-1A2B3C';
 
 const stack = await startTestStack(t);
-const mediaConvert = await startFakeMediaConvert(t, undefined, { probeUpstream: stack.transcoderUrl });
+const mediaConvert = await startFakeMediaConvert(t, undefined, { probeUpstream: { url: stack.transcoderUrl, token: stack.config.TRANSCODE_WORKER_TOKEN! } });
 // template.yaml's settings for the event functions, with the stand-ins' endpoints.
 for (const [name, value] of Object.entries(stack.config)) {
   if (value !== undefined) process.env[name] = String(value);

@@ -35,10 +35,10 @@ t.test('each transcoder requires its own settings', async (t) => {
     /MEDIACONVERT_ENDPOINT: required when TRANSCODER is ffmpeg-worker/,
     'sources are inspected with Probe in both runtimes: the worker answers it',
   );
-  t.equal(
-    loadConfig({ ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1', MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:1' }).TRANSCODER,
-    'ffmpeg-worker',
-  );
+  const worker = { ...minimal, TRANSCODER: 'ffmpeg-worker', TRANSCODE_WORKER_URL: 'http://127.0.0.1:1', MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:1' };
+  t.throws(() => loadConfig(worker), /TRANSCODE_WORKER_TOKEN: required when TRANSCODER is ffmpeg-worker/, 'the worker takes jobs from its own stack only');
+  t.throws(() => loadConfig({ ...worker, TRANSCODE_WORKER_TOKEN: 'short' }), /TRANSCODE_WORKER_TOKEN/, 'a token too short to be a secret');
+  t.equal(loadConfig({ ...worker, TRANSCODE_WORKER_TOKEN: 'x'.repeat(43) }).TRANSCODER, 'ffmpeg-worker');
 });
 
 t.test('the CloudFront signing key comes from exactly one of a PEM or an SSM parameter', async (t) => {

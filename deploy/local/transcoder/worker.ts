@@ -5,6 +5,9 @@
  *
  * Jobs are persisted under `${dataDir}/jobs/` before submit returns, so a job survives a restart:
  * start() re-queues every unfinished job and runs it again from scratch (up to MAX_ATTEMPTS).
+ * A job's final state is written together with its final event (one atomic record write), and the
+ * event is marked published only once the event bus has it: start() publishes again any final
+ * event a crash left unpublished, so no job ends without the service hearing of it.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +22,8 @@ import type {
 } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
+import { crashPoint } from '../crash-points.ts';
+import { redactSecrets } from '../../../src/redact.ts';
 import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
 import { probeAsMediaConvert } from './probe.ts';
 
@@ -32,7 +37,8 @@ export const MAX_ATTEMPTS = 3;
 const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
 const PUBLISH_ATTEMPTS = 4;
 
-export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR';
+export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR' | 'CANCELED';
+const FINAL: ReadonlySet<JobStatus> = new Set(['COMPLETE', 'ERROR', 'CANCELED']);
 
 export interface JobRecord {
   jobId: string;
@@ -44,6 +50,10 @@ export interface JobRecord {
   updatedAt: string;
   errorCode?: number;
   errorMessage?: string;
+  /** COMPLETE, ERROR, CANCELED: the event that says so, saved with the status. */
+  finalEvent?: MediaConvertJobStateChangeEvent;
+  /** Whether the event bus has the final event; false after a crash between the two. */
+  finalEventPublished?: boolean;
 }
 
 /** Pino-style (object first), so a Fastify/pino logger or `console` both fit. */
@@ -87,6 +97,12 @@ export interface TranscodeWorker {
   probe(fileUrl: string): Promise<ProbeResult>;
   /** Persists and queues the job; the same clientRequestToken returns the same jobId. */
   submit(request: TranscodeJobRequest): Promise<{ jobId: string }>;
+  /** The job as MediaConvert's GetJob would tell it, in its event's shape; undefined when unknown. */
+  getJob(jobId: string): Promise<MediaConvertJobDetail | undefined>;
+  /** The video's jobs created at or after `since`, newest first. */
+  findJobs(videoId: string, since: Date): Promise<Array<{ jobId: string; createdAt: string }>>;
+  /** Cancels a queued or running job (its CANCELED event follows); finished and unknown jobs are left. */
+  cancel(jobId: string): Promise<'canceled' | 'finished' | 'unknown'>;
   /** Loads persisted jobs, re-queues unfinished ones and starts processing. */
   start(): Promise<void>;
   /** Aborts running jobs (they stay resumable) and waits for ffmpeg to exit. */
@@ -126,6 +142,8 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
   const jobIdByToken = new Map<string, string>();
   const queue: string[] = [];
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Running jobs being canceled: their abort ends in CANCELED, not in a resumable stop. */
+  const canceling = new Set<string>();
   const idleWaiters: Array<() => void> = [];
   let loaded: Promise<void> | undefined;
   let started = false;
@@ -147,7 +165,12 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     loaded ??= (async () => {
       await mkdir(jobsDir, { recursive: true });
       for (const name of await readdir(jobsDir)) {
-        if (!name.endsWith('.json')) continue; // leftovers of an interrupted save
+        if (name.endsWith('.tmp')) {
+          // The leftover of a save a crash interrupted: the record it was replacing is intact.
+          await rm(path.join(jobsDir, name), { force: true });
+          continue;
+        }
+        if (!name.endsWith('.json')) continue;
         try {
           const record = JSON.parse(await readFile(path.join(jobsDir, name), 'utf8')) as JobRecord;
           records.set(record.jobId, record);
@@ -187,23 +210,49 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     };
   }
 
-  /** Retries a few times, then logs: a lost event must never take the worker down. */
-  async function publish(evt: MediaConvertJobStateChangeEvent): Promise<void> {
+  /**
+   * Retries a few times, then logs: a lost event must never take the worker down. True once the
+   * event bus has the event (it is durable from then on).
+   */
+  async function publish(evt: MediaConvertJobStateChangeEvent): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await options.publish(evt);
-        return;
+        return true;
       } catch (error) {
         if (attempt >= PUBLISH_ATTEMPTS) {
           logger.error(
             { jobId: evt.detail.jobId, status: evt.detail.status, err: error },
             'Could not publish a MediaConvert job event; giving up on this event',
           );
-          return;
+          return false;
         }
         await sleep(100 * 2 ** attempt);
       }
     }
+  }
+
+  /**
+   * Ends a job: the final status and its event are saved in one record write, then the event is
+   * published and marked so. A crash in between leaves `finalEventPublished: false`, which the
+   * next start() publishes again (handlers are idempotent).
+   */
+  async function finish(record: JobRecord, detail: EventDetail): Promise<void> {
+    const finalEvent = event(record, detail);
+    record.status = detail.status as JobStatus;
+    record.finalEvent = finalEvent;
+    record.finalEventPublished = false;
+    await save(record);
+    if (detail.status === 'COMPLETE') crashPoint('job-complete');
+    if (detail.status === 'ERROR') crashPoint('job-error');
+    await publishFinal(record);
+  }
+
+  async function publishFinal(record: JobRecord): Promise<void> {
+    if (!record.finalEvent || record.finalEventPublished) return;
+    if (!(await publish(record.finalEvent))) return; // stays unpublished: the next start tries again
+    record.finalEventPublished = true;
+    await save(record);
   }
 
   // --- the queue ------------------------------------------------------------------------------
@@ -260,17 +309,19 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       for (const warning of warnings) {
         await publish(event(record, { status: 'NEW_WARNING', warningCode: warning.code, warningMessage: warning.message }));
       }
-      record.status = 'COMPLETE';
-      await save(record);
-      await publish(
-        event(record, {
-          status: 'COMPLETE',
-          outputGroupDetails: outputs,
-          ...(warnings.length > 0 ? { warnings: warnings.map((warning) => ({ code: warning.code, count: 1 })) } : {}),
-        }),
-      );
+      await finish(record, {
+        status: 'COMPLETE',
+        outputGroupDetails: outputs,
+        ...(warnings.length > 0 ? { warnings: warnings.map((warning) => ({ code: warning.code, count: 1 })) } : {}),
+      });
       logger.info({ jobId: record.jobId }, 'Transcode job complete');
     } catch (error) {
+      if (canceling.has(record.jobId)) {
+        canceling.delete(record.jobId);
+        logger.info({ jobId: record.jobId }, 'Transcode job canceled');
+        await finish(record, { status: 'CANCELED' });
+        return;
+      }
       if (signal.aborted) {
         // Stopped on purpose: the record stays PROGRESSING so the next start() retries it.
         logger.info({ jobId: record.jobId }, 'Transcode job interrupted; it resumes on the next start');
@@ -290,13 +341,11 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   async function fail(record: JobRecord, error: JobError): Promise<void> {
     logger.warn({ jobId: record.jobId, err: error.cause ?? error }, `Transcode job failed: ${error.message}`);
-    record.status = 'ERROR';
+    // The message reaches the video's owner and the job's record: never the source's URL.
+    const message = redactSecrets(error.message);
     record.errorCode = error.code;
-    record.errorMessage = error.message;
-    await save(record);
-    await publish(
-      event(record, { status: 'ERROR', errorCode: error.code, errorMessage: error.message }),
-    );
+    record.errorMessage = message;
+    await finish(record, { status: 'ERROR', errorCode: error.code, errorMessage: message });
   }
 
   async function transcode(
@@ -328,7 +377,9 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     let percent = 0;
     const send = (detail: EventDetail) => {
       const evt = event(record, detail);
-      chain = chain.then(() => publish(evt));
+      chain = chain.then(async () => {
+        await publish(evt);
+      });
     };
     const jobProgress = () => ({ jobPercentComplete: percent, currentPhase: 'TRANSCODING' });
     try {
@@ -396,6 +447,44 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       });
     },
 
+    async getJob(jobId) {
+      await load();
+      const record = records.get(jobId);
+      if (!record) return undefined;
+      if (record.finalEvent) return record.finalEvent.detail;
+      return event(record, { status: record.status === 'SUBMITTED' ? 'SUBMITTED' : 'PROGRESSING' }).detail;
+    },
+
+    async findJobs(videoId, since) {
+      await load();
+      return [...records.values()]
+        .filter((record) => record.request.videoId === videoId && Date.parse(record.createdAt) >= since.getTime())
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .map((record) => ({ jobId: record.jobId, createdAt: record.createdAt }));
+    },
+
+    async cancel(jobId) {
+      await load();
+      const record = records.get(jobId);
+      if (!record) return 'unknown';
+      if (FINAL.has(record.status)) return 'finished';
+      const job = running.get(jobId);
+      if (job) {
+        canceling.add(jobId);
+        job.controller.abort(new Error('The job was canceled'));
+        await job.done;
+        // It may have finished on its own before the abort reached ffmpeg.
+        canceling.delete(jobId);
+        return records.get(jobId)?.status === 'CANCELED' ? 'canceled' : 'finished';
+      }
+      const queued = queue.indexOf(jobId);
+      if (queued !== -1) queue.splice(queued, 1);
+      logger.info({ jobId }, 'Transcode job canceled before it started');
+      await finish(record, { status: 'CANCELED' });
+      notifyIfIdle();
+      return 'canceled';
+    },
+
     submit(request) {
       const result = submitChain.then(async () => {
         await load();
@@ -411,6 +500,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
           updatedAt: now,
         };
         await save(record); // persisted before the caller hears the job exists
+        crashPoint('after-job-submit');
         records.set(record.jobId, record);
         jobIdByToken.set(request.clientRequestToken, record.jobId);
         logger.info({ jobId: record.jobId, videoId: request.videoId }, 'Transcode job submitted');
@@ -432,6 +522,13 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         logger.info({ jobs: unfinished.map((r) => r.jobId) }, 'Resuming unfinished transcode jobs');
       }
       for (const record of unfinished) enqueue(record.jobId);
+      // Final events a crash kept from the event bus go out now.
+      for (const record of records.values()) {
+        if (record.finalEvent && !record.finalEventPublished) {
+          logger.info({ jobId: record.jobId, status: record.status }, 'Publishing a final job event a crash left unpublished');
+          await publishFinal(record);
+        }
+      }
       pump();
     },
 

@@ -22,7 +22,8 @@ import {
 } from '../../../../deploy/local/transcoder/worker.ts';
 import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
 import { MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
-import { createFfmpegWorkerTranscoder } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
+import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
+import { sendWorkerToken } from '../../../../src/aws-clients.ts';
 import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/iso-header.ts';
 import { sourceMediaOfProbe } from '../../../../src/transcoder/source-inspector.ts';
 import { planTranscode } from '../../../../src/transcoder/transcode-plan.ts';
@@ -448,8 +449,10 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
 
 t.test('the HTTP front and its client', async (t) => {
   const { worker, dataDir } = await harness(t, { start: false, logger: silent });
-  const server = await startTranscodeWorkerServer({ worker, host: '127.0.0.1', port: 0 });
+  const token = 'a-stack-secret-of-at-least-32-characters';
+  const server = await startTranscodeWorkerServer({ worker, token, host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close());
+  const withToken = { [WORKER_TOKEN_HEADER]: token };
   const videoId = newVideoId();
   await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
   const request = await requestFor(worker, videoId);
@@ -461,7 +464,7 @@ t.test('the HTTP front and its client', async (t) => {
     const post = () =>
       fetch(`${server.url}/jobs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...withToken },
         body: JSON.stringify(request),
       });
     const first = await post();
@@ -474,20 +477,20 @@ t.test('the HTTP front and its client', async (t) => {
   t.test('a bad body gets 400 problem+json naming the field', async (t) => {
     const response = await fetch(`${server.url}/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...withToken },
       body: JSON.stringify({ ...request, sourceKey: 42 }),
     });
     t.equal(response.status, 400);
     t.equal(response.headers.get('content-type'), 'application/problem+json');
     t.match(await response.json(), { status: 400, title: 'Bad Request', detail: /\/sourceKey/ });
 
-    const notJson = await fetch(`${server.url}/jobs`, { method: 'POST', body: '{' });
+    const notJson = await fetch(`${server.url}/jobs`, { method: 'POST', headers: withToken, body: '{' });
     t.equal(notJson.status, 400);
     t.match(await notJson.json(), { detail: 'The request body is not valid JSON' });
 
     const badPlan = await fetch(`${server.url}/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...withToken },
       body: JSON.stringify({ ...request, plan: { ...request.plan, audioLayout: 'surround' } }),
     });
     t.equal(badPlan.status, 400, 'the plan is checked against its schema too');
@@ -496,6 +499,7 @@ t.test('the HTTP front and its client', async (t) => {
 
   t.test("POST /2017-08-29/probe answers the SDK's Probe in MediaConvert's own shape", async (t) => {
     const client = new MediaConvertClient({ endpoint: server.url, region: REGION, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    sendWorkerToken(client, token);
     t.teardown(() => client.destroy());
     const model = loadServiceModel('mediaconvert');
     const dir = await tempDir(t);
@@ -527,28 +531,62 @@ t.test('the HTTP front and its client', async (t) => {
   });
 
   t.test('other routes and methods are refused', async (t) => {
-    t.equal((await fetch(`${server.url}/nope`)).status, 404);
-    t.equal((await fetch(`${server.url}/jobs`)).status, 405);
+    t.equal((await fetch(`${server.url}/nope`, { headers: withToken })).status, 404);
+    t.equal((await fetch(`${server.url}/jobs`, { method: 'PUT', headers: withToken })).status, 405);
   });
 
-  t.test('the app-side transcoder submits through it', async (t) => {
-    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, inspect });
+  t.test('nobody but its own stack may use it: every route answers 401 without the token', async (t) => {
+    const jobsBefore = (await readdir(path.join(dataDir, 'jobs'))).length;
+    const intruders: Array<Record<string, string>> = [{}, { [WORKER_TOKEN_HEADER]: 'guessed' }, { [WORKER_TOKEN_HEADER]: `${token}x` }, { authorization: `Bearer ${token}` }];
+    for (const headers of intruders) {
+      const attempts = [
+        fetch(`${server.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ ...request, clientRequestToken: 'intruder' }) }),
+        fetch(`${server.url}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, { headers }),
+        fetch(`${server.url}/jobs/anything`, { headers }),
+        fetch(`${server.url}/jobs/anything/cancel`, { method: 'POST', headers }),
+        fetch(`${server.url}/2017-08-29/probe`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputFiles: [{ fileUrl: `s3://${BUCKET}/${request.sourceKey}` }] }) }),
+      ];
+      for (const response of await Promise.all(attempts)) {
+        t.equal(response.status, 401, `${response.url} with ${JSON.stringify(Object.keys(headers))}`);
+        t.match(await response.json(), { title: 'Unauthorized' });
+      }
+    }
+    t.equal((await readdir(path.join(dataDir, 'jobs'))).length, jobsBefore, 'no job was recorded');
+    const sdk = new MediaConvertClient({ endpoint: server.url, region: REGION, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    t.teardown(() => sdk.destroy());
+    const refused = await sdk.send(new ProbeCommand({ InputFiles: [{ FileUrl: `s3://${BUCKET}/${request.sourceKey}` }] })).catch((error: unknown) => error);
+    t.match(refused, { $metadata: { httpStatusCode: 401 } }, 'a MediaConvert client without the token');
+  });
+
+  t.test('the app-side transcoder submits through it, finds, reads and cancels the job', async (t) => {
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, token, inspect });
     const other = newVideoId();
+    const before = new Date(Date.now() - 1000);
     const { jobId } = await transcoder.submit({ ...request, videoId: other, clientRequestToken: `token-${other}` });
     t.match(await readRecord(dataDir, jobId), { request: { videoId: other } });
+    t.same(await transcoder.findJob(other, before), { jobId }, 'found by its video');
+    t.equal(await transcoder.findJob(other, new Date(Date.now() + 60_000)), undefined, 'not among later jobs');
+    t.equal(await transcoder.findJob(newVideoId(), before), undefined, 'another video has none');
+    t.match(await transcoder.getJob(jobId), { jobId, status: 'SUBMITTED', userMetadata: { videoId: other } }, 'queued: the worker is not started');
+    t.equal(await transcoder.getJob('1700000000000-nojob'), undefined);
+    await transcoder.cancel(jobId);
+    t.match(await transcoder.getJob(jobId), { jobId, status: 'CANCELED' }, 'canceled before it started');
+    t.match(await readRecord(dataDir, jobId), { status: 'CANCELED', finalEventPublished: true });
+    await transcoder.cancel(jobId);
+    await transcoder.cancel('1700000000000-nojob');
+    t.pass('cancelling a finished or unknown job is a no-op');
   });
 
   t.test('the app-side transcoder throws a clear error on a refusal or when the worker is down', async (t) => {
-    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, inspect });
+    const transcoder = createFfmpegWorkerTranscoder({ endpoint: server.url, token, inspect });
     await t.rejects(transcoder.submit({ ...request, clientRequestToken: 'another', videoId: '' }), {
-      name: 'TranscoderSubmitError',
-      status: 400,
+      name: 'JobRefusedError',
       message: /refused the job .*: 400 Invalid transcode job request: \/videoId/,
     });
-    const down = createFfmpegWorkerTranscoder({ endpoint: 'http://127.0.0.1:1', inspect });
+    const down = createFfmpegWorkerTranscoder({ endpoint: 'http://127.0.0.1:1', token, inspect });
     await t.rejects(down.submit(request), {
       name: 'TranscoderSubmitError',
-      message: /Could not reach the ffmpeg transcode worker at http:\/\/127\.0\.0\.1:1\/jobs/,
+      message: /Could not reach the ffmpeg transcode worker at http:\/\/127\.0\.0\.1:1 to submit a job/,
     });
   });
 });

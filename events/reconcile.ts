@@ -1,0 +1,37 @@
+/**
+ * The reconciler's Lambda, on an EventBridge schedule (template.yaml: ReconcileFunction, every
+ * ReconcilePeriodMinutes): one run of src/reconciler.ts, the same code the local stack runs on a
+ * timer. Each action is a log line; the run's counts also go out as one CloudWatch Embedded
+ * Metric Format record, so they are metrics (namespace VideoOnDemand/Reconciler) without any
+ * PutMetricData call. A run that throws is retried at the next tick.
+ */
+import pino from 'pino';
+import type { ReconcileReport } from '../src/reconciler.ts';
+import type { Services } from '../src/services.ts';
+import { servicesFromEnvironment } from '../src/runtime.ts';
+import { redactingDestination } from '../src/redact.ts';
+
+export const METRICS_NAMESPACE = 'VideoOnDemand/Reconciler';
+
+/** The run's counts as one EMF record (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html). */
+export function metricsRecord(report: ReconcileReport, timestamp: number): Record<string, unknown> {
+  const metrics = { Checked: report.checked, ObjectsDeleted: report.objectsDeleted, ...Object.fromEntries(Object.entries(report.actions).map(([action, count]) => [action, count])) };
+  return {
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })) }],
+    },
+    ...metrics,
+  };
+}
+
+export function createReconcileHandler(services: Pick<Services, 'reconcile'>, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {
+  const logger = pino({ base: { fn: 'reconcile' } }, redactingDestination());
+  return async (): Promise<ReconcileReport> => {
+    const report = await services.reconcile(logger);
+    write(JSON.stringify(metricsRecord(report, Date.now())));
+    return report;
+  };
+}
+
+export const handler = () => createReconcileHandler(servicesFromEnvironment().services)();
