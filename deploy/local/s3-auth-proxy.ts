@@ -216,7 +216,8 @@ const SOURCE_UPLOAD = /^\/[^/]+\/uploads\/[^/]+\/source$/;
 /** The chaos test's hand-offs in S3 (crash-points.ts). */
 function armCrashPoints(req: IncomingMessage, res: ServerResponse): void {
   const [path = '/', query] = (req.url ?? '/').split('?', 2);
-  if (req.method === 'PUT' && query === undefined && SOURCE_UPLOAD.test(path)) {
+  // A single PUT (pre-signed: its query is the signature), not a part of a multipart upload.
+  if (req.method === 'PUT' && !/(^|&)(uploadId|partNumber)=/.test(query ?? '') && SOURCE_UPLOAD.test(path)) {
     res.once('finish', () => {
       if (res.statusCode === 200) crashPoint('after-upload-200');
     });
