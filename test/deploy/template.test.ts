@@ -290,6 +290,17 @@ t.test('every function logs to a log group of its own with a retention', async (
   }
 });
 
+t.test('the HTTP API\'s access logs go to a log group of this stack under /aws/vendedlogs/', async (t) => {
+  const api = resources.HttpApi!.Properties as any;
+  t.same(api.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
+  const group = resources.ApiAccessLogGroup!;
+  const name = (stackName: string) => (evaluate(group.Properties, context({}, { 'AWS::StackName': stackName })) as any).LogGroupName as string;
+  t.ok(name('vod-prod').startsWith('/aws/vendedlogs/'), name('vod-prod'));
+  t.not(name('vod-prod'), name('vod-staging'), 'one group per stack');
+  t.match(name('vod-prod'), /^[.\-_/#A-Za-z0-9]{1,512}$/, 'a valid log group name');
+  t.notOk(group.DeletionPolicy, 'deleted with the stack, so a stack created again under the same name can create it again');
+});
+
 t.test('the HTTP API: JWT on every route but the public ones', async (t) => {
   const api = resources.HttpApi!.Properties as any;
   t.equal(api.Auth.DefaultAuthorizer, 'Jwt');
