@@ -11,7 +11,7 @@ export interface Template {
   Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[] }>;
   Conditions?: Record<string, Json>;
   Globals?: { Function?: Record<string, Json> };
-  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string }>;
+  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
   Outputs?: Record<string, { Value: Json; Condition?: string }>;
 }
 

@@ -323,6 +323,16 @@ t.test('the HTTP API: JWT on every route but the public ones', async (t) => {
   t.notOk(condition('CreateUserPool', context({ JwtIssuer: 'https://issuer.example.com' })));
 });
 
+t.test('the user pool outlives the stack: kept on deletion and on replacement', async (t) => {
+  const pool = resources.UserPool!;
+  t.equal(pool.DeletionPolicy, 'Retain', 'sam delete keeps the accounts (a user\'s sub owns their videos)');
+  t.equal(pool.UpdateReplacePolicy, 'Retain', 'an update that replaces the pool keeps the old one');
+  t.equal(pool.Condition, 'CreateUserPool');
+  // Nothing else of the pool's is retained: the client and the domain go with the stack, so a
+  // stack created again can take the domain prefix again.
+  for (const id of ['UserPoolClient', 'UserPoolDomain']) t.notOk(resources[id]!.DeletionPolicy, `${id} is deleted with the stack`);
+});
+
 t.test('the page signs in through the pool\'s hosted UI once WebAppUrl is known', async (t) => {
   const pageUrl = 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/';
   const resolve = (parameters: Record<string, string>) => ({
