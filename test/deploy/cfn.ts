@@ -7,7 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { parse, type ScalarTag, type CollectionTag, YAMLMap, YAMLSeq } from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export interface TemplateRule {
+  RuleCondition?: Json;
+  Assertions: Array<{ Assert: Json; AssertDescription?: string }>;
+}
 export interface Template {
+  Rules?: Record<string, TemplateRule>;
   Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[] }>;
   Conditions?: Record<string, Json>;
   Globals?: { Function?: Record<string, Json> };
@@ -152,6 +157,29 @@ export function evaluate(node: Json, context: EvalContext): Json {
     if (evaluated !== NO_VALUE) result[key] = evaluated;
   }
   return result;
+}
+
+/**
+ * What CloudFormation's Rules section says about the context's parameter values, as CloudFormation
+ * checks it before changing anything: each rule whose RuleCondition holds (or that has none) has
+ * every assertion evaluated, and a failing one is returned as `<rule>: <AssertDescription>`. Rules
+ * may refer to parameters only, so a Ref to a resource throws here, as an unknown function does.
+ */
+export function ruleFailures(context: EvalContext): string[] {
+  const parametersOnly: EvalContext = { ...context, template: { ...context.template, Resources: {} } };
+  const holds = (node: Json) => {
+    const value = evaluate(node, parametersOnly);
+    if (typeof value !== 'boolean') throw new Error(`a rule's condition or assertion must be a boolean, not ${JSON.stringify(value)}`);
+    return value;
+  };
+  const failures: string[] = [];
+  for (const [name, rule] of Object.entries(context.template.Rules ?? {})) {
+    if (rule.RuleCondition !== undefined && !holds(rule.RuleCondition)) continue;
+    for (const assertion of rule.Assertions) {
+      if (!holds(assertion.Assert)) failures.push(`${name}: ${assertion.AssertDescription ?? '(no description)'}`);
+    }
+  }
+  return failures;
 }
 
 /** AWS::NoValue: dropped from lists and maps. */

@@ -20,6 +20,7 @@ import {
   matchesEventPattern,
   parameterValues,
   referencedIds,
+  ruleFailures,
   s3FilterMatches,
   type EvalContext,
   type Json,
@@ -321,6 +322,35 @@ t.test('the HTTP API: JWT on every route but the public ones', async (t) => {
   t.same(cognito, { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123', audience: ['3ts5example1n6k1rqp2g6c7cr9'] });
   t.ok(condition('CreateUserPool', context()), 'no issuer given: a user pool is created');
   t.notOk(condition('CreateUserPool', context({ JwtIssuer: 'https://issuer.example.com' })));
+});
+
+t.test('a template rule refuses JwtIssuer without JwtAudience before anything is deployed', async (t) => {
+  t.same(template.Rules?.JwtAudienceWithIssuer, {
+    RuleCondition: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'JwtIssuer' }, ''] }] },
+    Assertions: [
+      {
+        Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'JwtAudience' }, ''] }] },
+        AssertDescription: 'JwtAudience is required when JwtIssuer is set (the `aud` the API expects in its tokens).',
+      },
+    ],
+  });
+  const issuer = 'https://issuer.example.com';
+  t.same(ruleFailures(context()), [], 'the defaults (a Cognito pool of this stack) pass');
+  t.same(ruleFailures(context({ JwtIssuer: issuer, JwtAudience: 'vod' })), [], 'an issuer with its audience passes');
+  t.same(ruleFailures(context({ JwtAudience: 'vod' })), [], 'an audience without an issuer is ignored (the pool\'s client is the audience)');
+  t.same(ruleFailures(context({ JwtIssuer: issuer })), ['JwtAudienceWithIssuer: JwtAudience is required when JwtIssuer is set (the `aud` the API expects in its tokens).']);
+  t.same(ruleFailures(context({ JwtIssuer: issuer, JwtJwksUrl: `${issuer}/keys` })), ruleFailures(context({ JwtIssuer: issuer })), 'a JWKS URL does not stand in for it');
+
+  // Whatever passes the rules gives the authorizer and the app an audience.
+  const settings: Array<Record<string, string>> = [{}, { JwtIssuer: issuer }, { JwtAudience: 'vod' }, { JwtIssuer: issuer, JwtAudience: 'vod' }];
+  const accepted = settings.filter((parameters) => ruleFailures(context(parameters)).length === 0);
+  t.equal(accepted.length, 3);
+  for (const parameters of accepted) {
+    const jwt = evaluate((resources.HttpApi!.Properties as any).Auth.Authorizers.Jwt.JwtConfiguration, context(parameters)) as any;
+    t.ok(jwt.audience.every((audience: string) => audience !== ''), `${JSON.stringify(parameters)}: audience ${jwt.audience}`);
+    const env = (evaluate(template.Globals!.Function!.Environment as Json, context(parameters)) as any).Variables;
+    t.not(loadConfig(env).JWT_AUDIENCE, '');
+  }
 });
 
 t.test('the user pool outlives the stack: kept on deletion and on replacement', async (t) => {
