@@ -13,7 +13,7 @@ export interface TemplateRule {
 }
 export interface Template {
   Rules?: Record<string, TemplateRule>;
-  Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[] }>;
+  Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[]; ConstraintDescription?: string }>;
   Conditions?: Record<string, Json>;
   Globals?: { Function?: Record<string, Json> };
   Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
@@ -177,6 +177,26 @@ export function ruleFailures(context: EvalContext): string[] {
     if (rule.RuleCondition !== undefined && !holds(rule.RuleCondition)) continue;
     for (const assertion of rule.Assertions) {
       if (!holds(assertion.Assert)) failures.push(`${name}: ${assertion.AssertDescription ?? '(no description)'}`);
+    }
+  }
+  return failures;
+}
+
+/**
+ * The values CloudFormation refuses before it looks at the Rules: a string outside its parameter's
+ * AllowedPattern (which must match the whole value) or AllowedValues, returned as
+ * `<parameter>: <ConstraintDescription or the constraint>`.
+ */
+export function parameterFailures(template: Template, values: Record<string, string>): string[] {
+  const failures: string[] = [];
+  for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+    const value = values[name];
+    if (value === undefined) continue;
+    if (parameter.AllowedPattern !== undefined && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)) {
+      failures.push(`${name}: ${parameter.ConstraintDescription ?? `must match ${parameter.AllowedPattern}`}`);
+    }
+    if (parameter.AllowedValues !== undefined && !parameter.AllowedValues.map(String).includes(value)) {
+      failures.push(`${name}: ${parameter.ConstraintDescription ?? `must be one of ${parameter.AllowedValues.join(', ')}`}`);
     }
   }
   return failures;

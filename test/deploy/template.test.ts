@@ -18,6 +18,7 @@ import {
   evaluate,
   loadTemplate,
   matchesEventPattern,
+  parameterFailures,
   parameterValues,
   referencedIds,
   ruleFailures,
@@ -47,14 +48,15 @@ const RESOURCE_VALUES: Record<string, string> = {
   UserPoolClient: '3ts5example1n6k1rqp2g6c7cr9',
   'Distribution.DomainName': 'd111111abcdef8.cloudfront.net',
   Distribution: 'EDFDVBD6EXAMPLE',
-  CloudFrontPublicKeyResource: 'K2JCJMDEHXQW5F',
+  PlaybackPublicKeyA: 'K2JCJMDEHXQW5F',
+  PlaybackPublicKeyB: 'K3B7SLOTBEXAMPLE',
   HttpApi: 'a1b2c3d4e5',
 };
 
 function context(parameters: Record<string, string> = {}, pseudo: Record<string, string> = {}): EvalContext {
   return {
     template,
-    parameters: parameterValues(template, { CloudFrontPublicKey: publicKeyParameterOf(publicKey), ...parameters }),
+    parameters: parameterValues(template, { CloudFrontPublicKeyA: publicKeyParameterOf(publicKey), ...parameters }),
     pseudo,
     resource: (id, attribute) => RESOURCE_VALUES[attribute ? `${id}.${attribute}` : id] ?? (attribute ? `${id}.${attribute}` : id),
   };
@@ -80,7 +82,7 @@ t.test('the regional functions run nodejs22.x on arm64 with the same validated s
       MEDIACONVERT_ENDPOINT: 'https://mediaconvert.eu-west-1.amazonaws.com',
       CDN_BASE_URL: 'https://d111111abcdef8.cloudfront.net',
       CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
-      CLOUDFRONT_PRIVATE_KEY_PARAMETER: '/vod/prod/cloudfront-private-key',
+      CLOUDFRONT_PRIVATE_KEY_PARAMETER: '/vod/prod/cloudfront-private-key-1',
     });
     t.equal(config.S3_ENDPOINT, undefined, 'stand-in endpoints stay unset in AWS');
     if ('JwtIssuer' in setting) {
@@ -224,7 +226,7 @@ function allowStatements(tpl: Template): Array<{ where: string; statement: any }
 }
 
 t.test('every policy statement names its own resources: no "*" resource (but for Probe, which has none), no wildcard action', async (t) => {
-  const parameterNames = new Set(['Stage', 'CloudFrontPrivateKeyParameter', 'BucketName', 'FunctionName']);
+  const parameterNames = new Set(['Stage', 'CloudFrontPrivateKeyParameterPrefix', 'BucketName', 'FunctionName']);
   const statements = [...allowStatements(template), ...allowStatements(edgeTemplate)];
   t.ok(statements.length >= 20, `${statements.length} statements`);
   for (const { where, statement } of statements) {
@@ -273,9 +275,9 @@ t.test('each role holds what its function does and nothing more', async (t) => {
   t.same(grants('JobEventRole').ReadPlaylists.resources, [`${bucketArn}/video-streams/*.m3u8`]);
   const api = grants('ApiRole');
   t.same(api.PresignUploads, { actions: ['s3:PutObject'], resources: [`${bucketArn}/uploads/*`] });
-  t.same(api.SigningKey, { actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key'] });
-  const custom = evaluate(resources.ApiRole!.Properties.Policies, context({ CloudFrontPrivateKeyParameter: '/keys/vod' })) as any[];
-  t.ok(JSON.stringify(custom).includes('parameter/keys/vod"'), 'a custom parameter name is the one granted');
+  t.same(api.SigningKey, { actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key-1'] });
+  const custom = evaluate(resources.ApiRole!.Properties.Policies, context({ CloudFrontPrivateKeyParameterPrefix: '/keys/vod' })) as any[];
+  t.ok(JSON.stringify(custom).includes('parameter/keys/vod-1"'), 'a custom parameter prefix is the one granted');
 });
 
 t.test('every function logs to a log group of its own with a retention', async (t) => {
@@ -410,9 +412,106 @@ t.test('CloudFront: OAC origin, the key group on every behavior, playlists uncac
   t.match(cors, { AccessControlAllowMethods: { Items: ['GET', 'HEAD'] }, AccessControlAllowCredentials: false });
 
   // The public key parameter becomes a PEM CloudFront accepts, the same key npm run keys made.
-  const encoded = (evaluate(resources.CloudFrontPublicKeyResource!.Properties, context()) as any).PublicKeyConfig.EncodedKey;
+  const encoded = (evaluate(resources.PlaybackPublicKeyA!.Properties, context()) as any).PublicKeyConfig.EncodedKey;
   t.equal(createPublicKey(encoded).export({ type: 'spki', format: 'pem' }), publicKey);
   t.ok(encoded.split('\n').every((line: string) => line.length <= 64), 'PEM lines of at most 64 characters');
+});
+
+t.test('the signing key rotates through two slots: trusted before it signs, never changed in place', async (t) => {
+  const newKey = () =>
+    publicKeyParameterOf(generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).publicKey);
+  const [key1, key2, key3] = [publicKeyParameterOf(publicKey), newKey(), newKey()];
+  const slots = ['PlaybackPublicKeyA', 'PlaybackPublicKeyB'] as const;
+
+  /** What a deployment with these parameters gives: its public keys, the key group, what the API signs with and may read. */
+  const deploy = (parameters: Record<string, string>) => {
+    const settings = context(parameters);
+    const keys = Object.fromEntries(
+      slots.filter((id) => condition(resources[id]!.Condition!, settings)).map((id) => [id, (evaluate(resources[id]!.Properties, settings) as any).PublicKeyConfig]),
+    ) as Record<string, { Name: string; CallerReference: string; EncodedKey: string }>;
+    const config = loadConfig((evaluate(template.Globals!.Function!.Environment as Json, settings) as any).Variables);
+    const statements = (evaluate(resources.ApiRole!.Properties.Policies, settings) as any[]).flatMap((policy) => policy.PolicyDocument.Statement);
+    const outputs = evaluate(template.Outputs as Json, settings) as Record<string, { Value: string }>;
+    return {
+      refused: [...parameterFailures(template, settings.parameters), ...ruleFailures(settings)],
+      keys,
+      trusted: (evaluate(resources.PlaybackKeyGroup!.Properties, settings) as any).KeyGroupConfig.Items as string[],
+      signer: config.CLOUDFRONT_KEY_PAIR_ID,
+      privateKey: config.CLOUDFRONT_PRIVATE_KEY_PARAMETER!,
+      readable: [statements.find((statement) => statement.Sid === 'SigningKey').Resource].flat() as string[],
+      outputs: { keyPairId: outputs.CloudFrontKeyPairId!.Value, privateKey: outputs.PrivateKeyParameterName!.Value },
+    };
+  };
+  const arn = (version: number) => `arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key-${version}`;
+  const [A, B] = [RESOURCE_VALUES.PlaybackPublicKeyA, RESOURCE_VALUES.PlaybackPublicKeyB];
+
+  // The README's procedure, twice round, as the parameters of each `sam deploy`.
+  const steps: Array<[string, Record<string, string>]> = [
+    ['first deployment: slot A, version 1', {}],
+    ['1. the new key in slot B, version 2', { CloudFrontPublicKeyB: key2 }],
+    ['2. signing with slot B', { CloudFrontPublicKeyB: key2, CloudFrontSigningSlot: 'B' }],
+    ['3. slot A emptied', { CloudFrontPublicKeyA: '', CloudFrontPublicKeyB: key2, CloudFrontSigningSlot: 'B' }],
+    ['1. the next key in slot A, version 3', { CloudFrontPublicKeyA: key3, CloudFrontKeyVersionA: '3', CloudFrontPublicKeyB: key2, CloudFrontSigningSlot: 'B' }],
+    ['2. signing with slot A', { CloudFrontPublicKeyA: key3, CloudFrontKeyVersionA: '3', CloudFrontPublicKeyB: key2 }],
+    ['3. slot B emptied', { CloudFrontPublicKeyA: key3, CloudFrontKeyVersionA: '3' }],
+  ];
+  const deployments = steps.map(([, parameters]) => deploy(parameters));
+
+  // Exact lists: which keys the group trusts, which one signs, which private keys the API may read.
+  const summary = ({ trusted, signer, privateKey, readable }: ReturnType<typeof deploy>) => ({ trusted, signer, privateKey, readable });
+  const names = (index: number) => Object.fromEntries(Object.entries(deployments[index]!.keys).map(([id, key]) => [id, key.Name]));
+  t.same(summary(deployments[0]!), { trusted: [A], signer: A, privateKey: '/vod/prod/cloudfront-private-key-1', readable: [arn(1)] });
+  t.same(names(0), { PlaybackPublicKeyA: 'vod-prod-playback-1' }, 'slot B empty: one key, alone in the group');
+  t.same(summary(deployments[1]!), { trusted: [A, B], signer: A, privateKey: '/vod/prod/cloudfront-private-key-1', readable: [arn(1), arn(2)] });
+  t.same(names(1), { PlaybackPublicKeyA: 'vod-prod-playback-1', PlaybackPublicKeyB: 'vod-prod-playback-2' }, 'both slots filled: both keys in the group');
+  t.same(summary(deployments[2]!), { trusted: [A, B], signer: B, privateKey: '/vod/prod/cloudfront-private-key-2', readable: [arn(1), arn(2)] });
+  t.same(summary(deployments[3]!), { trusted: [B], signer: B, privateKey: '/vod/prod/cloudfront-private-key-2', readable: [arn(2)] });
+  t.same(names(3), { PlaybackPublicKeyB: 'vod-prod-playback-2' });
+  t.same(summary(deployments[4]!), { trusted: [A, B], signer: B, privateKey: '/vod/prod/cloudfront-private-key-2', readable: [arn(3), arn(2)] });
+  t.same(names(4), { PlaybackPublicKeyA: 'vod-prod-playback-3', PlaybackPublicKeyB: 'vod-prod-playback-2' });
+  t.same(summary(deployments[5]!), { trusted: [A, B], signer: A, privateKey: '/vod/prod/cloudfront-private-key-3', readable: [arn(3), arn(2)] });
+  t.same(summary(deployments[6]!), { trusted: [A], signer: A, privateKey: '/vod/prod/cloudfront-private-key-3', readable: [arn(3)] });
+
+  for (const [index, deployment] of deployments.entries()) {
+    const step = steps[index]![0];
+    t.same(deployment.refused, [], `${step}: passes the parameters' constraints and the template's rules`);
+    t.ok(deployment.trusted.includes(deployment.signer), `${step}: the signing key is in the key group`);
+    t.ok(deployment.readable.some((resource) => resource.endsWith(`:parameter${deployment.privateKey}`)), `${step}: the API may read its private key`);
+    t.same(deployment.outputs, { keyPairId: deployment.signer, privateKey: deployment.privateKey }, `${step}: the outputs name the signing key`);
+    for (const [id, key] of Object.entries(deployment.keys)) {
+      const version = steps[index]![1][`CloudFrontKeyVersion${id.slice(-1)}`] ?? { PlaybackPublicKeyA: '1', PlaybackPublicKeyB: '2' }[id];
+      t.equal(key.Name, `vod-prod-playback-${version}`, `${step}: ${id}'s name carries its version`);
+      t.equal(key.CallerReference, key.Name);
+    }
+    const keyNames = Object.values(deployment.keys).map((key) => key.Name);
+    t.equal(new Set(keyNames).size, keyNames.length, `${step}: no two keys share a name`);
+    if (index === 0) continue;
+    const before = deployments[index - 1]!;
+    t.ok(before.trusted.includes(deployment.signer), `${step}: the signing key was trusted by the deployment before`);
+    t.ok(deployment.trusted.includes(before.signer), `${step}: URLs signed before still play`);
+    for (const id of slots) {
+      if (before.keys[id] && deployment.keys[id]) t.same(deployment.keys[id], before.keys[id], `${step}: ${id} is left as it was (CloudFront cannot update a key)`);
+    }
+  }
+  t.equal(createPublicKey(deployments[1]!.keys.PlaybackPublicKeyB!.EncodedKey).export({ type: 'spki', format: 'pem' }), createPublicKey(deploy({ CloudFrontPublicKeyA: key2 }).keys.PlaybackPublicKeyA!.EncodedKey).export({ type: 'spki', format: 'pem' }), 'slot B rebuilds the PEM as slot A does');
+
+  // What CloudFormation refuses before it touches anything.
+  t.same(deploy({ CloudFrontSigningSlot: 'B' }).refused, ['SigningSlotBHasKey: CloudFrontPublicKeyB is required while CloudFrontSigningSlot is B (the signing key must be trusted).']);
+  t.same(deploy({ CloudFrontPublicKeyA: '' }).refused, ['SigningSlotAHasKey: CloudFrontPublicKeyA is required while CloudFrontSigningSlot is A (the signing key must be trusted).']);
+  t.match(deploy({ CloudFrontPublicKeyB: key1 }).refused, [/^KeySlotsDiffer: The two key slots need different keys/]);
+  // A version has one slot, so the next version can only go where the current key is not.
+  t.same(deploy({ CloudFrontPublicKeyA: key2, CloudFrontKeyVersionA: '2' }).refused, ['CloudFrontKeyVersionA: slot A takes odd key versions (npm run keys puts each version in its slot)']);
+  t.same(deploy({ CloudFrontPublicKeyB: key2, CloudFrontKeyVersionB: '3' }).refused, ['CloudFrontKeyVersionB: slot B takes even key versions (npm run keys puts each version in its slot)']);
+  t.same(deploy({ CloudFrontPublicKeyB: key2, CloudFrontKeyVersionB: '1' }).refused.length, 1, 'two slots never share a version');
+  const accepts = (name: string, value: string) => parameterFailures(template, { [name]: value }).length === 0;
+  t.same(['1', '3', '9', '11', '123456789'].filter((value) => accepts('CloudFrontKeyVersionA', value)).length, 5, 'slot A: odd versions');
+  t.same(['0', '2', '01', '1a', '', '1234567891'].filter((value) => accepts('CloudFrontKeyVersionA', value)), []);
+  t.same(['2', '8', '10', '12', '123456780'].filter((value) => accepts('CloudFrontKeyVersionB', value)).length, 5, 'slot B: even versions');
+  t.same(['0', '1', '02', '11', '', '1234567890'].filter((value) => accepts('CloudFrontKeyVersionB', value)), []);
+  for (const name of ['CloudFrontPublicKeyA', 'CloudFrontPublicKeyB']) {
+    t.match(key2, new RegExp(template.Parameters![name]!.AllowedPattern!), `${name} takes what npm run keys prints`);
+    t.match('', new RegExp(template.Parameters![name]!.AllowedPattern!), `${name} may be empty`);
+  }
 });
 
 t.test('the edge signer is in the shape Lambda@Edge accepts', async (t) => {
