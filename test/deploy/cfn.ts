@@ -67,6 +67,7 @@ const DEFAULT_PSEUDO: Record<string, string> = {
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
   'AWS::StackName': 'vod-prod',
+  'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:111122223333:stack/vod-prod/1c2fa620-982a-11e3-aff7-50e2416294e0',
 };
 
 /** Parameter values: the given ones over the template's defaults. */
@@ -146,6 +147,13 @@ export function evaluate(node: Json, context: EvalContext): Json {
       case 'Fn::Split': {
         const [separator, text] = argument as [string, Json];
         return String(evaluate(text, context)).split(separator);
+      }
+      case 'Fn::Select': {
+        const [index, items] = argument as [Json, Json];
+        const list = evaluate(items, context);
+        const at = Number(evaluate(index, context));
+        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length) throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
+        return list[at]!;
       }
       default:
         if (key.startsWith('Fn::')) throw new Error(`evaluate: ${key} is not implemented`);
