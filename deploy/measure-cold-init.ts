@@ -29,7 +29,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** What template.yaml gives the API function, with placeholder values of the right shapes. */
 export const DEPLOYED_LIKE_ENV: Readonly<Record<string, string>> = {
   AWS_REGION: 'eu-west-1',
-  BUCKET_NAME: 'vod-prod-111122223333-eu-west-1',
+  BUCKET_NAME: 'vod-prod-111122223333-eu-west-1-1c2fa620',
   TABLE_NAME: 'vod-prod-VideosTable-EXAMPLE',
   TRANSCODER: 'mediaconvert',
   MEDIACONVERT_ENDPOINT: 'https://mediaconvert.eu-west-1.amazonaws.com',

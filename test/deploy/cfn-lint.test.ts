@@ -50,13 +50,15 @@ t.test('template.yaml and the edge template pass cfn-lint with no error, warning
   t.equal(result.code, 0);
 });
 
-t.test('the linter really checks: an unknown property and a dangling reference fail', async (t) => {
+t.test('the linter really checks: an unknown property, a dangling reference and a rule naming no parameter fail', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'vod-cfn-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const original = await readFile(path.join(ROOT, 'template.yaml'), 'utf8');
   const broken = original
     .replace('PointInTimeRecoverySpecification:', 'PointInTimeRecoverySpecificatio:')
-    .replace('Resource: !GetAtt FailedEventsQueue.Arn\n            Condition:', 'Resource: !GetAtt NoSuchQueue.Arn\n            Condition:');
+    .replace('Resource: !GetAtt FailedEventsQueue.Arn\n            Condition:', 'Resource: !GetAtt NoSuchQueue.Arn\n            Condition:')
+    .replace('- Assert: !Not [!Equals [!Ref JwtAudience', '- Assert: !Not [!Equals [!Ref NoSuchParameter');
+  t.equal(broken.match(/NoSuch/g)?.length, 2, 'each break applied');
   t.not(broken, original);
   const file = path.join(dir, 'template.yaml');
   await writeFile(file, broken);
@@ -64,4 +66,5 @@ t.test('the linter really checks: an unknown property and a dangling reference f
   t.not(result.code, 0);
   t.match(result.output, /PointInTimeRecoverySpecificatio/);
   t.match(result.output, /NoSuchQueue/);
+  t.match(result.output, /NoSuchParameter/, 'Rules are checked too');
 });

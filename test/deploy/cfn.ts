@@ -7,11 +7,16 @@ import { readFile } from 'node:fs/promises';
 import { parse, type ScalarTag, type CollectionTag, YAMLMap, YAMLSeq } from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export interface TemplateRule {
+  RuleCondition?: Json;
+  Assertions: Array<{ Assert: Json; AssertDescription?: string }>;
+}
 export interface Template {
-  Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[] }>;
+  Rules?: Record<string, TemplateRule>;
+  Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[]; ConstraintDescription?: string }>;
   Conditions?: Record<string, Json>;
   Globals?: { Function?: Record<string, Json> };
-  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string }>;
+  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
   Outputs?: Record<string, { Value: Json; Condition?: string }>;
 }
 
@@ -62,6 +67,7 @@ const DEFAULT_PSEUDO: Record<string, string> = {
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
   'AWS::StackName': 'vod-prod',
+  'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:111122223333:stack/vod-prod/1c2fa620-982a-11e3-aff7-50e2416294e0',
 };
 
 /** Parameter values: the given ones over the template's defaults. */
@@ -142,6 +148,13 @@ export function evaluate(node: Json, context: EvalContext): Json {
         const [separator, text] = argument as [string, Json];
         return String(evaluate(text, context)).split(separator);
       }
+      case 'Fn::Select': {
+        const [index, items] = argument as [Json, Json];
+        const list = evaluate(items, context);
+        const at = Number(evaluate(index, context));
+        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length) throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
+        return list[at]!;
+      }
       default:
         if (key.startsWith('Fn::')) throw new Error(`evaluate: ${key} is not implemented`);
     }
@@ -152,6 +165,49 @@ export function evaluate(node: Json, context: EvalContext): Json {
     if (evaluated !== NO_VALUE) result[key] = evaluated;
   }
   return result;
+}
+
+/**
+ * What CloudFormation's Rules section says about the context's parameter values, as CloudFormation
+ * checks it before changing anything: each rule whose RuleCondition holds (or that has none) has
+ * every assertion evaluated, and a failing one is returned as `<rule>: <AssertDescription>`. Rules
+ * may refer to parameters only, so a Ref to a resource throws here, as an unknown function does.
+ */
+export function ruleFailures(context: EvalContext): string[] {
+  const parametersOnly: EvalContext = { ...context, template: { ...context.template, Resources: {} } };
+  const holds = (node: Json) => {
+    const value = evaluate(node, parametersOnly);
+    if (typeof value !== 'boolean') throw new Error(`a rule's condition or assertion must be a boolean, not ${JSON.stringify(value)}`);
+    return value;
+  };
+  const failures: string[] = [];
+  for (const [name, rule] of Object.entries(context.template.Rules ?? {})) {
+    if (rule.RuleCondition !== undefined && !holds(rule.RuleCondition)) continue;
+    for (const assertion of rule.Assertions) {
+      if (!holds(assertion.Assert)) failures.push(`${name}: ${assertion.AssertDescription ?? '(no description)'}`);
+    }
+  }
+  return failures;
+}
+
+/**
+ * The values CloudFormation refuses before it looks at the Rules: a string outside its parameter's
+ * AllowedPattern (which must match the whole value) or AllowedValues, returned as
+ * `<parameter>: <ConstraintDescription or the constraint>`.
+ */
+export function parameterFailures(template: Template, values: Record<string, string>): string[] {
+  const failures: string[] = [];
+  for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+    const value = values[name];
+    if (value === undefined) continue;
+    if (parameter.AllowedPattern !== undefined && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)) {
+      failures.push(`${name}: ${parameter.ConstraintDescription ?? `must match ${parameter.AllowedPattern}`}`);
+    }
+    if (parameter.AllowedValues !== undefined && !parameter.AllowedValues.map(String).includes(value)) {
+      failures.push(`${name}: ${parameter.ConstraintDescription ?? `must be one of ${parameter.AllowedValues.join(', ')}`}`);
+    }
+  }
+  return failures;
 }
 
 /** AWS::NoValue: dropped from lists and maps. */
