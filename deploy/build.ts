@@ -12,6 +12,7 @@
  *                                  WEB_ASSETS_DIR=web (Lambda's working directory is the folder)
  *   dist/s3-upload/index.mjs       S3 ObjectCreated notifications (events/s3-upload.ts)
  *   dist/job-state-change/index.mjs  MediaConvert job events (events/job-state-change.ts)
+ *   dist/reconcile/index.mjs       the scheduled reconciler run (events/reconcile.ts)
  *   dist/manifest-signer/index.mjs   the Lambda@Edge playlist signer (edge/manifest-signer.ts)
  *
  * Every bundle is ESM (the `.mjs` extension tells Lambda), minified, with a source map beside it,
@@ -75,6 +76,7 @@ export const BUNDLES: readonly BundleSpec[] = [
   },
   { name: 's3-upload', entry: 'events/s3-upload.ts', file: 'index.mjs', handler: 'index.handler' },
   { name: 'job-state-change', entry: 'events/job-state-change.ts', file: 'index.mjs', handler: 'index.handler' },
+  { name: 'reconcile', entry: 'events/reconcile.ts', file: 'index.mjs', handler: 'index.handler' },
   { name: 'manifest-signer', entry: 'edge/manifest-signer.ts', file: 'index.mjs', handler: 'index.handler', edge: true },
 ];
 

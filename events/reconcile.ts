@@ -6,6 +6,7 @@
  * PutMetricData call. A run that throws is retried at the next tick.
  */
 import pino from 'pino';
+import type { ScheduledEvent } from '../src/schemas/events.ts';
 import type { ReconcileReport } from '../src/reconciler.ts';
 import type { Services } from '../src/services.ts';
 import { servicesFromEnvironment } from '../src/runtime.ts';
@@ -34,4 +35,5 @@ export function createReconcileHandler(services: Pick<Services, 'reconcile'>, wr
   };
 }
 
-export const handler = () => createReconcileHandler(servicesFromEnvironment().services)();
+/** Lambda's entry: the schedule's event says only that it is time (see ScheduledEvent). */
+export const handler = (_event: ScheduledEvent) => createReconcileHandler(servicesFromEnvironment().services)();

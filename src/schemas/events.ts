@@ -5,6 +5,7 @@
  *
  * S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  * MediaConvert: https://docs.aws.amazon.com/mediaconvert/latest/ug/ev_status_change.html
+ * Schedule: https://docs.aws.amazon.com/lambda/latest/dg/with-scheduled-events.html
  */
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -98,3 +99,20 @@ export const MediaConvertJobStateChangeEvent = Type.Object({
   detail: MediaConvertJobDetail,
 });
 export type MediaConvertJobStateChangeEvent = Static<typeof MediaConvertJobStateChangeEvent>;
+
+/**
+ * What an EventBridge schedule rule sends its target (template.yaml: ReconcileFunction's
+ * schedule). The reconciler reads nothing from it: each run looks at the catalog as it is.
+ */
+export const ScheduledEvent = Type.Object({
+  version: Type.Optional(Type.String()),
+  id: Type.String(),
+  'detail-type': Type.Literal('Scheduled Event'),
+  source: Type.Literal('aws.events'),
+  account: Type.String(),
+  time: Type.String(),
+  region: Type.String(),
+  resources: Type.Array(Type.String()),
+  detail: Type.Object({}),
+});
+export type ScheduledEvent = Static<typeof ScheduledEvent>;

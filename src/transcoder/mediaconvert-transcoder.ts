@@ -350,6 +350,8 @@ export function jobDetailOfJob(job: Job): MediaConvertJobDetail {
   };
 }
 
+/** Where CreateJob puts a job that names no queue; ListJobs takes a queue's name or ARN. */
+export const DEFAULT_QUEUE = 'Default';
 /** ListJobs pages read when looking for a video's job (20 jobs a page, newest first). */
 const FIND_JOB_PAGES = 10;
 /** Jobs are matched from a little before the recorded intent: clocks and CreatedAt's rounding. */
@@ -388,11 +390,14 @@ export function createMediaConvertTranscoder(options: MediaConvertTranscoderOpti
 
     async findJob(videoId, since) {
       // ListJobs cannot filter on user metadata: newest first, until the jobs are older than the intent.
+      // Always in the queue the jobs go to (the Default queue when none is configured): fewer jobs
+      // to page through, and IAM authorises ListJobs on that queue (template.yaml names it).
+      const queue = options.queueArn ?? DEFAULT_QUEUE;
       const oldest = since.getTime() - FIND_JOB_SLACK_MS;
       let nextToken: string | undefined;
       for (let page = 0; page < FIND_JOB_PAGES; page++) {
         const response = await client.send(
-          new ListJobsCommand({ Order: 'DESCENDING', MaxResults: 20, ...(options.queueArn ? { Queue: options.queueArn } : {}), ...(nextToken ? { NextToken: nextToken } : {}) }),
+          new ListJobsCommand({ Order: 'DESCENDING', MaxResults: 20, Queue: queue, ...(nextToken ? { NextToken: nextToken } : {}) }),
         );
         for (const job of response.Jobs ?? []) {
           if (job.UserMetadata?.videoId === videoId && job.UserMetadata[USER_METADATA_BUCKET] === options.bucket && job.Id) return { jobId: job.Id };

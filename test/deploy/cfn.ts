@@ -15,6 +15,7 @@ export interface Template {
   Rules?: Record<string, TemplateRule>;
   Parameters?: Record<string, { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: Json[]; ConstraintDescription?: string }>;
   Conditions?: Record<string, Json>;
+  Mappings?: Record<string, Record<string, Record<string, Json>>>;
   Globals?: { Function?: Record<string, Json> };
   Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
   Outputs?: Record<string, { Value: Json; Condition?: string }>;
@@ -140,6 +141,12 @@ export function evaluate(node: Json, context: EvalContext): Json {
         return (argument as Json[]).every((item) => evaluate(item, context));
       case 'Fn::Or':
         return (argument as Json[]).some((item) => evaluate(item, context));
+      case 'Fn::FindInMap': {
+        const [map, topKey, secondKey] = (argument as Json[]).map((item) => String(evaluate(item, context)));
+        const value = context.template.Mappings?.[map!]?.[topKey!]?.[secondKey!];
+        if (value === undefined) throw new Error(`FindInMap: ${map} has no ${topKey}.${secondKey}`);
+        return value;
+      }
       case 'Fn::Join': {
         const [separator, items] = argument as [string, Json];
         return (evaluate(items, context) as Json[]).map(String).join(separator);

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { loadConfig, ConfigSchema } from '../../src/config.ts';
 import { authConfigOf } from '../../routes/web/settings.ts';
 import { VIDEO_TABLE_KEYS } from '../../src/video-catalog.ts';
@@ -69,7 +69,12 @@ const BUCKET_NAME = 'vod-prod-111122223333-eu-west-1-1c2fa620';
 t.test('the regional functions run nodejs22.x on arm64 with the same validated settings', async (t) => {
   t.equal(template.Globals?.Function?.Runtime, 'nodejs22.x');
   t.same(template.Globals?.Function?.Architectures, ['arm64']);
-  t.same(functions.map(([id]) => id).sort(), ['ApiFunction', 'JobEventFunction', 'S3EventFunction']);
+  t.same(functions.map(([id]) => id).sort(), ['ApiFunction', 'JobEventFunction', 'ReconcileFunction', 'S3EventFunction']);
+  for (const [id, fn] of functions) {
+    for (const name of Object.keys(fn.Properties.Environment?.Variables ?? {})) {
+      t.ok(name in ConfigSchema.properties, `${id}: ${name} is a setting src/config.ts reads`);
+    }
+  }
   const settings: Array<Record<string, string>> = [{}, { JwtIssuer: 'https://issuer.example.com', JwtAudience: 'vod', UseDedicatedQueue: 'true' }];
   for (const setting of settings) {
     const env = (evaluate(template.Globals!.Function!.Environment as Json, context(setting)) as { Variables: Record<string, string> }).Variables;
@@ -236,6 +241,37 @@ t.test('the EventBridge rule takes this stack\'s MediaConvert job events only', 
   t.match(evaluate(resources.JobEventPermission!.Properties, context()), { Principal: 'events.amazonaws.com', SourceArn: 'JobStateChangeRule.Arn' });
 });
 
+t.test('the reconciler runs every ReconcilePeriodMinutes, one run at a time, with the period in its settings', async (t) => {
+  const fn = resources.ReconcileFunction!;
+  const parameter = template.Parameters!.ReconcilePeriodMinutes!;
+  t.equal(parameter.Default, 5);
+  const periods = parameter.AllowedValues!.map(String);
+  t.same(Object.keys(template.Mappings!.ReconcilePeriods!).sort(), [...periods].sort(), 'a mapping row for every allowed period');
+  const events = Object.values(fn.Properties.Events) as any[];
+  t.equal(events.length, 1, 'the schedule is its only trigger');
+  t.equal(events[0].Type, 'Schedule', 'an EventBridge rule: its target gets the "Scheduled Event" (test/lambda/reconcile.test.ts)');
+  for (const minutes of periods) {
+    const { Schedule: schedule } = evaluate(events[0].Properties, context({ ReconcilePeriodMinutes: minutes })) as { Schedule: string };
+    t.equal(schedule, minutes === '1' ? 'rate(1 minute)' : `rate(${minutes} minutes)`, `${minutes}: EventBridge's rate, singular for one`);
+    const env = {
+      ...(evaluate(template.Globals!.Function!.Environment as Json, context({ ReconcilePeriodMinutes: minutes })) as any).Variables,
+      ...(evaluate(fn.Properties.Environment, context({ ReconcilePeriodMinutes: minutes })) as any).Variables,
+    };
+    const config = loadConfig(env);
+    t.equal(config.RECONCILE_PERIOD_SECONDS, Number(minutes) * 60, `${minutes}: RECONCILE_PERIOD_SECONDS agrees`);
+    if (minutes === '5') {
+      t.match(config, { RECONCILE_GRACE_SECONDS: 300, RECONCILE_SILENT_JOB_SECONDS: 6 * 3600, RECONCILE_MAX_ATTEMPTS: 5, RECONCILE_BACKOFF_SECONDS: 60 });
+    }
+  }
+  t.equal(fn.Properties.ReservedConcurrentExecutions, 1, 'one run at a time, as the local timer');
+  t.ok(fn.Properties.Timeout >= 60 && fn.Properties.Timeout <= 900, `a run may take ${fn.Properties.Timeout} s (Lambda allows 900)`);
+  // A tick that finds the previous run still going waits at most a minute, then is dropped; a
+  // failed run is not retried (the next tick runs anyway).
+  t.same(fn.Properties.EventInvokeConfig, { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  t.same(fn.Metadata.Bundle, { Entry: 'events/reconcile.ts', Build: 'npm run build' });
+  t.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref]!.Type, 'AWS::Logs::LogGroup');
+});
+
 t.test('the table has the keys and indexes src/video-catalog.ts queries', async (t) => {
   const table = resources.VideosTable!.Properties as any;
   const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(items: T[]) =>
@@ -246,6 +282,9 @@ t.test('the table has the keys and indexes src/video-catalog.ts queries', async 
   t.equal(table.BillingMode, 'PAY_PER_REQUEST');
   t.same(table.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
 });
+
+/** MediaConvert actions authorised on a job's ARN (and, for CreateJob, its queue's). */
+const JOB_ACTIONS = new Set(['mediaconvert:CreateJob', 'mediaconvert:GetJob', 'mediaconvert:CancelJob']);
 
 /** Every Allow statement of every policy in both templates, with where it is. */
 function allowStatements(tpl: Template): Array<{ where: string; statement: any }> {
@@ -274,31 +313,130 @@ t.test('every policy statement names its own resources: no "*" resource (but for
     for (const resource of resourcesOf) {
       // Probe reads a file; it acts on no MediaConvert resource (no job, queue, preset), so IAM
       // takes only "*" for it (Service Authorization Reference: no resource type for Probe).
-      if (where === 'S3EventRole/ProbeMedia' && resource === '*' && actions.join() === 'mediaconvert:Probe') continue;
+      if (where.endsWith('Role/ProbeMedia') && resource === '*' && actions.join() === 'mediaconvert:Probe') continue;
       t.not(resource, '*', `${where}: not "*"`);
       // A job is created by the CreateJob call itself, so it has no ARN to name beforehand: the
-      // account's jobs in this region is as narrow as IAM can say (the queue is named too).
-      if (where === 'S3EventRole/SubmitJobs' && JSON.stringify(resource).endsWith(':jobs/*"}')) continue;
+      // account's jobs in this region is as narrow as IAM can say (CreateJob names the queue too).
+      if (actions.every((action: string) => JOB_ACTIONS.has(action)) && JSON.stringify(resource).endsWith(':jobs/*"}')) continue;
       const ids = [...referencedIds(resource)];
       const own = ids.filter((id) => (template.Resources[id] || edgeTemplate.Resources[id] || parameterNames.has(id)) && id !== 'AWS::AccountId');
       t.ok(own.length > 0, `${where}: ${JSON.stringify(resource)} names a resource of this stack`);
     }
   }
-  // The two that reach beyond a bucket prefix, spelled out.
-  const submit = statements.find(({ where }) => where === 'S3EventRole/SubmitJobs')!.statement;
-  t.match(evaluate(submit, context()), { Resource: ['arn:aws:mediaconvert:eu-west-1:111122223333:queues/Default', 'arn:aws:mediaconvert:eu-west-1:111122223333:jobs/*'] });
-  const passRole = statements.find(({ where }) => where === 'S3EventRole/PassTheJobRole')!.statement;
-  t.same(passRole.Condition, { StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' } }, 'the job role, to MediaConvert only');
+  // The ones that reach beyond a bucket prefix, spelled out.
+  for (const role of ['S3EventRole', 'ReconcileRole']) {
+    const submit = statements.find(({ where }) => where === `${role}/SubmitJobs`)!.statement;
+    t.match(evaluate(submit, context()), { Resource: ['arn:aws:mediaconvert:eu-west-1:111122223333:queues/Default', 'arn:aws:mediaconvert:eu-west-1:111122223333:jobs/*'] });
+    const passRole = statements.find(({ where }) => where === `${role}/PassTheJobRole`)!.statement;
+    t.same(passRole.Condition, { StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' } }, `${role}: the job role, to MediaConvert only`);
+  }
+});
+
+/**
+ * The IAM action each AWS SDK command in src/ needs. A command added to src/ fails the tests below
+ * until it is listed here and granted to every function that runs it.
+ */
+const IAM_ACTION_OF_COMMAND: Record<string, string> = {
+  GetCommand: 'dynamodb:GetItem',
+  PutCommand: 'dynamodb:PutItem',
+  UpdateCommand: 'dynamodb:UpdateItem',
+  DeleteCommand: 'dynamodb:DeleteItem',
+  QueryCommand: 'dynamodb:Query',
+  GetObjectCommand: 's3:GetObject',
+  // S3 authorises HEAD as GET.
+  HeadObjectCommand: 's3:GetObject',
+  // Signed into upload URLs: the URL carries the signer's permission.
+  PutObjectCommand: 's3:PutObject',
+  ListObjectsV2Command: 's3:ListBucket',
+  DeleteObjectsCommand: 's3:DeleteObject',
+  ProbeCommand: 'mediaconvert:Probe',
+  CreateJobCommand: 'mediaconvert:CreateJob',
+  GetJobCommand: 'mediaconvert:GetJob',
+  ListJobsCommand: 'mediaconvert:ListJobs',
+  CancelJobCommand: 'mediaconvert:CancelJob',
+  GetParameterCommand: 'ssm:GetParameter',
+};
+
+/** The domain operations in src/video-service.ts the events and the reconciler share. */
+const SOURCE_UPLOADED = [
+  'GetCommand', 'UpdateCommand', // claim, intent, job, failure
+  'ProbeCommand', 'GetObjectCommand', // inspect: Probe and the MP4 header's ranged GETs
+  'ListJobsCommand', 'CreateJobCommand', // find the job an earlier try made, or submit one
+  'ListObjectsV2Command', 'DeleteObjectsCommand', // a late upload of a deleted video
+];
+const JOB_STATE_CHANGE = [
+  'GetCommand', 'UpdateCommand', // progress, ready, failed
+  'GetObjectCommand', // the master playlist at COMPLETE
+  'ListObjectsV2Command', 'DeleteObjectsCommand', // outputs of a deleted video's job
+];
+
+/** What each function's code sends. */
+const COMMANDS_OF_FUNCTION: Record<string, string[]> = {
+  // routes/: create (with its upload URL), read and list by both indexes, playback's signing key,
+  // DELETE (a tombstone, the job canceled, the objects removed).
+  ApiFunction: ['PutCommand', 'PutObjectCommand', 'GetCommand', 'QueryCommand', 'GetParameterCommand', 'UpdateCommand', 'CancelJobCommand', 'ListObjectsV2Command', 'DeleteObjectsCommand'],
+  S3EventFunction: SOURCE_UPLOADED,
+  JobEventFunction: JOB_STATE_CHANGE,
+  // src/reconciler.ts: both of the above, plus its index queries, whether a source is stored, the
+  // transcoder's word on a job, cancels, the bucket sample and tombstones removed at last.
+  ReconcileFunction: [...SOURCE_UPLOADED, ...JOB_STATE_CHANGE, 'QueryCommand', 'HeadObjectCommand', 'GetJobCommand', 'CancelJobCommand', 'DeleteCommand'],
+};
+
+/** The SDK commands src/ sends (`new XCommand(`), by reading the code. */
+async function commandsInSource(): Promise<Set<string>> {
+  const root = new URL('../../src/', import.meta.url);
+  const commands = new Set<string>();
+  for (const file of await readdir(root, { recursive: true })) {
+    if (!file.endsWith('.ts')) continue;
+    for (const match of (await readFile(new URL(file, root), 'utf8')).matchAll(/\bnew (\w+Command)\(/g)) commands.add(match[1]!);
+  }
+  return commands;
+}
+
+const roleOf = (functionId: string) => (resources[functionId]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+interface Grant {
+  actions: string[];
+  resources: string[];
+  condition: unknown;
+}
+
+const grantsOf = (roleId: string, parameters: Record<string, string> = {}): Record<string, Grant> =>
+  Object.fromEntries(
+    (evaluate(resources[roleId]!.Properties.Policies, context(parameters)) as any[])
+      .flatMap((policy) => policy.PolicyDocument.Statement)
+      .map((statement: any) => [statement.Sid, { actions: [statement.Action].flat() as string[], resources: [statement.Resource].flat() as string[], condition: statement.Condition }]),
+  );
+
+t.test('every AWS call in src/ has its IAM action, and some function runs it', async (t) => {
+  const sent = await commandsInSource();
+  t.ok(sent.size >= 10, `${sent.size} commands`);
+  for (const command of sent) t.ok(command in IAM_ACTION_OF_COMMAND, `${command} has an IAM action listed here`);
+  const run = new Set(Object.values(COMMANDS_OF_FUNCTION).flat());
+  t.same([...sent].filter((command) => !run.has(command)), [], 'every command is run by a function');
+  t.same([...run].filter((command) => !sent.has(command)), [], 'no function is said to run a command src/ no longer sends');
+});
+
+t.test('each role grants exactly the actions its function\'s code calls', async (t) => {
+  t.same(Object.keys(COMMANDS_OF_FUNCTION).sort(), functions.map(([id]) => id).sort());
+  for (const [functionId, commands] of Object.entries(COMMANDS_OF_FUNCTION)) {
+    const expected = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', ...commands.map((command) => IAM_ACTION_OF_COMMAND[command]!)]);
+    // CreateJob names the role the job runs as.
+    if (commands.includes('CreateJobCommand')) expected.add('iam:PassRole');
+    // Invoked asynchronously with failures kept in the queue (their EventInvokeConfig).
+    if (['S3EventFunction', 'JobEventFunction'].includes(functionId)) expected.add('sqs:SendMessage');
+    const granted = new Set(Object.values(grantsOf(roleOf(functionId))).flatMap((grant) => grant.actions));
+    t.same([...granted].sort(), [...expected].sort(), `${functionId} (${roleOf(functionId)})`);
+  }
 });
 
 t.test('each role holds what its function does and nothing more', async (t) => {
-  const grants = (roleId: string) =>
-    Object.fromEntries(
-      (evaluate(resources[roleId]!.Properties.Policies, context()) as any[])
-        .flatMap((policy) => policy.PolicyDocument.Statement)
-        .map((statement: any) => [statement.Sid, { actions: [statement.Action].flat(), resources: [statement.Resource].flat() }]),
-    );
+  const grants = (roleId: string) => grantsOf(roleId);
   const bucketArn = `arn:aws:s3:::${BUCKET_NAME}`;
+  const bothPrefixes = [`${bucketArn}/uploads/*`, `${bucketArn}/video-streams/*`];
+  const prefixCondition = { StringLike: { 's3:prefix': ['uploads/*', 'video-streams/*'] } };
+  const jobs = 'arn:aws:mediaconvert:eu-west-1:111122223333:jobs/*';
+  const defaultQueue = 'arn:aws:mediaconvert:eu-west-1:111122223333:queues/Default';
   t.match(grants('MediaConvertRole'), {
     ReadSources: { actions: ['s3:GetObject'], resources: [`${bucketArn}/uploads/*`] },
     WriteStreams: { actions: ['s3:PutObject'], resources: [`${bucketArn}/video-streams/*`] },
@@ -306,16 +444,50 @@ t.test('each role holds what its function does and nothing more', async (t) => {
   t.same(Object.keys(grants('MediaConvertRole')), ['ReadSources', 'WriteStreams']);
   const mediaConvertTrust = (resources.MediaConvertRole!.Properties as any).AssumeRolePolicyDocument.Statement[0];
   t.same(mediaConvertTrust.Principal, { Service: 'mediaconvert.amazonaws.com' });
-  t.same(Object.keys(grants('S3EventRole')).sort(), ['Catalog', 'KeepFailedEvents', 'OwnLogs', 'PassTheJobRole', 'ProbeMedia', 'ProbeSources', 'SubmitJobs']);
-  t.same(grants('S3EventRole').ProbeSources.resources, [`${bucketArn}/uploads/*`]);
-  t.same(grants('S3EventRole').ProbeMedia, { actions: ['mediaconvert:Probe'], resources: ['*'] }, 'Probe has no resource to scope it to');
-  t.same(Object.keys(grants('JobEventRole')).sort(), ['Catalog', 'KeepFailedEvents', 'OwnLogs', 'ReadPlaylists']);
-  t.same(grants('JobEventRole').ReadPlaylists.resources, [`${bucketArn}/video-streams/*.m3u8`]);
+
+  const s3Event = grants('S3EventRole');
+  t.same(Object.keys(s3Event).sort(), ['Catalog', 'DeleteVideoObjects', 'FindJobs', 'KeepFailedEvents', 'ListVideoObjects', 'OwnLogs', 'PassTheJobRole', 'ProbeMedia', 'ProbeSources', 'SubmitJobs']);
+  t.same(s3Event.ProbeSources!.resources, [`${bucketArn}/uploads/*`]);
+  t.same(s3Event.ProbeMedia, { actions: ['mediaconvert:Probe'], resources: ['*'], condition: undefined }, 'Probe has no resource to scope it to');
+  t.same(s3Event.FindJobs!.resources, [defaultQueue], 'ListJobs on the queue findJob names');
+  t.same(grantsOf('S3EventRole', { UseDedicatedQueue: 'true' }).FindJobs!.resources, [RESOURCE_VALUES['TranscodeQueue.Arn']], 'or the stack\'s own queue');
+
+  const jobEvent = grants('JobEventRole');
+  t.same(Object.keys(jobEvent).sort(), ['Catalog', 'DeleteVideoObjects', 'KeepFailedEvents', 'ListVideoObjects', 'OwnLogs', 'ReadPlaylists']);
+  t.same(jobEvent.ReadPlaylists!.resources, [`${bucketArn}/video-streams/*.m3u8`]);
+
   const api = grants('ApiRole');
-  t.same(api.PresignUploads, { actions: ['s3:PutObject'], resources: [`${bucketArn}/uploads/*`] });
-  t.same(api.SigningKey, { actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key-1'] });
+  t.same(api.PresignUploads, { actions: ['s3:PutObject'], resources: [`${bucketArn}/uploads/*`], condition: undefined });
+  t.same(api.SigningKey, { actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key-1'], condition: undefined });
+  t.same(api.CancelJobs, { actions: ['mediaconvert:CancelJob'], resources: [jobs], condition: undefined });
   const custom = evaluate(resources.ApiRole!.Properties.Policies, context({ CloudFrontPrivateKeyParameterPrefix: '/keys/vod' })) as any[];
   t.ok(JSON.stringify(custom).includes('parameter/keys/vod-1"'), 'a custom parameter prefix is the one granted');
+
+  // A deleted video's objects go wherever its deletion runs: both folders, nothing else.
+  for (const role of ['ApiRole', 'S3EventRole', 'JobEventRole', 'ReconcileRole']) {
+    t.same(grants(role).DeleteVideoObjects, { actions: ['s3:DeleteObject'], resources: bothPrefixes, condition: undefined }, `${role}: deletes in both folders`);
+    t.same(grants(role).ListVideoObjects!.resources, [bucketArn], `${role}: lists this bucket`);
+  }
+  for (const role of ['ApiRole', 'S3EventRole', 'JobEventRole']) {
+    t.same(grants(role).ListVideoObjects!.condition, prefixCondition, `${role}: lists the two folders only`);
+  }
+
+  const reconcile = grants('ReconcileRole');
+  t.same(Object.keys(reconcile).sort(), [
+    'Catalog', 'DeleteVideoObjects', 'DueVideos', 'FindJobs', 'ListVideoObjects', 'OwnLogs', 'PassTheJobRole',
+    'ProbeMedia', 'ReadPlaylists', 'ReadSources', 'SubmitJobs', 'WatchJobs',
+  ]);
+  t.same(reconcile.Catalog, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: ['VideosTable.Arn'], condition: undefined });
+  t.same(reconcile.DueVideos, { actions: ['dynamodb:Query'], resources: ['VideosTable.Arn/index/byStatus'], condition: undefined }, 'the status index only: never a scan');
+  t.same(reconcile.ReadSources!.resources, [`${bucketArn}/uploads/*`]);
+  t.same(reconcile.ReadPlaylists!.resources, [`${bucketArn}/video-streams/*.m3u8`]);
+  // HeadObject of a missing source answers 404 only to a caller with s3:ListBucket, and a HEAD
+  // carries no s3:prefix for a condition to match: with a 403, every abandoned upload would fail
+  // as an error instead of reaching "upload expired".
+  t.equal(reconcile.ListVideoObjects!.condition, undefined, 'ReconcileRole: ListBucket unconditioned, for HeadObject\'s 404');
+  t.same(reconcile.WatchJobs, { actions: ['mediaconvert:GetJob', 'mediaconvert:CancelJob'], resources: [jobs], condition: undefined });
+  t.same(reconcile.FindJobs!.resources, [defaultQueue]);
+  t.same(reconcile.ProbeMedia!.resources, ['*']);
 });
 
 t.test('every function logs to a log group of its own with a retention', async (t) => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { MediaConvertJobStateChangeEvent, S3Event } from '../../../src/schemas/events.ts';
+import { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent } from '../../../src/schemas/events.ts';
 
 const fixturesDir = fileURLToPath(new URL('../../fixtures/events/', import.meta.url));
 
@@ -35,6 +35,13 @@ t.test('every MediaConvert fixture matches the MediaConvertJobStateChangeEvent s
   for (const { file, event } of mediaConvertFixtures) {
     t.same(errorsOf(MediaConvertJobStateChangeEvent, event), [], file);
   }
+});
+
+t.test('the schedule fixture matches the ScheduledEvent schema', async (t) => {
+  const fixtures = loadFixtures('scheduled');
+  t.equal(fixtures.length, 1);
+  for (const { file, event } of fixtures) t.same(errorsOf(ScheduledEvent, event), [], file);
+  t.notSame(errorsOf(ScheduledEvent, mediaConvertFixtures[0]!.event), [], 'a MediaConvert event is not one');
 });
 
 t.test('the S3 fixtures carry URL-encoded keys that decode to the uploaded key', async (t) => {

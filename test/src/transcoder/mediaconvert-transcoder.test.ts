@@ -76,6 +76,27 @@ t.test('submit leaves the queue out when none is configured, so the Default queu
   t.notOk('Queue' in input);
 });
 
+t.test('findJob looks in the queue the jobs go to (the Default queue when none is configured), where IAM grants ListJobs', async (t) => {
+  const since = new Date('2026-11-30T10:00:00Z');
+  const jobs = [
+    { id: 'other-video', createdAt: since.getTime() / 1000 + 30, userMetadata: { videoId: 'another', bucket: BUCKET } },
+    { id: 'other-stack', createdAt: since.getTime() / 1000 + 20, userMetadata: { videoId: VIDEO_ID, bucket: 'another-bucket' } },
+    { id: 'ours', createdAt: since.getTime() / 1000 + 10, userMetadata: { videoId: VIDEO_ID, bucket: BUCKET } },
+  ];
+  const fake = await startFakeMediaConvertServer(t, () => ({ jobs }));
+  const client = new MediaConvertClient({ endpoint: fake.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  t.teardown(() => client.destroy());
+  const inspect = async () => { throw new Error('not called'); };
+  const queryOf = (index: number) => new URL(fake.requests[index]!.url!, fake.url).searchParams;
+
+  t.same(await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect }).findJob(VIDEO_ID, since), { jobId: 'ours' });
+  t.equal(fake.requests[0]?.method, 'GET');
+  t.equal(queryOf(0).get('queue'), 'Default');
+  t.equal(queryOf(0).get('order'), 'DESCENDING', 'newest first');
+  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, queueArn: QUEUE_ARN, inspect }).findJob(VIDEO_ID, since);
+  t.equal(queryOf(1).get('queue'), QUEUE_ARN, 'the configured queue');
+});
+
 t.test('submit fails loudly when MediaConvert answers without a job id', async (t) => {
   const fake = await startFakeMediaConvertServer(t, () => ({ job: {} }));
   const client = new MediaConvertClient({ endpoint: fake.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
