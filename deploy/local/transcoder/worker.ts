@@ -32,6 +32,7 @@ export const ERROR_CODE_INPUT_UNREADABLE = 1010;
 
 /** Attempts in all (the first run plus retries after interruptions) before giving up. */
 export const MAX_ATTEMPTS = 3;
+export const INTERRUPTED_TOO_OFTEN = `Transcoding was interrupted too many times (${MAX_ATTEMPTS} starts of the transcoder in a row stopped it). Upload the file again.`;
 
 /** The URL ffmpeg reads the source through must outlive the longest transcode. */
 const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
@@ -292,7 +293,9 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   async function runJob(record: JobRecord, signal: AbortSignal): Promise<void> {
     if (record.attempts >= MAX_ATTEMPTS) {
-      await fail(record, new JobError(ERROR_CODE_UNKNOWN, 'Transcoding was interrupted too many times'));
+      // A job that every start picks up and no start finishes may be what brings the stack down:
+      // it stops here, with a reason, rather than in a crash loop.
+      await fail(record, new JobError(ERROR_CODE_UNKNOWN, INTERRUPTED_TOO_OFTEN));
       return;
     }
     record.attempts += 1;

@@ -15,6 +15,7 @@ import { startTranscodeWorkerServer } from '../../../../deploy/local/transcoder/
 import {
   createTranscodeWorker,
   MAX_ATTEMPTS,
+  INTERRUPTED_TOO_OFTEN,
   type JobRecord,
   type TranscodeWorker,
   type TranscodeWorkerLogger,
@@ -413,7 +414,7 @@ t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running
   await second.worker.idle();
   assertValidEvents(t, second.events);
   t.same(second.events.map((e) => e.detail.status), ['ERROR']);
-  t.match(second.events[0]!.detail, { errorMessage: 'Transcoding was interrupted too many times', jobId });
+  t.match(second.events[0]!.detail, { errorMessage: INTERRUPTED_TOO_OFTEN, jobId });
   t.match(await readRecord(first.dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
 });
 
