@@ -391,7 +391,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted, with every object of the video */
+            /** @description Deleted: gone for everyone at once; a running transcode is canceled and every object removed (anything written later, or not removable at once, is removed by the reconciler) */
             204: {
                 headers: {
                     [name: string]: unknown;
