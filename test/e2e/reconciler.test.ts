@@ -16,7 +16,7 @@ import { createFfmpegWorkerTranscoder } from '../../src/transcoder/ffmpeg-worker
 import type { Transcoder } from '../../src/transcoder/transcoder.ts';
 import { createVideoCatalog, type VideoRecord } from '../../src/video-catalog.ts';
 import { createVideoService } from '../../src/video-service.ts';
-import { createVideoStorage, sourceKey, streamPrefix } from '../../src/video-storage.ts';
+import { createVideoStorage, ObjectsNotDeletedError, sourceKey, streamPrefix } from '../../src/video-storage.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { makeClip } from '../helpers/media.ts';
 import { inspectFile, planForFile } from '../helpers/plans.ts';
@@ -54,7 +54,7 @@ const logger = {
 };
 
 /** One run, `aheadSeconds` in the future, with the stack's own service and transcoder unless given. */
-function reconcileAt(aheadSeconds: number, deps: { videos?: ReturnType<typeof createVideoService>; transcoder?: Pick<Transcoder, 'getJob' | 'cancel'> } = {}): Promise<ReconcileReport> {
+function reconcileAt(aheadSeconds: number, deps: { videos?: Pick<ReturnType<typeof createVideoService>, 'handleSourceUploaded' | 'handleJobStateChange' | 'clearDeleted'>; transcoder?: Pick<Transcoder, 'getJob' | 'cancel'> } = {}): Promise<ReconcileReport> {
   return createReconciler({
     videos: deps.videos ?? stack.services.videos,
     catalog,
@@ -310,4 +310,30 @@ t.test('a tombstone whose objects came back is cleaned by the reconciler', async
   const report = await reconcileAt(0);
   t.equal(report.actions['tombstone-cleaned'], 1);
   t.same(await objectsOf(videoId), []);
+});
+
+t.test('a tombstone whose objects S3 will not delete stays, and is tried again', async (t) => {
+  const videoId = await createVideo(stack, token);
+  await putObjects(stack, [{ key: `${streamPrefix(videoId)}master.m3u8`, body: '#EXTM3U' }]);
+  const video = (await catalog.get(videoId))!;
+  await catalog.markDeleted(video, new Date().toISOString());
+  const refusing = {
+    ...stack.services.videos,
+    clearDeleted: async () => {
+      throw new ObjectsNotDeletedError([{ key: `${streamPrefix(videoId)}master.m3u8`, code: 'AccessDenied' }]);
+    },
+  };
+  const report = await reconcileAt(settings.uploadUrlTtlSeconds + pastTheGrace, { videos: refusing });
+  t.equal(report.actions['tombstone-removed'], 0, 'not removed while objects remain');
+  t.ok(report.actions['retry-scheduled'] >= 1, 'scheduled again');
+  const kept = await catalog.get(videoId);
+  t.equal(kept?.status, 'deleted');
+  t.match(kept?.reconcile?.lastError, /AccessDenied/, 'with what S3 said');
+  t.ok(logged.some((line) => line.level === 'warn' && line.details.videoId === videoId), 'and logged');
+  // Once S3 deletes again, the next due run clears the objects and the tombstone.
+  const later = await reconcileAt(settings.uploadUrlTtlSeconds + pastTheGrace + 3600);
+  t.equal(later.actions['tombstone-cleaned'], 1);
+  t.same(await objectsOf(videoId), []);
+  t.equal((await reconcileAt(settings.uploadUrlTtlSeconds + pastTheGrace + 3600)).actions['tombstone-removed'] >= 1, true);
+  t.equal(await catalog.get(videoId), undefined);
 });
