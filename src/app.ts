@@ -7,11 +7,13 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import type { Viewer } from './video-service.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
+import { API_SECURITY_HEADERS, DOCS_CONTENT_SECURITY_POLICY } from './security-headers.ts';
 import { Problem } from './schemas/problem.ts';
 import { AudioTrack, Rendition, Video, VideoError, VideoPage, VideoStatus, VideoWarning } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
@@ -60,6 +62,8 @@ export function buildServerOptions(
 async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
   fastify.decorate('services', options.services);
   registerErrorHandling(fastify);
+  // Security headers on every response, errors and 404s included (src/security-headers.ts).
+  await fastify.register(helmet, API_SECURITY_HEADERS);
 
   for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
     fastify.addSchema(schema);
@@ -88,7 +92,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     // Named components in the document for each $id schema, so generated clients get named types.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  // Its onSend hook replaces the API's Content-Security-Policy on Swagger UI's own routes.
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 
   await fastify.register(healthRoutes);
