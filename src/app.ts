@@ -11,7 +11,7 @@ import helmet from '@fastify/helmet';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import type { Viewer } from './video-service.ts';
-import { registerErrorHandling } from './error-handler.ts';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './error-handler.ts';
 import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
 import { API_SECURITY_HEADERS, DOCS_CONTENT_SECURITY_POLICY } from './security-headers.ts';
 import { Problem } from './schemas/problem.ts';
@@ -50,8 +50,14 @@ export function buildServerOptions(
       // Unknown properties are an error the client should hear about, not silently dropped.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
-    // API Gateway may forward paths with a trailing slash.
-    routerOptions: { ignoreTrailingSlash: true },
+    // API Gateway may forward paths with a trailing slash. A longer path parameter is answered
+    // 414 before any route runs (Fastify's default limit, stated because the API documents it).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    // What is refused before a route runs is answered as problem+json too (src/error-handler.ts):
+    // a URL that does not decode or an overlong path parameter (routing), and whatever Node's HTTP
+    // parser refuses (headers too large, a broken Content-Length) on the local server.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     genReqId: (request) => (request.headers['x-amzn-trace-id'] as string | undefined) ?? crypto.randomUUID(),
     // Each route's validators and serializers are compiled at its first request, not at ready:
     // a cold start used to compile all of them (src/schema-compilers.ts).

@@ -8,6 +8,9 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = [{ bearerAuth: [] }];
   const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
   const notFound = problemResponse('No such video, or one you may not see');
+  // Any id is looked up, but one that cannot be an id is refused before the lookup.
+  const invalidId = problemResponse('The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %)');
+  const idTooLong = problemResponse('The video id is far longer than any id (over the router’s limit of 100 characters): URI too long');
 
   fastify.get(
     '/videos',
@@ -39,7 +42,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'One video: status, progress, renditions, or why it failed',
         security,
         params: VideoParams,
-        response: { 200: Type.Ref(Video, { description: 'The video' }), 401: unauthenticated, 404: notFound },
+        response: { 200: Type.Ref(Video, { description: 'The video' }), 400: invalidId, 401: unauthenticated, 404: notFound, 414: idTooLong },
       },
     },
     async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),
@@ -59,9 +62,11 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: VideoParams,
         response: {
           200: Type.Ref(Playback, { description: 'Where to play it, and until when' }),
+          400: invalidId,
           401: unauthenticated,
           404: notFound,
           409: problemResponse('The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed)'),
+          414: idTooLong,
         },
       },
     },
@@ -79,9 +84,11 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: VideoParams,
         response: {
           204: Type.Null({ description: 'Deleted, with every object of the video' }),
+          400: invalidId,
           401: unauthenticated,
           403: problemResponse('The video belongs to someone else'),
           404: notFound,
+          414: idTooLong,
         },
       },
     },

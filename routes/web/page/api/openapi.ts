@@ -259,7 +259,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreateUploadResponse"];
                 };
             };
-            /** @description The body is not a valid upload request */
+            /** @description The body is not a valid upload request (not JSON, a missing or unknown field, or a value of the wrong type) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -277,7 +277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description sizeBytes is over the upload limit */
+            /** @description sizeBytes is over the upload limit, or the request body itself is over 1 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -286,7 +286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description contentType is not a video or audio type (an image or a text file, say) */
+            /** @description contentType is not a video or audio type (an image or a text file, say), or the request body is not application/json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -360,6 +360,15 @@ export interface operations {
                     "application/json": components["schemas"]["Video"];
                 };
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -371,6 +380,15 @@ export interface operations {
             };
             /** @description No such video, or one you may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -398,6 +416,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -418,6 +445,15 @@ export interface operations {
             };
             /** @description No such video, or one you may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -447,6 +483,15 @@ export interface operations {
                     "application/json": components["schemas"]["Playback"];
                 };
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -467,6 +512,15 @@ export interface operations {
             };
             /** @description The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
