@@ -48,6 +48,8 @@ export function buildServerOptions(
     logger: { level: config.LOG_LEVEL },
     ajv: {
       // Unknown properties are an error the client should hear about, not silently dropped.
+      // Coercion is for the parts that arrive as text (query, path, headers); JSON bodies are
+      // validated without it (src/schema-compilers.ts, BODY_AJV_OPTIONS).
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
     // API Gateway may forward paths with a trailing slash. A longer path parameter is answered

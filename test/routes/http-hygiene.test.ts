@@ -80,6 +80,36 @@ t.test("Fastify's own body errors are problems: not JSON, too large, not applica
   isProblem(t, 'an unknown route', await fetched(await fetch(`${stack.apiUrl}/nowhere`)), 404, '/problems/route-not-found');
 });
 
+t.test('a JSON body is taken as written: a string, an array or a boolean where the schema says otherwise is a 400 problem', async (t) => {
+  const valid = { title: 'Typed', filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 10 };
+  const createUpload = operation('createUpload');
+  const wrongTypes: Array<[string, Record<string, unknown>]> = [
+    ['"sizeBytes":"10"', { ...valid, sizeBytes: '10' }],
+    ['"sizeBytes":[10]', { ...valid, sizeBytes: [10] }],
+    ['"sizeBytes":"1e1"', { ...valid, sizeBytes: '1e1' }],
+    ['"sizeBytes":true', { ...valid, sizeBytes: true }],
+    ['"title":["a"]', { ...valid, title: ['a'] }],
+    ['"title":5', { ...valid, title: 5 }],
+    ['"title":null', { ...valid, title: null }],
+    ['"contentType":["video/mp4"]', { ...valid, contentType: ['video/mp4'] }],
+  ];
+  for (const [label, body] of wrongTypes) {
+    const answer = await fetched(
+      await fetch(`${stack.apiUrl}/uploads`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    );
+    isProblem(t, label, answer, 400, '/problems/invalid-input');
+    t.same(contractProblems(createUpload, { status: answer.status, contentType: answer.headers.get('content-type'), body: answer.body }), [], `${label}: as declared`);
+  }
+  t.equal((await callApi(stack, 'POST', '/uploads', { token: alice, body: valid })).status, 201, 'the same body with its own types: 201');
+});
+
+t.test('a query string is text: limit=20 is the integer 20', async (t) => {
+  const page = await callApi<{ items: unknown[] }>(stack, 'GET', '/videos?status=all&limit=20', { token: alice });
+  t.equal(page.status, 200);
+  t.ok(page.body.items.length >= 1);
+  isProblem(t, 'limit=twenty', await fetched(await fetch(`${stack.apiUrl}/videos?limit=twenty`, { headers: bearer })), 400, '/problems/invalid-input');
+});
+
 t.test('the OpenAPI document declares 400 and 414 on every {videoId} operation', async (t) => {
   t.ok(videoOperations.length >= 3);
   for (const op of videoOperations) {
