@@ -14,6 +14,8 @@ import type { Viewer } from './video-service.ts';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './error-handler.ts';
 import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
 import { API_SECURITY_HEADERS, DOCS_CONTENT_SECURITY_POLICY } from './security-headers.ts';
+import { registerCors } from './cors.ts';
+import { registerRateLimit } from './rate-limit.ts';
 import { Problem } from './schemas/problem.ts';
 import { AudioTrack, Rendition, Video, VideoError, VideoPage, VideoStatus, VideoWarning } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
@@ -72,6 +74,10 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   registerErrorHandling(fastify);
   // Security headers on every response, errors and 404s included (src/security-headers.ts).
   await fastify.register(helmet, API_SECURITY_HEADERS);
+  // CORS for the configured origins only (src/cors.ts), before the rate limit so that a 429 is
+  // readable by a page that may call the API; then the rate limit, before anything else runs.
+  await registerCors(fastify, options.config);
+  await registerRateLimit(fastify, options.config);
 
   for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
     fastify.addSchema(schema);

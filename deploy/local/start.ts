@@ -5,7 +5,7 @@ import { startLocalStack } from './stack.ts';
 const settings = loadLocalSettings(process.env);
 // App settings (upload and playback limits, LOG_LEVEL) pass through from the environment.
 const passThrough = Object.fromEntries(
-  ['WEB_ASSETS_DIR', 'MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS', 'PLAYBACK_URL_TTL_SECONDS', 'PLAYBACK_URL_MARGIN_SECONDS', 'CATALOG_CACHE_MS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  ['WEB_ASSETS_DIR', 'MAX_UPLOAD_BYTES', 'UPLOAD_URL_TTL_SECONDS', 'PLAYBACK_URL_TTL_SECONDS', 'PLAYBACK_URL_MARGIN_SECONDS', 'CATALOG_CACHE_MS', 'CORS_ALLOWED_ORIGINS', 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_SECONDS'].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
 );
 const stack = await startLocalStack({
   dataDir: settings.DATA_DIR,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problemResponse } from '../../src/schemas/problem.ts';
+import { problemResponse, tooManyRequestsResponse } from '../../src/schemas/problem.ts';
 import { ListVideosQuery, Video, VideoPage, VideoParams } from '../../src/schemas/video.ts';
 import { Playback } from '../../src/schemas/playback.ts';
 
@@ -27,6 +27,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: Type.Ref(VideoPage, { description: 'One page of videos' }),
           400: problemResponse('Invalid status, limit or cursor'),
           401: unauthenticated,
+          429: tooManyRequestsResponse,
         },
       },
     },
@@ -42,7 +43,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'One video: status, progress, renditions, or why it failed',
         security,
         params: VideoParams,
-        response: { 200: Type.Ref(Video, { description: 'The video' }), 400: invalidId, 401: unauthenticated, 404: notFound, 414: idTooLong },
+        response: { 200: Type.Ref(Video, { description: 'The video' }), 400: invalidId, 401: unauthenticated, 404: notFound, 414: idTooLong, 429: tooManyRequestsResponse },
       },
     },
     async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),
@@ -67,6 +68,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           404: notFound,
           409: problemResponse('The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed)'),
           414: idTooLong,
+          429: tooManyRequestsResponse,
         },
       },
     },
@@ -89,6 +91,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           403: problemResponse('The video belongs to someone else'),
           404: notFound,
           414: idTooLong,
+          429: tooManyRequestsResponse,
         },
       },
     },

@@ -20,3 +20,15 @@ export const problemResponse = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemRef } },
 });
+
+/**
+ * A 429 from the rate limit (src/rate-limit.ts), which every operation may answer: problem+json
+ * with the seconds to wait in Retry-After.
+ */
+export const tooManyRequestsResponse = {
+  description: 'Too many requests from this client: retry after Retry-After seconds',
+  headers: {
+    'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds until this client may send requests again' },
+  },
+  content: { 'application/problem+json': { schema: ProblemRef } },
+};

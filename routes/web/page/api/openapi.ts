@@ -235,6 +235,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createUpload: {
@@ -295,6 +306,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listVideos: {
@@ -332,6 +354,17 @@ export interface operations {
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -390,6 +423,17 @@ export interface operations {
             /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
             414: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -461,6 +505,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getPlayback: {
@@ -522,6 +577,17 @@ export interface operations {
             /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
             414: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
