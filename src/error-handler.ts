@@ -120,8 +120,9 @@ export const answerFrameworkError: NonNullable<FastifyServerOptions['frameworkEr
  * Fastify's `clientErrorHandler` (the server's 'clientError' event): the HTTP parser refused the
  * bytes before any request exists, so the answer is written to the socket as Node would write its
  * own, then the connection is closed. Node reports an overlong request line and overlong headers
- * alike (HPE_HEADER_OVERFLOW); a packet that is still a request line when the limit is reached is
- * a URI too long (414), anything else headers too large (431).
+ * alike (HPE_HEADER_OVERFLOW, one 16 KB limit for both): when the request line is most of what was
+ * read, the URI is too long (414), else the headers are too large (431). Every operation declares
+ * both.
  */
 export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   // A reset connection has nobody to answer (https://nodejs.org/api/http.html#event-clienterror).
@@ -130,7 +131,10 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     // Fastify types rawPacket as a JSON-serialised Buffer; Node passes the Buffer itself.
     const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, 64 * 1024).toString('latin1') : '';
-    problem = /^[A-Z]+ [^\r\n]*$/.test(packet)
+    const lineEnd = packet.indexOf('\r\n');
+    const requestLine = lineEnd === -1 ? packet.length : lineEnd;
+    // The URI is to blame when the request line is most of what was read (or all of it).
+    problem = /^[A-Z]+ /.test(packet) && requestLine * 2 >= packet.length
       ? httpProblem(414, 'The request URI is longer than this server reads.', 'uri-too-long')
       : httpProblem(431, 'The request headers are larger than this server reads.', 'headers-too-large');
   } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problemResponse, tooManyRequestsResponse } from '../../src/schemas/problem.ts';
+import { anyRequestResponses, problemResponse } from '../../src/schemas/problem.ts';
 import { CreateUploadRequest, CreateUploadResponse } from '../../src/schemas/upload.ts';
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -21,7 +21,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           401: problemResponse('Missing, malformed, expired or foreign bearer token'),
           413: problemResponse('sizeBytes is over the upload limit, or the request body itself is over 1 MiB'),
           415: problemResponse('contentType is not a video or audio type (an image or a text file, say), or the request body is not application/json'),
-          429: tooManyRequestsResponse,
+          ...anyRequestResponses,
         },
       },
     },

@@ -32,3 +32,14 @@ export const tooManyRequestsResponse = {
   },
   content: { 'application/problem+json': { schema: ProblemRef } },
 };
+
+/**
+ * What any operation may answer whatever its own inputs, declared on every one: a URI or headers
+ * over what the server reads (Node's HTTP parser: 16 KB for the request line and the headers
+ * together; src/error-handler.ts), and the rate limit's 429.
+ */
+export const anyRequestResponses = {
+  414: problemResponse('URI too long: more than the server reads (16 KB with the headers)'),
+  429: tooManyRequestsResponse,
+  431: problemResponse('Request headers too large: more than the server reads (16 KB with the request line)'),
+};

@@ -24,7 +24,7 @@ export interface Operation {
   parameters: Parameter[];
   security?: unknown[];
   requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema }> }>;
+  responses: Record<string, { description: string; headers?: Record<string, { schema: JsonSchema }>; content?: Record<string, { schema: JsonSchema }> }>;
 }
 
 export interface OpenApiDocument {
@@ -65,13 +65,23 @@ function validatorFor(...segments: string[]): ValidateFunction {
   return validate;
 }
 
-/** Problems with an answer against the document, or [] when it keeps the contract. */
+/** Response headers as fetch (Headers) or node:http (a record) gives them. */
+export type AnswerHeaders = Headers | Record<string, string | string[] | undefined>;
+
+/**
+ * Problems with an answer against the document, or [] when it keeps the contract. With `headers`,
+ * the headers the status declares (429's Retry-After) must be there and match their schemas.
+ */
 export function contractProblems(
   op: Operation,
-  answer: { status: number; contentType: string | null | undefined; body: string },
+  answer: { status: number; contentType: string | null | undefined; body: string; headers?: AnswerHeaders },
 ): string[] {
   const declared = op.responses[String(answer.status)];
   if (!declared) return [`status ${answer.status} is not declared (declared: ${Object.keys(op.responses).join(', ')})`];
+  if (answer.headers && declared.headers) {
+    const headerProblems = Object.entries(declared.headers).flatMap(([name, header]) => headerProblemsOf(answer.headers!, name, header.schema));
+    if (headerProblems.length > 0) return headerProblems;
+  }
   const mediaType = (answer.contentType ?? '').split(';')[0]!.trim();
   if (!declared.content) {
     return answer.body === '' ? [] : [`status ${answer.status} declares no body, got ${answer.body.length} bytes`];
@@ -93,4 +103,13 @@ export function contractProblems(
 export function schemaProblems(component: string, value: unknown): string[] {
   const validate = validatorFor('components', 'schemas', component);
   return validate(value) ? [] : [ajv.errorsText(validate.errors)];
+}
+
+function headerProblemsOf(headers: AnswerHeaders, name: string, schema: JsonSchema): string[] {
+  const raw = headers instanceof Headers ? headers.get(name) : headers[name.toLowerCase()];
+  const text = Array.isArray(raw) ? raw.join(', ') : raw;
+  if (text === undefined || text === null) return [`header ${name} is declared but missing`];
+  const value = schema.type === 'integer' || schema.type === 'number' ? (/^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text) : text;
+  const validate = ajv.compile(schema);
+  return validate(value) ? [] : [`header ${name}: ${JSON.stringify(text)} ${ajv.errorsText(validate.errors)}`];
 }

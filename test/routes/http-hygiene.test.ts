@@ -61,6 +61,10 @@ t.test("what Node's HTTP parser refuses is a problem too: 414, 431, a broken Con
   const url = `/videos?cursor=${'c'.repeat(100_000)}`;
   isProblem(t, 'a 100 KB URI', await rawRequest(stack.apiUrl, `GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`), 414, '/problems/uri-too-long');
   isProblem(t, '20 KB of headers', await rawRequest(stack.apiUrl, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`), 431, '/problems/headers-too-large');
+  // One 16 KB limit for both: whichever is most of it is to blame.
+  const nearLimit = 15_000;
+  isProblem(t, 'a 15 KB URI and 2 KB of headers', await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(nearLimit)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(2000)}\r\n\r\n`), 414, '/problems/uri-too-long');
+  isProblem(t, 'a 2 KB URI and 15 KB of headers', await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(2000)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(nearLimit)}\r\n\r\n`), 431, '/problems/headers-too-large');
   const post = (headers: string, body = '{}') => rawRequest(stack.apiUrl, `POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: application/json\r\n${headers}\r\n${body}`);
   isProblem(t, 'Content-Length: abc', await post('Content-Length: abc\r\n'), 400, '/problems/invalid-content-length');
   isProblem(t, 'two different Content-Lengths', await post('Content-Length: 2\r\nContent-Length: 3\r\n'), 400, '/problems/invalid-content-length');
@@ -110,7 +114,7 @@ t.test('a query string is text: limit=20 is the integer 20', async (t) => {
   isProblem(t, 'limit=twenty', await fetched(await fetch(`${stack.apiUrl}/videos?limit=twenty`, { headers: bearer })), 400, '/problems/invalid-input');
 });
 
-t.test('the OpenAPI document declares 400 and 414 on every {videoId} operation', async (t) => {
+t.test('the OpenAPI document declares 400 and 414 on every {videoId} operation, 414, 429 and 431 on every operation', async (t) => {
   t.ok(videoOperations.length >= 3);
   for (const op of videoOperations) {
     for (const status of ['400', '401', '404', '414']) {
@@ -118,4 +122,10 @@ t.test('the OpenAPI document declares 400 and 414 on every {videoId} operation',
     }
   }
   t.ok(operation('createUpload').responses['415'], 'POST /uploads declares 415');
+  for (const op of operations) {
+    for (const status of ['414', '429', '431']) {
+      t.ok(op.responses[status]?.content?.['application/problem+json'], `${op.operationId} declares ${status}, which any request may get`);
+    }
+  }
+  t.ok(operation('getHealth').responses['429']?.headers?.['Retry-After'], '429 declares Retry-After');
 });

@@ -235,11 +235,29 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this client: retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -297,6 +315,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description contentType is not a video or audio type (an image or a text file, say), or the request body is not application/json */
             415: {
                 headers: {
@@ -311,6 +338,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -360,11 +396,29 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this client: retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -420,7 +474,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -434,6 +488,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -496,8 +559,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            /** @description A request body over 1 MiB (this operation takes none) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request body that is not application/json (this operation takes none) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -510,6 +591,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -574,7 +664,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The video id is far longer than any id (over the router’s limit of 100 characters): URI too long */
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -588,6 +678,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds until this client may send requests again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
