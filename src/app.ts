@@ -90,7 +90,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
         title: 'Video on demand API',
         version: API_VERSION,
         description:
-          'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. Errors are application/problem+json.',
+          'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. ' +
+          'Errors are application/problem+json. Any request may get 414 or 431 (a URI or headers over 16 KB together) and 429 (too many requests from one client: wait Retry-After seconds). ' +
+          'Browsers may call the API from the origins its operator configured (CORS, no credentials: send the token in Authorization).',
       },
       components: {
         securitySchemes: {
