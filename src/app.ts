@@ -7,11 +7,15 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import type { Viewer } from './video-service.ts';
-import { registerErrorHandling } from './error-handler.ts';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './error-handler.ts';
 import { createLazySchemaCompilers, type LazySchemaCompilers } from './schema-compilers.ts';
+import { API_SECURITY_HEADERS, DOCS_CONTENT_SECURITY_POLICY } from './security-headers.ts';
+import { registerCors } from './cors.ts';
+import { registerRateLimit } from './rate-limit.ts';
 import { Problem } from './schemas/problem.ts';
 import { AudioTrack, Rendition, Video, VideoError, VideoPage, VideoStatus, VideoWarning } from './schemas/video.ts';
 import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
@@ -49,10 +53,18 @@ export function buildServerOptions(
     logger: { level: config.LOG_LEVEL, stream: redactingDestination(logDestination) },
     ajv: {
       // Unknown properties are an error the client should hear about, not silently dropped.
+      // Coercion is for the parts that arrive as text (query, path, headers); JSON bodies are
+      // validated without it (src/schema-compilers.ts, BODY_AJV_OPTIONS).
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
-    // API Gateway may forward paths with a trailing slash.
-    routerOptions: { ignoreTrailingSlash: true },
+    // API Gateway may forward paths with a trailing slash. A longer path parameter is answered
+    // 414 before any route runs (Fastify's default limit, stated because the API documents it).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    // What is refused before a route runs is answered as problem+json too (src/error-handler.ts):
+    // a URL that does not decode or an overlong path parameter (routing), and whatever Node's HTTP
+    // parser refuses (headers too large, a broken Content-Length) on the local server.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     genReqId: (request) => (request.headers['x-amzn-trace-id'] as string | undefined) ?? crypto.randomUUID(),
     // Each route's validators and serializers are compiled at its first request, not at ready:
     // a cold start used to compile all of them (src/schema-compilers.ts).
@@ -63,6 +75,12 @@ export function buildServerOptions(
 async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
   fastify.decorate('services', options.services);
   registerErrorHandling(fastify);
+  // Security headers on every response, errors and 404s included (src/security-headers.ts).
+  await fastify.register(helmet, API_SECURITY_HEADERS);
+  // CORS for the configured origins only (src/cors.ts), before the rate limit so that a 429 is
+  // readable by a page that may call the API; then the rate limit, before anything else runs.
+  await registerCors(fastify, options.config);
+  await registerRateLimit(fastify, options.config);
 
   for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
     fastify.addSchema(schema);
@@ -75,7 +93,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
         title: 'Video on demand API',
         version: API_VERSION,
         description:
-          'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. Errors are application/problem+json.',
+          'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. ' +
+          'Errors are application/problem+json. Any request may get 414 or 431 (a URI or headers over 16 KB together) and 429 (too many requests from one client: wait Retry-After seconds). ' +
+          'Browsers may call the API from the origins its operator configured (CORS, no credentials: send the token in Authorization).',
       },
       components: {
         securitySchemes: {
@@ -91,7 +111,8 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
     // Named components in the document for each $id schema, so generated clients get named types.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  // Its onSend hook replaces the API's Content-Security-Policy on Swagger UI's own routes.
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 
   await fastify.register(healthRoutes);

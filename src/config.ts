@@ -114,6 +114,21 @@ export const ConfigSchema = Type.Object({
   }),
   RECONCILE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Tries on a video that does not move before it fails with the reason.' }),
   RECONCILE_BACKOFF_SECONDS: Type.Integer({ minimum: 0, maximum: 24 * HOUR, default: 60, description: 'The reconciler\'s first retry of a video waits this long, each next one twice as long.' }),
+  CORS_ALLOWED_ORIGINS: Type.String({
+    // Origins only (scheme, host, port): no path, no wildcard, comma-separated.
+    pattern: '^(https?://[^,*\\s/]+(,https?://[^,*\\s/]+)*)?$',
+    default: '',
+    description:
+      'Web origins, besides the API\'s own, whose pages may call the API (CORS), e.g. https://videos.example.com,http://localhost:5173. No wildcards and never credentials: the API takes bearer tokens, not cookies. Empty: same origin only.',
+  }),
+  RATE_LIMIT_MAX: Type.Integer({
+    minimum: 0,
+    maximum: 1_000_000_000,
+    default: 6000,
+    description:
+      'Requests each client (IP address) may make per RATE_LIMIT_WINDOW_SECONDS before 429; 0 turns the limit off. Counted per API process, so template.yaml sets 0: there API Gateway throttles the whole API.',
+  }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'The window RATE_LIMIT_MAX counts in.' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },

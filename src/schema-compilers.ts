@@ -13,6 +13,8 @@
  * Giving Fastify a `compilersFactory` marks its validator as custom, which changes one thing:
  * header schemas are no longer lower-cased for it. No route declares a header schema.
  *
+ * Bodies are validated by their own Ajv instance that never coerces types (BODY_AJV_OPTIONS).
+ *
  * `compileAll()` compiles whatever is still pending, so a test can prove every schema compiles
  * (the failure a broken schema would have caused at start now waits for its first request).
  */
@@ -46,6 +48,14 @@ function requireCompilers(): {
 }
 
 type ValidatorFactory = ReturnType<typeof AjvCompiler>;
+
+/**
+ * Types are coerced per HTTP part. A query string, a path and headers are text, so `limit=20`
+ * must become the integer 20 (the server's Ajv options, `coerceTypes: 'array'`). A JSON body
+ * already says what each value is: `"sizeBytes":"10"`, `[10]` or `"title":["a"]` is a client's
+ * mistake to hear about, not to guess at.
+ */
+export const BODY_AJV_OPTIONS = { coerceTypes: false } as const;
 type SerializerFactory = ReturnType<typeof SerializerSelector>;
 
 export interface LazySchemaCompilers {
@@ -75,10 +85,16 @@ export function createLazySchemaCompilers(): LazySchemaCompilers {
   }
 
   const buildValidator = ((externalSchemas: Parameters<ValidatorFactory>[0], options: Parameters<ValidatorFactory>[1]) => {
-    // The Ajv instance (formats, shared schemas) is built at the first compile too.
-    const compiler = once(() => (validatorFactory ??= requireCompilers().AjvCompiler())(externalSchemas, options));
+    // The Ajv instances (formats, shared schemas) are built at the first compile too: one with the
+    // server's options for the parts that arrive as text, one that never coerces for bodies.
+    const factory = () => (validatorFactory ??= requireCompilers().AjvCompiler());
+    const textCompiler = once(() => factory()(externalSchemas, options));
+    const bodyOptions = { ...options, customOptions: { ...options?.customOptions, ...BODY_AJV_OPTIONS } } as Parameters<ValidatorFactory>[1];
+    const bodyCompiler = once(() => factory()(externalSchemas, bodyOptions));
     return (route: Parameters<ReturnType<ValidatorFactory>>[0]) => {
-      const validator = once(() => compiler()(route));
+      // Fastify passes { schema, method, url, httpPart }; the compiler's typings say only "a schema".
+      const { httpPart } = route as { httpPart?: string };
+      const validator = once(() => (httpPart === 'body' ? bodyCompiler : textCompiler)()(route));
       const lazy = (...args: unknown[]) => (validator() as (...args: unknown[]) => unknown)(...args);
       Object.defineProperties(lazy, {
         errors: { get: () => (validator() as { errors?: unknown }).errors },

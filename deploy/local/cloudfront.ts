@@ -5,10 +5,11 @@
  * base64, RSA-SHA1 or RSA-SHA256 per Hash-Algorithm, DateLessThan, DateGreaterThan,
  * AWS:SourceIp, wildcard Resource, key pair ids of the key group); then, like the origin-request
  * trigger, it runs the edge handler with a real origin-request event for `*.m3u8` and serves
- * everything else from the S3 stand-in with Range support and the CORS headers a browser player
- * needs. It shares no code with the app: it checks what the app's signer made. The key a granted
- * path names is decoded once and must stay inside the signed video folder, by the same rule the
- * edge signer and the S3 stand-in use (edge/object-key.ts).
+ * everything else from the S3 stand-in with Range support and the CORS headers of the
+ * distribution's policy (PLAYER_CORS_POLICY, as template.yaml sets it). It shares no code with
+ * the app: it checks what the app's signer made. The key a granted path names is decoded once and
+ * must stay inside the signed video folder, by the same rule the edge signer and the S3 stand-in
+ * use (edge/object-key.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
@@ -218,6 +219,8 @@ export interface LocalCloudFrontOptions {
   trustedKeys: TrustedKey[];
   /** The origin-request function for `*.m3u8` (the Lambda@Edge manifest signer). */
   edgeHandler?: EdgeHandler;
+  /** The distribution's CORS policy; template.yaml's (PLAYER_CORS_POLICY) unless given. */
+  cors?: CorsPolicy;
   logger?: { info(object: object, message: string): void; error(object: object, message: string): void };
 }
 
@@ -226,19 +229,69 @@ export interface LocalCloudFront {
   close(): Promise<void>;
 }
 
-const EXPOSED_HEADERS = 'Content-Length, Content-Range, Accept-Ranges, ETag';
+/**
+ * A CloudFront response headers policy's CORS settings (CorsConfig, without its `Items`
+ * wrappers), answered here as CloudFront answers them: only to a request with an Origin; `*` for
+ * any origin when the list holds `*`, else the request's own origin when listed (with
+ * `Vary: Origin`, and `Access-Control-Allow-Credentials: true` when the policy allows credentials),
+ * else no CORS header at all. CloudFront refuses a policy with credentials and `*`; so does
+ * startLocalCloudFront.
+ */
+export interface CorsPolicy {
+  AccessControlAllowOrigins: readonly string[];
+  AccessControlAllowCredentials: boolean;
+  AccessControlAllowMethods: readonly string[];
+  /** `*` lets a preflight ask for any header (its own list is answered). */
+  AccessControlAllowHeaders: readonly string[];
+  AccessControlExposeHeaders: readonly string[];
+  AccessControlMaxAgeSec: number;
+}
 
-function setCorsHeaders(request: IncomingMessage, response: ServerResponse): void {
-  const origin = request.headers.origin;
-  if (origin) {
-    // Echoed (not *) so that a player sending signed cookies (withCredentials) may read the answer.
-    response.setHeader('Access-Control-Allow-Origin', origin);
-    response.setHeader('Access-Control-Allow-Credentials', 'true');
-    response.setHeader('Vary', 'Origin');
-  } else {
-    response.setHeader('Access-Control-Allow-Origin', '*');
+/**
+ * The distribution's policy in template.yaml (PlayerCorsPolicy; test/deploy/template.test.ts
+ * holds them equal): players on any origin may read playlists and segments, since a signed URL,
+ * not a cookie, is what grants access; so no credentials, which `*` could not carry anyway.
+ */
+export const PLAYER_CORS_POLICY: CorsPolicy = Object.freeze({
+  AccessControlAllowOrigins: ['*'],
+  AccessControlAllowCredentials: false,
+  AccessControlAllowMethods: ['GET', 'HEAD'],
+  AccessControlAllowHeaders: ['*'],
+  AccessControlExposeHeaders: ['Content-Length', 'Content-Range'],
+  AccessControlMaxAgeSec: 600,
+});
+
+function checkCorsPolicy(policy: CorsPolicy): void {
+  if (policy.AccessControlAllowCredentials && policy.AccessControlAllowOrigins.includes('*')) {
+    throw new Error('a CORS policy cannot allow credentials for any origin (*): list the origins');
   }
-  response.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+}
+
+/** Sets the CORS headers of an answer to `request`; true when its origin is allowed. */
+function setCorsHeaders(request: IncomingMessage, response: ServerResponse, policy: CorsPolicy): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  if (policy.AccessControlAllowOrigins.includes('*')) {
+    response.setHeader('Access-Control-Allow-Origin', '*');
+  } else if (policy.AccessControlAllowOrigins.includes(origin)) {
+    response.setHeader('Access-Control-Allow-Origin', origin);
+    response.setHeader('Vary', 'Origin');
+    if (policy.AccessControlAllowCredentials) response.setHeader('Access-Control-Allow-Credentials', 'true');
+  } else {
+    // Answers to other origins differ too: a shared cache must keep them apart.
+    response.setHeader('Vary', 'Origin');
+    return false;
+  }
+  response.setHeader('Access-Control-Expose-Headers', policy.AccessControlExposeHeaders.join(', '));
+  return true;
+}
+
+function setPreflightHeaders(request: IncomingMessage, response: ServerResponse, policy: CorsPolicy): void {
+  response.setHeader('Access-Control-Allow-Methods', policy.AccessControlAllowMethods.join(', '));
+  const asked = request.headers['access-control-request-headers'];
+  const headers = policy.AccessControlAllowHeaders.includes('*') ? asked : policy.AccessControlAllowHeaders.join(', ');
+  if (headers) response.setHeader('Access-Control-Allow-Headers', headers);
+  response.setHeader('Access-Control-Max-Age', String(policy.AccessControlMaxAgeSec));
 }
 
 function sendError(response: ServerResponse, status: number, code: string, message: string): void {
@@ -258,6 +311,8 @@ function generatedSize(generated: CloudFrontResultResponse): number {
 export async function startLocalCloudFront(options: LocalCloudFrontOptions): Promise<LocalCloudFront> {
   const { s3Client, bucket } = options;
   const region = options.region ?? 'us-east-1';
+  const cors = options.cors ?? PLAYER_CORS_POLICY;
+  checkCorsPolicy(cors);
   const trustedKeys = new Map(options.trustedKeys.map((key) => [key.keyPairId, createPublicKey(key.publicKeyPem)]));
   const originDomain = `${bucket}.s3.${region}.amazonaws.com`;
   let distributionDomainName = '';
@@ -348,7 +403,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    setCorsHeaders(request, response);
+    const corsAllowed = setCorsHeaders(request, response, cors);
     const method = request.method ?? 'GET';
     if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
       return sendError(response, 403, 'MethodNotAllowed', 'This distribution is not configured to allow the HTTP request method that was used for this request.');
@@ -381,9 +436,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     if (keyOf(path) === undefined) return;
 
     if (method === 'OPTIONS') {
-      response.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
-      response.setHeader('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Range');
-      response.setHeader('Access-Control-Max-Age', '3000');
+      if (corsAllowed) setPreflightHeaders(request, response, cors);
       response.writeHead(204).end();
       return;
     }

@@ -17,6 +17,9 @@ const passThrough = Object.fromEntries(
     'RECONCILE_SILENT_JOB_SECONDS',
     'RECONCILE_MAX_ATTEMPTS',
     'RECONCILE_BACKOFF_SECONDS',
+    'CORS_ALLOWED_ORIGINS',
+    'RATE_LIMIT_MAX',
+    'RATE_LIMIT_WINDOW_SECONDS',
   ].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
 );
 const stack = await startLocalStack({

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { anyRequestResponses } from '../../src/schemas/problem.ts';
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
@@ -9,7 +10,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'getHealth',
         tags: ['health'],
         summary: 'Liveness check',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The API is up' }) },
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The API is up' }), ...anyRequestResponses },
       },
     },
     async () => ({ status: 'ok' as const }),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problemResponse } from '../../src/schemas/problem.ts';
+import { anyRequestResponses, problemResponse } from '../../src/schemas/problem.ts';
 import { ListVideosQuery, Video, VideoPage, VideoParams } from '../../src/schemas/video.ts';
 import { Playback } from '../../src/schemas/playback.ts';
 
@@ -8,6 +8,9 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = [{ bearerAuth: [] }];
   const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
   const notFound = problemResponse('No such video, or one you may not see');
+  // Any id is looked up, but one that cannot be an id is refused before the lookup.
+  const invalidId = problemResponse('The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %)');
+  const idTooLong = problemResponse('URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers)');
 
   fastify.get(
     '/videos',
@@ -24,6 +27,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: Type.Ref(VideoPage, { description: 'One page of videos' }),
           400: problemResponse('Invalid status, limit or cursor'),
           401: unauthenticated,
+          ...anyRequestResponses,
         },
       },
     },
@@ -39,7 +43,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'One video: status, progress, renditions, or why it failed',
         security,
         params: VideoParams,
-        response: { 200: Type.Ref(Video, { description: 'The video' }), 401: unauthenticated, 404: notFound },
+        response: { 200: Type.Ref(Video, { description: 'The video' }), 400: invalidId, 401: unauthenticated, 404: notFound, ...anyRequestResponses, 414: idTooLong },
       },
     },
     async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),
@@ -59,9 +63,12 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: VideoParams,
         response: {
           200: Type.Ref(Playback, { description: 'Where to play it, and until when' }),
+          400: invalidId,
           401: unauthenticated,
           404: notFound,
           409: problemResponse('The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed)'),
+          ...anyRequestResponses,
+          414: idTooLong,
         },
       },
     },
@@ -82,9 +89,15 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             description:
               'Deleted: gone for everyone at once; a running transcode is canceled and every object removed (anything written later, or not removable at once, is removed by the reconciler)',
           }),
+          400: invalidId,
           401: unauthenticated,
           403: problemResponse('The video belongs to someone else'),
           404: notFound,
+          // A DELETE takes no body; one sent anyway is still read like any other.
+          413: problemResponse('A request body over 1 MiB (this operation takes none)'),
+          415: problemResponse('A request body that is not application/json (this operation takes none)'),
+          ...anyRequestResponses,
+          414: idTooLong,
         },
       },
     },

@@ -13,6 +13,8 @@ import { USER_METADATA_BUCKET } from '../../src/transcoder/mediaconvert-transcod
 import { UPLOADS_PREFIX } from '../../src/video-storage.ts';
 import type { MediaConvertJobStateChangeEvent } from '../../src/schemas/events.ts';
 import { publicKeyParameterOf } from '../../deploy/keys.ts';
+import { allowedOriginsOf, API_CORS } from '../../src/cors.ts';
+import { PLAYER_CORS_POLICY } from '../../deploy/local/cloudfront.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import {
   condition,
@@ -21,6 +23,7 @@ import {
   matchesEventPattern,
   parameterFailures,
   parameterValues,
+  NO_VALUE,
   referencedIds,
   ruleFailures,
   s3FilterMatches,
@@ -573,6 +576,73 @@ t.test('the user pool outlives the stack: kept on deletion and on replacement', 
   // Nothing else of the pool's is retained: the client and the domain go with the stack, so a
   // stack created again can take the domain prefix again.
   for (const id of ['UserPoolClient', 'UserPoolDomain']) t.notOk(resources[id]!.DeletionPolicy, `${id} is deleted with the stack`);
+});
+
+t.test("the HTTP API's CORS is the app's own policy for the configured origins, with no credentials", async (t) => {
+  const api = resources.HttpApi!.Properties as any;
+  const origins = 'https://videos.example.com,http://localhost:5173';
+  const cors = evaluate(api.CorsConfiguration, context({ AllowedOrigins: origins })) as any;
+  t.same(cors, {
+    AllowOrigins: ['https://videos.example.com', 'http://localhost:5173'],
+    AllowCredentials: API_CORS.allowCredentials,
+    AllowMethods: API_CORS.allowMethods,
+    AllowHeaders: API_CORS.allowHeaders,
+    ExposeHeaders: API_CORS.exposeHeaders,
+    MaxAge: API_CORS.maxAgeSeconds,
+  });
+  t.equal(cors.AllowCredentials, false);
+  const env = (evaluate(template.Globals!.Function!.Environment as Json, context({ AllowedOrigins: origins })) as any).Variables;
+  t.same(allowedOriginsOf(loadConfig(env)), cors.AllowOrigins, 'the app allows the same origins (its answers when API Gateway passes them on)');
+  t.same(evaluate(api.CorsConfiguration, context()), NO_VALUE, 'no AllowedOrigins: no CORS configuration (same origin only)');
+  t.same(allowedOriginsOf(loadConfig((evaluate(template.Globals!.Function!.Environment as Json, context()) as any).Variables)), []);
+  const pattern = new RegExp(template.Parameters!.AllowedOrigins!.AllowedPattern!);
+  for (const refused of ['*', 'https://*.example.com', 'https://videos.example.com/', 'https://videos.example.com/app', 'videos.example.com']) {
+    t.notOk(pattern.test(refused), `AllowedOrigins refuses ${refused}`);
+  }
+});
+
+t.test("the distribution's CORS is the CDN stand-in's: any origin, never credentials", async (t) => {
+  const config = (evaluate(resources.PlayerCorsPolicy!.Properties, context()) as any).ResponseHeadersPolicyConfig.CorsConfig;
+  const unwrapped = Object.fromEntries(
+    Object.entries(config)
+      .filter(([name]) => name !== 'OriginOverride')
+      .map(([name, value]) => [name, (value as { Items?: unknown }).Items ?? value]),
+  );
+  t.same(unwrapped, PLAYER_CORS_POLICY);
+});
+
+t.test('no CORS setting anywhere in the templates allows credentials with *', async (t) => {
+  const found: string[] = [];
+  const visit = (node: unknown, path: string) => {
+    if (Array.isArray(node)) return node.forEach((item, index) => visit(item, `${path}[${index}]`));
+    if (!node || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    const credentials = record.AllowCredentials ?? record.AccessControlAllowCredentials;
+    if (credentials !== undefined) {
+      const origins = JSON.stringify(record.AllowOrigins ?? record.AllowedOrigins ?? record.AccessControlAllowOrigins);
+      found.push(path);
+      t.notOk(credentials === true && origins.includes('"*"'), `${path}: credentials ${credentials} with ${origins}`);
+    }
+    for (const [key, value] of Object.entries(record)) visit(value, `${path}.${key}`);
+  };
+  // As written (every branch of every condition), and as deployed with and without AllowedOrigins.
+  for (const [name, tpl] of [['template.yaml', template], ['edge-signer.yaml', edgeTemplate]] as const) visit(tpl.Resources, name);
+  for (const origins of ['', 'https://videos.example.com']) visit(evaluate(template.Resources as unknown as Json, context({ AllowedOrigins: origins })), 'deployed');
+  t.ok(found.length >= 2, `CORS settings checked: ${[...new Set(found)].join(', ')}`);
+});
+
+t.test('API Gateway throttles every route by the template\'s parameters', async (t) => {
+  const api = resources.HttpApi!.Properties as any;
+  t.same(evaluate(api.DefaultRouteSettings, context()), { ThrottlingBurstLimit: '200', ThrottlingRateLimit: '100' }, 'defaults: 100 req/s, bursts of 200');
+  t.same(
+    evaluate(api.DefaultRouteSettings, context({ ApiThrottlingRateLimit: '20', ApiThrottlingBurstLimit: '40' })),
+    { ThrottlingBurstLimit: '40', ThrottlingRateLimit: '20' },
+  );
+  const env = (evaluate(template.Globals!.Function!.Environment as Json, context()) as any).Variables;
+  t.equal(loadConfig(env).RATE_LIMIT_MAX, 0, "the app's per-process limit is off: API Gateway throttles");
+  for (const name of ['ApiThrottlingRateLimit', 'ApiThrottlingBurstLimit']) {
+    t.equal(template.Parameters![name]!.Type, 'Number', `${name} is a number`);
+  }
 });
 
 t.test('the page signs in through the pool\'s hosted UI once WebAppUrl is known', async (t) => {

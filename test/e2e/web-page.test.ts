@@ -13,18 +13,8 @@ import { buildWebPage } from '../../deploy/web-build.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-// FACTS.md: what runs headless here (no GPU, no sandbox in a container, no background traffic).
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const artifacts = new URL('../../test-artifacts/', import.meta.url);
 
 // The page built from the current sources into a temp dir (the stack points the page's sign-in

@@ -40,6 +40,13 @@ t.test('only tokens that verified are remembered', async (t) => {
   for (const header of [undefined, '', 'Bearer', `Basic ${good}`, `Bearer ${good} extra`, `bearer ${good}`]) {
     await t.rejects(tokens.verify(header), new UnauthenticatedError('Send Authorization: Bearer <token>'), `malformed: ${String(header).slice(0, 12)}`);
   }
+  for (const nobody of ['', ' ']) {
+    await t.rejects(
+      tokens.verify(`Bearer ${await issueToken(issuer.keys, nobody)}`),
+      new UnauthenticatedError('Unauthenticated: the token names no user (empty sub)'),
+      `a signed token whose sub is ${JSON.stringify(nobody)} is no user`,
+    );
+  }
   t.same(await tokens.verify(`Bearer ${good}`), { userId: 'bob' }, 'the genuine one still verifies');
 });
 

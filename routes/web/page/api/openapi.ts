@@ -235,6 +235,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createUpload: {
@@ -259,7 +288,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreateUploadResponse"];
                 };
             };
-            /** @description The body is not a valid upload request */
+            /** @description The body is not a valid upload request (not JSON, a missing or unknown field, or a value of the wrong type) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -277,7 +306,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description sizeBytes is over the upload limit */
+            /** @description sizeBytes is over the upload limit, or the request body itself is over 1 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -286,8 +315,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description contentType is not a video or audio type (an image or a text file, say) */
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description contentType is not a video or audio type (an image or a text file, say), or the request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -338,6 +396,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getVideo: {
@@ -360,6 +447,15 @@ export interface operations {
                     "application/json": components["schemas"]["Video"];
                 };
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -371,6 +467,35 @@ export interface operations {
             };
             /** @description No such video, or one you may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -398,6 +523,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -418,6 +552,53 @@ export interface operations {
             };
             /** @description No such video, or one you may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request body over 1 MiB (this operation takes none) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request body that is not application/json (this operation takes none) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -447,6 +628,15 @@ export interface operations {
                     "application/json": components["schemas"]["Playback"];
                 };
             };
+            /** @description The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, malformed, expired or foreign bearer token */
             401: {
                 headers: {
@@ -467,6 +657,35 @@ export interface operations {
             };
             /** @description The video cannot be watched yet (awaiting upload, processing without a published rendition, or failed) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
