@@ -15,10 +15,14 @@ import {
   createMediaConvertTranscoder,
 } from '../../../src/transcoder/mediaconvert-transcoder.ts';
 import { planTranscode } from '../../../src/transcoder/transcode-plan.ts';
-import { SourceRejectedError } from '../../../src/errors.ts';
+import { JobRefusedError, SourceRejectedError } from '../../../src/errors.ts';
+import { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Value } from '@sinclair/typebox/value';
 import { inspectFile } from '../../helpers/plans.ts';
 import { FAKE_JOB_ID as JOB_ID, startFakeMediaConvert as startFakeMediaConvertServer } from '../../helpers/fake-mediaconvert.ts';
-import { loadServiceModel, validateOperationInput } from '../../helpers/aws-model.ts';
+import { fromWire, loadServiceModel, validateOperationInput, validateOperationOutput } from '../../helpers/aws-model.ts';
 import { tempDir } from '../../helpers/media.ts';
 import { makeSource, type SourceKind } from '../../helpers/real-world-media.ts';
 
@@ -241,4 +245,102 @@ t.test('the model check catches what MediaConvert would refuse', async (t) => {
   t.match(problems.join('\n'), /Role: required/);
   t.match(problems.join('\n'), /Width: value 16 is below the minimum 32/);
   t.match(problems.join('\n'), /FramerateControl: "SOMETIMES" is not one of/);
+});
+
+/**
+ * A MediaConvert endpoint that answers each request with the next scripted wire answer (status,
+ * error type, REST-JSON body), for what the real SDK client makes of GetJob, CancelJob and refusals.
+ */
+async function scriptedMediaConvert(t: Test, answers: Array<{ status: number; type?: string; body: unknown }>) {
+  const requests: Array<{ method?: string; url?: string }> = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push({ method: req.method, url: req.url });
+      const answer = answers.shift() ?? { status: 500, type: 'InternalServerErrorException', body: { message: 'no answer scripted' } };
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.type ? { 'x-amzn-errortype': answer.type } : {}) });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // No retries: each scripted answer is seen once, as the transcoder receives it.
+  const client = new MediaConvertClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  t.teardown(() => client.destroy());
+  return { client, requests, transcoder: createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } }) };
+}
+
+t.test('getJob gives a finished job in the shape of its state-change event, from GetJob as MediaConvert answers it', async (t) => {
+  // The job as CreateJob sent it (captured on the wire), then as GetJob reports it finished.
+  const { client, requests: created } = await startFakeMediaConvert(t);
+  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } }).submit(request(planOf({})));
+  const wireJob = {
+    id: JOB_ID,
+    arn: `arn:aws:mediaconvert:us-east-1:111122223333:jobs/${JOB_ID}`,
+    createdAt: 1795950000,
+    role: ROLE_ARN,
+    queue: QUEUE_ARN,
+    status: 'COMPLETE',
+    jobPercentComplete: 100,
+    userMetadata: { videoId: VIDEO_ID, bucket: BUCKET },
+    settings: created[0]!.body.settings,
+    outputGroupDetails: [{ outputDetails: [{ durationInMs: 10010, videoDetails: { widthInPx: 1920, heightInPx: 1080 } }, { durationInMs: 10010 }] }],
+  };
+  t.same(validateOperationOutput(model, 'GetJob', fromWire(model, 'GetJobResponse', { job: wireJob })), [], 'the scripted answer fits the API model');
+  const { transcoder, requests } = await scriptedMediaConvert(t, [{ status: 200, body: { job: wireJob } }]);
+  const detail = await transcoder.getJob(JOB_ID);
+  t.equal(requests[0]?.url, `/2017-08-29/jobs/${JOB_ID}`);
+  t.match(detail, {
+    jobId: JOB_ID,
+    status: 'COMPLETE',
+    accountId: '111122223333',
+    userMetadata: { videoId: VIDEO_ID, bucket: BUCKET },
+    outputGroupDetails: [
+      {
+        type: 'HLS_GROUP',
+        playlistFilePaths: [`s3://${BUCKET}/video-streams/${VIDEO_ID}/master.m3u8`],
+        outputDetails: [{ durationInMs: 10010, videoDetails: { widthInPx: 1920, heightInPx: 1080 } }, { durationInMs: 10010 }],
+      },
+    ],
+  });
+  t.ok(Value.Check(MediaConvertJobDetail, detail), 'a valid job-state-change detail, as the handler validates events');
+});
+
+t.test('getJob: a job MediaConvert does not know is undefined; other errors are thrown', async (t) => {
+  const { transcoder } = await scriptedMediaConvert(t, [
+    { status: 404, type: 'NotFoundException', body: { message: 'Job not found' } },
+    { status: 429, type: 'TooManyRequestsException', body: { message: 'Too many requests' } },
+  ]);
+  t.equal(await transcoder.getJob('gone'), undefined);
+  await t.rejects(transcoder.getJob('busy'), { name: 'TooManyRequestsException' });
+});
+
+t.test('cancel stops a job, leaves a finished or unknown one, and reports what else goes wrong', async (t) => {
+  const { transcoder, requests } = await scriptedMediaConvert(t, [
+    { status: 202, body: {} },
+    { status: 409, type: 'ConflictException', body: { message: 'The job is already complete' } },
+    { status: 404, type: 'NotFoundException', body: { message: 'Job not found' } },
+    { status: 403, type: 'ForbiddenException', body: { message: 'not authorized to perform mediaconvert:CancelJob' } },
+  ]);
+  await transcoder.cancel('running');
+  t.same(requests[0], { method: 'DELETE', url: '/2017-08-29/jobs/running' }, 'CancelJob on the wire');
+  t.same(validateOperationInput(model, 'CancelJob', { Id: 'running' }), []);
+  await transcoder.cancel('finished');
+  await transcoder.cancel('unknown');
+  await t.rejects(transcoder.cancel('forbidden'), { name: 'ForbiddenException' }, 'a missing permission is never hidden');
+});
+
+t.test('a CreateJob MediaConvert refuses is final (JobRefusedError, with its reason); throttling is not', async (t) => {
+  const { transcoder } = await scriptedMediaConvert(t, [
+    { status: 400, type: 'BadRequestException', body: { message: '/outputGroups/0/outputs/0: Unsupported codec' } },
+    { status: 403, type: 'ForbiddenException', body: { message: 'User is not authorized to perform: iam:PassRole' } },
+    { status: 429, type: 'TooManyRequestsException', body: { message: 'Too many requests' } },
+  ]);
+  const refused = await transcoder.submit(request(planOf({}))).catch((error: unknown) => error);
+  t.type(refused, JobRefusedError);
+  t.match((refused as Error).message, 'MediaConvert refused the job: /outputGroups/0/outputs/0: Unsupported codec');
+  t.type(await transcoder.submit(request(planOf({}))).catch((error: unknown) => error), JobRefusedError);
+  const throttled = await transcoder.submit(request(planOf({}))).catch((error: unknown) => error);
+  t.notOk(throttled instanceof JobRefusedError, 'a retry may succeed');
+  t.match(throttled, { name: 'TooManyRequestsException' });
 });
