@@ -35,6 +35,8 @@ const config = loadConfig({
   TABLE_NAME: 'vod-bench',
   TRANSCODER: 'ffmpeg-worker',
   TRANSCODE_WORKER_URL: 'http://127.0.0.1:9',
+  // No worker listens there; the setting is required all the same.
+  TRANSCODE_WORKER_TOKEN: 'bench-api-alone-has-no-worker-to-call-0123456789',
   MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:9',
   JWT_ISSUER: LOCAL_ISSUER,
   JWT_AUDIENCE: LOCAL_AUDIENCE,
