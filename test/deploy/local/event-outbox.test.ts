@@ -111,3 +111,19 @@ t.test("s3rver's notifications become S3's own shape, filtered like the template
   removal.Records[0]!.eventName = 'ObjectRemoved:Delete';
   t.equal(toAwsS3Event(removal, 'us-east-1'), undefined);
 });
+
+t.test('a start removes the half-written event a crash left, and delivers the whole ones', async (t) => {
+  const dir = t.testdir({
+    pending: {
+      '000001795950000000-000000-a.json': JSON.stringify({ n: 1 }),
+      // SIGKILL between writeFile and rename: publish never returned, so nobody was told it was sent.
+      '000001795950000001-000001-b.json.tmp': '{"n":',
+    },
+  });
+  const delivered: unknown[] = [];
+  const outbox = createEventOutbox<{ n: number }>({ name: 'test', dir, logger: quietLogger, deliver: async (event) => void delivered.push(event) });
+  await outbox.start();
+  await outbox.idle();
+  t.same(delivered, [{ n: 1 }]);
+  t.same(await readdir(path.join(dir, 'pending')), [], 'nothing left, the leftover included');
+});
