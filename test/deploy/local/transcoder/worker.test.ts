@@ -360,6 +360,32 @@ t.test('a missing upload ends in ERROR 1010 saying the file was not found', asyn
   t.match(events.at(-1)!.detail, { status: 'ERROR', errorCode: 1010, errorMessage: 'The uploaded file was not found' });
 });
 
+t.test('a final state a crash left unpublished is published at the next start, once; half-written records are removed', async (t) => {
+  const first = await harness(t);
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+  const { jobId } = await first.worker.submit(await requestFor(first.worker, videoId));
+  await first.worker.idle();
+  await first.worker.stop();
+  // What SIGKILL between the record's write and the publication leaves ('job-complete' in the
+  // chaos run): the final state and its event on disk, not yet published; and a save cut short.
+  const record = await readRecord(first.dataDir, jobId);
+  t.match(record, { status: 'COMPLETE', finalEventPublished: true, finalEvent: { detail: { status: 'COMPLETE', jobId } } });
+  await writeFile(path.join(first.dataDir, 'jobs', `${jobId}.json`), JSON.stringify({ ...record, finalEventPublished: false }));
+  await writeFile(path.join(first.dataDir, 'jobs', `${jobId}.json.1234.cut-short.tmp`), '{"jobId":');
+
+  const second = await harness(t, { dataDir: first.dataDir });
+  await second.worker.idle();
+  t.same(second.events.map((event) => [event.detail.jobId, event.detail.status]), [[jobId, 'COMPLETE']], 'published once, by the next start, without running the job again');
+  t.same(second.events[0], record.finalEvent, 'the event as it was recorded with the state');
+  t.match(await readRecord(first.dataDir, jobId), { finalEventPublished: true });
+  t.same((await readdir(path.join(first.dataDir, 'jobs'))).filter((name) => name.endsWith('.tmp')), [], 'the cut-short save is gone');
+
+  const third = await harness(t, { dataDir: first.dataDir });
+  await third.worker.idle();
+  t.same(third.events, [], 'a published final event is not published again');
+});
+
 t.test('jobs run one at a time with the default concurrency', async (t) => {
   const { worker, events } = await harness(t);
   const ids = [newVideoId(), newVideoId()];
