@@ -47,6 +47,8 @@ export interface JobRecord {
   status: JobStatus;
   /** Attempts started so far; an attempt that never finished was interrupted. */
   attempts: number;
+  /** Of those, the ones a stop on purpose (Ctrl-C) interrupted: they do not count as failures. */
+  stopsOnPurpose?: number;
   createdAt: string;
   updatedAt: string;
   errorCode?: number;
@@ -292,7 +294,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
   // --- one job --------------------------------------------------------------------------------
 
   async function runJob(record: JobRecord, signal: AbortSignal): Promise<void> {
-    if (record.attempts >= MAX_ATTEMPTS) {
+    if (record.attempts - (record.stopsOnPurpose ?? 0) >= MAX_ATTEMPTS) {
       // A job that every start picks up and no start finishes may be what brings the stack down:
       // it stops here, with a reason, rather than in a crash loop.
       await fail(record, new JobError(ERROR_CODE_UNKNOWN, INTERRUPTED_TOO_OFTEN));
@@ -326,7 +328,11 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         return;
       }
       if (signal.aborted) {
-        // Stopped on purpose: the record stays PROGRESSING so the next start() retries it.
+        // Stopped on purpose (Ctrl-C): the record stays PROGRESSING so the next start() retries
+        // it, and this attempt is no strike: only starts that never came back (a crash, maybe
+        // caused by this job) count towards MAX_ATTEMPTS.
+        record.stopsOnPurpose = (record.stopsOnPurpose ?? 0) + 1;
+        await save(record);
         logger.info({ jobId: record.jobId }, 'Transcode job interrupted; it resumes on the next start');
         return;
       }

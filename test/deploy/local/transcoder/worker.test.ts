@@ -411,7 +411,7 @@ t.test('a job stopped mid-transcode is finished by the next worker on the same d
   while (!first.events.some((e) => e.detail.status === 'STATUS_UPDATE')) await new Promise((r) => setTimeout(r, 20));
   await first.worker.stop();
   t.notOk(first.events.some((e) => e.detail.status === 'COMPLETE' || e.detail.status === 'ERROR'), 'no outcome yet');
-  t.match(await readRecord(first.dataDir, jobId), { status: 'PROGRESSING', attempts: 1 });
+  t.match(await readRecord(first.dataDir, jobId), { status: 'PROGRESSING', attempts: 1, stopsOnPurpose: 1 }, 'a stop on purpose is no strike against the job');
   const leftovers = (await readdir(tmpdir())).filter((name) => name.startsWith(`transcode-${jobId}-`));
   t.same(leftovers, [], 'the interrupted attempt cleaned up its temp dir');
 
@@ -442,6 +442,21 @@ t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running
   t.same(second.events.map((e) => e.detail.status), ['ERROR']);
   t.match(second.events[0]!.detail, { errorMessage: INTERRUPTED_TOO_OFTEN, jobId });
   t.match(await readRecord(first.dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
+});
+
+t.test(`a job stopped on purpose ${MAX_ATTEMPTS} times still runs: only crashes count`, async (t) => {
+  const first = await harness(t, { start: false });
+  const videoId = newVideoId();
+  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
+  const { jobId } = await first.worker.submit(await requestFor(first.worker, videoId));
+  const record = await readRecord(first.dataDir, jobId);
+  await writeFile(
+    path.join(first.dataDir, 'jobs', `${jobId}.json`),
+    JSON.stringify({ ...record, status: 'PROGRESSING', attempts: MAX_ATTEMPTS, stopsOnPurpose: MAX_ATTEMPTS }),
+  );
+  const second = await harness(t, { dataDir: first.dataDir });
+  await second.worker.idle();
+  t.match(second.events.at(-1)!.detail, { status: 'COMPLETE', jobId });
 });
 
 t.test('publishing is retried, and a publisher that keeps failing never stops the job', async (t) => {
