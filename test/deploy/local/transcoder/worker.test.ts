@@ -424,37 +424,29 @@ t.test('a job stopped mid-transcode is finished by the next worker on the same d
   t.equal((await second.worker.submit(request)).jobId, jobId, 'the token still maps to the job');
 });
 
-t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running forever`, async (t) => {
+/** A submitted job whose record says what earlier runs left (`left`), and a worker starting on it. */
+async function restartOn(t: Test, left: Partial<JobRecord>): Promise<{ jobId: string; dataDir: string; second: Harness }> {
   const first = await harness(t, { start: false });
   const videoId = newVideoId();
   await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
   const { jobId } = await first.worker.submit(await requestFor(first.worker, videoId));
-  // As if three earlier runs had each been killed mid-transcode.
   const record = await readRecord(first.dataDir, jobId);
-  await writeFile(
-    path.join(first.dataDir, 'jobs', `${jobId}.json`),
-    JSON.stringify({ ...record, status: 'PROGRESSING', attempts: MAX_ATTEMPTS }),
-  );
+  await writeFile(path.join(first.dataDir, 'jobs', `${jobId}.json`), JSON.stringify({ ...record, status: 'PROGRESSING', ...left }));
+  return { jobId, dataDir: first.dataDir, second: await harness(t, { dataDir: first.dataDir }) };
+}
 
-  const second = await harness(t, { dataDir: first.dataDir });
+t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running forever`, async (t) => {
+  // As if three earlier runs had each been killed mid-transcode.
+  const { jobId, dataDir, second } = await restartOn(t, { attempts: MAX_ATTEMPTS });
   await second.worker.idle();
   assertValidEvents(t, second.events);
   t.same(second.events.map((e) => e.detail.status), ['ERROR']);
   t.match(second.events[0]!.detail, { errorMessage: INTERRUPTED_TOO_OFTEN, jobId });
-  t.match(await readRecord(first.dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
+  t.match(await readRecord(dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
 });
 
 t.test(`a job stopped on purpose ${MAX_ATTEMPTS} times still runs: only crashes count`, async (t) => {
-  const first = await harness(t, { start: false });
-  const videoId = newVideoId();
-  await uploadClip(videoId, { seconds: 1, width: 320, height: 240, audio: false });
-  const { jobId } = await first.worker.submit(await requestFor(first.worker, videoId));
-  const record = await readRecord(first.dataDir, jobId);
-  await writeFile(
-    path.join(first.dataDir, 'jobs', `${jobId}.json`),
-    JSON.stringify({ ...record, status: 'PROGRESSING', attempts: MAX_ATTEMPTS, stopsOnPurpose: MAX_ATTEMPTS }),
-  );
-  const second = await harness(t, { dataDir: first.dataDir });
+  const { jobId, second } = await restartOn(t, { attempts: MAX_ATTEMPTS, stopsOnPurpose: MAX_ATTEMPTS });
   await second.worker.idle();
   t.match(second.events.at(-1)!.detail, { status: 'COMPLETE', jobId });
 });
