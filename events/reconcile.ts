@@ -9,6 +9,7 @@ import pino from 'pino';
 import type { ScheduledEvent } from '../src/schemas/events.ts';
 import type { ReconcileReport } from '../src/reconciler.ts';
 import type { Services } from '../src/services.ts';
+import type { Config } from '../src/config.ts';
 import { servicesFromEnvironment } from '../src/runtime.ts';
 import { redactingDestination } from '../src/redact.ts';
 
@@ -26,8 +27,12 @@ export function metricsRecord(report: ReconcileReport, timestamp: number): Recor
   };
 }
 
-export function createReconcileHandler(services: Pick<Services, 'reconcile'>, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {
-  const logger = pino({ base: { fn: 'reconcile' } }, redactingDestination());
+export function createReconcileHandler(
+  services: Pick<Services, 'reconcile'>,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  level: Config['LOG_LEVEL'] = 'info',
+) {
+  const logger = pino({ level, base: { fn: 'reconcile' } }, redactingDestination());
   return async (): Promise<ReconcileReport> => {
     const report = await services.reconcile(logger);
     write(JSON.stringify(metricsRecord(report, Date.now())));
@@ -36,4 +41,12 @@ export function createReconcileHandler(services: Pick<Services, 'reconcile'>, wr
 }
 
 /** Lambda's entry: the schedule's event says only that it is time (see ScheduledEvent). */
-export const handler = (_event: ScheduledEvent) => createReconcileHandler(servicesFromEnvironment().services)();
+let reconcile: ReturnType<typeof createReconcileHandler> | undefined;
+export const handler = (_event: ScheduledEvent) => {
+  // Built at the first run of a container, as the other functions build their app once.
+  if (!reconcile) {
+    const { config, services } = servicesFromEnvironment();
+    reconcile = createReconcileHandler(services, undefined, config.LOG_LEVEL);
+  }
+  return reconcile();
+};

@@ -33,6 +33,7 @@ import type { StorageArea, VideoStorage } from './video-storage.ts';
 import { sourceKey } from './video-storage.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import type { VideoService } from './video-service.ts';
+import { FINAL_JOB_STATUSES } from './schemas/events.ts';
 
 export interface ReconcilerSettings {
   /** A video is left to its events this long before the reconciler looks at it. */
@@ -51,15 +52,11 @@ export interface ReconcilerSettings {
   orphanSampleSize: number;
 }
 
-export const DEFAULT_RECONCILER_SETTINGS: ReconcilerSettings = {
-  graceSeconds: 300,
-  silentJobSeconds: 6 * 3600,
-  uploadUrlTtlSeconds: 900,
-  maxAttempts: 5,
-  backoffSeconds: 60,
-  batchSize: 100,
-  orphanSampleSize: 200,
-};
+/**
+ * How much one run looks at: fixed bounds, not settings (the timing settings come from config.ts).
+ * They keep a run's cost and duration flat however large the catalog and the bucket grow.
+ */
+export const RUN_LIMITS = { batchSize: 100, orphanSampleSize: 200 } as const satisfies Pick<ReconcilerSettings, 'batchSize' | 'orphanSampleSize'>;
 
 /** What a run did, by action. */
 export const RECONCILE_ACTIONS = [
@@ -102,7 +99,6 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-const FINAL_JOB_STATES = new Set(['COMPLETE', 'ERROR', 'CANCELED']);
 const seconds = (value: number) => value * 1000;
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -159,7 +155,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (deleted > 0) count('tombstone-cleaned', { videoId: video.videoId, objects: deleted }, 'removed objects of a deleted video');
         const lastUploadPossible = Date.parse(video.deletedAt ?? video.updatedAt) + seconds(settings.uploadUrlTtlSeconds + settings.graceSeconds);
         const job = video.jobId ? await transcoder.getJob(video.jobId) : undefined;
-        const jobDone = !job || FINAL_JOB_STATES.has(job.status);
+        const jobDone = !job || FINAL_JOB_STATUSES.has(job.status);
         if (deleted === 0 && jobDone && started.getTime() > lastUploadPossible) {
           await catalog.delete(video.videoId);
           count('tombstone-removed', { videoId: video.videoId }, 'nothing can write for a deleted video any more: tombstone removed');
@@ -201,7 +197,7 @@ export function createReconciler(deps: ReconcilerDeps) {
           if (await catalog.markFailed(video, jobId, { code: 'job-lost', message }, at)) count('job-lost', { videoId: video.videoId, jobId }, message);
           return;
         }
-        if (FINAL_JOB_STATES.has(job.status)) {
+        if (FINAL_JOB_STATUSES.has(job.status)) {
           count('job-finished', { videoId: video.videoId, jobId, status: job.status }, 'the job ended but its event never arrived: applying it');
           await videos.handleJobStateChange(job);
           return;

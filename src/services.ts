@@ -84,7 +84,7 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
     videos,
     async reconcile(logger) {
       // Loaded at the first run: only the reconciler's function (and the local timer) runs it.
-      const { createReconciler } = await import('./reconciler.ts');
+      const { createReconciler, RUN_LIMITS } = await import('./reconciler.ts');
       return createReconciler({
         videos,
         catalog,
@@ -97,8 +97,7 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
           uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
           maxAttempts: config.RECONCILE_MAX_ATTEMPTS,
           backoffSeconds: config.RECONCILE_BACKOFF_SECONDS,
-          batchSize: 100,
-          orphanSampleSize: 200,
+          ...RUN_LIMITS,
         },
       })();
     },

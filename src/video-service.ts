@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload.ts';
 import type { ListVideosQuery, Video, VideoPage, VideoStatus } from './schemas/video.ts';
-import type { MediaConvertJobDetail } from './schemas/events.ts';
+import { FINAL_JOB_STATUSES, type MediaConvertJobDetail } from './schemas/events.ts';
+import { redactSecrets } from './redact.ts';
 import type { PublishedStreams, VideoCatalog, VideoRecord } from './video-catalog.ts';
 import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.ts';
 import {
@@ -327,7 +328,7 @@ export function createVideoService(options: VideoServiceOptions) {
         if (!(error instanceof JobRefusedError)) throw error;
         // Refused for good: the video fails now with the transcoder's reason, rather than after
         // every retry has failed the same way.
-        const failed = await catalog.markFailed(video, undefined, { code: error.code, message: error.message }, at());
+        const failed = await catalog.markFailed(video, undefined, { code: error.code, message: redactSecrets(error.message) }, at());
         return failed ? 'applied' : 'duplicate';
       }
       await catalog.recordJob(video, jobId, at(), { audioOnly: !plan.video });
@@ -342,7 +343,7 @@ export function createVideoService(options: VideoServiceOptions) {
       if (!video) return 'ignored';
       if (video.status === 'deleted') {
         // The job of a deleted video has ended: whatever it wrote after the delete goes too.
-        if (!['COMPLETE', 'ERROR', 'CANCELED'].includes(detail.status)) return 'ignored';
+        if (!FINAL_JOB_STATUSES.has(detail.status)) return 'ignored';
         await storage.deleteVideoObjects(videoId);
         return 'applied';
       }
@@ -405,7 +406,8 @@ export function createVideoService(options: VideoServiceOptions) {
               ? { code: 'canceled', message: 'The transcode job was canceled' }
               : {
                   code: String(detail.errorCode ?? 'unknown'),
-                  message: detail.errorMessage ?? 'The video could not be converted',
+                  // The transcoder's words reach the owner: never with a URL's signature or a token.
+                  message: redactSecrets(detail.errorMessage ?? 'The video could not be converted'),
                 },
             at,
           );

@@ -46,6 +46,9 @@ export const MediaConvertJobStatus = Type.Union([
 ]);
 export type MediaConvertJobStatus = Static<typeof MediaConvertJobStatus>;
 
+/** The statuses a job ends in: nothing is written for it after one of these. */
+export const FINAL_JOB_STATUSES: ReadonlySet<MediaConvertJobStatus> = new Set(['COMPLETE', 'ERROR', 'CANCELED']);
+
 export const MediaConvertOutputDetail = Type.Object({
   outputFilePaths: Type.Optional(Type.Array(Type.String())),
   durationInMs: Type.Optional(Type.Number()),

@@ -11,7 +11,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { JobRefusedError } from '../../src/errors.ts';
-import { createReconciler, type ReconcileReport, type ReconcilerSettings } from '../../src/reconciler.ts';
+import { createReconciler, RUN_LIMITS, type ReconcileReport, type ReconcilerSettings } from '../../src/reconciler.ts';
 import { createFfmpegWorkerTranscoder } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
 import type { Transcoder } from '../../src/transcoder/transcoder.ts';
 import { createVideoCatalog, type VideoRecord } from '../../src/video-catalog.ts';
@@ -43,8 +43,7 @@ const settings: ReconcilerSettings = {
   uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
   maxAttempts: 2,
   backoffSeconds: 0,
-  batchSize: 100,
-  orphanSampleSize: 200,
+  ...RUN_LIMITS,
 };
 const logged: Array<{ level: string; details: Record<string, unknown>; message: string }> = [];
 const logger = {

@@ -4,6 +4,7 @@
  * one): what is under test is that each handler is idempotent and never moves a video backwards.
  */
 import t from 'tap';
+import { JobRefusedError } from '../../src/errors.ts';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { createAwsClients } from '../../src/aws-clients.ts';
@@ -37,6 +38,8 @@ let nextSource: SourceMedia | Error = webReadyClip;
 
 const submissions: TranscodeJobRequest[] = [];
 let failNextSubmission = false;
+/** The next submission is refused for good, with this reason (MediaConvert's 400 or 403). */
+let refuseNextSubmission: string | undefined;
 const cancellations: string[] = [];
 const recordingTranscoder: Transcoder = {
   async inspect() {
@@ -49,6 +52,11 @@ const recordingTranscoder: Transcoder = {
     if (failNextSubmission) {
       failNextSubmission = false;
       throw new Error('MediaConvert is throttling');
+    }
+    if (refuseNextSubmission) {
+      const reason = refuseNextSubmission;
+      refuseNextSubmission = undefined;
+      throw new JobRefusedError(reason);
     }
     submissions.push(request);
     // Same token, same job: MediaConvert's ClientRequestToken semantics.
@@ -244,6 +252,27 @@ t.test('an ERROR marks the video failed with the reason', async (t) => {
     error: { code: '1040', message: 'Example error message' },
   });
   t.equal(await onJobEvent(error), 'duplicate');
+});
+
+t.test('a refused job fails the video at once with the reason (no retry, no dead letter)', async (t) => {
+  const videoId = await newVideo();
+  refuseNextSubmission = 'MediaConvert refused the job: User is not authorized to perform: iam:PassRole';
+  t.same(await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId })), ['applied']);
+  t.match(await catalog.get(videoId), {
+    status: 'failed',
+    error: { code: 'transcoder-refused', message: 'MediaConvert refused the job: User is not authorized to perform: iam:PassRole' },
+  });
+});
+
+t.test("a transcoder's error message reaches the owner without a URL's signature", async (t) => {
+  const videoId = await newVideo();
+  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const error = await jobEvent('error', videoId);
+  error.detail.jobId = `job-${videoId}`;
+  error.detail.errorMessage = `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=AKIA%2F20261129&X-Amz-Signature=abcdef0123`;
+  t.equal(await onJobEvent(error), 'applied');
+  const failed = await catalog.get(videoId);
+  t.equal(failed?.error?.message, `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]`);
 });
 
 t.test('events of another job or of an unknown video change nothing', async (t) => {

@@ -22,6 +22,8 @@ const stack = await startTestStack(t, { settings: { RECONCILE_GRACE_SECONDS: '0'
 for (const [name, value] of Object.entries(stack.config)) {
   if (value !== undefined) process.env[name] = String(value);
 }
+// The template's default LogLevel (the test stack itself logs at warn): every action is a line.
+process.env.LOG_LEVEL = 'info';
 const { handler, METRICS_NAMESPACE } = await import('../../events/reconcile.ts');
 
 const bucket = stack.config.BUCKET_NAME;
@@ -129,4 +131,20 @@ t.test('one scheduled run converts a lost upload, removes objects of no video, l
   // The job it submitted runs to the end like any other.
   await stack.idle();
   t.match(await catalog.get(videoId), { status: 'ready' });
+});
+
+t.test('the function logs at the LOG_LEVEL it is configured with', async (t) => {
+  const { createReconcileHandler } = await import('../../events/reconcile.ts');
+  const metrics: string[] = [];
+  const quiet = createReconcileHandler({ reconcile: async (logger) => (logger.info({ reconcile: 'run' }, 'a run'), { checked: 0, actions: {} as never, objectsDeleted: 0, durationMs: 0 }) }, (line) => metrics.push(line), 'warn');
+  const written: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    await quiet();
+  } finally {
+    process.stdout.write = write;
+  }
+  t.notOk(written.some((line) => line.includes('"a run"')), 'info lines are left out at warn');
+  t.equal(metrics.length, 1, 'the metrics record is written all the same');
 });

@@ -16,9 +16,10 @@ import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type {
-  MediaConvertJobDetail,
-  MediaConvertJobStateChangeEvent,
+import {
+  FINAL_JOB_STATUSES,
+  type MediaConvertJobDetail,
+  type MediaConvertJobStateChangeEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
@@ -39,7 +40,6 @@ const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
 const PUBLISH_ATTEMPTS = 4;
 
 export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR' | 'CANCELED';
-const FINAL: ReadonlySet<JobStatus> = new Set(['COMPLETE', 'ERROR', 'CANCELED']);
 
 export interface JobRecord {
   jobId: string;
@@ -476,7 +476,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
       await load();
       const record = records.get(jobId);
       if (!record) return 'unknown';
-      if (FINAL.has(record.status)) return 'finished';
+      if (FINAL_JOB_STATUSES.has(record.status)) return 'finished';
       const job = running.get(jobId);
       if (job) {
         canceling.add(jobId);
