@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import type { Viewer } from './video-service.ts';
@@ -76,7 +75,9 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   fastify.decorate('services', options.services);
   registerErrorHandling(fastify);
   // Security headers on every response, errors and 404s included (src/security-headers.ts).
-  await fastify.register(helmet, API_SECURITY_HEADERS);
+  fastify.addHook('onRequest', async (_request, reply) => {
+    reply.headers(API_SECURITY_HEADERS);
+  });
   // CORS for the configured origins only (src/cors.ts), before the rate limit so that a 429 is
   // readable by a page that may call the API; then the rate limit, before anything else runs.
   await registerCors(fastify, options.config);

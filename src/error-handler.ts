@@ -18,7 +18,7 @@ import {
   VideoNotReadyError,
 } from './errors.ts';
 import type { Problem } from './schemas/problem.ts';
-import { STATIC_SECURITY_HEADERS } from './security-headers.ts';
+import { API_SECURITY_HEADERS } from './security-headers.ts';
 import { RATE_LIMITED_CODE } from './rate-limit.ts';
 
 const STATUS_OF: ReadonlyArray<[new (...args: never[]) => DomainError, number, string]> = [
@@ -113,7 +113,7 @@ export const answerFrameworkError: NonNullable<FastifyServerOptions['frameworkEr
         : 'The request could not be routed.';
   const problem = { ...problemOf(error), detail };
   request.log.info({ problem: problem.type }, error.message.slice(0, 300));
-  void reply.status(problem.status).headers(STATIC_SECURITY_HEADERS).type('application/problem+json').send(problem);
+  void reply.status(problem.status).headers(API_SECURITY_HEADERS).type('application/problem+json').send(problem);
 };
 
 /**
@@ -149,7 +149,7 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify(problem);
     const headers = {
-      ...STATIC_SECURITY_HEADERS,
+      ...API_SECURITY_HEADERS,
       'content-type': 'application/problem+json; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
       connection: 'close',

@@ -1,32 +1,31 @@
 /**
- * The security headers of every API response, as @fastify/helmet options: one policy for the JSON
- * API (nothing in a response may load, run or frame anything), one for Swagger UI at /docs. The
- * web page sets its own Content-Security-Policy (routes/web), which takes precedence over the
- * API's on its routes.
+ * The security headers of every API response: one policy for the JSON API (nothing in a response
+ * may load, run or frame anything), one Content-Security-Policy for Swagger UI at /docs. The web
+ * page sets its own Content-Security-Policy (routes/web), which takes precedence on its routes.
  *
- * Responses written before any route is found (a malformed URL, an id over the router's limit) or
- * by the HTTP parser itself (headers too large, a broken Content-Length) never reach Fastify's
- * hooks, so `STATIC_SECURITY_HEADERS` is the same policy rendered once as plain headers for them.
+ * Plain headers, set by one onRequest hook (src/app.ts) and written as they are by the responses
+ * that never reach Fastify's hooks (a malformed URL, an id over the router's limit, what the HTTP
+ * parser refuses: src/error-handler.ts). They are helmet's defaults with a CSP of our own, written
+ * out rather than computed by helmet at every cold start.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import helmet from 'helmet';
-import type { FastifyHelmetOptions } from '@fastify/helmet';
 
 /** For JSON and problem+json: no content of any kind may be loaded, and nothing may frame it. */
-export const API_SECURITY_HEADERS = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-    },
-  },
-  xFrameOptions: { action: 'deny' },
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
+  'x-frame-options': 'DENY',
   // Signed URLs and sign-in codes must not leak to other sites through Referer.
-  referrerPolicy: { policy: 'no-referrer' },
-} as const satisfies FastifyHelmetOptions;
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-permitted-cross-domain-policies': 'none',
+  // The legacy XSS auditor is off: it caused leaks of its own.
+  'x-xss-protection': '0',
+});
 
 /**
  * Swagger UI: its own scripts, styles and fonts only (it has no inline script), images it draws
@@ -47,23 +46,3 @@ export const DOCS_CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-/** The API policy as the header lines helmet would write, for responses written without hooks. */
-export const STATIC_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(renderHeaders(API_SECURITY_HEADERS));
-
-// helmet's ESM and CommonJS typings are distinct types of the same options, hence the parameter type.
-function renderHeaders(options: Parameters<typeof helmet>[0]): Record<string, string> {
-  const headers: Record<string, string | number | readonly string[]> = {};
-  const response = {
-    setHeader(name: string, value: string | number | readonly string[]) {
-      headers[name.toLowerCase()] = value;
-    },
-    removeHeader(name: string) {
-      delete headers[name.toLowerCase()];
-    },
-  };
-  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
-    if (error) throw error;
-  });
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
-}
