@@ -592,9 +592,10 @@ t.test("the HTTP API's CORS is the app's own policy for the configured origins, 
   });
   t.equal(cors.AllowCredentials, false);
   const env = (evaluate(template.Globals!.Function!.Environment as Json, context({ AllowedOrigins: origins })) as any).Variables;
-  t.same(allowedOriginsOf(loadConfig(env)), cors.AllowOrigins, 'the app allows the same origins (its answers when API Gateway passes them on)');
+  t.same(allowedOriginsOf(loadConfig(env)), [], 'the function loads no CORS plugin: API Gateway answers CORS and drops the backend\'s CORS headers');
   t.same(evaluate(api.CorsConfiguration, context()), NO_VALUE, 'no AllowedOrigins: no CORS configuration (same origin only)');
   t.same(allowedOriginsOf(loadConfig((evaluate(template.Globals!.Function!.Environment as Json, context()) as any).Variables)), []);
+  t.equal(template.Parameters!.AllowedOrigins!.AllowedPattern, ConfigSchema.properties.CORS_ALLOWED_ORIGINS.pattern, 'the parameter accepts exactly what the app setting accepts');
   const pattern = new RegExp(template.Parameters!.AllowedOrigins!.AllowedPattern!);
   for (const refused of ['*', 'https://*.example.com', 'https://videos.example.com/', 'https://videos.example.com/app', 'videos.example.com']) {
     t.notOk(pattern.test(refused), `AllowedOrigins refuses ${refused}`);
