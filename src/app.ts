@@ -95,7 +95,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
         version: API_VERSION,
         description:
           'Upload videos with pre-signed URLs, follow their conversion to an HLS adaptive-bitrate ladder, and list, watch and delete them. ' +
-          'Errors are application/problem+json. Any request may get 414 or 431 (a URI or headers over 16 KB together) and 429 (too many requests from one client: wait Retry-After seconds). ' +
+          'Errors are application/problem+json. Any request may get 414 or 431 (a URI or headers over what the server reads) and 429 (too many requests: from one client, wait Retry-After seconds; behind API Gateway, its throttling of the whole API answers with its own JSON message and no Retry-After). ' +
           'Browsers may call the API from the origins its operator configured (CORS, no credentials: send the token in Authorization).',
       },
       components: {

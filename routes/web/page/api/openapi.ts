@@ -235,7 +235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            /** @description URI too long: more than the server reads */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -244,18 +244,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -315,7 +318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            /** @description URI too long: more than the server reads */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -333,18 +336,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -396,7 +402,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description URI too long: more than the server reads (16 KB with the headers) */
+            /** @description URI too long: more than the server reads */
             414: {
                 headers: {
                     [name: string]: unknown;
@@ -405,18 +411,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -483,18 +492,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -586,18 +598,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
@@ -673,18 +688,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests from this client: retry after Retry-After seconds */
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
             429: {
                 headers: {
-                    /** @description Seconds until this client may send requests again */
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
-            /** @description Request headers too large: more than the server reads (16 KB with the request line) */
+            /** @description Request headers too large: more than the server reads with the request line */
             431: {
                 headers: {
                     [name: string]: unknown;
