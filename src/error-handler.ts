@@ -12,6 +12,7 @@ import {
   ForbiddenError,
   InvalidInputError,
   UnauthenticatedError,
+  TooManyRequestsError,
   UnsupportedContentTypeError,
   UploadTooLargeError,
   VideoNotFoundError,
@@ -19,7 +20,6 @@ import {
 } from './errors.ts';
 import type { Problem } from './schemas/problem.ts';
 import { API_SECURITY_HEADERS } from './security-headers.ts';
-import { RATE_LIMITED_CODE } from './rate-limit.ts';
 
 const STATUS_OF: ReadonlyArray<[new (...args: never[]) => DomainError, number, string]> = [
   [InvalidInputError, 400, 'Invalid request'],
@@ -29,15 +29,15 @@ const STATUS_OF: ReadonlyArray<[new (...args: never[]) => DomainError, number, s
   [VideoNotReadyError, 409, 'Video not ready'],
   [UploadTooLargeError, 413, 'Upload too large'],
   [UnsupportedContentTypeError, 415, 'Not a video or audio file'],
+  [TooManyRequestsError, 429, 'Too many requests'],
 ];
 
 /**
- * Stable problem types for Fastify's own errors and the rate limit's, by code; any other client
+ * Stable problem types for Fastify's own errors, by code; any other client
  * error is typed by its status (`/problems/http-<status>`), so no framework code name becomes
  * part of the contract.
  */
 const FASTIFY_PROBLEM_TYPES: Readonly<Record<string, string>> = {
-  [RATE_LIMITED_CODE]: 'too-many-requests',
   FST_ERR_BAD_URL: 'malformed-url',
   FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',

@@ -68,3 +68,9 @@ export class JobRefusedError extends DomainError {
   override name = 'JobRefusedError';
   readonly code = 'transcoder-refused';
 }
+
+/** A client sent more requests than the rate limit allows (src/rate-limit.ts); 429 with Retry-After. */
+export class TooManyRequestsError extends DomainError {
+  override name = 'TooManyRequestsError';
+  readonly code = 'too-many-requests';
+}

@@ -13,15 +13,7 @@ import type { FastifyInstance } from 'fastify';
 // limit off (template.yaml: API Gateway throttles) does not load it.
 import type {} from '@fastify/rate-limit';
 import type { Config } from './config.ts';
-
-export const RATE_LIMITED_CODE = 'VOD_RATE_LIMITED';
-
-/** What the limiter throws; src/error-handler.ts answers it as a 429 problem. */
-export class RateLimitedError extends Error {
-  override name = 'RateLimitedError';
-  readonly statusCode = 429;
-  readonly code = RATE_LIMITED_CODE;
-}
+import { TooManyRequestsError } from './errors.ts';
 
 export async function registerRateLimit(
   fastify: FastifyInstance,
@@ -38,7 +30,8 @@ export async function registerRateLimit(
     // every answer and say little (a count per API process, not per deployment).
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) =>
-      new RateLimitedError(
+      // A domain error like any other: src/error-handler.ts maps it to 429 problem+json.
+      new TooManyRequestsError(
         `Too many requests: at most ${context.max} per ${config.RATE_LIMIT_WINDOW_SECONDS} s from one client. Retry in ${context.after}.`,
       ),
   });
