@@ -81,12 +81,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(problem.status).type('application/problem+json').send(problem);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).type('application/problem+json').send({
-      type: problemType('route-not-found'),
-      title: 'Not found',
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split('?')[0]}`,
-    } satisfies Problem),
+    reply
+      .status(404)
+      .type('application/problem+json')
+      // Cut like any URL a problem names: an unknown 10 KB path is not echoed back whole.
+      .send(httpProblem(404, `No route ${request.method} ${shortened(request.url.split('?')[0] ?? '')}`, 'route-not-found')),
   );
 }
 

@@ -129,3 +129,13 @@ t.test('the OpenAPI document declares 400 and 414 on every {videoId} operation, 
   }
   t.ok(operation('getHealth').responses['429']?.headers?.['Retry-After'], '429 declares Retry-After');
 });
+
+t.test('an unknown route is named in its problem, a long one cut short', async (t) => {
+  const path = `/nowhere/${'x'.repeat(5000)}`;
+  const answer = await fetch(`${stack.apiUrl}${path}`);
+  t.equal(answer.status, 404);
+  const problem = (await answer.json()) as { type: string; detail: string };
+  t.equal(problem.type, '/problems/route-not-found');
+  t.match(problem.detail, /^No route GET \/nowhere\/x+… \(5010 characters\)$/);
+  t.ok(problem.detail.length < 300, `a short detail (${problem.detail.length} characters)`);
+});
