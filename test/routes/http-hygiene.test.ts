@@ -136,6 +136,6 @@ t.test('an unknown route is named in its problem, a long one cut short', async (
   t.equal(answer.status, 404);
   const problem = (await answer.json()) as { type: string; detail: string };
   t.equal(problem.type, '/problems/route-not-found');
-  t.match(problem.detail, /^No route GET \/nowhere\/x+… \(5010 characters\)$/);
+  t.match(problem.detail, /^No route GET \/nowhere\/x+… \(5009 characters\)$/);
   t.ok(problem.detail.length < 300, `a short detail (${problem.detail.length} characters)`);
 });
