@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import t from 'tap';
+import fc from 'fast-check';
 import { createS3Client } from '../../src/aws-clients.ts';
 import { createFfmpegWorkerTranscoder } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
 import { planTranscode } from '../../src/transcoder/transcode-plan.ts';
@@ -109,4 +110,32 @@ t.test('redactSecrets keeps what a person needs and takes out what grants access
   t.equal(redactSecrets('"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----"'), '"[REDACTED]"');
   t.equal(redactSecrets('{"x-vod-worker-token":"s3cr3t-value"}'), '{"x-vod-worker-token":"[REDACTED]"}');
   t.equal(redactSecrets('job 123 for video-streams/v1/ failed: Invalid data'), 'job 123 for video-streams/v1/ failed: Invalid data', 'the rest is left as it was');
+});
+
+t.test('property: whatever surrounds it, no secret of a known form survives (the quick pre-check included)', async (t) => {
+  const forms = [
+    (v: string) => `?X-Amz-Signature=${v}`,
+    (v: string) => `&X-Amz-Credential=${v}`,
+    (v: string) => `X-Amz-Security-Token%3D${v}`,
+    (v: string) => `CloudFront-Policy=${v}`,
+    (v: string) => `Signature=${v}`,
+    (v: string) => `"authorization":"Bearer ${v}"`,
+    (v: string) => `x-vod-worker-token: ${v}`,
+    (v: string) => `eyJhbGciOi${v}.eyJzdWIi${v}.${v}`,
+  ];
+  fc.assert(
+    fc.property(
+      fc.string(),
+      fc.string(),
+      fc.constantFrom(...forms),
+      fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/),
+      (before, after, form, value) => {
+        // A separator on each side, as in any line that carries one.
+        const line = `${before} ${form(value)} ${after}`;
+        return !redactSecrets(line).includes(value) || `${before}${after}`.includes(value);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  t.pass('2000 lines');
 });
