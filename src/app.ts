@@ -17,7 +17,18 @@ import { registerCors } from './cors.ts';
 import { registerRateLimit } from './rate-limit.ts';
 import { Problem } from './schemas/problem.ts';
 import { AudioTrack, Rendition, Video, VideoError, VideoPage, VideoStatus, VideoWarning } from './schemas/video.ts';
-import { CreateUploadRequest, CreateUploadResponse, PresignedUpload } from './schemas/upload.ts';
+import {
+  CompleteUploadRequest,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  MultipartUpload,
+  PartUploadUrl,
+  PresignedUpload,
+  SignedParts,
+  SignPartsRequest,
+  StoredPart,
+  UploadProgress,
+} from './schemas/upload.ts';
 import { Playback } from './schemas/playback.ts';
 import healthRoutes from '../routes/health/index.ts';
 import uploadRoutes from '../routes/uploads/index.ts';
@@ -83,7 +94,7 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   await registerCors(fastify, options.config);
   await registerRateLimit(fastify, options.config);
 
-  for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, CreateUploadRequest, CreateUploadResponse, Playback, Problem]) {
+  for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, PartUploadUrl, MultipartUpload, CreateUploadRequest, CreateUploadResponse, SignPartsRequest, SignedParts, StoredPart, UploadProgress, CompleteUploadRequest, Playback, Problem]) {
     fastify.addSchema(schema);
   }
 

@@ -10,8 +10,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Convert, Default } from '@sinclair/typebox/value';
 import { Errors } from '@sinclair/typebox/errors';
 
+import { S3_MULTIPART } from './schemas/upload.ts';
+
+const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-/** S3's limit for a single PUT; larger files need multipart (resumable uploads issue). */
+/** S3's limit for a single PUT; larger files are uploaded in parts. */
 export const SINGLE_PUT_LIMIT_BYTES = 5 * GiB;
 
 const Url = Type.String({ pattern: '^https?://' });
@@ -37,8 +40,38 @@ export const ConfigSchema = Type.Object({
   JWT_ISSUER: Type.String({ minLength: 1, description: 'Expected `iss` of bearer tokens (Cognito user pool URL in AWS).' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, description: 'Expected `aud` (or Cognito `client_id`).' }),
   JWT_JWKS_URL: Url,
-  MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1, maximum: SINGLE_PUT_LIMIT_BYTES, default: SINGLE_PUT_LIMIT_BYTES }),
-  UPLOAD_URL_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 900 }),
+  MAX_UPLOAD_BYTES: Type.Integer({
+    minimum: 1,
+    maximum: S3_MULTIPART.maxObjectBytes,
+    default: 256 * GiB,
+    description: 'The largest file accepted (413 above); up to S3\'s 5 TiB. Files above MULTIPART_THRESHOLD_BYTES are uploaded in parts.',
+  }),
+  UPLOAD_URL_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 7 * 24 * 3600,
+    default: 900,
+    description: 'Lifetime of a pre-signed upload URL: the single PUT\'s, and each batch of part URLs (never past the upload\'s own expiry).',
+  }),
+  MULTIPART_THRESHOLD_BYTES: Type.Integer({
+    minimum: S3_MULTIPART.minPartBytes,
+    maximum: SINGLE_PUT_LIMIT_BYTES,
+    default: 64 * MiB,
+    description: 'Files larger than this are uploaded in parts (resumable, in parallel); smaller ones with one PUT unless the client asks for parts.',
+  }),
+  MULTIPART_PART_BYTES: Type.Integer({
+    minimum: S3_MULTIPART.minPartBytes,
+    maximum: S3_MULTIPART.maxPartBytes,
+    default: 16 * MiB,
+    description: 'Size of each part but the last (larger when the file needs it to stay within 10,000 parts): what a dropped connection costs at most.',
+  }),
+  MULTIPART_UPLOAD_TTL_SECONDS: Type.Integer({
+    minimum: 3600,
+    // The bucket's lifecycle rule (template.yaml) removes parts 2 days after an upload started:
+    // never before the service gives the upload up.
+    maximum: 24 * 3600,
+    default: 24 * 3600,
+    description: 'A multipart upload not completed this long after it started is abandoned: its parts are removed and the video fails.',
+  }),
   CDN_BASE_URL: Type.String({
     // The distribution's root: object keys map to paths one to one, so no path and no trailing slash.
     pattern: '^https?://[^/?#\\s]+$',

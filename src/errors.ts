@@ -43,6 +43,20 @@ export class UnsupportedContentTypeError extends DomainError {
 }
 
 /**
+ * The parts of a multipart upload do not make the declared file (a part missing, stored with
+ * another ETag or another length); the message names the parts, so the client knows what to send again.
+ */
+export class UploadIncompleteError extends DomainError {
+  override name = 'UploadIncompleteError';
+  readonly code = 'upload-incomplete';
+}
+/** The video has no upload in progress that this request could act on (completed, abandoned, single PUT). */
+export class UploadNotInProgressError extends DomainError {
+  override name = 'UploadNotInProgressError';
+  readonly code = 'upload-not-in-progress';
+}
+
+/**
  * An uploaded file that cannot become a video (or audio) stream: a still image, a text file, an
  * empty or unreadable file, a picture outside what the transcoders take. Found before any job is
  * started; the video ends `failed` with `reason` as its error code and the message as its text.

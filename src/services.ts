@@ -78,6 +78,11 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
     playback: createPlayback(config, clients),
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    multipart: {
+      thresholdBytes: config.MULTIPART_THRESHOLD_BYTES,
+      partBytes: config.MULTIPART_PART_BYTES,
+      uploadTtlSeconds: config.MULTIPART_UPLOAD_TTL_SECONDS,
+    },
     catalogCacheMs: config.CATALOG_CACHE_MS,
   });
   return {

@@ -43,6 +43,8 @@ export interface VideoRecord extends Omit<Video, 'status'> {
   jobRequestedAt?: string;
   /** Tombstones: when the video was deleted. */
   deletedAt?: string;
+  /** A source uploaded in parts: S3's upload, the plan the parts follow, and when it is abandoned. */
+  multipart?: MultipartPlan;
   reconcile?: ReconcileState;
 }
 
@@ -106,7 +108,15 @@ const streamsOf = (result: PublishedStreams) => ({
 /** Warnings kept per video (a source damaged everywhere must not grow its item without end). */
 const MAX_WARNINGS = 10;
 
-export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'filename' | 'contentType' | 'sizeBytes' | 'createdAt'>;
+export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'filename' | 'contentType' | 'sizeBytes' | 'createdAt' | 'multipart'>;
+
+export interface MultipartPlan {
+  uploadId: string;
+  partSizeBytes: number;
+  partCount: number;
+  /** ISO time after which the upload is abandoned. */
+  expiresAt: string;
+}
 
 interface Transition {
   /** SET clauses besides updatedAt (and status/ownerStatus when `to` is given). */

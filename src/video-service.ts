@@ -3,15 +3,28 @@
  * transcoder events. It knows nothing of HTTP or Lambda; routes and event handlers call it.
  */
 import { randomUUID } from 'node:crypto';
-import type { CreateUploadRequest, CreateUploadResponse } from './schemas/upload.ts';
+import {
+  PART_URLS_PER_BATCH,
+  type CompleteUploadRequest,
+  type CreateUploadRequest,
+  type CreateUploadResponse,
+  type PartUploadUrl,
+  type SignedParts,
+  type SignPartsRequest,
+  type UploadProgress,
+} from './schemas/upload.ts';
+import { SINGLE_PUT_LIMIT_BYTES } from './config.ts';
+import { listNumbers, partSize, planParts, sameEtag, type PartLayout } from './multipart-plan.ts';
 import type { ListVideosQuery, Video, VideoPage, VideoStatus } from './schemas/video.ts';
 import { FINAL_JOB_STATUSES, type MediaConvertJobDetail } from './schemas/events.ts';
 import { redactSecrets } from './redact.ts';
-import type { PublishedStreams, VideoCatalog, VideoRecord } from './video-catalog.ts';
+import type { MultipartPlan, PublishedStreams, VideoCatalog, VideoRecord } from './video-catalog.ts';
 import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.ts';
 import {
   keyOfS3Uri,
   masterPlaylistKey,
+  MultipartCompletionRefusedError,
+  MultipartUploadGoneError,
   sourceKey,
   streamPrefix,
   videoIdOfSourceKey,
@@ -27,6 +40,8 @@ import {
   JobRefusedError,
   SourceRejectedError,
   UnsupportedContentTypeError,
+  UploadIncompleteError,
+  UploadNotInProgressError,
   UploadTooLargeError,
   VideoNotFoundError,
   VideoNotReadyError,
@@ -44,6 +59,8 @@ export interface VideoServiceOptions {
   playback: PlaybackSigner;
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
+  /** Uploads in parts (S3 multipart): above which size, how large a part, how long one may take. */
+  multipart: { thresholdBytes: number; partBytes: number; uploadTtlSeconds: number };
   /** How long viewers' catalog reads are shared (catalog-read-cache.ts); 0 reads every time. */
   catalogCacheMs?: number;
   now?: () => Date;
@@ -169,7 +186,59 @@ export function createVideoService(options: VideoServiceOptions) {
    */
   async function clearDeleted(video: VideoRecord): Promise<number> {
     if (video.jobId) await transcoder.cancel(video.jobId);
+    // Aborted first: parts are not objects, and no PUT of a part may land after the objects are gone.
+    if (video.multipart) await storage.abortSourceUpload(video.videoId, video.multipart.uploadId);
     return storage.deleteVideoObjects(video.videoId);
+  }
+
+  /** The viewer's own video with a multipart upload still open for parts. */
+  async function uploadInProgress(viewer: Viewer, videoId: string): Promise<{ video: VisibleRecord; multipart: MultipartPlan }> {
+    const video = await visibleVideo(viewer, videoId, catalog);
+    if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video uploads it');
+    if (!video.multipart) throw new UploadNotInProgressError(`Video ${videoId} was registered for one PUT, not an upload in parts`);
+    if (video.status !== 'awaiting_upload') {
+      throw new UploadNotInProgressError(
+        video.status === 'failed'
+          ? `Video ${videoId} has no upload in progress: ${video.error?.message ?? 'it failed'}`
+          : `The upload of video ${videoId} has completed already`,
+      );
+    }
+    if (Date.parse(video.multipart.expiresAt) <= now().getTime()) {
+      throw new UploadNotInProgressError(`The upload of video ${videoId} was abandoned at ${video.multipart.expiresAt}: upload the file again`);
+    }
+    return { video, multipart: video.multipart };
+  }
+
+  const layoutOf = (video: VideoRecord, multipart: MultipartPlan): PartLayout => ({
+    sizeBytes: video.sizeBytes,
+    partSizeBytes: multipart.partSizeBytes,
+    partCount: multipart.partCount,
+  });
+
+  async function storedParts(video: VideoRecord, multipart: MultipartPlan) {
+    try {
+      return await storage.listSourceParts(video.videoId, multipart.uploadId);
+    } catch (error) {
+      if (error instanceof MultipartUploadGoneError) {
+        throw new UploadNotInProgressError(`The upload of video ${video.videoId} is no longer held by storage (completed, cancelled or abandoned)`);
+      }
+      throw error;
+    }
+  }
+
+  /** Part URLs that live the usual upload URL lifetime, never past the upload's own expiry. */
+  async function signParts(
+    videoId: string,
+    multipart: MultipartPlan,
+    layout: PartLayout,
+    parts: ReadonlyArray<{ partNumber: number; contentMd5?: string }>,
+    at: Date,
+  ): Promise<SignedParts> {
+    const lifetime = Math.max(1, Math.min(options.uploadUrlTtlSeconds, Math.floor((Date.parse(multipart.expiresAt) - at.getTime()) / 1000)));
+    const sized = parts.map((part) => ({ ...part, sizeBytes: partSize(layout, part.partNumber) }));
+    const urls = await storage.presignSourceParts({ videoId, uploadId: multipart.uploadId, parts: sized, expiresInSeconds: lifetime, now: at });
+    const signed: PartUploadUrl[] = urls.map((url, index) => ({ partNumber: url.partNumber, url: url.url, sizeBytes: sized[index]!.sizeBytes, headers: url.headers }));
+    return { parts: signed, partUrlsExpireAt: new Date(at.getTime() + lifetime * 1000).toISOString() };
   }
 
   return {
@@ -181,27 +250,172 @@ export function createVideoService(options: VideoServiceOptions) {
           `The file is ${request.sizeBytes} bytes; the largest upload accepted is ${options.maxUploadBytes} bytes`,
         );
       }
+      if (request.multipart === false && request.sizeBytes > SINGLE_PUT_LIMIT_BYTES) {
+        throw new UploadTooLargeError(
+          `The file is ${request.sizeBytes} bytes; one PUT takes at most ${SINGLE_PUT_LIMIT_BYTES} bytes (S3's limit): upload it in parts (leave out multipart: false)`,
+        );
+      }
+      const inParts =
+        request.multipart ?? (request.sizeBytes > options.multipart.thresholdBytes || request.sizeBytes > SINGLE_PUT_LIMIT_BYTES);
       const createdAt = now();
-      const video = await catalog.create({
-        videoId: newVideoId(),
+      const videoId = newVideoId();
+      const record = {
+        videoId,
         title: request.title,
         ownerId: viewer.userId,
         filename: request.filename,
         contentType: request.contentType,
         sizeBytes: request.sizeBytes,
         createdAt: createdAt.toISOString(),
-      });
+      };
+      if (inParts) {
+        const layout = planParts(request.sizeBytes, options.multipart.partBytes);
+        // S3's upload first, then the record that names it: a crash between them leaves an upload
+        // with no record, which the reconciler aborts; never a record naming no upload.
+        const { uploadId } = await storage.createSourceMultipartUpload({ videoId, contentType: request.contentType });
+        const expiresAt = new Date(createdAt.getTime() + options.multipart.uploadTtlSeconds * 1000);
+        const multipart: MultipartPlan = { uploadId, partSizeBytes: layout.partSizeBytes, partCount: layout.partCount, expiresAt: expiresAt.toISOString() };
+        await catalog.create({ ...record, multipart });
+        const firstParts = Array.from({ length: Math.min(layout.partCount, PART_URLS_PER_BATCH) }, (_, index) => ({ partNumber: index + 1 }));
+        const signed = await signParts(videoId, multipart, layout, firstParts, createdAt);
+        return {
+          videoId,
+          upload: {
+            method: 'multipart',
+            uploadId,
+            partSizeBytes: layout.partSizeBytes,
+            partCount: layout.partCount,
+            parts: signed.parts,
+            partUrlsExpireAt: signed.partUrlsExpireAt,
+            expiresAt: multipart.expiresAt,
+          },
+        };
+      }
+      await catalog.create(record);
       const upload = await storage.presignSourceUpload({
-        videoId: video.videoId,
+        videoId,
         contentType: request.contentType,
         sizeBytes: request.sizeBytes,
         expiresInSeconds: options.uploadUrlTtlSeconds,
         now: createdAt,
       });
       return {
-        videoId: video.videoId,
+        videoId,
         upload: { method: 'PUT', url: upload.url, headers: upload.headers, expiresAt: upload.expiresAt.toISOString() },
       };
+    },
+
+    /** The parts of the viewer's multipart upload stored so far (to resume after a crash or a reload). */
+    async listUploadedParts(viewer: Viewer, videoId: string): Promise<UploadProgress> {
+      const { video, multipart } = await uploadInProgress(viewer, videoId);
+      const parts = await storedParts(video, multipart);
+      return {
+        videoId,
+        uploadId: multipart.uploadId,
+        sizeBytes: video.sizeBytes,
+        partSizeBytes: multipart.partSizeBytes,
+        partCount: multipart.partCount,
+        parts,
+        storedBytes: parts.reduce((sum, part) => sum + part.sizeBytes, 0),
+        expiresAt: multipart.expiresAt,
+      };
+    },
+
+    /** URLs for parts of the viewer's multipart upload: more of them, or new ones for expired URLs. */
+    async signUploadParts(viewer: Viewer, videoId: string, parts: SignPartsRequest['parts']): Promise<SignedParts> {
+      const { video, multipart } = await uploadInProgress(viewer, videoId);
+      const layout = layoutOf(video, multipart);
+      const numbers = parts.map((part) => part.partNumber);
+      const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);
+      if (repeated.length > 0) throw new InvalidInputError(`Part ${listNumbers([...new Set(repeated)])} is asked for more than once`);
+      const beyond = numbers.filter((number) => number > layout.partCount);
+      if (beyond.length > 0) throw new InvalidInputError(`This upload has ${layout.partCount} parts; there is no part ${listNumbers(beyond)}`);
+      return signParts(videoId, multipart, layout, parts, now());
+    },
+
+    /**
+     * The parts become the source, once. Every part must be listed, stored with the ETag listed
+     * and the length the plan gives it, so the source is exactly the declared file; otherwise
+     * nothing is joined and the reason names the parts. A completion repeated after it succeeded
+     * (its answer lost) answers the video again.
+     */
+    async completeUpload(viewer: Viewer, videoId: string, parts: CompleteUploadRequest['parts']): Promise<Video> {
+      const video = await visibleVideo(viewer, videoId, catalog);
+      if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video uploads it');
+      const multipart = video.multipart;
+      if (!multipart) throw new UploadNotInProgressError(`Video ${videoId} was registered for one PUT, not an upload in parts`);
+      if (video.status !== 'awaiting_upload') {
+        if (video.status === 'failed' && !(await storage.hasSource(videoId))) {
+          throw new UploadNotInProgressError(`Video ${videoId} has no upload in progress: ${video.error?.message ?? 'it failed'}`);
+        }
+        return toPublicVideo(video); // completed before
+      }
+      const layout = layoutOf(video, multipart);
+      const numbers = parts.map((part) => part.partNumber);
+      const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);
+      if (repeated.length > 0) throw new InvalidInputError(`Part ${listNumbers([...new Set(repeated)])} is listed more than once`);
+      const beyond = numbers.filter((number) => number > layout.partCount);
+      if (beyond.length > 0) throw new InvalidInputError(`This upload has ${layout.partCount} parts; there is no part ${listNumbers(beyond)}`);
+      const listed = new Set(numbers);
+      const unlisted = Array.from({ length: layout.partCount }, (_, index) => index + 1).filter((number) => !listed.has(number));
+      if (unlisted.length > 0) {
+        throw new UploadIncompleteError(
+          `The file is ${layout.sizeBytes} bytes in ${layout.partCount} parts; part ${listNumbers(unlisted)} ${unlisted.length === 1 ? 'is' : 'are'} not listed`,
+        );
+      }
+      let stored: Awaited<ReturnType<typeof storedParts>>;
+      try {
+        stored = await storedParts(video, multipart);
+      } catch (error) {
+        if (error instanceof UploadNotInProgressError && (await storage.hasSource(videoId))) return toPublicVideo(video);
+        throw error;
+      }
+      const storedByNumber = new Map(stored.map((part) => [part.partNumber, part]));
+      const problems: string[] = [];
+      const missing = numbers.filter((number) => !storedByNumber.has(number)).sort((a, b) => a - b);
+      if (missing.length > 0) problems.push(`part ${listNumbers(missing)} ${missing.length === 1 ? 'is' : 'are'} not stored: upload ${missing.length === 1 ? 'it' : 'them'}`);
+      for (const { partNumber, etag } of [...parts].sort((a, b) => a.partNumber - b.partNumber)) {
+        const part = storedByNumber.get(partNumber);
+        if (!part) continue;
+        const expected = partSize(layout, partNumber);
+        if (part.sizeBytes !== expected) problems.push(`part ${partNumber} is ${part.sizeBytes} bytes, not ${expected}`);
+        else if (!sameEtag(part.etag, etag)) problems.push(`part ${partNumber} was stored with ETag ${part.etag}, not ${etag}`);
+      }
+      if (problems.length > 0) {
+        throw new UploadIncompleteError(`The parts do not make the declared file of ${layout.sizeBytes} bytes: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`);
+      }
+      try {
+        await storage.completeSourceUpload(
+          videoId,
+          multipart.uploadId,
+          [...parts].sort((a, b) => a.partNumber - b.partNumber).map(({ partNumber }) => ({ partNumber, etag: storedByNumber.get(partNumber)!.etag })),
+        );
+      } catch (error) {
+        if (error instanceof MultipartUploadGoneError) {
+          if (await storage.hasSource(videoId)) return toPublicVideo(video);
+          throw new UploadNotInProgressError(`The upload of video ${videoId} is no longer held by storage (abandoned or cancelled): upload the file again`);
+        }
+        if (error instanceof MultipartCompletionRefusedError) throw new UploadIncompleteError(`Storage refused to join the parts (${error.code}): ${error.message}`);
+        throw error;
+      }
+      // Conversion starts with the storage notification (ObjectCreated:CompleteMultipartUpload).
+      return toPublicVideo((await catalog.get(videoId)) as VisibleRecord);
+    },
+
+    /** Cancels the viewer's upload that has not completed: the parts and the video are removed. */
+    async abortUpload(viewer: Viewer, videoId: string): Promise<{ cleanupError?: unknown }> {
+      const video = await visibleVideo(viewer, videoId, catalog);
+      if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video may cancel its upload');
+      if (video.status !== 'awaiting_upload') {
+        throw new UploadNotInProgressError(`The upload of video ${videoId} has completed already (it is ${video.status.replace('_', ' ')}): delete the video instead`);
+      }
+      if (!(await catalog.markDeleted(video, now().toISOString()))) return {};
+      try {
+        await clearDeleted(video);
+        return {};
+      } catch (error) {
+        return { cleanupError: error };
+      }
     },
 
     /**

@@ -40,6 +40,37 @@ export class ObjectsNotDeletedError extends Error {
   }
 }
 
+/** One part of a multipart upload, as S3 stores it. */
+export interface StoredUploadPart {
+  partNumber: number;
+  sizeBytes: number;
+  /** Quoted, as S3 answers it. */
+  etag: string;
+}
+
+/** A multipart upload S3 holds for the bucket (ListMultipartUploads). */
+export interface PendingMultipartUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/** S3 no longer knows the multipart upload: completed, aborted, or removed by the lifecycle rule. */
+export class MultipartUploadGoneError extends Error {
+  override name = 'MultipartUploadGoneError';
+}
+
+/** S3 refused the completion of a multipart upload (a part missing, too small, another ETag). */
+export class MultipartCompletionRefusedError extends Error {
+  override name = 'MultipartCompletionRefusedError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The two folders a video's objects live in. */
 export type StorageArea = 'uploads' | 'streams';
 const AREA_PREFIX: Record<StorageArea, string> = { uploads: UPLOADS_PREFIX, streams: STREAMS_PREFIX };
@@ -47,6 +78,28 @@ const AREA_PREFIX: Record<StorageArea, string> = { uploads: UPLOADS_PREFIX, stre
 export interface VideoStorage {
   readonly bucket: string;
   presignSourceUpload(input: { videoId: string; contentType: string; sizeBytes: number; expiresInSeconds: number; now: Date }): Promise<PresignedPut>;
+  /** Starts a multipart upload of a video's source; the parts are PUT through presignSourceParts. */
+  createSourceMultipartUpload(input: { videoId: string; contentType: string }): Promise<{ uploadId: string }>;
+  /** One PUT URL per part, each bound to its upload, its part number, its length (and its MD5 when given). */
+  presignSourceParts(input: {
+    videoId: string;
+    uploadId: string;
+    parts: ReadonlyArray<{ partNumber: number; sizeBytes: number; contentMd5?: string }>;
+    expiresInSeconds: number;
+    now: Date;
+  }): Promise<Array<{ partNumber: number; url: string; headers: Record<string, string> }>>;
+  /** The parts stored so far, by part number. Throws MultipartUploadGoneError when S3 knows no such upload. */
+  listSourceParts(videoId: string, uploadId: string): Promise<StoredUploadPart[]>;
+  /**
+   * Joins the listed parts into the source, once: 'created', or 'exists' when a source is stored
+   * already (a completion repeated after it succeeded). Throws MultipartUploadGoneError or
+   * MultipartCompletionRefusedError.
+   */
+  completeSourceUpload(videoId: string, uploadId: string, parts: ReadonlyArray<{ partNumber: number; etag: string }>): Promise<'created' | 'exists'>;
+  /** Removes a multipart upload and its parts; one S3 no longer knows is gone already. */
+  abortSourceUpload(videoId: string, uploadId: string): Promise<void>;
+  /** Multipart uploads of sources S3 holds, at most `limit`, oldest key first. */
+  listPendingSourceUploads(limit: number): Promise<PendingMultipartUpload[]>;
   readText(key: string): Promise<string>;
   /** Whether a video's source is stored. */
   hasSource(videoId: string): Promise<boolean>;
@@ -60,6 +113,11 @@ export interface VideoStorage {
    * at most `limit`.
    */
   listVideoIds(area: StorageArea, options: { startAfter?: string; limit: number }): Promise<string[]>;
+}
+
+/** S3's answer for an upload id it does not hold (NoSuchUpload, 404). */
+function isNoSuchUpload(error: unknown): boolean {
+  return (error as { name?: string }).name === 'NoSuchUpload' || (error as { Code?: string }).Code === 'NoSuchUpload';
 }
 
 /** The S3 SDK's commands and presigner, loaded once at the first storage call. */
@@ -120,6 +178,116 @@ export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Clien
         headers: { 'Content-Type': contentType, 'If-None-Match': '*' },
         expiresAt: new Date(now.getTime() + expiresInSeconds * 1000),
       };
+    },
+
+    async createSourceMultipartUpload({ videoId, contentType }) {
+      const [[{ CreateMultipartUploadCommand }], s3] = await Promise.all([loadSdk(), client()]);
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: sourceKey(videoId), ContentType: contentType }));
+      if (!created.UploadId) throw new Error(`S3 answered CreateMultipartUpload for ${videoId} without an UploadId`);
+      return { uploadId: created.UploadId };
+    },
+
+    async presignSourceParts({ videoId, uploadId, parts, expiresInSeconds, now }) {
+      const [[{ UploadPartCommand }, { getSignedUrl }], s3] = await Promise.all([loadSdk(), client()]);
+      return Promise.all(
+        parts.map(async ({ partNumber, sizeBytes, contentMd5 }) => {
+          // The upload id and part number are in the signed query, Content-Length (and Content-MD5)
+          // are signed headers: the URL stores this part of this upload, at this length, only.
+          const command = new UploadPartCommand({
+            Bucket: bucket,
+            Key: sourceKey(videoId),
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            ContentLength: sizeBytes,
+            ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
+          });
+          const url = await getSignedUrl(s3, command, {
+            expiresIn: expiresInSeconds,
+            signableHeaders: new Set(contentMd5 ? ['content-length', 'content-md5'] : ['content-length']),
+            signingDate: now,
+          });
+          const headers: Record<string, string> = contentMd5 ? { 'Content-MD5': contentMd5 } : {};
+          return { partNumber, url, headers };
+        }),
+      );
+    },
+
+    async listSourceParts(videoId, uploadId) {
+      const [[{ ListPartsCommand }], s3] = await Promise.all([loadSdk(), client()]);
+      const parts: StoredUploadPart[] = [];
+      let marker: string | undefined;
+      try {
+        do {
+          const page = await s3.send(
+            new ListPartsCommand({ Bucket: bucket, Key: sourceKey(videoId), UploadId: uploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+          );
+          for (const part of page.Parts ?? []) {
+            if (part.PartNumber !== undefined && part.ETag) parts.push({ partNumber: part.PartNumber, sizeBytes: part.Size ?? 0, etag: part.ETag });
+          }
+          marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+        } while (marker);
+      } catch (error) {
+        if (isNoSuchUpload(error)) throw new MultipartUploadGoneError(`S3 holds no multipart upload ${uploadId} for video ${videoId}`);
+        throw error;
+      }
+      return parts.sort((a, b) => a.partNumber - b.partNumber);
+    },
+
+    async completeSourceUpload(videoId, uploadId, parts) {
+      const [[{ CompleteMultipartUploadCommand }], s3] = await Promise.all([loadSdk(), client()]);
+      try {
+        await s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: sourceKey(videoId),
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })) },
+            // Created once, as the single PUT: never overwrites a source already stored.
+            IfNoneMatch: '*',
+          }),
+        );
+        return 'created';
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const code = (error as { name?: string }).name ?? '';
+        if (status === 412) return 'exists';
+        if (isNoSuchUpload(error)) throw new MultipartUploadGoneError(`S3 holds no multipart upload ${uploadId} for video ${videoId}`);
+        if (status === 400) throw new MultipartCompletionRefusedError(code, (error as Error).message);
+        throw error;
+      }
+    },
+
+    async abortSourceUpload(videoId, uploadId) {
+      const [[{ AbortMultipartUploadCommand }], s3] = await Promise.all([loadSdk(), client()]);
+      try {
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: sourceKey(videoId), UploadId: uploadId }));
+      } catch (error) {
+        if (!isNoSuchUpload(error)) throw error;
+      }
+    },
+
+    async listPendingSourceUploads(limit) {
+      const [[{ ListMultipartUploadsCommand }], s3] = await Promise.all([loadSdk(), client()]);
+      const uploads: PendingMultipartUpload[] = [];
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListMultipartUploadsCommand({
+            Bucket: bucket,
+            Prefix: UPLOADS_PREFIX,
+            MaxUploads: Math.min(1000, limit - uploads.length),
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
+        );
+        for (const upload of page.Uploads ?? []) {
+          if (upload.Key && upload.UploadId) uploads.push({ key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated ?? new Date(0) });
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker && uploads.length < limit);
+      return uploads.slice(0, limit);
     },
 
     async readText(key) {

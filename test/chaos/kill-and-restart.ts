@@ -25,6 +25,7 @@ import type { Playback } from '../../src/schemas/playback.ts';
 import { makeClip } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
 import { INTERRUPTED_TOO_OFTEN } from '../../deploy/local/transcoder/worker.ts';
+import { singlePut } from '../helpers/uploads.ts';
 
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 20);
 /** The reconciler's settings for the run: short, so the whole run takes minutes. */
@@ -131,7 +132,7 @@ async function upload(round: number, kind: Tracked['kind']): Promise<Tracked | u
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
   const tracked: Tracked = { videoId: created.body.videoId, round, kind, deleted: false };
   videos.push(tracked);
-  const put = await fetch(created.body.upload.url, { method: 'PUT', headers: created.body.upload.headers, body: bytes, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+  const put = await fetch(singlePut(created.body.upload).url, { method: 'PUT', headers: singlePut(created.body.upload).headers, body: bytes, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
   if (put) tracked.putStatus = put.status;
   return tracked;
 }

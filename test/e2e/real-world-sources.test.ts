@@ -26,6 +26,7 @@ import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { IDET_FILTER, looksInterlaced, parseIdet } from '../../deploy/local/transcoder/interlace-check.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { makeSource, type GeneratedSource, type SourceKind } from '../helpers/real-world-media.ts';
+import { singlePut } from '../helpers/uploads.ts';
 
 const run = promisify(execFile);
 const stack = await startTestStack(t, { transcodeConcurrency: 2 });
@@ -68,7 +69,8 @@ async function upload(source: GeneratedSource): Promise<Video> {
     body: { title: source.kind, filename: path.basename(source.file), contentType: source.kind === 'still-png' ? 'video/mp4' : source.contentType, sizeBytes: size },
   });
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}: ${JSON.stringify(created.body)}`);
-  const { upload: put, videoId } = created.body;
+  const { videoId } = created.body;
+  const put = singlePut(created.body.upload);
   const response = await fetch(put.url, { method: put.method, headers: put.headers, body: await readFile(source.file) });
   await response.arrayBuffer();
   if (response.status !== 200) throw new Error(`PUT answered ${response.status}`);

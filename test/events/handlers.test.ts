@@ -83,6 +83,7 @@ const videos = createVideoService({
   playback: { signManifest: async () => Promise.reject(new Error('event handlers never sign playback')) },
   maxUploadBytes: 10_000_000,
   uploadUrlTtlSeconds: 900,
+  multipart: { thresholdBytes: 64 * 1024 ** 2, partBytes: 16 * 1024 ** 2, uploadTtlSeconds: 86_400 },
   newVideoId: () => nextId,
 });
 const onUpload = createS3UploadHandler(videos);

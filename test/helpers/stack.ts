@@ -13,6 +13,7 @@ import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../
 import type { Video } from '../../src/schemas/video.ts';
 import type { MediaConvertJobDetail } from '../../src/schemas/events.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
+import { singlePut } from './uploads.ts';
 
 export const ALL_EPHEMERAL = { api: 0, cdn: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
 
@@ -79,7 +80,8 @@ export async function uploadVideo(
     },
   });
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}: ${JSON.stringify(created.body)}`);
-  const { upload, videoId } = created.body;
+  const { videoId } = created.body;
+  const upload = singlePut(created.body.upload);
   const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
   await put.arrayBuffer();
   return { videoId, putStatus: put.status };

@@ -11,6 +11,7 @@ import { loadEventFixture } from '../helpers/fixtures.ts';
 import { makeClip } from '../helpers/media.ts';
 import type { Video, VideoPage } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
+import { singlePut } from '../helpers/uploads.ts';
 
 const stack = await startTestStack(t);
 // What template.yaml gives the function, here with the stand-ins' values (src/config.ts reads
@@ -72,7 +73,8 @@ t.test('upload, transcode and watch through the Lambda handler', async (t) => {
     apiEvent('POST', '/uploads', { token, body: { title: 'Through Lambda', filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: bytes.length } }),
   );
   t.equal(created.status, 201);
-  const { videoId, upload } = created.body;
+  const { videoId } = created.body;
+  const upload = singlePut(created.body.upload);
   const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: bytes });
   t.equal(put.status, 200, 'the pre-signed PUT works against the S3 stand-in');
 

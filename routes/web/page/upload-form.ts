@@ -67,7 +67,7 @@ export function createUploadForm(options: UploadFormOptions) {
     elements.status.textContent = '';
     const title = elements.title.value.trim() || titleFromFileName(file.name);
     const created = await api
-      .createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size })
+      .createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size, multipart: false })
       .catch((error: unknown) => {
         elements.problem.textContent = problemText(error, file);
         return null;
@@ -82,6 +82,7 @@ export function createUploadForm(options: UploadFormOptions) {
     busy(true);
     elements.status.textContent = `Uploading “${file.name}”…`;
     let lastPercent = -1;
+    if (created.upload.method !== 'PUT') throw new Error('The API answered a multipart upload to a single-PUT request');
     running = putFile(created.upload, file, (loaded, total) => {
       const percent = total > 0 ? Math.floor((loaded / total) * 100) : 0;
       if (percent === lastPercent) return;

@@ -12,6 +12,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { CreateUploadResponse } from '../../../src/schemas/upload.ts';
 import type { Video } from '../../../src/schemas/video.ts';
+import { singlePut } from '../../helpers/uploads.ts';
 
 export interface PipelineTimes {
   videoId: string;
@@ -38,7 +39,8 @@ export async function uploadAndWait(
     body: JSON.stringify({ title: 'bench', filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: size }),
   });
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
-  const { videoId, upload } = (await created.json()) as CreateUploadResponse;
+  const { videoId, upload: answered } = (await created.json()) as CreateUploadResponse;
+  const upload = singlePut(answered);
   const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
   await put.arrayBuffer();
   if (put.status !== 200) throw new Error(`upload failed: ${put.status}`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startServer } from '../lib/processes.ts';
 import { measure, median, type BenchOptions, type Measure } from '../lib/measure.ts';
 import type { CreateUploadResponse } from '../../../src/schemas/upload.ts';
+import { singlePut } from '../../helpers/uploads.ts';
 
 interface StackInfo {
   apiUrl: string;
@@ -37,7 +38,7 @@ export async function runUpload(options: BenchOptions): Promise<Measure[]> {
         body: JSON.stringify({ title: 'bench upload', filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: bytes.length }),
       });
       if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
-      const { upload: target } = (await created.json()) as CreateUploadResponse;
+      const target = singlePut(((await created.json()) as CreateUploadResponse).upload);
       started = performance.now();
       const put = await fetch(target.url, { method: target.method, headers: target.headers, body: bytes });
       await put.arrayBuffer();

@@ -31,11 +31,66 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Register a video and get a pre-signed URL to PUT its bytes to
-         * @description PUT the file to `upload.url` with exactly `upload.headers` before `upload.expiresAt`. Conversion starts when the upload completes.
+         * Register a video and get pre-signed URLs to upload its bytes to
+         * @description Small files: `upload.method` is `PUT`; PUT the file to `upload.url` with exactly `upload.headers` before `upload.expiresAt`. Large files (above the service's threshold, or `multipart: true`): `upload.method` is `multipart`; PUT each part to its URL (exactly `sizeBytes` long; in parallel, in any order; sign more with POST /uploads/{videoId}/parts), keep the ETag header of each answer, then POST /uploads/{videoId}/complete. After a crash or a reload, GET /uploads/{videoId}/parts says which parts are stored. Conversion starts when the upload completes.
          */
         post: operations["createUpload"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{videoId}/parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The parts of a multipart upload stored so far: resume with the others */
+        get: operations["listUploadedParts"];
+        put?: never;
+        /** Pre-signed URLs for more parts of a multipart upload (or new ones for parts whose URLs expired) */
+        post: operations["signUploadParts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{videoId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a multipart upload: its parts become the video's file and conversion starts
+         * @description List every part with the ETag its PUT answered. Refused with the reason when a part is missing, was stored with another ETag, or the parts do not add up to the declared size. Repeating a completion that succeeded answers the video again.
+         */
+        post: operations["completeUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{videoId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel an upload that has not completed: its stored parts and the video are removed */
+        delete: operations["abortUpload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -171,6 +226,44 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
         };
+        PartUploadUrl: {
+            /** @description From 1 to the part count */
+            partNumber: number;
+            /**
+             * Format: uri
+             * @description Pre-signed PUT for this part of this upload only
+             */
+            url: string;
+            /** @description The exact length this part must have: the URL is signed for it */
+            sizeBytes: number;
+            /** @description Send exactly these headers with the PUT (may be empty) */
+            headers: {
+                [key: string]: string;
+            };
+        };
+        MultipartUpload: {
+            /**
+             * @description PUT each part to its URL (any order, in parallel), then POST /uploads/{videoId}/complete
+             * @enum {string}
+             */
+            method: "multipart";
+            uploadId: string;
+            /** @description Every part but the last is exactly this long */
+            partSizeBytes: number;
+            partCount: number;
+            /** @description URLs for the first parts (all of them up to 100); POST /uploads/{videoId}/parts signs more */
+            parts: components["schemas"]["PartUploadUrl"][];
+            /**
+             * Format: date-time
+             * @description When these part URLs stop working; sign new ones after
+             */
+            partUrlsExpireAt: string;
+            /**
+             * Format: date-time
+             * @description When the upload is abandoned: its parts are removed and the video fails
+             */
+            expiresAt: string;
+        };
         CreateUploadRequest: {
             title: string;
             /** @description Original file name; kept as metadata only */
@@ -179,11 +272,56 @@ export interface components {
             contentType: string;
             /** @description Exact size of the file to upload; 0 (an empty file) is refused with 400 */
             sizeBytes: number;
+            /** @description true: a resumable multipart upload whatever the size. false: one PUT (413 above 5 GiB, S3's limit for one PUT). Absent: multipart above the service's threshold (see the upload's `method`). */
+            multipart?: boolean;
         };
         CreateUploadResponse: {
             /** @description UUID of the video */
             videoId: string;
-            upload: components["schemas"]["PresignedUpload"];
+            /** @description `method` says which: PUT the whole file once, or upload it in parts */
+            upload: components["schemas"]["PresignedUpload"] | components["schemas"]["MultipartUpload"];
+        };
+        SignPartsRequest: {
+            parts: {
+                /** @description From 1 to the part count */
+                partNumber: number;
+                /** @description Base64 MD5 of the part: signed into its URL, so storage refuses bytes that differ (send it as Content-MD5) */
+                contentMd5?: string;
+            }[];
+        };
+        SignedParts: {
+            parts: components["schemas"]["PartUploadUrl"][];
+            /** Format: date-time */
+            partUrlsExpireAt: string;
+        };
+        StoredPart: {
+            /** @description From 1 to the part count */
+            partNumber: number;
+            sizeBytes: number;
+            /** @description As storage answered the part's PUT (quoted) */
+            etag: string;
+        };
+        UploadProgress: {
+            /** @description UUID of the video */
+            videoId: string;
+            uploadId: string;
+            sizeBytes: number;
+            partSizeBytes: number;
+            partCount: number;
+            /** @description The parts stored so far, by part number; upload the others */
+            parts: components["schemas"]["StoredPart"][];
+            storedBytes: number;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        CompleteUploadRequest: {
+            /** @description Every part, each once */
+            parts: {
+                /** @description From 1 to the part count */
+                partNumber: number;
+                /** @description The ETag header storage answered the part's PUT with */
+                etag: string;
+            }[];
         };
         Playback: {
             /**
@@ -282,7 +420,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The video is registered; PUT the file to upload.url */
+            /** @description The video is registered; upload the file as `upload.method` says */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -309,7 +447,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description sizeBytes is over the upload limit, or the request body itself is over 1 MiB */
+            /** @description sizeBytes is over the upload limit (or over 5 GiB with multipart: false), or the request body itself is over 1 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -329,6 +467,408 @@ export interface operations {
             };
             /** @description contentType is not a video or audio type (an image or a text file, say), or the request body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Request headers too large: more than the server reads with the request line */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUploadedParts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                videoId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload and its stored parts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadProgress"];
+                };
+            };
+            /** @description The video id is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired or foreign bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video is someone else's: only its owner uploads it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such video, or one you may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload is not a multipart upload in progress: the video was uploaded already, or was registered for one PUT, or its upload was abandoned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: more than the server reads */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Request headers too large: more than the server reads with the request line */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signUploadParts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                videoId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignPartsRequest"];
+            };
+        };
+        responses: {
+            /** @description One URL per part asked for, in the order asked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedParts"];
+                };
+            };
+            /** @description Not a valid request: a part number twice, or over the upload's part count */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired or foreign bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video is someone else's: only its owner uploads it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such video, or one you may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload is not a multipart upload in progress: the video was uploaded already, or was registered for one PUT, or its upload was abandoned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: more than the server reads */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Request headers too large: more than the server reads with the request line */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    completeUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                videoId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description The file is stored; conversion starts */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            /** @description Not a valid request: a part listed twice, or a part number over the part count */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired or foreign bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video is someone else's: only its owner uploads it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such video, or one you may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The parts do not make the declared file: a part missing, stored with another ETag or another size (the detail names them); or the upload is not in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: more than the server reads */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff. */
+            429: {
+                headers: {
+                    /** @description Seconds until this client may send requests again (the app's rate limit only) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Request headers too large: more than the server reads with the request line */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abortUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                videoId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled: nothing of it stays stored */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The video id is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired or foreign bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The video is someone else's: only its owner uploads it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such video, or one you may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload has completed already: delete the video instead */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long: more than the server reads */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
