@@ -5,14 +5,16 @@
  * only (never a scan), for:
  *
  * - videos awaiting their upload whose source is stored (a lost notification), or whose upload
- *   URL has expired with nothing stored;
+ *   URL has expired with nothing stored, or whose upload in parts was abandoned (its parts are
+ *   removed: AbortMultipartUpload);
  * - videos processing with no job (a crash before or during submission), with a job that has
  *   finished or failed (a lost event; it asks the transcoder: MediaConvert GetJob, the local
  *   worker's status), with a job the transcoder does not know, or with a job silent too long;
  * - tombstones of deleted videos: their job canceled, their objects removed again (late outputs,
  *   late uploads), the tombstone itself removed once no upload URL can still write;
  * - objects under `uploads/` or `video-streams/` with no record at all, older than the grace
- *   period (a sample of the bucket each run, from a random point).
+ *   period (a sample of the bucket each run, from a random point), and multipart uploads that no
+ *   video awaits (a crash between S3's CreateMultipartUpload and the record naming it).
  *
  * It moves each through the same idempotent operations the events use (handleSourceUploaded,
  * handleJobStateChange), so a late event and a reconciler run can meet without harm. A video it
@@ -21,16 +23,17 @@
  *
  * What a run costs, with V videos in the catalog: one index query page per state looked at
  * (awaiting_upload, processing, deleted; up to `batchSize` items each, only those older than the
- * grace period and not in backoff), one HeadObject per overdue awaiting video, one GetJob per
+ * grace period and not in backoff), one LIST of its source key per overdue awaiting video, one GetJob per
  * processing video silent for longer than the grace period, a LIST and a DeleteObjects per
  * tombstone, and for the orphan sample 2 delimited LISTs per 1000 folders plus one GetItem per
- * folder sampled (`orphanSampleSize` per area). None of it grows with V except through the
- * videos that are actually overdue.
+ * folder sampled (`orphanSampleSize` per area), and one ListMultipartUploads per 1000 uploads in
+ * progress (at most `orphanSampleSize`) plus one GetItem each. None of it grows with V except
+ * through the videos that are actually overdue or uploading.
  */
 import { randomUUID } from 'node:crypto';
 import type { VideoCatalog, VideoRecord } from './video-catalog.ts';
 import type { StorageArea, VideoStorage } from './video-storage.ts';
-import { sourceKey } from './video-storage.ts';
+import { sourceKey, videoIdOfSourceKey } from './video-storage.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import type { VideoService } from './video-service.ts';
 import { FINAL_JOB_STATUSES } from './schemas/events.ts';
@@ -62,6 +65,8 @@ export const RUN_LIMITS = { batchSize: 100, orphanSampleSize: 200 } as const sat
 export const RECONCILE_ACTIONS = [
   'upload-found',
   'upload-expired',
+  'upload-abandoned',
+  'multipart-aborted',
   'job-resubmitted',
   'job-finished',
   'job-lost',
@@ -170,6 +175,17 @@ export function createReconciler(deps: ReconcilerDeps) {
           await videos.handleSourceUploaded({ key: sourceKey(video.videoId), sequencer: 'reconciler' });
           return;
         }
+        const { multipart } = video;
+        if (multipart) {
+          if (started.getTime() <= Date.parse(multipart.expiresAt) + seconds(settings.graceSeconds)) return;
+          // The parts go first: once the video has failed, no run looks at this upload again.
+          await storage.abortSourceUpload(video.videoId, multipart.uploadId);
+          const message = `The upload was abandoned: it did not complete by ${multipart.expiresAt}, and the parts stored were removed. Upload the file again.`;
+          if (await catalog.markFailed(video, undefined, { code: 'upload-abandoned', message }, at)) {
+            count('upload-abandoned', { videoId: video.videoId, uploadId: multipart.uploadId }, message);
+          }
+          return;
+        }
         const expiredAt = Date.parse(video.createdAt) + seconds(settings.uploadUrlTtlSeconds);
         if (started.getTime() > expiredAt + seconds(settings.graceSeconds)) {
           const message = `The upload never arrived: its upload URL expired at ${new Date(expiredAt).toISOString()}. Upload the file again.`;
@@ -233,6 +249,22 @@ export function createReconciler(deps: ReconcilerDeps) {
           logger.error({ reconcile: 'orphans-deleted', videoId, area, err: error }, 'could not remove objects that belong to no video; trying again next run');
         }
       }
+    }
+
+    // Multipart uploads no video awaits: parts are not objects, so the sample above never sees them.
+    try {
+      for (const upload of await storage.listPendingSourceUploads(settings.orphanSampleSize)) {
+        if (upload.initiated.toISOString() > overdue) continue; // its record may be on its way
+        const videoId = videoIdOfSourceKey(upload.key);
+        if (!videoId) continue;
+        report.checked += 1;
+        const video = await catalog.get(videoId);
+        if (video?.status === 'awaiting_upload' && video.multipart?.uploadId === upload.uploadId) continue; // handled above
+        await storage.abortSourceUpload(videoId, upload.uploadId);
+        count('multipart-aborted', { videoId, uploadId: upload.uploadId, status: video?.status ?? 'none' }, 'aborted a multipart upload that no video awaits');
+      }
+    } catch (error) {
+      logger.error({ reconcile: 'multipart-aborted', err: error }, 'could not abort multipart uploads that no video awaits; trying again next run');
     }
 
     report.durationMs = now().getTime() - started.getTime();

@@ -350,6 +350,9 @@ export function createVideoService(options: VideoServiceOptions) {
         }
         return toPublicVideo(video); // completed before
       }
+      if (Date.parse(multipart.expiresAt) <= now().getTime()) {
+        throw new UploadNotInProgressError(`The upload of video ${videoId} was abandoned at ${multipart.expiresAt}: upload the file again`);
+      }
       const layout = layoutOf(video, multipart);
       const numbers = parts.map((part) => part.partNumber);
       const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);

@@ -298,14 +298,13 @@ export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Clien
     },
 
     async hasSource(videoId) {
-      const [[{ HeadObjectCommand }], s3] = await Promise.all([loadSdk(), client()]);
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey(videoId) }));
-        return true;
-      } catch (error) {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-        throw error;
-      }
+      // A LIST of the one key rather than a HEAD: S3 answers a HEAD of a missing key with 404
+      // only to callers allowed to list the whole bucket (403 otherwise), and the API may list
+      // under uploads/ only. LIST is strongly consistent, as HEAD is.
+      const [[{ ListObjectsV2Command }], s3] = await Promise.all([loadSdk(), client()]);
+      const key = sourceKey(videoId);
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+      return (page.Contents ?? []).some((object) => object.Key === key);
     },
 
     async deleteVideoObjects(videoId, options = {}) {

@@ -124,12 +124,15 @@ t.test('the bucket is private, encrypted, TLS-only, and takes browser PUTs from 
     {
       AllowedMethods: ['PUT'],
       AllowedOrigins: ['https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com', 'https://videos.example.com'],
-      AllowedHeaders: ['Content-Type', 'If-None-Match'],
+      AllowedHeaders: ['Content-Type', 'If-None-Match', 'Content-MD5'],
       ExposedHeaders: ['ETag'],
       MaxAge: 3000,
     },
   ]);
   t.match(props.LifecycleConfiguration.Rules, [{ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: Number } }]);
+  // The rule is a backstop: it must never remove the parts of an upload the service still takes.
+  const lifecycleSeconds = props.LifecycleConfiguration.Rules[0].AbortIncompleteMultipartUpload.DaysAfterInitiation * 86_400;
+  t.ok(lifecycleSeconds > ConfigSchema.properties.MULTIPART_UPLOAD_TTL_SECONDS.maximum!, 'parts outlive the longest upload the service allows');
   t.equal(bucket.DeletionPolicy, 'Retain', 'videos survive a stack deletion');
 
   const policy = evaluate(resources.MediaBucketPolicy!.Properties, context()) as any;
@@ -351,6 +354,13 @@ const IAM_ACTION_OF_COMMAND: Record<string, string> = {
   // Signed into upload URLs: the URL carries the signer's permission.
   PutObjectCommand: 's3:PutObject',
   ListObjectsV2Command: 's3:ListBucket',
+  // Multipart uploads: creating, part URLs and completing are PutObject (AWS's action list for S3).
+  CreateMultipartUploadCommand: 's3:PutObject',
+  UploadPartCommand: 's3:PutObject',
+  CompleteMultipartUploadCommand: 's3:PutObject',
+  ListPartsCommand: 's3:ListMultipartUploadParts',
+  AbortMultipartUploadCommand: 's3:AbortMultipartUpload',
+  ListMultipartUploadsCommand: 's3:ListBucketMultipartUploads',
   DeleteObjectsCommand: 's3:DeleteObject',
   ProbeCommand: 'mediaconvert:Probe',
   CreateJobCommand: 'mediaconvert:CreateJob',
@@ -377,12 +387,20 @@ const JOB_STATE_CHANGE = [
 const COMMANDS_OF_FUNCTION: Record<string, string[]> = {
   // routes/: create (with its upload URL), read and list by both indexes, playback's signing key,
   // DELETE (a tombstone, the job canceled, the objects removed).
-  ApiFunction: ['PutCommand', 'PutObjectCommand', 'GetCommand', 'QueryCommand', 'GetParameterCommand', 'UpdateCommand', 'CancelJobCommand', 'ListObjectsV2Command', 'DeleteObjectsCommand'],
+  ApiFunction: [
+    'PutCommand', 'PutObjectCommand', 'GetCommand', 'QueryCommand', 'GetParameterCommand', 'UpdateCommand', 'CancelJobCommand', 'ListObjectsV2Command', 'DeleteObjectsCommand',
+    // uploads in parts: create, sign parts, list the stored ones, complete, cancel
+    'CreateMultipartUploadCommand', 'UploadPartCommand', 'ListPartsCommand', 'CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand',
+  ],
   S3EventFunction: SOURCE_UPLOADED,
   JobEventFunction: JOB_STATE_CHANGE,
   // src/reconciler.ts: both of the above, plus its index queries, whether a source is stored, the
   // transcoder's word on a job, cancels, the bucket sample and tombstones removed at last.
-  ReconcileFunction: [...SOURCE_UPLOADED, ...JOB_STATE_CHANGE, 'QueryCommand', 'HeadObjectCommand', 'GetJobCommand', 'CancelJobCommand', 'DeleteCommand'],
+  ReconcileFunction: [
+    ...SOURCE_UPLOADED, ...JOB_STATE_CHANGE, 'QueryCommand', 'GetJobCommand', 'CancelJobCommand', 'DeleteCommand',
+    // abandoned uploads in parts, and uploads no video awaits
+    'ListMultipartUploadsCommand', 'AbortMultipartUploadCommand',
+  ],
 };
 
 /** The SDK commands src/ sends (`new XCommand(`), by reading the code. */
@@ -462,6 +480,7 @@ t.test('each role holds what its function does and nothing more', async (t) => {
   const api = grants('ApiRole');
   t.same(api.PresignUploads, { actions: ['s3:PutObject'], resources: [`${bucketArn}/uploads/*`], condition: undefined });
   t.same(api.SigningKey, { actions: ['ssm:GetParameter'], resources: ['arn:aws:ssm:eu-west-1:111122223333:parameter/vod/prod/cloudfront-private-key-1'], condition: undefined });
+  t.same(api.MultipartUploads, { actions: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'], resources: [`${bucketArn}/uploads/*`], condition: undefined });
   t.same(api.CancelJobs, { actions: ['mediaconvert:CancelJob'], resources: [jobs], condition: undefined });
   const custom = evaluate(resources.ApiRole!.Properties.Policies, context({ CloudFrontPrivateKeyParameterPrefix: '/keys/vod' })) as any[];
   t.ok(JSON.stringify(custom).includes('parameter/keys/vod-1"'), 'a custom parameter prefix is the one granted');
@@ -471,23 +490,21 @@ t.test('each role holds what its function does and nothing more', async (t) => {
     t.same(grants(role).DeleteVideoObjects, { actions: ['s3:DeleteObject'], resources: bothPrefixes, condition: undefined }, `${role}: deletes in both folders`);
     t.same(grants(role).ListVideoObjects!.resources, [bucketArn], `${role}: lists this bucket`);
   }
-  for (const role of ['ApiRole', 'S3EventRole', 'JobEventRole']) {
+  for (const role of ['ApiRole', 'S3EventRole', 'JobEventRole', 'ReconcileRole']) {
     t.same(grants(role).ListVideoObjects!.condition, prefixCondition, `${role}: lists the two folders only`);
   }
 
   const reconcile = grants('ReconcileRole');
   t.same(Object.keys(reconcile).sort(), [
-    'Catalog', 'DeleteVideoObjects', 'DueVideos', 'FindJobs', 'ListVideoObjects', 'OwnLogs', 'PassTheJobRole',
+    'AbortUploads', 'Catalog', 'DeleteVideoObjects', 'DueVideos', 'FindJobs', 'ListUploads', 'ListVideoObjects', 'OwnLogs', 'PassTheJobRole',
     'ProbeMedia', 'ReadPlaylists', 'ReadSources', 'SubmitJobs', 'WatchJobs',
   ]);
   t.same(reconcile.Catalog, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: ['VideosTable.Arn'], condition: undefined });
   t.same(reconcile.DueVideos, { actions: ['dynamodb:Query'], resources: ['VideosTable.Arn/index/byStatus'], condition: undefined }, 'the status index only: never a scan');
   t.same(reconcile.ReadSources!.resources, [`${bucketArn}/uploads/*`]);
   t.same(reconcile.ReadPlaylists!.resources, [`${bucketArn}/video-streams/*.m3u8`]);
-  // HeadObject of a missing source answers 404 only to a caller with s3:ListBucket, and a HEAD
-  // carries no s3:prefix for a condition to match: with a 403, every abandoned upload would fail
-  // as an error instead of reaching "upload expired".
-  t.equal(reconcile.ListVideoObjects!.condition, undefined, 'ReconcileRole: ListBucket unconditioned, for HeadObject\'s 404');
+  t.same(reconcile.AbortUploads, { actions: ['s3:AbortMultipartUpload'], resources: [`${bucketArn}/uploads/*`], condition: undefined });
+  t.same(reconcile.ListUploads, { actions: ['s3:ListBucketMultipartUploads'], resources: [bucketArn], condition: undefined });
   t.same(reconcile.WatchJobs, { actions: ['mediaconvert:GetJob', 'mediaconvert:CancelJob'], resources: [jobs], condition: undefined });
   t.same(reconcile.FindJobs!.resources, [defaultQueue]);
   t.same(reconcile.ProbeMedia!.resources, ['*']);
