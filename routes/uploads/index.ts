@@ -16,6 +16,9 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
   const notFound = problemResponse('No such video, or one you may not see');
   const notOwner = problemResponse('The video is someone else\'s: only its owner uploads it');
+  // Fastify reads a body on any method: one too large or not JSON is refused before the route.
+  const bodyTooLarge = problemResponse('The request body is over 1 MiB');
+  const notJson = problemResponse('The request body is not application/json');
   const notMultipart = problemResponse(
     'The upload is not a multipart upload in progress: the video was uploaded already, or was registered for one PUT, or its upload was abandoned',
   );
@@ -91,6 +94,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           403: notOwner,
           404: notFound,
           409: notMultipart,
+          413: bodyTooLarge,
+          415: notJson,
           ...anyRequestResponses,
         },
       },
@@ -120,6 +125,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           409: problemResponse(
             'The parts do not make the declared file: a part missing, stored with another ETag or another size (the detail names them); or the upload is not in progress',
           ),
+          413: bodyTooLarge,
+          415: notJson,
           ...anyRequestResponses,
         },
       },
@@ -146,6 +153,9 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           403: notOwner,
           404: notFound,
           409: problemResponse('The upload has completed already: delete the video instead'),
+          // A DELETE takes no body; one sent anyway is still read like any other.
+          413: problemResponse('A request body over 1 MiB (this operation takes none)'),
+          415: problemResponse('A request body that is not application/json (this operation takes none)'),
           ...anyRequestResponses,
         },
       },

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -205,4 +205,28 @@ export async function addDolbyVisionConfig(file: string, config: { profile: numb
   chain.push(entry);
   for (const b of chain) bytes.writeUInt32BE(b.end - b.start + box.length, b.start);
   await writeFile(file, Buffer.concat([bytes.subarray(0, entry.end), box, bytes.subarray(entry.end)]));
+}
+
+/**
+ * Grows an MP4 to `totalBytes` with one top-level `free` box at its end (ISO/IEC 14496-12: free
+ * space, which every reader skips), so a test gets a real, playable video of hundreds of MB
+ * without encoding hundreds of MB. Use a clip with its moov first (`faststart`): a reader then
+ * never needs to look past the media for it.
+ */
+export async function padWithFreeBox(file: string, totalBytes: number): Promise<void> {
+  const { size } = await stat(file);
+  const boxBytes = totalBytes - size;
+  if (boxBytes < 8 || boxBytes > 0xffff_ffff) throw new RangeError(`Cannot pad ${size} bytes to ${totalBytes} with one 32-bit free box`);
+  const handle = await open(file, 'a');
+  try {
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(boxBytes, 0);
+    header.write('free', 4, 'latin1');
+    await handle.write(header);
+    // A pattern rather than zeros, so no layer below can store the padding as a hole.
+    const chunk = Buffer.alloc(8 * 1024 * 1024, 'free space ');
+    for (let left = boxBytes - 8; left > 0; left -= chunk.length) await handle.write(chunk, 0, Math.min(left, chunk.length));
+  } finally {
+    await handle.close();
+  }
 }

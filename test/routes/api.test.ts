@@ -116,7 +116,9 @@ t.test('POST /uploads rejects bad input with a clear problem', async (t) => {
     ['an empty title', { ...uploadRequest, title: '' }, 400, 'invalid-input'],
     ['a negative size', { ...uploadRequest, sizeBytes: -1 }, 400, 'invalid-input'],
     ['an unknown field', { ...uploadRequest, owner: 'bob' }, 400, 'invalid-input'],
-    ['a size above 5 GiB', { ...uploadRequest, sizeBytes: 5 * 1024 ** 3 + 1 }, 413, 'upload-too-large'],
+    ['a size above the upload limit (256 GiB by default)', { ...uploadRequest, sizeBytes: 256 * 1024 ** 3 + 1 }, 413, 'upload-too-large'],
+    ['one PUT of more than S3 takes in one (5 GiB)', { ...uploadRequest, sizeBytes: 5 * 1024 ** 3 + 1, multipart: false }, 413, 'upload-too-large'],
+    ['multipart that is not a boolean', { ...uploadRequest, multipart: 'yes' }, 400, 'invalid-input'],
     ['a non-video content type', { ...uploadRequest, contentType: 'application/pdf' }, 415, 'unsupported-content-type'],
     ['a content type that only starts like video', { ...uploadRequest, contentType: 'video/' }, 415, 'unsupported-content-type'],
   ];
