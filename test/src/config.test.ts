@@ -1,6 +1,7 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
-import { loadConfig, ConfigError, SINGLE_PUT_LIMIT_BYTES } from '../../src/config.ts';
+import { loadConfig, ConfigError } from '../../src/config.ts';
+import { S3_MULTIPART } from '../../src/schemas/upload.ts';
 import { MINIMAL_ENV } from '../helpers/config.ts';
 
 const minimal = MINIMAL_ENV;
@@ -8,7 +9,10 @@ const minimal = MINIMAL_ENV;
 t.test('fills defaults and converts numbers from strings', async (t) => {
   const config = loadConfig({ ...minimal, UPLOAD_URL_TTL_SECONDS: '600' });
   t.equal(config.UPLOAD_URL_TTL_SECONDS, 600);
-  t.equal(config.MAX_UPLOAD_BYTES, SINGLE_PUT_LIMIT_BYTES);
+  t.equal(config.MAX_UPLOAD_BYTES, 256 * 1024 ** 3, 'files up to 256 GiB, in parts above the threshold');
+  t.equal(config.MULTIPART_THRESHOLD_BYTES, 64 * 1024 ** 2);
+  t.equal(config.MULTIPART_PART_BYTES, 16 * 1024 ** 2);
+  t.equal(config.MULTIPART_UPLOAD_TTL_SECONDS, 86_400);
   t.equal(config.TRANSCODER, 'mediaconvert');
   t.equal(config.AWS_REGION, 'us-east-1');
   t.equal(config.PLAYBACK_URL_TTL_SECONDS, 4 * 3600, 'playback URLs live 4 h by default');
@@ -23,7 +27,9 @@ t.test('a missing setting fails at boot naming the variable', async (t) => {
 t.test('a malformed setting fails naming the variable', async (t) => {
   t.throws(() => loadConfig({ ...minimal, MAX_UPLOAD_BYTES: 'lots' }), /MAX_UPLOAD_BYTES/);
   t.throws(() => loadConfig({ ...minimal, JWT_JWKS_URL: 'not a url' }), /JWT_JWKS_URL/);
-  t.throws(() => loadConfig({ ...minimal, MAX_UPLOAD_BYTES: String(SINGLE_PUT_LIMIT_BYTES + 1) }), /MAX_UPLOAD_BYTES/);
+  t.throws(() => loadConfig({ ...minimal, MAX_UPLOAD_BYTES: String(S3_MULTIPART.maxObjectBytes + 1) }), /MAX_UPLOAD_BYTES/, 'S3 stores at most 5 TiB');
+  t.throws(() => loadConfig({ ...minimal, MULTIPART_PART_BYTES: String(S3_MULTIPART.minPartBytes - 1) }), /MULTIPART_PART_BYTES/, 'S3 takes parts of 5 MiB and more');
+  t.throws(() => loadConfig({ ...minimal, MULTIPART_UPLOAD_TTL_SECONDS: String(2 * 86_400) }), /MULTIPART_UPLOAD_TTL_SECONDS/, 'within the lifecycle rule');
 });
 
 t.test('each transcoder requires its own settings', async (t) => {
