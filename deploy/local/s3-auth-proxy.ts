@@ -157,9 +157,14 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       if (release) res.once('close', release);
       armCrashPoints(req, res);
       const operation = multipart && multipartOperationOf(method, req.url ?? '/');
-      if (expectsContinue) res.writeContinue();
-      if (multipart && operation) sendAnswer(req, res, await multipart.handle(operation, req, guard));
-      else forward(req, res, guard);
+      const proceed = () => {
+        if (expectsContinue) res.writeContinue();
+      };
+      if (multipart && operation) sendAnswer(req, res, await multipart.handle(operation, req, { stream: guard, proceed }));
+      else {
+        proceed();
+        forward(req, res, guard);
+      }
     } catch (error) {
       if (!(error instanceof S3ErrorResponse)) {
         if (!req.complete && req.destroyed) {

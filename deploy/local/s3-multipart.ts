@@ -68,9 +68,12 @@ interface UploadRecord {
   bucket: string;
   key: string;
   initiated: string;
-  contentType?: string;
-  metadata: Record<string, string>;
+  /** The object's headers given at creation (OBJECT_HEADERS, x-amz-meta-*), applied at completion. */
+  headers: Record<string, string>;
 }
+
+/** The headers S3 (and s3rver) keep with an object, besides its x-amz-meta-* metadata. */
+const OBJECT_HEADERS = new Set(['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'content-type', 'expires']);
 
 interface PartRecord {
   partNumber: number;
@@ -80,6 +83,16 @@ interface PartRecord {
   lastModified: string;
   /** The part's data file, beside the record. */
   file: string;
+}
+
+/** A request body as the front checks it (Content-Length, payload hash), not yet asked for. */
+export interface CheckedBody {
+  stream: Transform;
+  /**
+   * Lets the client send the body (answers `Expect: 100-continue`); called once the request has
+   * passed every check that needs no body, so a refused part is never sent, as with S3.
+   */
+  proceed(): void;
 }
 
 /** An answer the front sends as it is: S3's status, headers and XML body. */
@@ -182,10 +195,9 @@ export interface MultipartUploadsOptions {
 
 export interface MultipartUploads {
   /**
-   * Answers one verified multipart request. `body` is the request body as the front checked it
-   * (Content-Length, payload hash); an S3ErrorResponse thrown is the answer S3 would give.
+   * Answers one verified multipart request; an S3ErrorResponse thrown is the answer S3 would give.
    */
-  handle(operation: MultipartOperation, req: IncomingMessage, body: Transform): Promise<MultipartAnswer>;
+  handle(operation: MultipartOperation, req: IncomingMessage, body: CheckedBody): Promise<MultipartAnswer>;
 }
 
 export function createMultipartUploads(options: MultipartUploadsOptions): MultipartUploads {
@@ -260,21 +272,15 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     if (answer.status !== 200) throw new Error(`s3rver answered ${answer.status} to HEAD /${bucket}`);
   }
 
-  async function createMultipartUpload(req: IncomingMessage, bucket: string, key: string, body: Transform): Promise<MultipartAnswer> {
-    await drain(req, body);
+  async function createMultipartUpload(req: IncomingMessage, bucket: string, key: string, body: CheckedBody): Promise<MultipartAnswer> {
     await checkBucketExists(bucket);
+    await drain(req, body);
     const uploadId = randomBytes(36).toString('base64url');
-    const metadata: Record<string, string> = {};
+    const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name] = value;
+      if ((OBJECT_HEADERS.has(name) || name.startsWith('x-amz-meta-')) && typeof value === 'string') headers[name] = value;
     }
-    const upload: UploadRecord = {
-      bucket,
-      key,
-      initiated: new Date().toISOString(),
-      ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
-      metadata,
-    };
+    const upload: UploadRecord = { bucket, key, initiated: new Date().toISOString(), headers };
     await mkdir(uploadDir(uploadId), { recursive: true });
     // The record is the upload: a folder without it (a crash right here) is swept at start.
     await writeFileAtomically(path.join(uploadDir(uploadId), UPLOAD_RECORD), JSON.stringify(upload));
@@ -283,7 +289,7 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     );
   }
 
-  async function uploadPart(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: Transform): Promise<MultipartAnswer> {
+  async function uploadPart(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
     if (req.headers['x-amz-copy-source'] !== undefined) throw notImplemented('UploadPartCopy is not implemented by the local S3 stand-in.');
     const partNumberText = query.get('partNumber') ?? '';
     const partNumber = Number(partNumberText);
@@ -316,7 +322,8 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
       },
     });
     try {
-      await pipeline(req, body, measure, createWriteStream(path.join(dir, file), { flags: 'wx' }));
+      body.proceed();
+      await pipeline(req, body.stream, measure, createWriteStream(path.join(dir, file), { flags: 'wx' }));
     } catch (error) {
       await rm(path.join(dir, file), { force: true });
       // The upload was aborted or completed while this part streamed in.
@@ -338,10 +345,10 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     return { status: 200, headers: { etag: `"${part.md5}"`, 'content-length': '0' }, body: '' };
   }
 
-  async function listParts(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: Transform): Promise<MultipartAnswer> {
-    await drain(req, body);
+  async function listParts(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
     const uploadId = query.get('uploadId')!;
     const upload = await readUpload(uploadId, bucket, key);
+    await drain(req, body);
     const maxParts = integerParameter(query, 'max-parts', DEFAULT_MAX_PARTS, 'Provided max-parts not an integer or within integer range');
     const marker = integerParameter(query, 'part-number-marker', 0, 'Provided part-number-marker not an integer or within integer range');
     const after = (await readParts(uploadId)).filter((part) => part.partNumber > marker);
@@ -370,18 +377,18 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     return xmlAnswer(document);
   }
 
-  async function abortMultipartUpload(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: Transform): Promise<MultipartAnswer> {
-    await drain(req, body);
+  async function abortMultipartUpload(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
     const uploadId = query.get('uploadId')!;
     await readUpload(uploadId, bucket, key);
+    await drain(req, body);
     await removeUpload(uploadId);
     return { status: 204, headers: {}, body: '' };
   }
 
-  async function listMultipartUploads(req: IncomingMessage, bucket: string, query: URLSearchParams, body: Transform): Promise<MultipartAnswer> {
-    await drain(req, body);
+  async function listMultipartUploads(req: IncomingMessage, bucket: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
     if (query.get('delimiter')) throw notImplemented('ListMultipartUploads with a delimiter is not implemented by the local S3 stand-in.');
     await checkBucketExists(bucket);
+    await drain(req, body);
     const prefix = query.get('prefix') ?? '';
     const keyMarker = query.get('key-marker') ?? '';
     const uploadIdMarker = query.get('upload-id-marker') ?? '';
@@ -432,10 +439,10 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     return xmlAnswer(document);
   }
 
-  async function completeMultipartUpload(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: Transform): Promise<MultipartAnswer> {
+  async function completeMultipartUpload(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
     const uploadId = query.get('uploadId')!;
-    const xml = await readBody(req, body, MAX_COMPLETE_BODY_BYTES);
     const upload = await readUpload(uploadId, bucket, key);
+    const xml = await readBody(req, body, MAX_COMPLETE_BODY_BYTES);
     const listed = listedParts(xml);
     const stored = new Map((await readParts(uploadId)).map((part) => [part.partNumber, part]));
     const parts: PartRecord[] = [];
@@ -455,8 +462,7 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
       .digest('hex')}-${parts.length}`;
 
     const dir = uploadDir(uploadId);
-    const headers: http.OutgoingHttpHeaders = { 'content-length': size, ...upload.metadata };
-    if (upload.contentType) headers['content-type'] = upload.contentType;
+    const headers: http.OutgoingHttpHeaders = { ...upload.headers, 'content-length': size };
     const end = options.completing.begin(bucket, key, etag, size);
     try {
       const answer = await upstreamRequest(
@@ -584,10 +590,11 @@ async function* concatenateFiles(files: string[]): AsyncGenerator<Buffer> {
 }
 
 /** Reads a small body through the front's checks. */
-async function readBody(req: IncomingMessage, body: Transform, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, body: CheckedBody, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
-  await pipeline(req, body, async (checked: AsyncIterable<Buffer>) => {
+  body.proceed();
+  await pipeline(req, body.stream, async (checked: AsyncIterable<Buffer>) => {
     for await (const chunk of checked) {
       length += chunk.length;
       if (length > limit) throw malformedXml();
@@ -598,8 +605,9 @@ async function readBody(req: IncomingMessage, body: Transform, limit: number): P
 }
 
 /** Consumes a body the operation has no use for (still checked against its signature). */
-async function drain(req: IncomingMessage, body: Transform): Promise<void> {
-  await pipeline(req, body, async (checked: AsyncIterable<Buffer>) => {
+async function drain(req: IncomingMessage, body: CheckedBody): Promise<void> {
+  body.proceed();
+  await pipeline(req, body.stream, async (checked: AsyncIterable<Buffer>) => {
     for await (const _chunk of checked);
   });
 }

@@ -7,6 +7,7 @@
  * of order, conditional completions and aborted uploads. Parts survive a restart; half-written
  * ones do not.
  */
+import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -134,7 +135,15 @@ const uploadFolders = async (directory: string) => (await readdir(path.join(dire
 t.test('a browser uploads parts with pre-signed URLs; completion assembles the object, with the -N ETag and one notification', async (t) => {
   const key = 'uploads/happy/source';
   const uploadId = (
-    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: 'video/mp4', Metadata: { 'video-id': 'happy' } }))
+    await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        ContentType: 'video/mp4',
+        ContentDisposition: 'attachment; filename="holiday.mp4"',
+        Metadata: { 'video-id': 'happy' },
+      }),
+    )
   ).UploadId!;
   t.match(uploadId, /^[A-Za-z0-9_-]+$/, 'an upload id');
   const parts = [partBytes(1, MIN_PART_SIZE), partBytes(2, MIN_PART_SIZE), partBytes(3, MIN_PART_SIZE), partBytes(4, 123_457)];
@@ -181,6 +190,7 @@ t.test('a browser uploads parts with pre-signed URLs; completion assembles the o
   t.equal(head.ETag, etag, 'HEAD gives the multipart ETag');
   t.equal(head.ContentLength, 3 * MIN_PART_SIZE + 123_457);
   t.equal(head.ContentType, 'video/mp4', 'the Content-Type given at creation');
+  t.equal(head.ContentDisposition, 'attachment; filename="holiday.mp4"');
   t.same(head.Metadata, { 'video-id': 'happy' }, 'and the metadata');
   const range = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: `bytes=${MIN_PART_SIZE - 5}-${MIN_PART_SIZE + 4}` }));
   t.same(Buffer.from(await range.Body!.transformToByteArray()), Buffer.concat(parts).subarray(MIN_PART_SIZE - 5, MIN_PART_SIZE + 5), 'a range across two parts');
@@ -264,8 +274,31 @@ t.test("a part URL works only for its upload, key and part number; another uploa
   await t.rejects(uploadPart(key, 'no-such-upload', 1, body), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }, 'an unknown upload id');
   await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'part-urls/other', UploadId: uploadA })), { name: 'NoSuchUpload' }, 'ListParts under another key');
 
+  // As S3 does, a part for no upload is refused before its body is asked for.
+  const expecting = (url: string) =>
+    new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const request = http.request(url, { method: 'PUT', headers: { 'content-length': body.length, expect: '100-continue' }, agent: false });
+      request.on('continue', () => {
+        continued = true;
+        request.end(body);
+      });
+      request.on('response', (answer) => {
+        answer.resume();
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, continued }));
+        if (!continued) request.destroy();
+      });
+      request.on('error', (error) => (continued ? reject(error) : undefined));
+      request.flushHeaders();
+    });
+  const uploadC = await createUpload(key);
+  const urlC1 = await presignPart(key, uploadC, 1, body);
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadC }));
+  t.same(await expecting(urlC1), { status: 404, continued: false }, 'Expect: 100-continue: NoSuchUpload before the body');
+  t.same(await expecting(await presignPart(key, uploadA, 3, body)), { status: 200, continued: true }, 'and a good part is continued');
+
   t.equal((await put(urlA2)).status, 200, 'the URL as signed still works');
-  t.same((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadA }))).Parts?.map((part) => part.PartNumber), [2]);
+  t.same((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadA }))).Parts?.map((part) => part.PartNumber), [2, 3]);
   t.same((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadB }))).Parts ?? [], [], "upload B's parts untouched");
   for (const uploadId of [uploadA, uploadB]) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
 });
