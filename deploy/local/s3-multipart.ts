@@ -30,6 +30,7 @@ import { pipeline } from 'node:stream/promises';
 // The SDK's own XML reader and writer (a dependency of @aws-sdk/client-s3): the stand-in then reads
 // what the SDK writes, and writes what it reads, the same way.
 import { parseXML, XmlNode } from '@aws-sdk/xml-builder';
+import type S3rver from 's3rver';
 import {
   badDigest,
   entityTooSmall,
@@ -508,6 +509,19 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
       }
     },
   };
+}
+
+/**
+ * The store is a folder beside s3rver's buckets (the stand-in's data stays in one directory), and
+ * s3rver takes every folder there for a bucket: ListBuckets would show `.multipart`, and requests
+ * to that "bucket" would write into the store. No S3 bucket name starts with a dot; s3rver is
+ * told this one does not exist.
+ */
+export function hideMultipartStoreFromS3rver(server: S3rver): void {
+  const store = (server as unknown as { store: { getBucket(name: string): Promise<unknown> } }).store;
+  if (typeof store?.getBucket !== 'function') throw new Error('s3rver changed: its filesystem store no longer has getBucket (see s3-multipart.ts)');
+  const getBucket = store.getBucket.bind(store);
+  store.getBucket = async (name) => (name === MULTIPART_FOLDER ? null : getBucket(name));
 }
 
 /**

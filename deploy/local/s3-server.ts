@@ -9,7 +9,7 @@ import S3rver from 's3rver';
 import { mkdir } from 'node:fs/promises';
 import { startS3AuthProxy, type S3AuthProxy } from './s3-auth-proxy.ts';
 import { makeS3rverWritesAtomic, removeInterruptedWrites } from './s3-atomic-store.ts';
-import { CompletingUploads, recoverMultipartStore, relabelMultipartCompletion } from './s3-multipart.ts';
+import { CompletingUploads, hideMultipartStoreFromS3rver, recoverMultipartStore, relabelMultipartCompletion } from './s3-multipart.ts';
 
 export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
 export const LOCAL_S3_SECRET_KEY = 'S3RVER';
@@ -54,6 +54,7 @@ export async function startLocalS3(options: {
   });
   const completing = new CompletingUploads();
   makeS3rverWritesAtomic(server, { etagOf: (bucket, key, size) => completing.etagOf(bucket, key, size) });
+  hideMultipartStoreFromS3rver(server);
   const { port: internalPort } = await server.run();
   let front: S3AuthProxy;
   try {

@@ -19,6 +19,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -204,6 +205,8 @@ t.test('a browser uploads parts with pre-signed URLs; completion assembles the o
 
   await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }, 'the upload is gone');
   t.same(await uploadFolders(dir), [], 'with every part, the unlisted one too');
+  t.same((await s3.send(new ListBucketsCommand({}))).Buckets?.map((bucket) => bucket.Name), [BUCKET], 'the store is no bucket');
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: MULTIPART_FOLDER, Key: 'planted', Body: 'x' })), { name: 'NoSuchBucket' }, 'and takes no object');
 
   const single = 'uploads/single/source';
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: single, Body: 'one PUT' }));
