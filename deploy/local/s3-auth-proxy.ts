@@ -10,6 +10,12 @@
  *   pre-signed uploads), and when x-amz-content-sha256 names a hash, bytes with that hash. The last
  *   chunk is held back until the body has been checked, so s3rver never receives a complete body
  *   that the front then refuses; a refused or cut-short body aborts the forwarded request.
+ * - `If-None-Match: *` on a PUT or a CompleteMultipartUpload is S3's conditional write: the front
+ *   holds the key, asks s3rver whether it exists (412 if so) and lets one write through at a time.
+ * - Multipart upload (create, parts, list, abort, complete, list uploads) is answered by the front
+ *   itself, after the same checks (s3-multipart.ts): s3rver's is incomplete. Only the completed
+ *   object reaches s3rver, by one internal PUT. The front's own answers carry the bucket's CORS
+ *   headers, as s3rver's do.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
