@@ -8,6 +8,9 @@
  * ones do not.
  */
 import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -496,4 +499,47 @@ t.test('stored parts survive a restart of the stand-in; a part write cut by a cr
   t.equal(result.ETag, multipartETag(parts));
   t.same(await stored(key, second.s3), Buffer.concat(parts), 'the resumed upload assembled byte for byte');
   t.match(second.records(key), [{ eventName: 'ObjectCreated:CompleteMultipartUpload', s3: { object: { size: 2 * MIN_PART_SIZE + 777 } } }]);
+});
+
+t.test("the crash point after-upload-200 fires once a source's CompleteMultipartUpload is answered, not before", async (t) => {
+  const crashDir = await mkdtemp(path.join(tmpdir(), 's3-multipart-crash-'));
+  t.teardown(() => rm(crashDir, { recursive: true, force: true }));
+  const serverModule = fileURLToPath(new URL('../../../deploy/local/s3-server.ts', import.meta.url));
+  const script = `import { startLocalS3 } from ${JSON.stringify(serverModule)};
+    const s3 = await startLocalS3({ directory: process.argv[1], port: 0, bucket: ${JSON.stringify(BUCKET)} });
+    console.log(s3.url);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, crashDir], {
+    env: { ...process.env, VOD_CRASH_AT: 'after-upload-200' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const [firstLine] = (await once(child.stdout!, 'data')) as [Buffer];
+  const client = new S3Client({
+    region: REGION,
+    endpoint: firstLine.toString().trim(),
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+  const key = 'uploads/crash/source';
+  const uploadId = await createUpload(key, client);
+  const part = await uploadPart(key, uploadId, 1, partBytes(1, 1000), client);
+  t.equal(child.signalCode, null, 'creating the upload and storing a part do not crash');
+  const result = await complete(key, uploadId, [part], { client, ifNoneMatch: '*' });
+  t.equal(result.ETag, multipartETag([partBytes(1, 1000)]), 'the client got the 200');
+  const signal = await Promise.race([
+    exited.then(([, exitSignal]) => exitSignal as string | null),
+    new Promise<string>((resolve) => setTimeout(() => resolve('still running after 5 s'), 5000).unref()),
+  ]);
+  t.equal(signal, 'SIGKILL', 'then the stand-in died');
+
+  const restarted = await startStandIn(crashDir);
+  t.teardown(() => restarted.localS3.close());
+  t.same(await stored(key, restarted.s3), partBytes(1, 1000), 'the object was durable');
+  t.same((await restarted.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? [], [], 'and the upload gone');
 });
