@@ -120,3 +120,6 @@ export const badDigest = (expectedDigest: string, calculatedDigest: string) =>
     ExpectedDigest: expectedDigest,
     CalculatedDigest: calculatedDigest,
   });
+
+export const badChecksum = (algorithm: string) =>
+  new S3ErrorResponse(400, 'BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);

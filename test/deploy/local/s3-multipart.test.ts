@@ -335,6 +335,25 @@ t.test('a part whose bytes are not what was declared is not stored: Content-MD5 
   const uploadFiles = await readdir(path.join(dir, MULTIPART_FOLDER, uploadId));
   t.same(uploadFiles, ['upload.json'], 'and no part data left behind');
 
+  // A client left at the SDK's default checksum setting: its pre-signed URL carries the CRC32 of
+  // an empty body, which S3 refuses; its own UploadPart sends the right CRC32, which S3 accepts.
+  const defaults = new S3Client({ region: REGION, endpoint: localS3.url, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+  const defaultUrl = await getSignedUrl(defaults, new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, ContentLength: body.length }), {
+    expiresIn: 300,
+    signableHeaders: new Set(['content-length']),
+  });
+  t.match(new URL(defaultUrl).search, /x-amz-checksum-crc32=/, 'the default presigner adds a CRC32');
+  const wrongCrc = await fetch(defaultUrl, { method: 'PUT', body });
+  t.equal(wrongCrc.status, 400);
+  t.match(s3Error(await wrongCrc.text()), { code: 'BadDigest', message: 'The CRC32 you specified did not match the calculated checksum.' });
+  const withCrc = await defaults.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 9, Body: body }));
+  t.equal(withCrc.ETag, `"${md5Hex(body)}"`, "the SDK's correct CRC32 is accepted");
+  await t.rejects(
+    s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 9, Body: body, ChecksumSHA256: createHash('sha256').update(other).digest('base64') })),
+    { name: 'BadDigest', message: /SHA256/ },
+    'a SHA-256 of other bytes',
+  );
+
   const good = await fetch(url, { method: 'PUT', headers: { 'content-md5': md5Base64(body) }, body });
   t.equal(good.status, 200, 'the right bytes with their MD5 are stored');
   t.equal(good.headers.get('etag'), `"${md5Hex(body)}"`);
