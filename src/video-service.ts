@@ -226,6 +226,17 @@ export function createVideoService(options: VideoServiceOptions) {
     }
   }
 
+  /**
+   * A completed upload's video is processing from then on (a cancel is refused, its owner sees it
+   * move); the conversion starts with the storage notification (ObjectCreated:CompleteMultipartUpload),
+   * which finds the video claimed and submits its one job.
+   */
+  async function claimCompleted(video: VisibleRecord): Promise<Video> {
+    await catalog.claimForProcessing(video, 'complete-multipart-upload', now().toISOString());
+    const current = await catalog.get(video.videoId);
+    return toPublicVideo(isVisible(current) ? current : video);
+  }
+
   /** Part URLs that live the usual upload URL lifetime, never past the upload's own expiry. */
   async function signParts(
     videoId: string,
@@ -370,7 +381,7 @@ export function createVideoService(options: VideoServiceOptions) {
       try {
         stored = await storedParts(video, multipart);
       } catch (error) {
-        if (error instanceof UploadNotInProgressError && (await storage.hasSource(videoId))) return toPublicVideo(video);
+        if (error instanceof UploadNotInProgressError && (await storage.hasSource(videoId))) return claimCompleted(video);
         throw error;
       }
       const storedByNumber = new Map(stored.map((part) => [part.partNumber, part]));
@@ -395,22 +406,22 @@ export function createVideoService(options: VideoServiceOptions) {
         );
       } catch (error) {
         if (error instanceof MultipartUploadGoneError) {
-          if (await storage.hasSource(videoId)) return toPublicVideo(video);
+          if (await storage.hasSource(videoId)) return claimCompleted(video);
           throw new UploadNotInProgressError(`The upload of video ${videoId} is no longer held by storage (abandoned or cancelled): upload the file again`);
         }
         if (error instanceof MultipartCompletionRefusedError) throw new UploadIncompleteError(`Storage refused to join the parts (${error.code}): ${error.message}`);
         throw error;
       }
-      // Conversion starts with the storage notification (ObjectCreated:CompleteMultipartUpload).
-      return toPublicVideo((await catalog.get(videoId)) as VisibleRecord);
+      return claimCompleted(video);
     },
 
     /** Cancels the viewer's upload that has not completed: the parts and the video are removed. */
     async abortUpload(viewer: Viewer, videoId: string): Promise<{ cleanupError?: unknown }> {
       const video = await visibleVideo(viewer, videoId, catalog);
       if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video may cancel its upload');
-      if (video.status !== 'awaiting_upload') {
-        throw new UploadNotInProgressError(`The upload of video ${videoId} has completed already (it is ${video.status.replace('_', ' ')}): delete the video instead`);
+      // A source stored whose notification is still on its way is a completed upload too.
+      if (video.status !== 'awaiting_upload' || (await storage.hasSource(videoId))) {
+        throw new UploadNotInProgressError(`The upload of video ${videoId} has completed already: delete the video instead`);
       }
       if (!(await catalog.markDeleted(video, now().toISOString()))) return {};
       try {

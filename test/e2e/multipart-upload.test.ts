@@ -93,6 +93,7 @@ t.test('a few hundred MB in parts: cut mid-way, resumed from the stored parts, c
   const completed = await callApi<Video>(stack, 'POST', `/uploads/${videoId}/complete`, { token, body: { parts } });
   t.equal(completed.status, 202, JSON.stringify(completed.body));
   t.equal(completed.body.videoId, videoId);
+  t.equal(completed.body.status, 'processing', 'processing from the completion on, not waiting for the notification');
   const again = await callApi<Video>(stack, 'POST', `/uploads/${videoId}/complete`, { token, body: { parts } });
   t.equal(again.status, 202, 'a completion repeated (its answer lost) answers the video again');
   t.same(await pendingUploads(videoId), [], 'no parts left behind');
