@@ -38,14 +38,24 @@ interface WriteResult {
   md5: string;
 }
 
-export function makeS3rverWritesAtomic(server: S3rver): void {
+export interface AtomicStoreOptions {
+  /**
+   * The ETag (without quotes) to record for an object just written, instead of its MD5: S3 gives
+   * an object assembled from parts `<md5 of the parts' md5s>-<count>` (s3-multipart.ts). s3rver
+   * answers and notifies with what the store returns, so this reaches GET, HEAD and the event.
+   */
+  etagOf?: (bucket: string, key: string, size: number) => string | undefined;
+}
+
+export function makeS3rverWritesAtomic(server: S3rver, options: AtomicStoreOptions = {}): void {
   const store = (server as unknown as { store: FilesystemStore }).store;
   if (typeof store?.putObject !== 'function' || typeof store.putPart !== 'function' || typeof store.getResourcePath !== 'function') {
     throw new Error('s3rver changed: its filesystem store no longer has putObject/putPart/getResourcePath (see s3-atomic-store.ts)');
   }
 
   store.putObject = async (object) => {
-    const result = await writeAtomically(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    const written = await writeAtomically(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    const result = { size: written.size, md5: options.etagOf?.(object.bucket, object.key, written.size) ?? written.md5 };
     await store.putMetadata(object.bucket, object.key, object.metadata, result.md5);
     return result;
   };

@@ -10,6 +10,12 @@
  *   pre-signed uploads), and when x-amz-content-sha256 names a hash, bytes with that hash. The last
  *   chunk is held back until the body has been checked, so s3rver never receives a complete body
  *   that the front then refuses; a refused or cut-short body aborts the forwarded request.
+ * - `If-None-Match: *` on a PUT or a CompleteMultipartUpload is S3's conditional write: the front
+ *   holds the key, asks s3rver whether it exists (412 if so) and lets one write through at a time.
+ * - Multipart upload (create, parts, list, abort, complete, list uploads) is answered by the front
+ *   itself, after the same checks (s3-multipart.ts): s3rver's is incomplete. Only the completed
+ *   object reaches s3rver, by one internal PUT. The front's own answers carry the bucket's CORS
+ *   headers, as s3rver's do.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
@@ -29,6 +35,7 @@ import {
 import { objectKeyOfPath } from '../../edge/object-key.ts';
 import { crashPoint } from './crash-points.ts';
 import { createSigV4Verifier, UNSIGNED_PAYLOAD, type SigV4VerifierOptions, type VerifiedRequest } from './s3-sigv4.ts';
+import { createMultipartUploads, multipartOperationOf, type CompletingUploads, type MultipartAnswer } from './s3-multipart.ts';
 
 export interface S3AuthProxyOptions extends SigV4VerifierOptions {
   /** Where the front listens (loopback by default); port 0 picks a free one. */
@@ -37,10 +44,16 @@ export interface S3AuthProxyOptions extends SigV4VerifierOptions {
   /** The unauthenticated S3 server behind the front. */
   upstream: { host: string; port: number };
   /**
-   * `Access-Control-Allow-Origin` for the front's own error responses to browser requests, so a
-   * page sees S3's 403 instead of an opaque network error. It should match the bucket's CORS rule.
+   * CORS headers for the answers the front gives itself to browser requests (errors, multipart
+   * operations), as s3rver adds them to its own: a page then sees S3's 403 instead of an opaque
+   * network error, and can read a part's ETag. They should match the bucket's CORS rule.
    */
-  errorAllowOrigin?: string;
+  cors?: { allowOrigin: string; exposeHeaders: readonly string[] };
+  /**
+   * Multipart upload, answered by the front (s3-multipart.ts) with its store under `directory`;
+   * without it, multipart requests are forwarded to the server behind as they are.
+   */
+  multipart?: { directory: string; completing: CompletingUploads };
   /** Where failures that are not the client's go (a bug, s3rver down); stderr by default. */
   onInternalError?: (error: unknown) => void;
 }
@@ -59,6 +72,21 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
   const agent = new http.Agent({ keepAlive: true });
   const host = options.host ?? '127.0.0.1';
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('S3 stand-in front:', error));
+  const multipart = options.multipart
+    ? createMultipartUploads({ directory: options.multipart.directory, completing: options.multipart.completing, upstream: options.upstream, agent })
+    : undefined;
+
+  /** The headers of every answer the front gives itself. */
+  function ownHeaders(req: IncomingMessage, requestId: string): http.OutgoingHttpHeaders {
+    const cors = options.cors && req.headers.origin
+      ? {
+          'access-control-allow-origin': options.cors.allowOrigin,
+          ...(options.cors.exposeHeaders.length > 0 ? { 'access-control-expose-headers': options.cors.exposeHeaders.join(', ') } : {}),
+          vary: 'Origin',
+        }
+      : {};
+    return { 'x-amz-request-id': requestId, ...cors };
+  }
 
   function sendError(req: IncomingMessage, res: ServerResponse, error: S3ErrorResponse) {
     if (res.headersSent) {
@@ -70,13 +98,15 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
     res.writeHead(error.status, {
       'content-type': 'application/xml',
       'content-length': Buffer.byteLength(body),
-      'x-amz-request-id': requestId,
-      ...(options.errorAllowOrigin && req.headers.origin
-        ? { 'access-control-allow-origin': options.errorAllowOrigin, vary: 'Origin' }
-        : {}),
+      ...ownHeaders(req, requestId),
     });
     // Node reads and discards a body the client still sends, so the client gets this answer.
     res.end(body);
+  }
+
+  function sendAnswer(req: IncomingMessage, res: ServerResponse, answer: MultipartAnswer) {
+    res.writeHead(answer.status, { ...answer.headers, ...ownHeaders(req, randomBytes(8).toString('hex').toUpperCase()) });
+    res.end(answer.body);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, body: Transform | undefined) {
@@ -132,10 +162,23 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       const release = await createOnlyCondition(req);
       if (release) res.once('close', release);
       armCrashPoints(req, res);
-      if (expectsContinue) res.writeContinue();
-      forward(req, res, guard);
+      const operation = multipart && multipartOperationOf(method, req.url ?? '/');
+      const proceed = () => {
+        if (expectsContinue) res.writeContinue();
+      };
+      if (multipart && operation) sendAnswer(req, res, await multipart.handle(operation, req, { stream: guard, proceed }));
+      else {
+        proceed();
+        forward(req, res, guard);
+      }
     } catch (error) {
-      if (!(error instanceof S3ErrorResponse)) onInternalError(error);
+      if (!(error instanceof S3ErrorResponse)) {
+        if (!req.complete && req.destroyed) {
+          res.destroy(); // the client went away mid-body
+          return;
+        }
+        onInternalError(error);
+      }
       sendError(req, res, error instanceof S3ErrorResponse ? error : internalError());
     }
   }
@@ -144,15 +187,18 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
   const writesInFlight = new Map<string, Promise<void>>();
 
   /**
-   * S3's conditional write: a PUT with `If-None-Match: *` creates the object only if no object
-   * has the key, else 412 PreconditionFailed (and S3 accepts no other value on PUT). s3rver knows
-   * none of it, so the front asks s3rver whether the key exists, holding the key until the PUT it
-   * lets through has been answered. Returns the release, or undefined for any other request.
+   * S3's conditional write: a PUT, or the CompleteMultipartUpload, with `If-None-Match: *` creates
+   * the object only if no object has the key, else 412 PreconditionFailed (and S3 accepts no other
+   * value). s3rver knows none of it, so the front asks s3rver whether the key exists, holding the
+   * key until the write it lets through has been answered. Returns the release, or undefined for
+   * any other request.
    */
   async function createOnlyCondition(req: IncomingMessage): Promise<(() => void) | undefined> {
     const condition = req.headers['if-none-match'];
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
-    if (req.method !== 'PUT' || condition === undefined || /(^|&)(uploadId|partNumber)=/.test(query)) return undefined;
+    const multipartQuery = /(^|&)(uploadId|partNumber)=/.test(query);
+    const createsObject = (req.method === 'PUT' && !multipartQuery) || (req.method === 'POST' && /(^|&)uploadId=/.test(query));
+    if (!createsObject || condition === undefined) return undefined;
     if (condition.trim() !== '*') throw notImplemented('A header you provided implies functionality that is not implemented: If-None-Match accepts only *.');
     const previous = writesInFlight.get(path) ?? Promise.resolve();
     let release!: () => void;
@@ -216,8 +262,11 @@ const SOURCE_UPLOAD = /^\/[^/]+\/uploads\/[^/]+\/source$/;
 /** The chaos test's hand-offs in S3 (crash-points.ts). */
 function armCrashPoints(req: IncomingMessage, res: ServerResponse): void {
   const [path = '/', query] = (req.url ?? '/').split('?', 2);
-  // A single PUT (pre-signed: its query is the signature), not a part of a multipart upload.
-  if (req.method === 'PUT' && !/(^|&)(uploadId|partNumber)=/.test(query ?? '') && SOURCE_UPLOAD.test(path)) {
+  // A single PUT (pre-signed: its query is the signature), not a part of a multipart upload; or
+  // the CompleteMultipartUpload that creates the source.
+  const singlePut = req.method === 'PUT' && !/(^|&)(uploadId|partNumber)=/.test(query ?? '');
+  const completion = req.method === 'POST' && /(^|&)uploadId=/.test(query ?? '');
+  if ((singlePut || completion) && SOURCE_UPLOAD.test(path)) {
     res.once('finish', () => {
       if (res.statusCode === 200) crashPoint('after-upload-200');
     });

@@ -76,3 +76,47 @@ export const preconditionFailed = (condition: string) =>
 
 export const internalError = () =>
   new S3ErrorResponse(500, 'InternalError', 'We encountered an internal error. Please try again.');
+
+// Multipart upload (s3-multipart.ts), with S3's messages and extra elements.
+
+export const noSuchUpload = (uploadId: string) =>
+  new S3ErrorResponse(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
+    UploadId: uploadId,
+  });
+
+export const noSuchBucket = (bucket: string) =>
+  new S3ErrorResponse(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+
+export const invalidPart = (uploadId: string, partNumber: number, etag: string) =>
+  new S3ErrorResponse(
+    400,
+    'InvalidPart',
+    "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+    { UploadId: uploadId, PartNumber: String(partNumber), ETag: etag },
+  );
+
+export const invalidPartOrder = (uploadId: string, partNumber: number) =>
+  new S3ErrorResponse(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
+    UploadId: uploadId,
+    PartNumber: String(partNumber),
+  });
+
+export const entityTooSmall = (proposedSize: number, minSizeAllowed: number, partNumber: number, etag: string) =>
+  new S3ErrorResponse(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
+    ProposedSize: String(proposedSize),
+    MinSizeAllowed: String(minSizeAllowed),
+    PartNumber: String(partNumber),
+    ETag: etag,
+  });
+
+export const malformedXml = () =>
+  new S3ErrorResponse(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+
+export const invalidDigest = (contentMd5: string) =>
+  new S3ErrorResponse(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.', { 'Content-MD5': contentMd5 });
+
+export const badDigest = (expectedDigest: string, calculatedDigest: string) =>
+  new S3ErrorResponse(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+    ExpectedDigest: expectedDigest,
+    CalculatedDigest: calculatedDigest,
+  });

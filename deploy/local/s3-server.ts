@@ -9,6 +9,7 @@ import S3rver from 's3rver';
 import { mkdir } from 'node:fs/promises';
 import { startS3AuthProxy, type S3AuthProxy } from './s3-auth-proxy.ts';
 import { makeS3rverWritesAtomic, removeInterruptedWrites } from './s3-atomic-store.ts';
+import { CompletingUploads, hideMultipartStoreFromS3rver, recoverMultipartStore, relabelMultipartCompletion } from './s3-multipart.ts';
 
 export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
 export const LOCAL_S3_SECRET_KEY = 'S3RVER';
@@ -43,6 +44,7 @@ export async function startLocalS3(options: {
 }): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
   await removeInterruptedWrites(options.directory);
+  await recoverMultipartStore(options.directory);
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -50,7 +52,9 @@ export async function startLocalS3(options: {
     silent: true,
     configureBuckets: [{ name: options.bucket, configs: [CORS] }],
   });
-  makeS3rverWritesAtomic(server);
+  const completing = new CompletingUploads();
+  makeS3rverWritesAtomic(server, { etagOf: (bucket, key, size) => completing.etagOf(bucket, key, size) });
+  hideMultipartStoreFromS3rver(server);
   const { port: internalPort } = await server.run();
   let front: S3AuthProxy;
   try {
@@ -60,8 +64,9 @@ export async function startLocalS3(options: {
       credentials: { [LOCAL_S3_ACCESS_KEY]: LOCAL_S3_SECRET_KEY },
       ...(options.region ? { region: options.region } : {}),
       ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
-      // The bucket's CORS rule allows every origin; the front's own errors say the same.
-      errorAllowOrigin: '*',
+      // The bucket's CORS rule: every origin, ETag readable; the front's own answers say the same.
+      cors: { allowOrigin: '*', exposeHeaders: ['ETag'] },
+      multipart: { directory: options.directory, completing },
     });
   } catch (error) {
     await server.close();
@@ -70,8 +75,9 @@ export async function startLocalS3(options: {
   const { url, close: closeFront } = front;
   return {
     url,
-    // s3rver reports what it stored; only verified requests reach it.
-    onEvent: (listener) => server.on('event', listener),
+    // s3rver reports what it stored; only verified requests reach it. A multipart completion is
+    // stored by the front's internal PUT, which s3rver reports as a Put.
+    onEvent: (listener) => server.on('event', (event: { Records: never[] }) => listener(relabelMultipartCompletion(event))),
     async close() {
       await closeFront();
       await server.close();
