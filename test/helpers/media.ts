@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -98,6 +98,23 @@ export async function makeClip(options: ClipOptions): Promise<string> {
   ]);
   await rm(unrotated);
   return file;
+}
+
+/**
+ * Grows a clip to `totalBytes` cheaply by appending a top-level `free` box (ISO BMFF padding that
+ * players, ffmpeg and the MP4 header reader skip), so a test can upload a large file in many
+ * parts without encoding minutes of video. Use a faststart clip: its moov stays up front.
+ */
+export async function padWithFreeBox(file: string, totalBytes: number): Promise<void> {
+  const padding = totalBytes - (await stat(file)).size;
+  if (padding < 8 || padding >= 2 ** 32) throw new Error(`Cannot pad ${file} to ${totalBytes} bytes with one 32-bit free box`);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(padding, 0);
+  header.write('free', 4, 'latin1');
+  await appendFile(file, header);
+  // In slices, so a large pad never sits in memory at once.
+  const slice = Buffer.alloc(4 * 1024 * 1024);
+  for (let left = padding - 8; left > 0; left -= slice.length) await appendFile(file, left >= slice.length ? slice : slice.subarray(0, left));
 }
 
 /** Text in a file named like a video. */

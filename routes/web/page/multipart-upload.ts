@@ -47,11 +47,36 @@ export interface PartsUploadOptions {
   onRetry(): void;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const backOnline = () => new Promise((resolve) => window.addEventListener('online', resolve, { once: true }));
+
+/**
+ * An API call of the upload (sign, list, complete), tried again like a part: Uppy retries the part
+ * PUTs but not its completion or listing, and a completion lost to a dropped connection would fail
+ * an upload whose bytes are all stored. Offline, it waits for the network without counting tries.
+ */
+async function withRetries<T>(call: () => Promise<T>, onRetry: () => void, cancelled: () => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+      if (!retriable || cancelled() || attempt >= RETRY_DELAYS_MS.length) throw error;
+      onRetry();
+      if (navigator.onLine) await sleep(RETRY_DELAYS_MS[attempt]!);
+      else {
+        await backOnline();
+        attempt--;
+      }
+    }
+  }
+}
+
 /**
  * Part URLs, each used once: signed in batches ahead of need, and signed again when a part is
  * retried (its URL may be the reason it failed) or its URL is about to expire.
  */
-function createPartUrls(api: Api, plan: PartsPlan, first: PartsUploadOptions['firstUrls']) {
+function createPartUrls(sign: (partNumbers: number[]) => Promise<{ parts: PartUploadUrl[]; partUrlsExpireAt: string }>, plan: PartsPlan, first: PartsUploadOptions['firstUrls']) {
   const ready = new Map<number, Promise<{ url: PartUploadUrl; expiresAt: number }>>();
   const used = new Set<number>();
 
@@ -80,7 +105,7 @@ function createPartUrls(api: Api, plan: PartsPlan, first: PartsUploadOptions['fi
         for (let next = partNumber + 1; next <= plan.partCount && batch.length < PART_URLS_PER_BATCH; next++) {
           if (!ready.has(next) && !used.has(next)) batch.push(next);
         }
-        addBatch(api.signUploadParts(plan.videoId, batch), batch);
+        addBatch(sign(batch), batch);
         pending = ready.get(partNumber)!;
       }
       ready.delete(partNumber);
@@ -108,8 +133,9 @@ function uploadErrorOf(error: unknown): UploadError {
 
 export function uploadInParts(options: PartsUploadOptions): RunningUpload {
   const { api, file, plan } = options;
-  const urls = createPartUrls(api, plan, options.firstUrls);
   let cancelled = false;
+  const retrying = <T>(call: () => Promise<T>) => withRetries(call, options.onRetry, () => cancelled);
+  const urls = createPartUrls((partNumbers) => retrying(() => api.signUploadParts(plan.videoId, partNumbers)), plan, options.firstUrls);
   let onCancel = () => {};
   const cancelRequested = new Promise<undefined>((resolve) => (onCancel = () => resolve(undefined)));
   let aborting: Promise<void> | undefined;
@@ -126,7 +152,7 @@ export function uploadInParts(options: PartsUploadOptions): RunningUpload {
     // POST /uploads created the upload already (the part size had to be known before Uppy cuts the file).
     createMultipartUpload: () => ({ uploadId: plan.uploadId, key: plan.videoId }),
     listParts: async () => {
-      const stored = await api.listUploadedParts(plan.videoId);
+      const stored = await retrying(() => api.listUploadedParts(plan.videoId));
       return stored.parts.map((part) => ({ PartNumber: part.partNumber, Size: part.sizeBytes, ETag: part.etag }));
     },
     signPart: async (_file, { partNumber }) => {
@@ -135,10 +161,9 @@ export function uploadInParts(options: PartsUploadOptions): RunningUpload {
       return { method: 'PUT', url: part.url, headers: part.headers };
     },
     completeMultipartUpload: async (_file, { parts }) => {
-      await api.completeUpload(
-        plan.videoId,
-        parts.map((part) => ({ partNumber: part.PartNumber!, etag: part.ETag! })),
-      );
+      const completed = parts.map((part) => ({ partNumber: part.PartNumber!, etag: part.ETag! }));
+      // Completing twice is harmless: the API answers a completion that succeeded again.
+      await retrying(() => api.completeUpload(plan.videoId, completed));
       return {};
     },
     abortMultipartUpload: () => abortOnce(),

@@ -111,8 +111,8 @@ export function createUploadForm(options: UploadFormOptions) {
       update(loaded: number, total: number): void {
         if (loaded > shown) {
           shown = loaded;
-          // Bytes moved again: whatever was being retried goes through.
-          elements.status.textContent = `Uploading “${file.name}”…`;
+          // Bytes moved again, and the browser is online: whatever was being retried goes through.
+          if (navigator.onLine) elements.status.textContent = `Uploading “${file.name}”…`;
         }
         rate.sample(shown, performance.now());
         const percent = total > 0 ? Math.floor((shown / total) * 100) : 0;
@@ -146,7 +146,9 @@ export function createUploadForm(options: UploadFormOptions) {
       },
     });
     const onOffline = () => (elements.status.textContent = 'Connection lost — retrying…');
+    const onOnline = () => (elements.status.textContent = `Uploading “${file.name}”…`);
     window.addEventListener('offline', onOffline);
+    window.addEventListener('online', onOnline);
     try {
       await running.done;
       unfinished.clear(plan.videoId);
@@ -166,6 +168,7 @@ export function createUploadForm(options: UploadFormOptions) {
       }
     } finally {
       window.removeEventListener('offline', onOffline);
+      window.removeEventListener('online', onOnline);
       running = null;
       busy(false);
       elements.file.value = '';
