@@ -174,6 +174,9 @@ export function uploadInParts(options: PartsUploadOptions): RunningUpload {
     // With an upload id and key in its state, Uppy resumes: it lists the stored parts and sends the others.
     uppy.setFileState(fileId, { s3Multipart: { uploadId: plan.uploadId, key: plan.videoId } } as Partial<UppyFile<Meta, Body>>);
   }
+  // The failed file's state keeps only the message; the event has the error, with the request that failed.
+  let failure: unknown;
+  uppy.on('upload-error', (_file, error) => (failure = error));
   uppy.on('upload-progress', (_file, progress) => {
     if (progress.bytesTotal) options.onProgress(progress.bytesUploaded, progress.bytesTotal);
   });
@@ -184,7 +187,7 @@ export function uploadInParts(options: PartsUploadOptions): RunningUpload {
       const result = await Promise.race([uppy.upload(), cancelRequested]);
       if (cancelled) throw new UploadError('cancelled', 'Upload cancelled.');
       const failed = result?.failed?.[0];
-      if (failed) throw uploadErrorOf(failed.error ?? new Error('failed'));
+      if (failed) throw uploadErrorOf(failure ?? new Error(failed.error ?? 'failed'));
       if (!result?.successful?.length) throw new UploadError('storage', 'The upload did not finish. Choose the same file to resume.');
       options.onProgress(file.size, file.size);
     } catch (error) {
