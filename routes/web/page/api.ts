@@ -11,6 +11,11 @@ export type Video = components['schemas']['Video'];
 export type VideoPage = components['schemas']['VideoPage'];
 export type Playback = components['schemas']['Playback'];
 export type PresignedUpload = components['schemas']['PresignedUpload'];
+export type MultipartUpload = components['schemas']['MultipartUpload'];
+export type PartUploadUrl = components['schemas']['PartUploadUrl'];
+export type SignedParts = components['schemas']['SignedParts'];
+export type UploadProgress = components['schemas']['UploadProgress'];
+export type CompletedPart = components['schemas']['CompleteUploadRequest']['parts'][number];
 export type Problem = components['schemas']['Problem'];
 
 /** An API answer that was not a success, with the problem's words for people. */
@@ -69,6 +74,17 @@ export function createApi(auth: Auth, onSignedOut: () => void) {
     getVideo: (videoId: string) => unwrap(client.GET('/videos/{videoId}', { params: { path: { videoId } } })),
     getPlayback: (videoId: string) => unwrap(client.GET('/videos/{videoId}/playback', { params: { path: { videoId } } })),
     createUpload: (body: components['schemas']['CreateUploadRequest']) => unwrap(client.POST('/uploads', { body })),
+    /** Pre-signed URLs for these parts of a multipart upload (new ones when the old expired). */
+    signUploadParts: (videoId: string, partNumbers: number[]) =>
+      unwrap(client.POST('/uploads/{videoId}/parts', { params: { path: { videoId } }, body: { parts: partNumbers.map((partNumber) => ({ partNumber })) } })),
+    /** The parts storage holds so far: after a reload, upload only the others. */
+    listUploadedParts: (videoId: string) => unwrap(client.GET('/uploads/{videoId}/parts', { params: { path: { videoId } } })),
+    completeUpload: (videoId: string, parts: CompletedPart[]) =>
+      unwrap(client.POST('/uploads/{videoId}/complete', { params: { path: { videoId } }, body: { parts } })),
+    /** Cancels an unfinished upload: its parts and its video are removed. */
+    abortUpload: async (videoId: string): Promise<void> => {
+      await unwrap(client.DELETE('/uploads/{videoId}', { params: { path: { videoId } } }));
+    },
     deleteVideo: async (videoId: string): Promise<void> => {
       await unwrap(client.DELETE('/videos/{videoId}', { params: { path: { videoId } } }));
     },

@@ -69,3 +69,35 @@ export function contentTypeOf(file: { name: string; type: string }): string {
   const extension = file.name.slice(file.name.lastIndexOf('.') + 1).toLowerCase();
   return MEDIA_TYPES[extension] ?? 'application/octet-stream';
 }
+
+/**
+ * The upload's speed and time left from recent progress samples: a sliding window, so a pause
+ * (a lost connection) shows as a drop in speed soon, and bytes stored before a reload (a resumed
+ * upload starts from them) never count as speed.
+ */
+export class TransferRate {
+  readonly #samples: Array<{ at: number; bytes: number }> = [];
+  constructor(readonly windowMs = 5000) {}
+
+  sample(bytes: number, at: number): void {
+    this.#samples.push({ at, bytes });
+    // Keep one sample older than the window, as the window's start.
+    while (this.#samples.length > 2 && this.#samples[1]!.at <= at - this.windowMs) this.#samples.shift();
+  }
+
+  /** Bytes per second over the window; undefined until there is a second of history. */
+  bytesPerSecond(): number | undefined {
+    const first = this.#samples[0];
+    const last = this.#samples.at(-1);
+    if (!first || !last || last.at - first.at < 1000) return undefined;
+    return Math.max(0, last.bytes - first.bytes) / ((last.at - first.at) / 1000);
+  }
+}
+
+/** "12.3 MB of 45.6 MB (27%) · 4.10 MB/s · 0:12 left"; speed and time once they are known. */
+export function formatTransfer(loaded: number, total: number, bytesPerSecond: number | undefined): string {
+  const progress = formatProgress(loaded, total);
+  if (bytesPerSecond === undefined || loaded >= total) return progress;
+  if (bytesPerSecond === 0) return `${progress} · stalled`;
+  return `${progress} · ${formatBytes(bytesPerSecond)}/s · ${formatDuration((total - loaded) / bytesPerSecond)} left`;
+}

@@ -1,10 +1,17 @@
 /**
  * The upload form: a file picked or dropped is registered with the API (which may refuse it as
- * too large, 413, or not a video, 415), then PUT straight to storage with a progress bar, bytes
- * and percent, and a cancel button. A cancelled or failed upload's record is deleted again.
+ * too large, 413, or not a video, 415), then sent straight to storage with one progress bar (bytes,
+ * percent, speed, time left) and a cancel button. Small files go in one PUT; a cancelled or failed
+ * one's record is deleted again. Large files (the API answers `multipart`) go in parts, several at a
+ * time, retried through a lost connection (multipart-upload.ts, loaded when needed); such an upload
+ * is remembered in localStorage until it ends, so after a reload the page offers to resume it from
+ * the parts storage holds (the user chooses the same file again) or to discard it. Cancel aborts it:
+ * nothing of it stays stored.
  */
-import { ApiError, type Api, type Video } from './api.ts';
-import { contentTypeOf, formatBytes, formatProgress, titleFromFileName } from './format.ts';
+import { ApiError, type Api, type MultipartUpload, type Video } from './api.ts';
+import { contentTypeOf, formatBytes, formatProgress, formatTransfer, titleFromFileName, TransferRate } from './format.ts';
+import type { PartsPlan } from './multipart-upload.ts';
+import { createUnfinishedUploads, isSameFile, type UnfinishedUpload } from './unfinished-upload.ts';
 import { putFile, UploadError, type RunningUpload } from './upload.ts';
 
 export interface UploadElements {
@@ -19,6 +26,10 @@ export interface UploadElements {
   cancel: HTMLButtonElement;
   status: HTMLElement;
   problem: HTMLElement;
+  /** The offer to resume an unfinished upload after a reload. */
+  resume: HTMLElement;
+  resumeText: HTMLElement;
+  resumeDiscard: HTMLButtonElement;
 }
 
 export interface UploadFormOptions {
@@ -48,7 +59,10 @@ function problemText(error: unknown, file: File): string {
 
 export function createUploadForm(options: UploadFormOptions) {
   const { api, elements } = options;
+  const unfinished = createUnfinishedUploads(localStorage, options.viewerId);
   let running: RunningUpload | null = null;
+  /** The unfinished upload on offer, once the API confirmed it is still in progress. */
+  let offered: UnfinishedUpload | undefined;
 
   function busy(on: boolean): void {
     const hadFocus = elements.progress.contains(document.activeElement);
@@ -56,18 +70,139 @@ export function createUploadForm(options: UploadFormOptions) {
     elements.title.disabled = on;
     elements.progress.hidden = !on;
     elements.dropZone.classList.toggle('busy', on);
+    if (on) elements.resume.hidden = true;
     // Keyboard users land on what they can do next: cancel while it runs, pick a file after.
     if (on) elements.cancel.focus();
     else if (hadFocus) elements.file.focus();
+  }
+
+  function offer(upload: UnfinishedUpload | undefined, storedBytes = 0): void {
+    offered = upload;
+    elements.resume.hidden = !upload;
+    if (!upload) return;
+    const percent = Math.floor((storedBytes / upload.sizeBytes) * 100);
+    elements.resumeText.textContent =
+      `Unfinished upload of “${upload.filename}” (${percent}% stored): choose the same file to resume, or discard it.`;
+  }
+
+  /** On load: an upload this user left unfinished (a reload, a crash) is offered if the API still has it. */
+  async function offerUnfinished(): Promise<void> {
+    const upload = unfinished.get();
+    if (!upload) return;
+    try {
+      const progress = await api.listUploadedParts(upload.videoId);
+      if (!running) offer(upload, progress.storedBytes);
+    } catch (error) {
+      // Gone (404), completed or abandoned (409): nothing to resume. Otherwise ask again next load.
+      if (error instanceof ApiError && (error.status === 404 || error.status === 409 || error.status === 403)) unfinished.clear(upload.videoId);
+    }
+  }
+
+  /** Shows the transfer of one upload: the bar never goes back (a retried part starts over). */
+  function progressView(file: File, startBytes: number) {
+    const rate = new TransferRate();
+    let shown = startBytes;
+    let lastText = '';
+    elements.fileName.textContent = `“${file.name}”`;
+    elements.bar.value = Math.floor((startBytes / file.size) * 100);
+    elements.numbers.textContent = formatProgress(startBytes, file.size);
+    rate.sample(startBytes, performance.now());
+    return {
+      update(loaded: number, total: number): void {
+        if (loaded > shown) {
+          shown = loaded;
+          // Bytes moved again, and the browser is online: whatever was being retried goes through.
+          if (navigator.onLine) elements.status.textContent = `Uploading “${file.name}”…`;
+        }
+        rate.sample(shown, performance.now());
+        const percent = total > 0 ? Math.floor((shown / total) * 100) : 0;
+        if (percent !== elements.bar.value) elements.bar.value = percent;
+        const text = formatTransfer(shown, total, rate.bytesPerSecond());
+        if (text !== lastText) elements.numbers.textContent = lastText = text;
+      },
+    };
+  }
+
+  async function sendInParts(file: File, plan: PartsPlan, first: MultipartUpload | undefined, storedBytes: number): Promise<void> {
+    let uploadInParts: typeof import('./multipart-upload.ts').uploadInParts;
+    try {
+      ({ uploadInParts } = await import('./multipart-upload.ts'));
+    } catch {
+      elements.problem.textContent = 'The upload could not start: part of the page could not be loaded. Check your connection, then choose the same file to resume.';
+      return offerUnfinished();
+    }
+    elements.status.textContent = `Uploading “${file.name}”…`;
+    const view = progressView(file, storedBytes);
+    busy(true);
+    running = uploadInParts({
+      api,
+      file,
+      plan,
+      resume: !first,
+      ...(first ? { firstUrls: { parts: first.parts, partUrlsExpireAt: first.partUrlsExpireAt } } : {}),
+      onProgress: (loaded, total) => view.update(loaded, total),
+      onRetry: () => {
+        elements.status.textContent = 'Connection lost — retrying…';
+      },
+    });
+    const onOffline = () => (elements.status.textContent = 'Connection lost — retrying…');
+    const onOnline = () => (elements.status.textContent = `Uploading “${file.name}”…`);
+    window.addEventListener('offline', onOffline);
+    window.addEventListener('online', onOnline);
+    try {
+      await running.done;
+      unfinished.clear(plan.videoId);
+      elements.status.textContent = `Uploaded “${file.name}”. Its conversion shows in the library below.`;
+      elements.title.value = '';
+      options.onUploaded(plan.videoId);
+    } catch (error) {
+      if (error instanceof UploadError && error.reason === 'cancelled') {
+        unfinished.clear(plan.videoId);
+        elements.status.textContent = 'Upload cancelled.';
+        options.onAbandoned(plan.videoId);
+      } else {
+        // The parts stored so far stay: the upload is offered for resuming.
+        elements.status.textContent = '';
+        elements.problem.textContent = problemText(error, file);
+        void offerUnfinished();
+      }
+    } finally {
+      window.removeEventListener('offline', onOffline);
+      window.removeEventListener('online', onOnline);
+      running = null;
+      busy(false);
+      elements.file.value = '';
+    }
+  }
+
+  async function resume(file: File, upload: UnfinishedUpload): Promise<void> {
+    const progress = await api.listUploadedParts(upload.videoId).catch((error: unknown) => {
+      elements.problem.textContent = problemText(error, file);
+      if (error instanceof ApiError && (error.status === 404 || error.status === 409)) {
+        unfinished.clear(upload.videoId);
+        offer(undefined);
+      }
+      return null;
+    });
+    if (!progress) return;
+    const { videoId, uploadId, partSizeBytes, partCount, storedBytes } = progress;
+    await sendInParts(file, { videoId, uploadId, partSizeBytes, partCount }, undefined, storedBytes);
   }
 
   async function upload(file: File): Promise<void> {
     if (running) return;
     elements.problem.textContent = '';
     elements.status.textContent = '';
+    if (offered) {
+      if (isSameFile(offered, file)) return resume(file, offered);
+      // One unfinished upload at a time: resuming it needs that file, and discarding it frees its storage.
+      elements.problem.textContent = `“${file.name}” is not the unfinished “${offered.filename}”: choose that file to resume it, or discard it first.`;
+      elements.file.value = '';
+      return;
+    }
     const title = elements.title.value.trim() || titleFromFileName(file.name);
     const created = await api
-      .createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size, multipart: false })
+      .createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size })
       .catch((error: unknown) => {
         elements.problem.textContent = problemText(error, file);
         return null;
@@ -76,20 +211,17 @@ export function createUploadForm(options: UploadFormOptions) {
 
     const now = new Date().toISOString();
     options.onCreated({ videoId: created.videoId, title, ownerId: options.viewerId, status: 'awaiting_upload', createdAt: now, updatedAt: now });
-    elements.fileName.textContent = `“${file.name}”`;
-    elements.bar.value = 0;
-    elements.numbers.textContent = formatProgress(0, file.size);
+    const plan = created.upload;
+    if (plan.method === 'multipart') {
+      unfinished.save({ videoId: created.videoId, title, filename: file.name, sizeBytes: file.size, lastModified: file.lastModified });
+      const { uploadId, partSizeBytes, partCount } = plan;
+      return sendInParts(file, { videoId: created.videoId, uploadId, partSizeBytes, partCount }, plan, 0);
+    }
+
+    const view = progressView(file, 0);
     busy(true);
     elements.status.textContent = `Uploading “${file.name}”…`;
-    let lastPercent = -1;
-    if (created.upload.method !== 'PUT') throw new Error('The API answered a multipart upload to a single-PUT request');
-    running = putFile(created.upload, file, (loaded, total) => {
-      const percent = total > 0 ? Math.floor((loaded / total) * 100) : 0;
-      if (percent === lastPercent) return;
-      lastPercent = percent;
-      elements.bar.value = percent;
-      elements.numbers.textContent = formatProgress(loaded, total);
-    });
+    running = putFile(plan, file, (loaded, total) => view.update(loaded, total));
     try {
       await running.done;
       elements.status.textContent = `Uploaded “${file.name}”. Its conversion shows in the library below.`;
@@ -107,6 +239,30 @@ export function createUploadForm(options: UploadFormOptions) {
       elements.file.value = '';
     }
   }
+
+  async function discard(upload: UnfinishedUpload): Promise<void> {
+    elements.problem.textContent = '';
+    try {
+      await api.abortUpload(upload.videoId);
+    } catch (error) {
+      // Gone or completed already: nothing left to discard.
+      if (!(error instanceof ApiError && (error.status === 404 || error.status === 409))) {
+        elements.problem.textContent = `Could not discard the upload: ${(error as Error).message}`;
+        return;
+      }
+    }
+    unfinished.clear(upload.videoId);
+    offer(undefined);
+    elements.status.textContent = `Discarded the unfinished upload of “${upload.filename}”.`;
+    options.onAbandoned(upload.videoId);
+  }
+
+  elements.resumeDiscard.addEventListener('click', () => {
+    if (!offered) return;
+    elements.resumeDiscard.disabled = true;
+    void discard(offered).finally(() => (elements.resumeDiscard.disabled = false));
+  });
+  void offerUnfinished();
 
   elements.file.addEventListener('change', () => {
     const file = elements.file.files?.[0];

@@ -1,7 +1,8 @@
 /** The page's plain functions (no DOM): signed URLs of a playback grant, and formatting. */
 import t from 'tap';
 import { grantPrefixOf, refreshDelayMs, siblingUrl, signingQueryOf, withGrantQuery } from '../../../routes/web/page/signed-url.ts';
-import { contentTypeOf, formatBitrate, formatBytes, formatDuration, formatProgress, titleFromFileName } from '../../../routes/web/page/format.ts';
+import { contentTypeOf, formatBitrate, formatBytes, formatDuration, formatProgress, formatTransfer, titleFromFileName, TransferRate } from '../../../routes/web/page/format.ts';
+import { createUnfinishedUploads, isSameFile } from '../../../routes/web/page/unfinished-upload.ts';
 
 const id = '3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
 const cdn = 'https://d111111abcdef8.cloudfront.net';
@@ -58,4 +59,49 @@ t.test('the declared content type: the browser’s, else from the extension', as
   t.equal(contentTypeOf({ name: 'a.MKV', type: '' }), 'video/x-matroska');
   t.equal(contentTypeOf({ name: 'notes.txt', type: 'text/plain' }), 'text/plain', 'not a video: the API answers 415');
   t.equal(contentTypeOf({ name: 'mystery', type: '' }), 'application/octet-stream');
+});
+
+t.test('an upload\'s speed over the last seconds, and the time left at that speed', async (t) => {
+  const rate = new TransferRate(5000);
+  // A resumed upload starts from the bytes stored before the reload: they are not speed.
+  rate.sample(40_000_000, 0);
+  t.equal(rate.bytesPerSecond(), undefined, 'unknown at first');
+  rate.sample(42_000_000, 500);
+  t.equal(rate.bytesPerSecond(), undefined, 'and for the first second');
+  for (let second = 1; second <= 10; second++) rate.sample(40_000_000 + second * 4_000_000, second * 1000);
+  t.equal(rate.bytesPerSecond(), 4_000_000, '4 MB/s');
+  // The connection drops: no bytes for 6 s, and the speed falls to nothing within the window.
+  rate.sample(80_000_000, 16_000);
+  t.equal(rate.bytesPerSecond(), 0, 'stalled');
+  t.equal(formatTransfer(80_000_000, 100_000_000, 4_000_000), '80.0 MB of 100.0 MB (80%) · 4.00 MB/s · 0:05 left');
+  t.equal(formatTransfer(80_000_000, 100_000_000, 0), '80.0 MB of 100.0 MB (80%) · stalled');
+  t.equal(formatTransfer(1_000_000, 100_000_000, undefined), '1.00 MB of 100.0 MB (1%)', 'no speed before it is known');
+  t.equal(formatTransfer(100_000_000, 100_000_000, 4_000_000), '100.0 MB of 100.0 MB (100%)', 'nor once done');
+});
+
+t.test('an unfinished upload is remembered per user, and recognised by name, size and date', async (t) => {
+  const items = new Map<string, string>();
+  const storage = {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  };
+  const alice = createUnfinishedUploads(storage, 'alice');
+  const bob = createUnfinishedUploads(storage, 'bob');
+  const upload = { videoId: id, title: 'Holiday', filename: 'holiday.mp4', sizeBytes: 50_000_000, lastModified: 1_700_000_000_000 };
+  t.equal(alice.get(), undefined);
+  alice.save(upload);
+  t.same(alice.get(), upload);
+  t.equal(bob.get(), undefined, "not another user's");
+  t.ok(isSameFile(upload, { name: 'holiday.mp4', size: 50_000_000, lastModified: 1_700_000_000_000 }), 'the same file');
+  t.notOk(isSameFile(upload, { name: 'holiday.mp4', size: 50_000_000, lastModified: 1_700_000_000_001 }), 'edited since');
+  t.notOk(isSameFile(upload, { name: 'holiday.mp4', size: 50_000_001, lastModified: 1_700_000_000_000 }), 'another size');
+  alice.clear('00000000-0000-4000-8000-000000000000');
+  t.same(alice.get(), upload, 'clearing another upload leaves it');
+  alice.clear(id);
+  t.equal(alice.get(), undefined, 'cleared');
+  items.set('vod:unfinished-upload:alice', '{"videoId":1');
+  t.equal(alice.get(), undefined, 'unreadable: as if nothing were there');
+  items.set('vod:unfinished-upload:alice', '{"videoId":"x"}');
+  t.equal(alice.get(), undefined, 'incomplete: the same');
 });
