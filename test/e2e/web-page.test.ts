@@ -13,9 +13,9 @@ import { buildWebPage } from '../../deploy/web-build.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.ts';
+import { BROWSER_ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, openPage as openBrowserPage } from '../helpers/browser.ts';
 
-const artifacts = new URL('../../test-artifacts/', import.meta.url);
+const artifacts = BROWSER_ARTIFACTS;
 
 // The page built from the current sources into a temp dir (the stack points the page's sign-in
 // at its issuer).
@@ -39,27 +39,7 @@ await mkdir(artifacts, { recursive: true });
 
 const currentTime = (page: Page) => page.locator('#video').evaluate((video: HTMLVideoElement) => video.currentTime);
 
-/**
- * A fresh browser context and page for one subtest, closed after it. Console errors and uncaught
- * exceptions are collected; if the subtest fails, they are printed and what the page looked like
- * goes to test-artifacts/<name>-failure.png.
- */
-async function openPage(t: Test, name: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  t.teardown(async () => {
-    if (t.passing()) return;
-    t.comment(`page console errors: ${JSON.stringify(consoleErrors)}`);
-    await page.screenshot({ path: new URL(`${name}-failure.png`, artifacts).pathname, fullPage: true }).catch(() => undefined);
-  });
-  return { context, page, consoleErrors };
-}
+const openPage = (t: Test, name: string) => openBrowserPage(t, browser, name);
 
 t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothing', async (t) => {
   const { context, page, consoleErrors } = await openPage(t, 'web-page');

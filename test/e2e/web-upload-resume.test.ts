@@ -15,9 +15,9 @@ import { createS3Client } from '../../src/aws-clients.ts';
 import { sourceKey } from '../../src/video-storage.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { makeClip, padWithFreeBox, tempDir } from '../helpers/media.ts';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.ts';
+import { BROWSER_ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, openPage } from '../helpers/browser.ts';
 
-const artifacts = new URL('../../test-artifacts/', import.meta.url);
+const artifacts = BROWSER_ARTIFACTS;
 const MiB = 1024 * 1024;
 const PART_BYTES = 5 * MiB;
 
@@ -45,19 +45,7 @@ interface StoredParts {
 
 /** A signed-in page (a user of its own per subtest), with the part PUTs it sends to storage counted. */
 async function signedInPage(t: Test, user: string) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
-  t.teardown(async () => {
-    if (t.passing()) return;
-    t.comment(`page console errors: ${JSON.stringify(consoleErrors)}`);
-    await page.screenshot({ path: new URL(`web-upload-resume-${user}-failure.png`, artifacts).pathname, fullPage: true }).catch(() => undefined);
-  });
+  const { context, page, consoleErrors } = await openPage(t, browser, `web-upload-resume-${user}`);
   /** Part numbers of the part PUTs sent, and of those storage answered 200. */
   const partsSent: number[] = [];
   const partsStored: number[] = [];

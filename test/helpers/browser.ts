@@ -1,3 +1,6 @@
+import type { Test } from 'tap';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 /** Headless Chromium as it runs on these machines (FACTS.md), for playwright-core's `chromium.launch`. */
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -11,3 +14,28 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** Where a failing browser subtest leaves a screenshot of the page. */
+export const BROWSER_ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
+
+/**
+ * A fresh browser context and page for one subtest, closed after it. Console errors and uncaught
+ * exceptions are collected; if the subtest fails, they are printed and what the page looked like
+ * goes to test-artifacts/<name>-failure.png.
+ */
+export async function openPage(t: Test, browser: Browser, name: string): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  t.teardown(async () => {
+    if (t.passing()) return;
+    t.comment(`page console errors: ${JSON.stringify(consoleErrors)}`);
+    await page.screenshot({ path: new URL(`${name}-failure.png`, BROWSER_ARTIFACTS).pathname, fullPage: true }).catch(() => undefined);
+  });
+  return { context, page, consoleErrors };
+}

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export interface RawResponse {
   status: number;
@@ -114,4 +115,40 @@ export async function signRequest(input: {
     { signingDate: input.signingDate ?? new Date() },
   );
   return signed.headers;
+}
+
+/** An SDK client of the S3 stand-in: its credentials, path-style, checksums only where S3 requires them (FACTS.md). */
+export function standInS3Client(endpoint: string, overrides: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    ...overrides,
+  });
+}
+
+/**
+ * A PUT sent with `Expect: 100-continue`, its body only once the server says to go on: whether it
+ * did (`continued`), and the status it answered.
+ */
+export function putExpectingContinue(url: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<{ status: number; continued: boolean }> {
+  return new Promise((resolve, reject) => {
+    let continued = false;
+    const request = http.request(url, { method: 'PUT', headers: { ...headers, 'content-length': body.length, expect: '100-continue' }, agent: false });
+    request.on('continue', () => {
+      continued = true;
+      request.end(body);
+    });
+    request.on('response', (answer) => {
+      answer.resume();
+      answer.on('end', () => resolve({ status: answer.statusCode ?? 0, continued }));
+      if (!continued) request.destroy();
+    });
+    request.on('error', (error) => (continued ? reject(error) : undefined));
+    request.flushHeaders();
+  });
 }

@@ -7,25 +7,17 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { startLocalS3 } from '../../deploy/local/s3-server.ts';
 import { createVideoStorage, MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../src/video-storage.ts';
 import { loadServiceModel, validateOperationInput } from '../helpers/aws-model.ts';
+import { standInS3Client } from '../helpers/s3-requests.ts';
 
 const BUCKET = 'storage-multipart';
 const MiB = 1024 ** 2;
 const dir = await mkdtemp(path.join(tmpdir(), 'storage-multipart-'));
 const localS3 = await startLocalS3({ directory: dir, port: 0, bucket: BUCKET });
-const s3 = new S3Client({
-  region: 'us-east-1',
-  endpoint: localS3.url,
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-  maxAttempts: 1,
-});
+const s3 = standInS3Client(localS3.url);
 t.teardown(async () => {
   s3.destroy();
   await localS3.close();

@@ -29,7 +29,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
 import { startS3AuthProxy } from '../../../deploy/local/s3-auth-proxy.ts';
-import { putThenDropConnection, rawRequest, s3Error, sha256Hex, signRequest } from '../../helpers/s3-requests.ts';
+import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, sha256Hex, signRequest, standInS3Client } from '../../helpers/s3-requests.ts';
 
 const BUCKET = 'auth-test';
 const REGION = 'us-east-1';
@@ -48,16 +48,7 @@ t.teardown(async () => {
 });
 
 function client(overrides: Partial<S3ClientConfig> = {}): S3Client {
-  return new S3Client({
-    region: REGION,
-    endpoint: localS3.url,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-    ...overrides,
-  });
+  return standInS3Client(localS3.url, { region: REGION, ...overrides });
 }
 const s3 = client();
 const objectUrl = (key: string) => `${localS3.url}/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -318,26 +309,7 @@ t.test('a body must be exactly what was signed, or nothing is stored', async (t)
 
 t.test('Expect: 100-continue is answered only once the signature holds', async (t) => {
   const body = randomBytes(10_000);
-  const sendExpecting = (url: string) =>
-    new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
-      let continued = false;
-      const request = http.request(url, {
-        method: 'PUT',
-        headers: { 'content-type': 'video/mp4', 'content-length': body.length, expect: '100-continue' },
-        agent: false,
-      });
-      request.on('continue', () => {
-        continued = true;
-        request.end(body);
-      });
-      request.on('response', (answer) => {
-        answer.resume();
-        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, continued }));
-        if (!continued) request.destroy();
-      });
-      request.on('error', (error) => (continued ? reject(error) : undefined));
-      request.flushHeaders();
-    });
+  const sendExpecting = (url: string) => putExpectingContinue(url, { 'content-type': 'video/mp4' }, body);
   const url = await presignPut('continue/source', body);
   const refused = await sendExpecting(url.replace('/continue/source', '/continue/other'));
   t.same(refused, { status: 403, continued: false }, 'refused before the body is sent');

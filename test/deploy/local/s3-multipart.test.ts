@@ -34,7 +34,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3, type LocalS3 } from '../../../deploy/local/s3-server.ts';
 import { toAwsS3Event } from '../../../deploy/local/s3-notifications.ts';
 import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../deploy/local/s3-multipart.ts';
-import { putThenDropConnection, rawRequest, s3Error } from '../../helpers/s3-requests.ts';
+import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../helpers/s3-requests.ts';
 import { loadServiceModel, validateOperationOutput } from '../../helpers/aws-model.ts';
 
 const BUCKET = 'multipart-test';
@@ -51,15 +51,7 @@ async function startStandIn(directory: string) {
   const localS3 = await startLocalS3({ directory, port: 0, bucket: BUCKET });
   const events: Array<{ Records: Notification[] }> = [];
   localS3.onEvent((event) => events.push(event as unknown as { Records: Notification[] }));
-  const s3 = new S3Client({
-    region: REGION,
-    endpoint: localS3.url,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-  });
+  const s3 = standInS3Client(localS3.url);
   return { localS3, s3, events, records: (key: string) => events.flatMap((event) => event.Records).filter((record) => record.s3.object.key === key) };
 }
 
@@ -281,22 +273,7 @@ t.test("a part URL works only for its upload, key and part number; another uploa
   await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'part-urls/other', UploadId: uploadA })), { name: 'NoSuchUpload' }, 'ListParts under another key');
 
   // As S3 does, a part for no upload is refused before its body is asked for.
-  const expecting = (url: string) =>
-    new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
-      let continued = false;
-      const request = http.request(url, { method: 'PUT', headers: { 'content-length': body.length, expect: '100-continue' }, agent: false });
-      request.on('continue', () => {
-        continued = true;
-        request.end(body);
-      });
-      request.on('response', (answer) => {
-        answer.resume();
-        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, continued }));
-        if (!continued) request.destroy();
-      });
-      request.on('error', (error) => (continued ? reject(error) : undefined));
-      request.flushHeaders();
-    });
+  const expecting = (url: string) => putExpectingContinue(url, {}, body);
   const uploadC = await createUpload(key);
   const urlC1 = await presignPart(key, uploadC, 1, body);
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadC }));
