@@ -56,6 +56,14 @@ export async function startLocalS3(options: {
   makeS3rverWritesAtomic(server, { etagOf: (bucket, key, size) => completing.etagOf(bucket, key, size) });
   hideMultipartStoreFromS3rver(server);
   const { port: internalPort } = await server.run();
+  // The front is s3rver's only client and keeps its connections open for reuse. Were s3rver to
+  // close an idle one (Node's 5 s keep-alive timeout) just as the front sends on it, that request
+  // would fail with "socket hang up" (seen under load); and a slow upload streamed through the
+  // front must not be cut by Node's 5-minute request timeout. The front closes them when it stops.
+  if (server.httpServer) {
+    server.httpServer.keepAliveTimeout = 0;
+    server.httpServer.requestTimeout = 0;
+  }
   let front: S3AuthProxy;
   try {
     front = await startS3AuthProxy({

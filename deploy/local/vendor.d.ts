@@ -13,6 +13,8 @@ declare module 's3rver' {
   }
   export default class S3rver extends EventEmitter {
     constructor(options: S3rverOptions);
+    /** The listening server, once run() resolved. */
+    httpServer?: import('node:http').Server;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }

@@ -152,7 +152,8 @@ t.test('after a reload, choosing the same file resumes from the stored parts; th
   t.equal(await page.locator('#upload-resume').isVisible(), false, 'the offer is gone');
 
   const title = path.basename(clip, '.mp4');
-  const card = page.locator('#videos li', { has: page.getByRole('heading', { name: title }) });
+  // By its id: alice's upload of the same file has the same title and, once ready, shows here too.
+  const card = page.locator(`#videos li[data-video-id="${videoId}"]`);
   await card.and(page.locator('[data-status="ready"]')).waitFor({ timeout: 90_000 });
   t.equal(await card.locator('.duration').textContent(), '0:04', 'the padding is not video');
   await card.getByRole('link', { name: `Watch ${title}` }).click();
