@@ -3,7 +3,7 @@
  * every current resource type and property, and checks references, conditions and dependency
  * cycles.
  *
- * Why not the npm package `cfn-lint` (1.9.7): its bundled resource specification is version
+ * Why not the npm package `cfn-lint` (1.9.7, no longer installed): its bundled resource specification is version
  * 2.29.0 from 2019 (383 resource types). It rejects valid current templates: it knows no
  * AWS::Serverless::HttpApi, CloudFront OriginAccessControl, KeyGroup, PublicKey, CachePolicy,
  * OriginRequestPolicy or ResponseHeadersPolicy, no AWS::Lambda::EventInvokeConfig, no
@@ -24,8 +24,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEMPLATES = ['template.yaml', 'deploy/aws/edge-signer.yaml'];
 
 /**
- * AWS's cfn-lint through Python, by its module: under npm and tap, node_modules/.bin comes first
- * on PATH and a bare `cfn-lint` is the outdated npm package.
+ * AWS's cfn-lint through Python, by its module: whatever else is called `cfn-lint` on PATH (under
+ * npm and tap, node_modules/.bin comes first) cannot stand in for it.
  */
 const CFN_LINT = ['-c', 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())'];
 
