@@ -15,7 +15,7 @@ import type { MediaConvertJobDetail, MediaConvertJobStateChangeEvent } from '../
 import type { CreateUploadRequest } from '../../src/schemas/upload.ts';
 import { SINGLE_PUT_LIMIT_BYTES } from '../../src/config.ts';
 import { JobRefusedError, SourceRejectedError } from '../../src/errors.ts';
-import { masterPlaylistKey, ObjectsNotDeletedError, sourceKey } from '../../src/video-storage.ts';
+import { masterPlaylistKey, MultipartCompletionRefusedError, ObjectsNotDeletedError, sourceKey } from '../../src/video-storage.ts';
 import { REDACTED } from '../../src/redact.ts';
 import { createMemoryCatalog } from '../helpers/memory-catalog.ts';
 import { createMemoryStorage } from '../helpers/memory-storage.ts';
@@ -599,6 +599,16 @@ t.test('deleteVideo', async (t) => {
     t.ok((await videos.clearDeleted(await read(videoId))) > 0, 'the reconciler\'s repeat removes them');
     t.same(storage.keysOf(videoId), []);
   });
+
+  t.test('a job that cannot be canceled now is a cleanup error too; the objects wait for the reconciler', async (t) => {
+    const { videos, processing, transcoder, storage, read } = setup();
+    const videoId = await processing();
+    transcoder.cancel = async () => Promise.reject(new Error('MediaConvert is throttling'));
+    const { cleanupError } = await videos.deleteVideo(alice, videoId);
+    t.match(cleanupError, { message: 'MediaConvert is throttling' });
+    t.equal((await read(videoId)).status, 'deleted');
+    t.ok(storage.keysOf(videoId).length > 0);
+  });
 });
 
 t.test('uploads in parts', async (t) => {
@@ -704,6 +714,32 @@ t.test('uploads in parts', async (t) => {
     const other = await inParts(world);
     storage.put(sourceKey(other.videoId));
     await t.rejects(videos.abortUpload(alice, other.videoId), { name: 'UploadNotInProgressError' });
+  });
+
+  t.test('completeUpload: storage that no longer holds the upload, or refuses to join, is a refusal with its reason', async (t) => {
+    const world = setup();
+    const { videos, storage, read } = world;
+    const gone = await inParts(world);
+    const parts = sizes.map((size, index) => ({ partNumber: index + 1, etag: storage.putPart(gone.uploadId, index + 1, size) }));
+    storage.uploads.delete(gone.uploadId); // S3's lifecycle rule removed it
+    await t.rejects(videos.completeUpload(alice, gone.videoId, parts), { name: 'UploadNotInProgressError', message: /no longer held by storage/ });
+    t.equal((await read(gone.videoId)).status, 'awaiting_upload');
+
+    const refused = await inParts(world);
+    const refusedParts = sizes.map((size, index) => ({ partNumber: index + 1, etag: storage.putPart(refused.uploadId, index + 1, size) }));
+    storage.completeSourceUpload = async () => Promise.reject(new MultipartCompletionRefusedError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size'));
+    await t.rejects(videos.completeUpload(alice, refused.videoId, refusedParts), { name: 'UploadIncompleteError', message: /Storage refused to join the parts \(EntityTooSmall\)/ });
+    t.equal((await read(refused.videoId)).status, 'awaiting_upload');
+  });
+
+  t.test('abortUpload: a cleanup that fails is returned, never thrown', async (t) => {
+    const world = setup();
+    const { videoId } = await inParts(world);
+    world.storage.put(`video-streams/${videoId}/stray`);
+    world.storage.failDeletes = true;
+    const { cleanupError } = await world.videos.abortUpload(alice, videoId);
+    t.type(cleanupError, ObjectsNotDeletedError);
+    t.equal((await world.read(videoId)).status, 'deleted');
   });
 
   t.test('deleting a video during its upload in parts aborts the upload', async (t) => {
