@@ -351,7 +351,8 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
       transition(video, now, {
         set: {},
         append: { warnings: [warning] },
-        condition: '#s IN (:processing, :ready) AND jobId = :job AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
+        // Like every other write of a job's events: a warning may arrive before the job is recorded.
+        condition: '#s IN (:processing, :ready) AND (attribute_not_exists(jobId) OR jobId = :job) AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
         values: { ':processing': 'processing', ':ready': 'ready', ':job': jobId, ':max': MAX_WARNINGS },
       }),
 

@@ -197,7 +197,7 @@ export function createMemoryCatalog(): VideoCatalog {
       transition(video, now, {
         when: (item) =>
           (item.status === 'processing' || item.status === 'ready') &&
-          item.jobId === jobId &&
+          (item.jobId === undefined || item.jobId === jobId) &&
           (item.warnings === undefined || item.warnings.length < MAX_WARNINGS),
         apply: (item) => void (item.warnings = [...(item.warnings ?? []), warning]),
       }),

@@ -231,20 +231,20 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.equal((await ready.read()).status, 'ready');
   });
 
-  t.test('recordWarning: processing or ready, only for the recorded job, at most MAX_WARNINGS', async (t) => {
+  t.test('recordWarning: processing or ready, for the recorded job or before any is recorded, at most MAX_WARNINGS', async (t) => {
     const { catalog, key, read, processing } = await withVideo();
     const warning = (n: number) => ({ code: String(n), message: `warning ${n}` });
     t.equal(await catalog.recordWarning(key, 'job-1', warning(0), at(5)), false, 'not while awaiting the upload');
     await processing();
-    t.equal(await catalog.recordWarning(key, 'job-1', warning(0), at(12)), false, 'not before the job is recorded');
+    t.equal(await catalog.recordWarning(key, 'job-1', warning(1), at(12)), true, 'before the job is recorded (events come out of order)');
     await catalog.recordJob(key, 'job-1', at(13));
     t.ok(await catalog.recordReconcileAttempt({ ...key, status: 'processing' }, { attempts: 1, nextAt: at(100) }, at(13)));
-    t.equal(await catalog.recordWarning(key, 'job-1', warning(1), at(14)), true);
-    t.match(await read(), { warnings: [warning(1)], updatedAt: at(14), reconcile: { attempts: 1 } }, 'a warning is no progress: the reconcile state stays');
-    t.equal(await catalog.recordWarning(key, 'job-2', warning(2), at(15)), false, 'another job');
+    t.equal(await catalog.recordWarning(key, 'job-1', warning(2), at(14)), true);
+    t.match(await read(), { warnings: [warning(1), warning(2)], updatedAt: at(14), reconcile: { attempts: 1 } }, 'a warning is no progress: the reconcile state stays');
+    t.equal(await catalog.recordWarning(key, 'job-2', warning(3), at(15)), false, 'another job');
     await catalog.markReady(key, 'job-1', { renditions: [r720] }, at(20));
-    t.equal(await catalog.recordWarning(key, 'job-1', warning(2), at(21)), true, 'after the job completed');
-    for (let n = 3; n <= MAX_WARNINGS; n++) t.ok(await catalog.recordWarning(key, 'job-1', warning(n), at(21 + n)));
+    t.equal(await catalog.recordWarning(key, 'job-1', warning(3), at(21)), true, 'after the job completed');
+    for (let n = 4; n <= MAX_WARNINGS; n++) t.ok(await catalog.recordWarning(key, 'job-1', warning(n), at(21 + n)));
     t.equal(await catalog.recordWarning(key, 'job-1', warning(99), at(40)), false, 'the list is capped');
     t.same((await read()).warnings, Array.from({ length: MAX_WARNINGS }, (_, index) => warning(index + 1)), 'in the order they came');
 

@@ -483,7 +483,7 @@ t.test('handleJobStateChange', async (t) => {
   });
 
   // Known domain bug (recordWarning requires the recorded job, unlike every other job write); see above.
-  t.test('bug: a NEW_WARNING that beats the recording of its job is lost and reported as a duplicate', { todo: 'domain bug, reported' }, async (t) => {
+  t.test('a NEW_WARNING that beats the recording of its job is kept', async (t) => {
     const { videos, upload, jobEvent, read, catalog, now } = setup();
     const videoId = await upload();
     await catalog.claimForProcessing({ videoId, ownerId: 'alice' }, 'seq', now().toISOString());
