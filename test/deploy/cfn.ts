@@ -17,7 +17,10 @@ export interface Template {
   Conditions?: Record<string, Json>;
   Mappings?: Record<string, Record<string, Record<string, Json>>>;
   Globals?: { Function?: Record<string, Json> };
-  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+  Resources: Record<
+    string,
+    { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+  >;
   Outputs?: Record<string, { Value: Json; Condition?: string }>;
 }
 
@@ -159,7 +162,8 @@ export function evaluate(node: Json, context: EvalContext): Json {
         const [index, items] = argument as [Json, Json];
         const list = evaluate(items, context);
         const at = Number(evaluate(index, context));
-        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length) throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
+        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length)
+          throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
         return list[at]!;
       }
       default:

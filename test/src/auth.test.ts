@@ -34,7 +34,11 @@ t.test('only tokens that verified are remembered', async (t) => {
   const [head, payload, signature] = good.split('.');
   const forged = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'mallory' })).toString('base64url')}.${signature}`;
   for (let attempt = 0; attempt < 2; attempt++) {
-    await t.rejects(tokens.verify(`Bearer ${forged}`), new UnauthenticatedError('Unauthenticated: the token is not valid here'), `forged, attempt ${attempt + 1}`);
+    await t.rejects(
+      tokens.verify(`Bearer ${forged}`),
+      new UnauthenticatedError('Unauthenticated: the token is not valid here'),
+      `forged, attempt ${attempt + 1}`,
+    );
   }
   await t.rejects(tokens.verify(`Bearer ${await issueToken(issuer.keys, 'bob', { audience: 'another-app' })}`), UnauthenticatedError, 'foreign audience');
   for (const header of [undefined, '', 'Bearer', `Basic ${good}`, `Bearer ${good} extra`, `bearer ${good}`]) {

@@ -175,23 +175,26 @@ export function createPlayer(options: PlayerOptions) {
     /** The audio menu: the tracks of the playing level's group, when there is a choice. */
     const renderAudioTracks = (tracks: ReadonlyArray<{ name: string; lang?: string }>) => {
       elements.audioTrack.replaceChildren(
-        ...tracks.map((track, index) => new Option(track.lang ? `${track.name} (${track.lang})` : track.name, String(index), index === player.audioTrack, index === player.audioTrack)),
+        ...tracks.map(
+          (track, index) =>
+            new Option(track.lang ? `${track.name} (${track.lang})` : track.name, String(index), index === player.audioTrack, index === player.audioTrack),
+        ),
       );
       elements.audioTrackGroup.hidden = tracks.length < 2;
     };
     player.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       if (mine !== session) return;
       renderAudioTracks(data.audioTracks);
-      const levels = player.levels
-        .map((level, index) => ({ level, index }))
-        .sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
+      const levels = player.levels.map((level, index) => ({ level, index })).sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
       const pinned = resume?.quality === undefined ? -1 : player.levels.findIndex((level) => renditionName(level) === resume.quality);
       elements.quality.replaceChildren(
         new Option('Auto', '-1', pinned === -1, pinned === -1),
         ...levels.map(
           ({ level, index }) =>
             new Option(
-              level.height > 0 ? `${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})` : `Audio (${formatBitrate(level.bitrate)})`,
+              level.height > 0
+                ? `${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})`
+                : `Audio (${formatBitrate(level.bitrate)})`,
               String(index),
               index === pinned,
               index === pinned,
@@ -295,7 +298,11 @@ export function createPlayer(options: PlayerOptions) {
       elements.notes.hidden = !video.warnings?.length;
       elements.remove.hidden = video.ownerId !== options.viewerId;
       if (!canWatch(video)) {
-        setProblem(video.status === 'failed' ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}` : 'This video is not ready yet; it can be watched once its first rendition is converted.');
+        setProblem(
+          video.status === 'failed'
+            ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}`
+            : 'This video is not ready yet; it can be watched once its first rendition is converted.',
+        );
         current = { video, grant: { manifestUrl: '', expiresAt: new Date(0).toISOString(), receivedAt: 0 } };
         return;
       }
