@@ -444,7 +444,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     if (options.edgeHandler && path.endsWith('.m3u8')) {
       const result = await options.edgeHandler(originRequestEvent(request, path, query, clientIp));
       if (!result) throw new Error('the origin-request function returned nothing');
-      if ('status' in result) return sendGenerated(request, response, result as CloudFrontResultResponse);
+      if ('status' in result) return sendGenerated(request, response, result);
       uri = result.uri; // a (possibly changed) request goes on to the origin
     }
     const key = keyOf(uri);

@@ -127,7 +127,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const param = (name: string) => {
       const value = query[name];
       if (Array.isArray(value)) throw authorizationQueryParametersError(`${name} must appear only once.`);
-      return value as string | undefined;
+      return value;
     };
     const algorithm = param('X-Amz-Algorithm');
     const credential = param('X-Amz-Credential');
@@ -349,8 +349,8 @@ function checkPayloadHash(value: string, headers: ReceivedRequest['headers']): s
 function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!match) return undefined;
-  const [, year, month, day, hours, minutes, seconds] = match.map(Number) as number[];
-  const date = new Date(Date.UTC(year!, month! - 1, day!, hours!, minutes!, seconds!));
+  const [, year, month, day, hours, minutes, seconds] = match.map(Number);
+  const date = new Date(Date.UTC(year!, month! - 1, day, hours, minutes, seconds));
   return longDate(date) === value ? date : undefined;
 }
 

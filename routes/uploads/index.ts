@@ -42,7 +42,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const created = await fastify.services.videos.requestUpload(request.viewer, request.body as CreateUploadRequest);
+      const created = await fastify.services.videos.requestUpload(request.viewer, request.body);
       return reply.status(201).send(created);
     },
   );

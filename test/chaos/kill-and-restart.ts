@@ -75,8 +75,8 @@ async function startStack(crashAt?: CrashPoint): Promise<Running> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

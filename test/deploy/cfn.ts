@@ -40,7 +40,7 @@ function longForm(tagName: string, value: unknown): Json {
 }
 
 const customTags: Array<ScalarTag | CollectionTag> = ['Ref', 'Condition', 'GetAtt', ...FUNCTIONS].flatMap((name) => [
-  { tag: `!${name}`, resolve: (value: string) => longForm(name, value) } as ScalarTag,
+  { tag: `!${name}`, resolve: (value: string) => longForm(name, value) },
   {
     tag: `!${name}`,
     collection: 'seq',
@@ -122,7 +122,7 @@ export function evaluate(node: Json, context: EvalContext): Json {
       case 'Fn::Sub': {
         const [text, variables] = Array.isArray(argument) ? (argument as [string, Record<string, Json>]) : [argument as string, {}];
         return text.replace(/\$\{([^}!]+)\}/g, (_match, name: string) => {
-          if (variables[name] !== undefined) return String(evaluate(variables[name]!, context));
+          if (variables[name] !== undefined) return String(evaluate(variables[name], context));
           if (name.includes('.') && !(name in pseudo)) {
             const dot = name.indexOf('.');
             return String(evaluate({ 'Fn::GetAtt': [name.slice(0, dot), name.slice(dot + 1)] }, context));

@@ -35,10 +35,10 @@ const catalog = createVideoCatalog({ dynamo: clients.dynamo, tableName: stack.co
 async function invoke(event: ScheduledEvent): Promise<{ report: ReconcileReport; lines: string[] }> {
   const lines: string[] = [];
   const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
     return true;
-  }) as typeof process.stdout.write;
+  };
   try {
     return { report: await handler(event), lines };
   } finally {
@@ -188,7 +188,7 @@ t.test('the function logs at the LOG_LEVEL it is configured with', async (t) => 
   );
   const written: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+  process.stdout.write = (chunk: string) => (written.push(String(chunk)), true);
   try {
     await quiet();
   } finally {

@@ -68,11 +68,11 @@ t.test('files that are not a video are refused in plain words, before any job', 
   t.match(rejection(noTracks({ sizeBytes: 900, container: 'mp4' })), { reason: 'damaged-file', message: /looks like an MP4 file.*truncated or damaged/ });
   t.match(rejection(noTracks({ sizeBytes: 900 })), { reason: 'unrecognised-file', message: /not a video or audio file we can read/ });
   t.match(
-    rejection({ audio: [], mimeType: 'image/png', video: { ...video, codec: 'unknown', durationSeconds: undefined } as SourceVideo }),
+    rejection({ audio: [], mimeType: 'image/png', video: { ...video, codec: 'unknown', durationSeconds: undefined } }),
     { reason: 'still-image' },
     'a picture ffprobe reads as a one-frame video',
   );
-  t.match(rejection({ audio: [], mimeType: 'image/jpeg', video: { ...video, codec: 'mjpeg', durationSeconds: undefined } as SourceVideo }), {
+  t.match(rejection({ audio: [], mimeType: 'image/jpeg', video: { ...video, codec: 'mjpeg', durationSeconds: undefined } }), {
     reason: 'still-image',
   });
   t.match(rejection(clip({ media: { mimeType: 'image/gif', durationSeconds: 3 }, video: { codec: 'gif' }, audio: [] })), { reason: 'animated-image' });
