@@ -248,19 +248,22 @@ export function createPlayer(options: PlayerOptions) {
   function followRenditions(mine: number): void {
     window.clearTimeout(renditionsTimer);
     if (!current || current.video.status !== 'processing') return;
-    renditionsTimer = window.setTimeout(async () => {
+    renditionsTimer = window.setTimeout(() => void checkRenditions(mine), RENDITIONS_POLL_MS);
+  }
+
+  /** Never rejects: a failed check is retried by the next one. */
+  async function checkRenditions(mine: number): Promise<void> {
+    if (mine !== session || !current) return;
+    try {
+      const video = await api.getVideo(current.video.videoId);
       if (mine !== session || !current) return;
-      try {
-        const video = await api.getVideo(current.video.videoId);
-        if (mine !== session || !current) return;
-        current.video = video;
-        const known = hls ? hls.levels.length : (current.renditions ?? 0);
-        if ((video.renditions?.length ?? 0) > known) reloadMaster(mine);
-      } catch {
-        // The next check tries again; playback goes on with what it has.
-      }
-      followRenditions(mine);
-    }, RENDITIONS_POLL_MS);
+      current.video = video;
+      const known = hls ? hls.levels.length : (current.renditions ?? 0);
+      if ((video.renditions?.length ?? 0) > known) reloadMaster(mine);
+    } catch {
+      // The next check tries again; playback goes on with what it has.
+    }
+    followRenditions(mine);
   }
 
   function reloadMaster(mine: number): void {
@@ -353,7 +356,10 @@ export function createPlayer(options: PlayerOptions) {
     if (!hls && current?.grant.manifestUrl && media.error) setProblem(`The video could not be played (${media.error.message || `error ${media.error.code}`}).`);
   });
 
-  elements.remove.addEventListener('click', async () => {
+  elements.remove.addEventListener('click', () => void removeCurrent());
+
+  /** Never rejects: a failure is shown on the page. */
+  async function removeCurrent(): Promise<void> {
     const video = current?.video;
     if (!video) return;
     try {
@@ -364,7 +370,7 @@ export function createPlayer(options: PlayerOptions) {
     } catch (error) {
       setProblem(`Could not delete the video: ${(error as Error).message}`);
     }
-  });
+  }
 
   function close(): void {
     teardown();
