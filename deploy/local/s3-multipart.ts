@@ -64,7 +64,6 @@ export const MULTIPART_FOLDER = '.multipart';
 const UPLOAD_RECORD = 'upload.json';
 const UPLOAD_ID = /^[A-Za-z0-9_-]{48}$/;
 const PART_RECORD = /^(\d+)\.json$/;
-const PART_DATA = /^\d+-[0-9a-f-]{36}\.data$/;
 /** A removed upload's folder is renamed to this first, so it disappears whole even if removal stops. */
 const REMOVED_PREFIX = '.removed-';
 

@@ -22,7 +22,7 @@ import type { Video } from '../../src/schemas/video.ts';
 import { decodedDurationSeconds, makeClip, padWithFreeBox } from '../helpers/media.ts';
 import { putThenDropConnection } from '../helpers/s3-requests.ts';
 import { callApi, startTestStack, waitForStatus } from '../helpers/stack.ts';
-import { multipartPlan, putPart, readSlice, signParts, uploadParts } from '../helpers/uploads.ts';
+import { multipartPlan, putPart, readSlice, uploadParts } from '../helpers/uploads.ts';
 
 const MiB = 1024 ** 2;
 const stack = await startTestStack(t, { settings: { MULTIPART_PART_BYTES: String(16 * MiB) } });

@@ -278,6 +278,7 @@ export function sniffType(head: Uint8Array): { mimeType?: string; format?: 'mp4'
   if (head.length > 0) {
     try {
       const decoded = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 4)));
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
       if (!/[\u0000-\u0008\u000e-\u001f]/.test(decoded)) return { mimeType: 'text/plain' };
     } catch {
       // not UTF-8 text

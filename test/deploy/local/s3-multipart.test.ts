@@ -7,7 +7,6 @@
  * of order, conditional completions and aborted uploads. Parts survive a restart; half-written
  * ones do not.
  */
-import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +30,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startLocalS3, type LocalS3 } from '../../../deploy/local/s3-server.ts';
+import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
 import { toAwsS3Event } from '../../../deploy/local/s3-notifications.ts';
 import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../deploy/local/s3-multipart.ts';
 import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../helpers/s3-requests.ts';
@@ -50,7 +49,7 @@ interface Notification {
 async function startStandIn(directory: string) {
   const localS3 = await startLocalS3({ directory, port: 0, bucket: BUCKET });
   const events: Array<{ Records: Notification[] }> = [];
-  localS3.onEvent((event) => events.push(event as unknown as { Records: Notification[] }));
+  localS3.onEvent((event) => events.push(event));
   const s3 = standInS3Client(localS3.url);
   return { localS3, s3, events, records: (key: string) => events.flatMap((event) => event.Records).filter((record) => record.s3.object.key === key) };
 }
@@ -615,7 +614,7 @@ t.test("the crash point after-upload-200 fires once a source's CompleteMultipart
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const exited = once(child, 'exit');
-  const [firstLine] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [firstLine] = (await once(child.stdout, 'data')) as [Buffer];
   const client = new S3Client({
     region: REGION,
     endpoint: firstLine.toString().trim(),

@@ -58,7 +58,7 @@ async function assertPlayableLadder(t: Test, encoded: Awaited<ReturnType<typeof 
     const durations = [...(await readFile(playlist, 'utf8')).matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
     t.ok(
       durations.slice(0, -1).every((d) => Math.abs(d - 4) < 0.01),
-      `${rendition.name}: 4 s segments (${durations})`,
+      `${rendition.name}: 4 s segments (${durations.join(',')})`,
     );
     const files = await readdir(path.join(encoded.outDir, rendition.name));
     t.ok(files.includes('segment_00000.ts'));

@@ -23,7 +23,7 @@ import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/i
 import { sourceMediaOfProbe } from '../../../../src/transcoder/source-inspector.ts';
 import { planTranscode } from '../../../../src/transcoder/transcode-plan.ts';
 import type { TranscodeJobRequest } from '../../../../src/transcoder/transcoder.ts';
-import { decodedDurationSeconds, ffprobeJson, makeClip, makeNotAVideo, tempDir, type ClipOptions } from '../../../helpers/media.ts';
+import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir, type ClipOptions } from '../../../helpers/media.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
@@ -172,7 +172,7 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const percents = updates.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
   t.ok(
     percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p >= percents[i - 1]!)),
-    `percent never falls: ${percents}`,
+    `percent never falls: ${percents.join(',')}`,
   );
   t.ok(updates.every((e) => e.detail.jobProgress?.currentPhase === 'TRANSCODING'));
   // Progress alone goes out at most about once a second; a publication goes out at once.
@@ -185,7 +185,7 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const progressPercents = progressOnly.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
   t.ok(
     progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!),
-    `progress rises: ${progressPercents}`,
+    `progress rises: ${progressPercents.join(',')}`,
   );
   const announcements = updates.filter((e) => e.detail.outputGroupDetails);
   // Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition is
