@@ -6,6 +6,12 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/** Forbids relative imports that reach the named top-level folders (or files, with their path). */
+const noImportOf = (why, ...targets) => ({
+  regex: `^(\\.\\./)+(${targets.map((target) => target.replaceAll('.', '\\.')).join('|')})(/|$)`,
+  message: `${why} (README, Layout).`,
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -73,6 +79,68 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  // Import boundaries that hold today (README, Layout). Written relatively, as this code imports.
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noImportOf('src/ is the core: it imports no entry point, stand-in or test', 'events', 'deploy', 'edge', 'openapi', 'test')] },
+      ],
+    },
+  },
+  {
+    files: ['routes/**/*.ts'],
+    ignores: ['routes/web/page/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noImportOf('routes/ sits on src/: no other entry point, stand-in or test', 'events', 'deploy', 'edge', 'openapi', 'test')] },
+      ],
+    },
+  },
+  {
+    files: ['events/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noImportOf('events/ sits on src/: no other entry point, stand-in or test', 'routes', 'deploy', 'edge', 'openapi', 'test')] },
+      ],
+    },
+  },
+  {
+    files: ['edge/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts)$)',
+              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node: and ./object-key.ts (README, Layout).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts alone.
+    files: ['routes/web/page/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(?!\\.\\./)(?!src/ladder\\.ts$)',
+              message: 'the page imports only its own folder and src/ladder.ts (README, Layout).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
