@@ -75,7 +75,11 @@ export function publicKeyParameterOf(publicKeyPem: string): string {
     .join(' ');
 }
 
-const exists = (file: string) => readFile(file).then(() => true, () => false);
+const exists = (file: string) =>
+  readFile(file).then(
+    () => true,
+    () => false,
+  );
 
 /** Single-quotes for a POSIX shell. */
 const shellQuote = (value: string) => (/^[A-Za-z0-9_./:=@-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`);
@@ -106,7 +110,9 @@ export async function ensureCloudFrontKeys(options: KeyOptions): Promise<KeyResu
     if (options.version) throw new Error('--rotate chooses the version itself: give --rotate or --version, not both');
     const newest = (await keptVersions(stageDir)).at(-1);
     if (newest === undefined) {
-      throw new Error(`--rotate needs the current key in ${path.relative(process.cwd(), stageDir) || stageDir}/v<version>/; made elsewhere, give the next version with --version instead`);
+      throw new Error(
+        `--rotate needs the current key in ${path.relative(process.cwd(), stageDir) || stageDir}/v<version>/; made elsewhere, give the next version with --version instead`,
+      );
     }
     version = String(newest + 1);
   }
@@ -190,7 +196,9 @@ export function instructions(result: KeyResult, options: Pick<KeyOptions, 'stage
     ? [`   and CloudFrontPrivateKeyParameterPrefix: ${options.parameterPrefix}, since it is not the default prefix.`]
     : [];
   if (result.version === '1') {
-    const overrides = Object.entries(result.templateParameters).map(([name, value]) => `${name}="${value}"`).join(' ');
+    const overrides = Object.entries(result.templateParameters)
+      .map(([name, value]) => `${name}="${value}"`)
+      .join(' ');
     return [
       '1. Store the private key where the API function reads it (an SSM SecureString):',
       `     ${result.putParameterCommand}`,

@@ -52,7 +52,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       `Wrote ${rel} (it holds the local signing key; it stays in the data directory).`,
       'With `npm start` running and `npm run build` done:',
       `  sam local start-api --env-vars ${rel} --docker-network host --region us-east-1 --profile vod-local`,
-      'where the vod-local profile has the S3 stand-in\'s keys (access key S3RVER, secret S3RVER).',
+      "where the vod-local profile has the S3 stand-in's keys (access key S3RVER, secret S3RVER).",
       '',
     ].join('\n'),
   );

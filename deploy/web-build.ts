@@ -117,9 +117,7 @@ export async function buildWebPage(options: WebBuildOptions): Promise<WebBuildRe
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const entries = await readdir(path.join(dir, prefix), { withFileTypes: true });
   const nested = await Promise.all(
-    entries.map((entry) =>
-      entry.isDirectory() ? listFiles(dir, `${prefix}${entry.name}/`) : Promise.resolve([`${prefix}${entry.name}`]),
-    ),
+    entries.map((entry) => (entry.isDirectory() ? listFiles(dir, `${prefix}${entry.name}/`) : Promise.resolve([`${prefix}${entry.name}`]))),
   );
   return nested.flat().sort();
 }

@@ -11,5 +11,4 @@ export function createJobStateChangeHandler(videos: VideoService) {
   return (event: MediaConvertJobStateChangeEvent): Promise<EventOutcome> => videos.handleJobStateChange(event.detail);
 }
 
-export const handler = (event: MediaConvertJobStateChangeEvent) =>
-  createJobStateChangeHandler(servicesFromEnvironment().services.videos)(event);
+export const handler = (event: MediaConvertJobStateChangeEvent) => createJobStateChangeHandler(servicesFromEnvironment().services.videos)(event);

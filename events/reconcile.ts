@@ -17,7 +17,11 @@ export const METRICS_NAMESPACE = 'VideoOnDemand/Reconciler';
 
 /** The run's counts as one EMF record (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html). */
 export function metricsRecord(report: ReconcileReport, timestamp: number): Record<string, unknown> {
-  const metrics = { Checked: report.checked, ObjectsDeleted: report.objectsDeleted, ...Object.fromEntries(Object.entries(report.actions).map(([action, count]) => [action, count])) };
+  const metrics = {
+    Checked: report.checked,
+    ObjectsDeleted: report.objectsDeleted,
+    ...Object.fromEntries(Object.entries(report.actions).map(([action, count]) => [action, count])),
+  };
   return {
     _aws: {
       Timestamp: timestamp,

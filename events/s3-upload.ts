@@ -18,9 +18,7 @@ export function createS3UploadHandler(videos: VideoService) {
         outcomes.push('ignored');
         continue;
       }
-      outcomes.push(
-        await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer }),
-      );
+      outcomes.push(await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer }));
     }
     return outcomes;
   };

@@ -94,7 +94,27 @@ async function app(fastify: FastifyInstance, options: AppOptions): Promise<void>
   await registerCors(fastify, options.config);
   await registerRateLimit(fastify, options.config);
 
-  for (const schema of [VideoStatus, Rendition, AudioTrack, VideoWarning, VideoError, Video, VideoPage, PresignedUpload, PartUploadUrl, MultipartUpload, CreateUploadRequest, CreateUploadResponse, SignPartsRequest, SignedParts, StoredPart, UploadProgress, CompleteUploadRequest, Playback, Problem]) {
+  for (const schema of [
+    VideoStatus,
+    Rendition,
+    AudioTrack,
+    VideoWarning,
+    VideoError,
+    Video,
+    VideoPage,
+    PresignedUpload,
+    PartUploadUrl,
+    MultipartUpload,
+    CreateUploadRequest,
+    CreateUploadResponse,
+    SignPartsRequest,
+    SignedParts,
+    StoredPart,
+    UploadProgress,
+    CompleteUploadRequest,
+    Playback,
+    Problem,
+  ]) {
     fastify.addSchema(schema);
   }
 

@@ -57,7 +57,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           currentDate: new Date(now()),
         });
         // jose checks that `sub` is there, not that it names anyone.
-        if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new UnauthenticatedError('Unauthenticated: the token names no user (empty sub)');
+        if (typeof payload.sub !== 'string' || payload.sub.trim() === '')
+          throw new UnauthenticatedError('Unauthenticated: the token names no user (empty sub)');
         const viewer: Viewer = Object.freeze({ userId: payload.sub });
         verified.set(header!, { viewer, expiresAtSeconds: payload.exp! });
         return viewer;

@@ -27,10 +27,7 @@ interface Entry {
   value: Promise<unknown>;
 }
 
-export function createCatalogReadCache(
-  catalog: CatalogReads,
-  options: { ttlMs: number; maxEntries?: number; now?: () => number },
-): CatalogReadCache {
+export function createCatalogReadCache(catalog: CatalogReads, options: { ttlMs: number; maxEntries?: number; now?: () => number }): CatalogReadCache {
   const { ttlMs } = options;
   // A page holds up to 101 records (about 100 KB): 256 keys (the oldest goes first) bound the cache
   // near 25 MB, and with answers that serve for a second, 256 keys in demand at once is plenty.

@@ -35,7 +35,7 @@ export const ConfigSchema = Type.Object({
   MEDIACONVERT_QUEUE_ARN: Type.Optional(Type.String({ pattern: '^arn:' })),
   TRANSCODE_WORKER_URL: Type.Optional(Url),
   TRANSCODE_WORKER_TOKEN: Type.Optional(
-    Type.String({ minLength: 32, description: 'The local stack\'s secret the ffmpeg worker requires on every request (made once per data directory).' }),
+    Type.String({ minLength: 32, description: "The local stack's secret the ffmpeg worker requires on every request (made once per data directory)." }),
   ),
   JWT_ISSUER: Type.String({ minLength: 1, description: 'Expected `iss` of bearer tokens (Cognito user pool URL in AWS).' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, description: 'Expected `aud` (or Cognito `client_id`).' }),
@@ -44,13 +44,13 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: S3_MULTIPART.maxObjectBytes,
     default: 256 * GiB,
-    description: 'The largest file accepted (413 above); up to S3\'s 5 TiB. Files above MULTIPART_THRESHOLD_BYTES are uploaded in parts.',
+    description: "The largest file accepted (413 above); up to S3's 5 TiB. Files above MULTIPART_THRESHOLD_BYTES are uploaded in parts.",
   }),
   UPLOAD_URL_TTL_SECONDS: Type.Integer({
     minimum: 60,
     maximum: 7 * 24 * 3600,
     default: 900,
-    description: 'Lifetime of a pre-signed upload URL: the single PUT\'s, and each batch of part URLs (never past the upload\'s own expiry).',
+    description: "Lifetime of a pre-signed upload URL: the single PUT's, and each batch of part URLs (never past the upload's own expiry).",
   }),
   MULTIPART_THRESHOLD_BYTES: Type.Integer({
     minimum: S3_MULTIPART.minPartBytes,
@@ -82,7 +82,10 @@ export const ConfigSchema = Type.Object({
     description: 'Id of the CloudFront public key (in the trusted key group) whose private key signs playback URLs.',
   }),
   CLOUDFRONT_PRIVATE_KEY: Type.Optional(
-    Type.String({ minLength: 1, description: 'The PEM private key itself (local stack, sam local). Exactly one of this and CLOUDFRONT_PRIVATE_KEY_PARAMETER.' }),
+    Type.String({
+      minLength: 1,
+      description: 'The PEM private key itself (local stack, sam local). Exactly one of this and CLOUDFRONT_PRIVATE_KEY_PARAMETER.',
+    }),
   ),
   CLOUDFRONT_PRIVATE_KEY_PARAMETER: Type.Optional(
     Type.String({
@@ -107,7 +110,7 @@ export const ConfigSchema = Type.Object({
     maximum: 60_000,
     default: 1000,
     description:
-      'Viewers\' catalog reads (a video, a list page) are shared this long per API container, so popular pages cost DynamoDB one read per interval; 0 reads every time. Writes through the same container are seen at once.',
+      "Viewers' catalog reads (a video, a list page) are shared this long per API container, so popular pages cost DynamoDB one read per interval; 0 reads every time. Writes through the same container are seen at once.",
   }),
   WEB_ASSETS_DIR: Type.String({
     minLength: 1,
@@ -131,7 +134,7 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 24 * HOUR,
     default: 300,
-    description: 'How often the reconciler runs (the local stack\'s timer; in AWS the schedule, template parameter ReconcilePeriodMinutes).',
+    description: "How often the reconciler runs (the local stack's timer; in AWS the schedule, template parameter ReconcilePeriodMinutes).",
   }),
   RECONCILE_GRACE_SECONDS: Type.Integer({
     minimum: 0,
@@ -145,14 +148,24 @@ export const ConfigSchema = Type.Object({
     default: 6 * HOUR,
     description: 'A transcode still running with no progress for this long is canceled and its video failed.',
   }),
-  RECONCILE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Tries on a video that does not move before it fails with the reason.' }),
-  RECONCILE_BACKOFF_SECONDS: Type.Integer({ minimum: 0, maximum: 24 * HOUR, default: 60, description: 'The reconciler\'s first retry of a video waits this long, each next one twice as long.' }),
+  RECONCILE_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 5,
+    description: 'Tries on a video that does not move before it fails with the reason.',
+  }),
+  RECONCILE_BACKOFF_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 24 * HOUR,
+    default: 60,
+    description: "The reconciler's first retry of a video waits this long, each next one twice as long.",
+  }),
   CORS_ALLOWED_ORIGINS: Type.String({
     // Origins only (scheme, host, port): no path, no wildcard, comma-separated.
     pattern: '^(https?://[^,*\\s/]+(,https?://[^,*\\s/]+)*)?$',
     default: '',
     description:
-      'Web origins, besides the API\'s own, whose pages may call the API (CORS), e.g. https://videos.example.com,http://localhost:5173. No wildcards and never credentials: the API takes bearer tokens, not cookies. Empty: same origin only.',
+      "Web origins, besides the API's own, whose pages may call the API (CORS), e.g. https://videos.example.com,http://localhost:5173. No wildcards and never credentials: the API takes bearer tokens, not cookies. Empty: same origin only.",
   }),
   RATE_LIMIT_MAX: Type.Integer({
     minimum: 0,
@@ -212,9 +225,7 @@ function signInProblems(config: Config): string[] {
   const trio = ['AUTH_AUTHORIZE_URL', 'AUTH_TOKEN_URL', 'AUTH_CLIENT_ID'] as const;
   const given = trio.filter((name) => config[name]);
   const problems =
-    given.length > 0 && given.length < trio.length
-      ? trio.filter((name) => !config[name]).map((name) => `${name}: required with ${given.join(', ')}`)
-      : [];
+    given.length > 0 && given.length < trio.length ? trio.filter((name) => !config[name]).map((name) => `${name}: required with ${given.join(', ')}`) : [];
   if (!config.AUTH_SCOPES.split(' ').includes('openid')) {
     problems.push('AUTH_SCOPES: must include openid (the ID token is the bearer token)');
   }
@@ -224,13 +235,9 @@ function signInProblems(config: Config): string[] {
 /** Reads, converts (strings to numbers), defaults and validates the settings; throws ConfigError. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const known = Object.keys(ConfigSchema.properties);
-  const raw = Object.fromEntries(
-    known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]),
-  );
+  const raw = Object.fromEntries(known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]));
   const candidate = Convert(ConfigSchema, Default(ConfigSchema, raw));
-  const problems = [...Errors(ConfigSchema, candidate)].map(
-    (error) => `${error.path.slice(1) || '(root)'}: ${error.message}`,
-  );
+  const problems = [...Errors(ConfigSchema, candidate)].map((error) => `${error.path.slice(1) || '(root)'}: ${error.message}`);
   const config = candidate as Config;
   if (problems.length === 0) {
     if (config.TRANSCODER === 'mediaconvert' && !config.MEDIACONVERT_ROLE_ARN) {

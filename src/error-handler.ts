@@ -137,9 +137,10 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
     const lineEnd = packet.indexOf('\r\n');
     const requestLine = lineEnd === -1 ? packet.length : lineEnd;
     // The URI is to blame when the request line is most of what was read (or all of it).
-    problem = /^[A-Z]+ /.test(packet) && requestLine * 2 >= packet.length
-      ? httpProblem(414, 'The request URI is longer than this server reads.', 'uri-too-long')
-      : httpProblem(431, 'The request headers are larger than this server reads.', 'headers-too-large');
+    problem =
+      /^[A-Z]+ /.test(packet) && requestLine * 2 >= packet.length
+        ? httpProblem(414, 'The request URI is longer than this server reads.', 'uri-too-long')
+        : httpProblem(431, 'The request headers are larger than this server reads.', 'headers-too-large');
   } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     problem = httpProblem(408, 'The request did not arrive in time.', 'request-timeout');
   } else if (error.code === 'HPE_INVALID_CONTENT_LENGTH' || error.code === 'HPE_UNEXPECTED_CONTENT_LENGTH') {
@@ -157,7 +158,9 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
       'content-length': String(Buffer.byteLength(body)),
       connection: 'close',
     };
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const head = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
     socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${head}\r\n${body}`);
   }
   socket.destroy(error);

@@ -17,6 +17,16 @@ await fastify.ready();
  * (Swagger UI's favicons, any image or font the web page serves) must be marked, or the client
  * gets mangled bytes.
  */
-export const BINARY_MIME_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/x-icon', 'image/vnd.microsoft.icon', 'font/woff', 'font/woff2', 'application/octet-stream'];
+export const BINARY_MIME_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/x-icon',
+  'image/vnd.microsoft.icon',
+  'font/woff',
+  'font/woff2',
+  'application/octet-stream',
+];
 
 export const handler = awsLambdaFastify(fastify, { decorateRequest: false, binaryMimeTypes: BINARY_MIME_TYPES });

@@ -15,10 +15,7 @@ import type {} from '@fastify/rate-limit';
 import type { Config } from './config.ts';
 import { TooManyRequestsError } from './errors.ts';
 
-export async function registerRateLimit(
-  fastify: FastifyInstance,
-  config: Pick<Config, 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_SECONDS'>,
-): Promise<void> {
+export async function registerRateLimit(fastify: FastifyInstance, config: Pick<Config, 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW_SECONDS'>): Promise<void> {
   if (config.RATE_LIMIT_MAX === 0) return;
   const { default: rateLimit } = await import('@fastify/rate-limit');
   await fastify.register(rateLimit, {

@@ -200,7 +200,11 @@ export function createReconciler(deps: ReconcilerDeps) {
       if (video.updatedAt > overdue) continue; // it moved recently: its events are flowing
       if (!video.jobId) {
         await step(video, 'start its conversion', async () => {
-          count('job-resubmitted', { videoId: video.videoId, intent: video.jobRequestedAt }, 'processing without a job: submitting it again (or finding the one submitted)');
+          count(
+            'job-resubmitted',
+            { videoId: video.videoId, intent: video.jobRequestedAt },
+            'processing without a job: submitting it again (or finding the one submitted)',
+          );
           await videos.handleSourceUploaded({ key: sourceKey(video.videoId), sequencer: 'reconciler' });
         });
         continue;

@@ -33,10 +33,7 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
     return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL!, token: config.TRANSCODE_WORKER_TOKEN!, inspect });
   }
   const mediaConvert = onFirstUse(async () => {
-    const [{ createMediaConvertTranscoder }, client] = await Promise.all([
-      import('./transcoder/mediaconvert-transcoder.ts'),
-      clients.mediaConvert(),
-    ]);
+    const [{ createMediaConvertTranscoder }, client] = await Promise.all([import('./transcoder/mediaconvert-transcoder.ts'), clients.mediaConvert()]);
     return createMediaConvertTranscoder({
       client,
       roleArn: config.MEDIACONVERT_ROLE_ARN!,

@@ -228,9 +228,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         ownerStatus: `${video.ownerId}#awaiting_upload`,
       };
       const { dynamo, PutCommand } = await sdk();
-      await dynamo.send(
-        new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(videoId)' }),
-      );
+      await dynamo.send(new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(videoId)' }));
       return record;
     },
 
@@ -241,8 +239,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
     },
 
     queryByStatus: (status, limit, before) => query(STATUS_INDEX, 'status', status, limit, before),
-    queryByOwnerStatus: (ownerId, status, limit, before) =>
-      query(OWNER_STATUS_INDEX, 'ownerStatus', `${ownerId}#${status}`, limit, before),
+    queryByOwnerStatus: (ownerId, status, limit, before) => query(OWNER_STATUS_INDEX, 'ownerStatus', `${ownerId}#${status}`, limit, before),
 
     async queryDue(status, { createdBefore, now, limit, maxPages = 10 }) {
       const { dynamo, QueryCommand } = await sdk();
@@ -342,9 +339,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         to: 'failed',
         set: { error },
         condition: jobId ? processingByJob : '#s IN (:processing, :awaiting)',
-        values: jobId
-          ? { ':processing': 'processing', ':job': jobId }
-          : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
+        values: jobId ? { ':processing': 'processing', ':job': jobId } : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
       }),
 
     recordWarning: (video, jobId, warning, now) =>
@@ -367,9 +362,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
  * The table's keys and indexes, for whatever creates the table outside CloudFormation (the local
  * stack). template.yaml declares the same; a test keeps the two in step.
  */
-export const VIDEO_TABLE_KEYS: Required<
-  Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema' | 'GlobalSecondaryIndexes'>
-> = {
+export const VIDEO_TABLE_KEYS: Required<Pick<CreateTableCommandInput, 'AttributeDefinitions' | 'KeySchema' | 'GlobalSecondaryIndexes'>> = {
   AttributeDefinitions: [
     { AttributeName: 'videoId', AttributeType: 'S' },
     { AttributeName: 'status', AttributeType: 'S' },

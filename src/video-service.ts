@@ -94,7 +94,16 @@ export function toPublicVideo(record: VisibleRecord): Video {
   // Records made ready before `playable` existed are playable all the same.
   const playable = status === 'ready' || (status === 'processing' && record.playable === true) ? true : undefined;
   return {
-    videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, playable, durationSeconds, renditions,
+    videoId,
+    title,
+    ownerId,
+    status,
+    createdAt,
+    updatedAt,
+    progressPercent,
+    playable,
+    durationSeconds,
+    renditions,
     ...(record.audioOnly ? { audioOnly: true } : {}),
     ...(record.audioTracks && record.audioTracks.length > 0 ? { audioTracks: record.audioTracks } : {}),
     ...(record.warnings && record.warnings.length > 0 ? { warnings: record.warnings } : {}),
@@ -119,9 +128,7 @@ type HlsGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[n
 /** The HLS output group of a job event, and the longest output duration it reports. */
 function hlsOutputs(detail: MediaConvertJobDetail): { group?: HlsGroupDetail; durationSeconds?: number } {
   const group = detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP');
-  const durations = (group?.outputDetails ?? []).flatMap((output) =>
-    output.durationInMs === undefined ? [] : [output.durationInMs],
-  );
+  const durations = (group?.outputDetails ?? []).flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
   return { group, durationSeconds: durations.length > 0 ? Math.max(...durations) / 1000 : undefined };
 }
 
@@ -248,7 +255,12 @@ export function createVideoService(options: VideoServiceOptions) {
     const lifetime = Math.max(1, Math.min(options.uploadUrlTtlSeconds, Math.floor((Date.parse(multipart.expiresAt) - at.getTime()) / 1000)));
     const sized = parts.map((part) => ({ ...part, sizeBytes: partSize(layout, part.partNumber) }));
     const urls = await storage.presignSourceParts({ videoId, uploadId: multipart.uploadId, parts: sized, expiresInSeconds: lifetime, now: at });
-    const signed: PartUploadUrl[] = urls.map((url, index) => ({ partNumber: url.partNumber, url: url.url, sizeBytes: sized[index]!.sizeBytes, headers: url.headers }));
+    const signed: PartUploadUrl[] = urls.map((url, index) => ({
+      partNumber: url.partNumber,
+      url: url.url,
+      sizeBytes: sized[index]!.sizeBytes,
+      headers: url.headers,
+    }));
     return { parts: signed, partUrlsExpireAt: new Date(at.getTime() + lifetime * 1000).toISOString() };
   }
 
@@ -257,17 +269,14 @@ export function createVideoService(options: VideoServiceOptions) {
       const refused = refusedUpload(request);
       if (refused) throw refused;
       if (request.sizeBytes > options.maxUploadBytes) {
-        throw new UploadTooLargeError(
-          `The file is ${request.sizeBytes} bytes; the largest upload accepted is ${options.maxUploadBytes} bytes`,
-        );
+        throw new UploadTooLargeError(`The file is ${request.sizeBytes} bytes; the largest upload accepted is ${options.maxUploadBytes} bytes`);
       }
       if (request.multipart === false && request.sizeBytes > SINGLE_PUT_LIMIT_BYTES) {
         throw new UploadTooLargeError(
           `The file is ${request.sizeBytes} bytes; one PUT takes at most ${SINGLE_PUT_LIMIT_BYTES} bytes (S3's limit): upload it in parts (leave out multipart: false)`,
         );
       }
-      const inParts =
-        request.multipart ?? (request.sizeBytes > options.multipart.thresholdBytes || request.sizeBytes > SINGLE_PUT_LIMIT_BYTES);
+      const inParts = request.multipart ?? (request.sizeBytes > options.multipart.thresholdBytes || request.sizeBytes > SINGLE_PUT_LIMIT_BYTES);
       const createdAt = now();
       const videoId = newVideoId();
       const record = {
@@ -387,7 +396,8 @@ export function createVideoService(options: VideoServiceOptions) {
       const storedByNumber = new Map(stored.map((part) => [part.partNumber, part]));
       const problems: string[] = [];
       const missing = numbers.filter((number) => !storedByNumber.has(number)).sort((a, b) => a - b);
-      if (missing.length > 0) problems.push(`part ${listNumbers(missing)} ${missing.length === 1 ? 'is' : 'are'} not stored: upload ${missing.length === 1 ? 'it' : 'them'}`);
+      if (missing.length > 0)
+        problems.push(`part ${listNumbers(missing)} ${missing.length === 1 ? 'is' : 'are'} not stored: upload ${missing.length === 1 ? 'it' : 'them'}`);
       for (const { partNumber, etag } of [...parts].sort((a, b) => a.partNumber - b.partNumber)) {
         const part = storedByNumber.get(partNumber);
         if (!part) continue;
@@ -396,7 +406,9 @@ export function createVideoService(options: VideoServiceOptions) {
         else if (!sameEtag(part.etag, etag)) problems.push(`part ${partNumber} was stored with ETag ${part.etag}, not ${etag}`);
       }
       if (problems.length > 0) {
-        throw new UploadIncompleteError(`The parts do not make the declared file of ${layout.sizeBytes} bytes: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`);
+        throw new UploadIncompleteError(
+          `The parts do not make the declared file of ${layout.sizeBytes} bytes: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
+        );
       }
       try {
         await storage.completeSourceUpload(
@@ -409,7 +421,8 @@ export function createVideoService(options: VideoServiceOptions) {
           if (await storage.hasSource(videoId)) return claimCompleted(video);
           throw new UploadNotInProgressError(`The upload of video ${videoId} is no longer held by storage (abandoned or cancelled): upload the file again`);
         }
-        if (error instanceof MultipartCompletionRefusedError) throw new UploadIncompleteError(`Storage refused to join the parts (${error.code}): ${error.message}`);
+        if (error instanceof MultipartCompletionRefusedError)
+          throw new UploadIncompleteError(`Storage refused to join the parts (${error.code}): ${error.message}`);
         throw error;
       }
       return claimCompleted(video);
@@ -440,8 +453,7 @@ export function createVideoService(options: VideoServiceOptions) {
       const status = query.status ?? 'ready';
       const limit = query.limit ?? 20;
       const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-      const ownStates: VideoStatus[] =
-        status === 'all' ? ['awaiting_upload', 'processing', 'failed'] : status === 'ready' ? [] : [status];
+      const ownStates: VideoStatus[] = status === 'all' ? ['awaiting_upload', 'processing', 'failed'] : status === 'ready' ? [] : [status];
       const sources = await Promise.all([
         ...(status === 'ready' || status === 'all' ? [viewerReads.queryByStatus('ready', limit + 1, before)] : []),
         ...ownStates.map((state) => viewerReads.queryByOwnerStatus(viewer.userId, state, limit + 1, before)),
@@ -467,9 +479,7 @@ export function createVideoService(options: VideoServiceOptions) {
     async getPlayback(viewer: Viewer, videoId: string): Promise<Playback> {
       const video = await visibleVideo(viewer, videoId);
       if (!isPlayable(video)) {
-        throw new VideoNotReadyError(
-          `Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once its first rendition is ready`,
-        );
+        throw new VideoNotReadyError(`Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once its first rendition is ready`);
       }
       const grant = await options.playback.signManifest({ videoId, durationSeconds: video.durationSeconds, now: now() });
       return { manifestUrl: grant.manifestUrl, expiresAt: grant.expiresAt.toISOString() };

@@ -36,7 +36,12 @@ export interface PresignedPut {
 export class ObjectsNotDeletedError extends Error {
   override name = 'ObjectsNotDeletedError';
   constructor(readonly failures: Array<{ key: string; code: string }>) {
-    super(`S3 did not delete ${failures.length} object(s): ${failures.slice(0, 5).map((failure) => `${failure.key} (${failure.code})`).join(', ')}`);
+    super(
+      `S3 did not delete ${failures.length} object(s): ${failures
+        .slice(0, 5)
+        .map((failure) => `${failure.key} (${failure.code})`)
+        .join(', ')}`,
+    );
   }
 }
 

@@ -100,7 +100,10 @@ export function parseCookies(header: string | undefined): Record<string, string>
 
 /** `*` matches any run of characters (none too), `?` exactly one; everything else literally. */
 function resourceMatches(resource: string, url: string): boolean {
-  const pattern = resource.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const pattern = resource
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${pattern}$`, 's').test(url);
 }
 
@@ -130,11 +133,7 @@ interface PolicyStatement {
  * Checks one viewer request: the signed URL if the query carries any signing parameter (CloudFront
  * then ignores cookies), else the signed cookies.
  */
-export function verifyViewerRequest(
-  request: ViewerRequest,
-  trustedKeys: ReadonlyMap<string, KeyObject>,
-  nowSeconds: number,
-): Denial | Grant {
+export function verifyViewerRequest(request: ViewerRequest, trustedKeys: ReadonlyMap<string, KeyObject>, nowSeconds: number): Denial | Grant {
   const pairs = request.query === '' ? [] : request.query.split('&');
   const nameOf = (pair: string) => (pair.includes('=') ? pair.slice(0, pair.indexOf('=')) : pair);
   const signedUrl = pairs.some((pair) => URL_SIGNING_PARAMETERS.has(nameOf(pair)));
@@ -168,9 +167,7 @@ export function verifyViewerRequest(
   } else if (expires !== undefined) {
     if (!/^\d+$/.test(expires)) return accessDenied('Expires is not an epoch time');
     // A canned policy is not sent: it is rebuilt from the URL, byte for byte as the signer made it.
-    policyText = Buffer.from(
-      `{"Statement":[{"Resource":${JSON.stringify(url)},"Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`,
-    );
+    policyText = Buffer.from(`{"Statement":[{"Resource":${JSON.stringify(url)},"Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`);
   } else {
     return accessDenied('neither Policy nor Expires');
   }
@@ -375,10 +372,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     const range = request.headers.range;
     const input = { Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) };
     try {
-      const object =
-        request.method === 'HEAD'
-          ? await s3Client.send(new HeadObjectCommand(input))
-          : await s3Client.send(new GetObjectCommand(input));
+      const object = request.method === 'HEAD' ? await s3Client.send(new HeadObjectCommand(input)) : await s3Client.send(new GetObjectCommand(input));
       const headers: Record<string, string | number> = { 'Accept-Ranges': 'bytes' };
       if (object.ContentType) headers['Content-Type'] = object.ContentType;
       if (object.ContentLength !== undefined) headers['Content-Length'] = object.ContentLength;
@@ -406,7 +400,12 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     const corsAllowed = setCorsHeaders(request, response, cors);
     const method = request.method ?? 'GET';
     if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
-      return sendError(response, 403, 'MethodNotAllowed', 'This distribution is not configured to allow the HTTP request method that was used for this request.');
+      return sendError(
+        response,
+        403,
+        'MethodNotAllowed',
+        'This distribution is not configured to allow the HTTP request method that was used for this request.',
+      );
     }
     const raw = request.url ?? '/';
     const questionMark = raw.indexOf('?');
@@ -445,7 +444,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     if (options.edgeHandler && path.endsWith('.m3u8')) {
       const result = await options.edgeHandler(originRequestEvent(request, path, query, clientIp));
       if (!result) throw new Error('the origin-request function returned nothing');
-      if ('status' in result) return sendGenerated(request, response, result as CloudFrontResultResponse);
+      if ('status' in result) return sendGenerated(request, response, result);
       uri = result.uri; // a (possibly changed) request goes on to the origin
     }
     const key = keyOf(uri);

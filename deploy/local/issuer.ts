@@ -156,12 +156,10 @@ function isAllowedRedirect(value: string | undefined): value is string {
   }
 }
 
-const htmlEscape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const htmlEscape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function signInPage(request: AuthorizationRequest, message?: { text: string; userName: string }): string {
-  const hidden = (name: string, value: string | undefined) =>
-    value === undefined ? '' : `<input type="hidden" name="${name}" value="${htmlEscape(value)}">`;
+  const hidden = (name: string, value: string | undefined) => (value === undefined ? '' : `<input type="hidden" name="${name}" value="${htmlEscape(value)}">`);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -291,11 +289,7 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
 
     const userName = (params.get('username') ?? '').trim();
     if (!USER_NAME.test(userName)) {
-      return sendHtml(
-        response,
-        400,
-        signInPage(authorization, { text: 'A user name is 1 to 128 letters, digits or . _ @ + -', userName }),
-      );
+      return sendHtml(response, 400, signInPage(authorization, { text: 'A user name is 1 to 128 letters, digits or . _ @ + -', userName }));
     }
     const code = randomBytes(24).toString('base64url');
     codes.set(code, { ...authorization, userId: userName, authTime: Math.floor(Date.now() / 1000), expiresAt: Date.now() + CODE_LIFETIME_MS });
@@ -315,9 +309,7 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     return {
       id_token: idToken,
       access_token: accessToken,
-      ...(withRefresh
-        ? { refresh_token: await issueClientToken(keys, userId, 'refresh', { client_id: clientId, scope }, REFRESH_TOKEN_SECONDS) }
-        : {}),
+      ...(withRefresh ? { refresh_token: await issueClientToken(keys, userId, 'refresh', { client_id: clientId, scope }, REFRESH_TOKEN_SECONDS) } : {}),
       token_type: 'Bearer',
       expires_in: ID_TOKEN_SECONDS,
     };

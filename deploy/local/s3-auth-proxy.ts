@@ -78,13 +78,14 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
 
   /** The headers of every answer the front gives itself. */
   function ownHeaders(req: IncomingMessage, requestId: string): http.OutgoingHttpHeaders {
-    const cors = options.cors && req.headers.origin
-      ? {
-          'access-control-allow-origin': options.cors.allowOrigin,
-          ...(options.cors.exposeHeaders.length > 0 ? { 'access-control-expose-headers': options.cors.exposeHeaders.join(', ') } : {}),
-          vary: 'Origin',
-        }
-      : {};
+    const cors =
+      options.cors && req.headers.origin
+        ? {
+            'access-control-allow-origin': options.cors.allowOrigin,
+            ...(options.cors.exposeHeaders.length > 0 ? { 'access-control-expose-headers': options.cors.exposeHeaders.join(', ') } : {}),
+            vary: 'Origin',
+          }
+        : {};
     return { 'x-amz-request-id': requestId, ...cors };
   }
 
@@ -135,7 +136,8 @@ export async function startS3AuthProxy(options: S3AuthProxyOptions): Promise<S3A
       if (!error) return;
       upstream.destroy();
       if (error instanceof S3ErrorResponse) sendError(req, res, error);
-      else if (!req.complete) res.destroy(); // the client went away mid-body
+      else if (!req.complete)
+        res.destroy(); // the client went away mid-body
       else {
         onInternalError(error);
         sendError(req, res, internalError());

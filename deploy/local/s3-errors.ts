@@ -23,23 +23,13 @@ const escapeXml = (text: string) => text.replace(/[&<>]/g, (char) => XML_ESCAPES
 
 /** The body S3 sends with an error (HEAD responses carry none). */
 export function s3ErrorXml(error: S3ErrorResponse, requestId: string): string {
-  const elements: Array<[string, string]> = [
-    ['Code', error.code],
-    ['Message', error.message],
-    ...Object.entries(error.details),
-    ['RequestId', requestId],
-  ];
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' +
-    elements.map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
-    '</Error>'
-  );
+  const elements: Array<[string, string]> = [['Code', error.code], ['Message', error.message], ...Object.entries(error.details), ['RequestId', requestId]];
+  return '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + elements.map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') + '</Error>';
 }
 
 // The errors S3 answers for authentication, with its codes, statuses and messages.
 
-export const accessDenied = (message = 'Access Denied', details?: Record<string, string>) =>
-  new S3ErrorResponse(403, 'AccessDenied', message, details);
+export const accessDenied = (message = 'Access Denied', details?: Record<string, string>) => new S3ErrorResponse(403, 'AccessDenied', message, details);
 
 export const invalidAccessKeyId = (accessKeyId: string) =>
   new S3ErrorResponse(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
@@ -52,8 +42,7 @@ export const authorizationHeaderMalformed = (reason: string, details?: Record<st
 export const authorizationQueryParametersError = (message: string, details?: Record<string, string>) =>
   new S3ErrorResponse(400, 'AuthorizationQueryParametersError', message, details);
 
-export const invalidArgument = (message: string, details?: Record<string, string>) =>
-  new S3ErrorResponse(400, 'InvalidArgument', message, details);
+export const invalidArgument = (message: string, details?: Record<string, string>) => new S3ErrorResponse(400, 'InvalidArgument', message, details);
 
 export const invalidRequest = (message: string) => new S3ErrorResponse(400, 'InvalidRequest', message);
 
@@ -62,8 +51,7 @@ export const notImplemented = (message: string) => new S3ErrorResponse(501, 'Not
 export const incompleteBody = () =>
   new S3ErrorResponse(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
 
-export const missingContentLength = () =>
-  new S3ErrorResponse(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
+export const missingContentLength = () => new S3ErrorResponse(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
 
 export const contentSha256Mismatch = (clientComputed: string, serverComputed: string) =>
   new S3ErrorResponse(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
@@ -74,18 +62,21 @@ export const contentSha256Mismatch = (clientComputed: string, serverComputed: st
 export const preconditionFailed = (condition: string) =>
   new S3ErrorResponse(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
 
-export const internalError = () =>
-  new S3ErrorResponse(500, 'InternalError', 'We encountered an internal error. Please try again.');
+export const internalError = () => new S3ErrorResponse(500, 'InternalError', 'We encountered an internal error. Please try again.');
 
 // Multipart upload (s3-multipart.ts), with S3's messages and extra elements.
 
 export const noSuchUpload = (uploadId: string) =>
-  new S3ErrorResponse(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
-    UploadId: uploadId,
-  });
+  new S3ErrorResponse(
+    404,
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    {
+      UploadId: uploadId,
+    },
+  );
 
-export const noSuchBucket = (bucket: string) =>
-  new S3ErrorResponse(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+export const noSuchBucket = (bucket: string) => new S3ErrorResponse(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
 
 export const invalidPart = (uploadId: string, partNumber: number, etag: string) =>
   new S3ErrorResponse(

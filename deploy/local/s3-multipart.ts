@@ -64,7 +64,6 @@ export const MULTIPART_FOLDER = '.multipart';
 const UPLOAD_RECORD = 'upload.json';
 const UPLOAD_ID = /^[A-Za-z0-9_-]{48}$/;
 const PART_RECORD = /^(\d+)\.json$/;
-const PART_DATA = /^\d+-[0-9a-f-]{36}\.data$/;
 /** A removed upload's folder is renamed to this first, so it disappears whole even if removal stops. */
 const REMOVED_PREFIX = '.removed-';
 
@@ -108,12 +107,7 @@ export interface MultipartAnswer {
 
 /** Which multipart operation a request is, if any. */
 export type MultipartOperation =
-  | 'CreateMultipartUpload'
-  | 'UploadPart'
-  | 'ListParts'
-  | 'AbortMultipartUpload'
-  | 'CompleteMultipartUpload'
-  | 'ListMultipartUploads';
+  'CreateMultipartUpload' | 'UploadPart' | 'ListParts' | 'AbortMultipartUpload' | 'CompleteMultipartUpload' | 'ListMultipartUploads';
 
 export function multipartOperationOf(method: string, url: string): MultipartOperation | undefined {
   const { bucket, key, query } = splitTarget(url);
@@ -258,12 +252,15 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
 
   function upstreamRequest(method: string, target: string, headers: http.OutgoingHttpHeaders = {}, body?: Readable) {
     return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const request = http.request({ host: options.upstream.host, port: options.upstream.port, method, path: target, headers, agent: options.agent }, (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        answer.on('error', reject);
-      });
+      const request = http.request(
+        { host: options.upstream.host, port: options.upstream.port, method, path: target, headers, agent: options.agent },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          answer.on('error', reject);
+        },
+      );
       request.on('error', reject);
       if (body) pipeline(body, request).catch(reject);
       else request.end();
@@ -288,9 +285,7 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     await mkdir(uploadDir(uploadId), { recursive: true });
     // The record is the upload: a folder without it (a crash right here) is swept at start.
     await writeFileAtomically(path.join(uploadDir(uploadId), UPLOAD_RECORD), JSON.stringify(upload));
-    return xmlAnswer(
-      result('InitiateMultipartUploadResult').c(text('Bucket', bucket)).c(text('Key', key)).c(text('UploadId', uploadId)),
-    );
+    return xmlAnswer(result('InitiateMultipartUploadResult').c(text('Bucket', bucket)).c(text('Key', key)).c(text('UploadId', uploadId)));
   }
 
   async function uploadPart(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
@@ -342,7 +337,10 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     }
     const part: PartRecord = { partNumber, size, md5: md5.digest('hex'), lastModified: new Date().toISOString(), file };
     const recordPath = path.join(dir, `${partNumber}.json`);
-    const previous = await readFile(recordPath, 'utf8').then((text) => (JSON.parse(text) as PartRecord).file, () => undefined);
+    const previous = await readFile(recordPath, 'utf8').then(
+      (text) => (JSON.parse(text) as PartRecord).file,
+      () => undefined,
+    );
     try {
       // The commit: from here on the part is stored, and a part of the same number before it is not.
       await writeFileAtomically(recordPath, JSON.stringify(part));
@@ -449,7 +447,13 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     return xmlAnswer(document);
   }
 
-  async function completeMultipartUpload(req: IncomingMessage, bucket: string, key: string, query: URLSearchParams, body: CheckedBody): Promise<MultipartAnswer> {
+  async function completeMultipartUpload(
+    req: IncomingMessage,
+    bucket: string,
+    key: string,
+    query: URLSearchParams,
+    body: CheckedBody,
+  ): Promise<MultipartAnswer> {
     const uploadId = query.get('uploadId')!;
     const upload = await readUpload(uploadId, bucket, key);
     const xml = await readBody(req, body, MAX_COMPLETE_BODY_BYTES);
@@ -550,7 +554,10 @@ export async function recoverMultipartStore(directory: string): Promise<void> {
     }
     const referenced = new Set<string>();
     for (const entry of entries.filter((entry) => PART_RECORD.test(entry))) {
-      const part = await readFile(path.join(dir, entry), 'utf8').then((text) => JSON.parse(text) as PartRecord, () => undefined);
+      const part = await readFile(path.join(dir, entry), 'utf8').then(
+        (text) => JSON.parse(text) as PartRecord,
+        () => undefined,
+      );
       if (part) referenced.add(part.file);
     }
     const leftovers = entries.filter((entry) => entry !== UPLOAD_RECORD && !PART_RECORD.test(entry) && !referenced.has(entry));

@@ -127,7 +127,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const param = (name: string) => {
       const value = query[name];
       if (Array.isArray(value)) throw authorizationQueryParametersError(`${name} must appear only once.`);
-      return value as string | undefined;
+      return value;
     };
     const algorithm = param('X-Amz-Algorithm');
     const credential = param('X-Amz-Credential');
@@ -157,9 +157,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       authorizationQueryParametersError(`Error parsing the X-Amz-Credential parameter; ${reason}`, details),
     );
     if (parsed.date !== amzDate.slice(0, 8)) {
-      throw authorizationQueryParametersError(
-        `Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
-      );
+      throw authorizationQueryParametersError(`Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
     }
     if (!signers.has(parsed.accessKeyId)) throw invalidAccessKeyId(parsed.accessKeyId);
 
@@ -218,9 +216,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const signingDate = amzDate === undefined ? undefined : parseAmzDate(amzDate);
     if (!amzDate || !signingDate) throw accessDenied('AWS authentication requires a valid Date or x-amz-date header');
     if (parsed.date !== amzDate.slice(0, 8)) {
-      throw authorizationHeaderMalformed(
-        `Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
-      );
+      throw authorizationHeaderMalformed(`Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
     }
     const declaredHash = only(headers[CONTENT_SHA256_HEADER]);
     if (declaredHash === undefined) throw invalidRequest(`Missing required header for this request: ${CONTENT_SHA256_HEADER}`);
@@ -268,10 +264,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // Every x-amz-* header takes effect in S3, so each must be signed (a pre-signed PUT cannot gain
     // an ACL, metadata or a copy source). The header-auth payload hash is signed as the hash line.
     const unsigned = Object.keys(request.headers).filter(
-      (name) =>
-        name.startsWith('x-amz-') &&
-        !signed.has(name) &&
-        !(auth.mechanism === 'authorization-header' && name === CONTENT_SHA256_HEADER),
+      (name) => name.startsWith('x-amz-') && !signed.has(name) && !(auth.mechanism === 'authorization-header' && name === CONTENT_SHA256_HEADER),
     );
     if (unsigned.length > 0) throw accessDenied(NOT_SIGNED, { HeadersNotSigned: unsigned.join(', ') });
 
@@ -281,11 +274,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       canonicalHeaders[name] = (request.headers[name] ?? []).map(canonicalHeaderValue).join(',');
     }
     const signer = signers.get(auth.credential.accessKeyId)!;
-    const canonicalRequest = signer.canonicalRequest(
-      new HttpRequest({ method: request.method, path, query, headers: {} }),
-      canonicalHeaders,
-      auth.payloadHash,
-    );
+    const canonicalRequest = signer.canonicalRequest(new HttpRequest({ method: request.method, path, query, headers: {} }), canonicalHeaders, auth.payloadHash);
     const stringToSign = await signer.stringToSign(auth.longDate, auth.credential.scope, canonicalRequest);
     const expected = await signer.sign(stringToSign, {
       signingDate: auth.signingDate,
@@ -360,16 +349,24 @@ function checkPayloadHash(value: string, headers: ReceivedRequest['headers']): s
 function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!match) return undefined;
-  const [, year, month, day, hours, minutes, seconds] = match.map(Number) as number[];
-  const date = new Date(Date.UTC(year!, month! - 1, day!, hours!, minutes!, seconds!));
+  const [, year, month, day, hours, minutes, seconds] = match.map(Number);
+  const date = new Date(Date.UTC(year!, month! - 1, day, hours, minutes, seconds));
   return longDate(date) === value ? date : undefined;
 }
 
-const longDate = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+const longDate = (date: Date) =>
+  date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The value as the SDK's signer canonicalises it: line breaks and runs of blanks become one space, trimmed. */
-const canonicalHeaderValue = (value: string) => value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+const canonicalHeaderValue = (value: string) =>
+  value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
 
 const only = (values: readonly string[] | undefined) => (values && values.length > 0 ? values.join(',') : undefined);
 

@@ -22,9 +22,7 @@ export const LocalSettingsSchema = Type.Object({
 export type LocalSettings = Static<typeof LocalSettingsSchema>;
 
 export function loadLocalSettings(env: Record<string, string | undefined>): LocalSettings {
-  const raw = Object.fromEntries(
-    Object.keys(LocalSettingsSchema.properties).flatMap((name) => (env[name] ? [[name, env[name]]] : [])),
-  );
+  const raw = Object.fromEntries(Object.keys(LocalSettingsSchema.properties).flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
   const settings = Value.Convert(LocalSettingsSchema, Value.Default(LocalSettingsSchema, raw));
   const problems = [...Value.Errors(LocalSettingsSchema, settings)].map((error) => `${error.path.slice(1)}: ${error.message}`);
   if (problems.length > 0) throw new Error(`Invalid local settings:\n  ${problems.join('\n  ')}`);

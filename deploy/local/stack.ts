@@ -215,9 +215,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The chaos test's 'after-upload-200': the S3 front dies once the 200 is sent; until then
       // the notification must not become durable, or the hand-off under test would not be cut.
       if (crashArmed('after-upload-200')) return;
-      uploadEvents.publish(notification).catch((error: unknown) =>
-        logger.error({ err: error }, 'could not record an S3 notification'),
-      );
+      uploadEvents.publish(notification).catch((error: unknown) => logger.error({ err: error }, 'could not record an S3 notification'));
     });
     stoppers.push(() => uploadEvents.stop());
     stoppers.push(() => jobEvents.stop());

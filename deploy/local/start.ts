@@ -23,7 +23,7 @@ const passThrough = Object.fromEntries(
     'CORS_ALLOWED_ORIGINS',
     'RATE_LIMIT_MAX',
     'RATE_LIMIT_WINDOW_SECONDS',
-  ].flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  ].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
 );
 const stack = await startLocalStack({
   dataDir: settings.DATA_DIR,
@@ -38,7 +38,7 @@ const stack = await startLocalStack({
   transcodeConcurrency: settings.TRANSCODE_CONCURRENCY,
   ...(settings.TRANSCODE_SPEED_LIMIT ? { transcodeSpeedLimit: settings.TRANSCODE_SPEED_LIMIT } : {}),
   settings: passThrough,
-  logLevel: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'info',
+  logLevel: process.env.LOG_LEVEL ?? 'info',
 });
 
 process.stdout.write(

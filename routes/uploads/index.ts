@@ -1,21 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { anyRequestResponses, problemResponse } from '../../src/schemas/problem.ts';
-import {
-  CompleteUploadRequest,
-  CreateUploadRequest,
-  CreateUploadResponse,
-  SignedParts,
-  SignPartsRequest,
-  UploadProgress,
-} from '../../src/schemas/upload.ts';
+import { CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, SignedParts, SignPartsRequest, UploadProgress } from '../../src/schemas/upload.ts';
 import { Video, VideoParams } from '../../src/schemas/video.ts';
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const security = [{ bearerAuth: [] }];
   const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
   const notFound = problemResponse('No such video, or one you may not see');
-  const notOwner = problemResponse('The video is someone else\'s: only its owner uploads it');
+  const notOwner = problemResponse("The video is someone else's: only its owner uploads it");
   // Fastify reads a body on any method: one too large or not JSON is refused before the route.
   const bodyTooLarge = problemResponse('The request body is over 1 MiB');
   const notJson = problemResponse('The request body is not application/json');
@@ -32,7 +25,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Register a video and get pre-signed URLs to upload its bytes to',
         description:
           'Small files: `upload.method` is `PUT`; PUT the file to `upload.url` with exactly `upload.headers` before `upload.expiresAt`. ' +
-          'Large files (above the service\'s threshold, or `multipart: true`): `upload.method` is `multipart`; PUT each part to its URL ' +
+          "Large files (above the service's threshold, or `multipart: true`): `upload.method` is `multipart`; PUT each part to its URL " +
           '(exactly `sizeBytes` long; in parallel, in any order; sign more with POST /uploads/{videoId}/parts), keep the ETag header of each answer, ' +
           'then POST /uploads/{videoId}/complete. After a crash or a reload, GET /uploads/{videoId}/parts says which parts are stored. ' +
           'Conversion starts when the upload completes.',
@@ -49,7 +42,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const created = await fastify.services.videos.requestUpload(request.viewer, request.body as CreateUploadRequest);
+      const created = await fastify.services.videos.requestUpload(request.viewer, request.body);
       return reply.status(201).send(created);
     },
   );
@@ -89,7 +82,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         body: Type.Ref(SignPartsRequest),
         response: {
           200: Type.Ref(SignedParts, { description: 'One URL per part asked for, in the order asked' }),
-          400: problemResponse('Not a valid request: a part number twice, or over the upload\'s part count'),
+          400: problemResponse("Not a valid request: a part number twice, or over the upload's part count"),
           401: unauthenticated,
           403: notOwner,
           404: notFound,
@@ -109,7 +102,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'completeUpload',
         tags: ['uploads'],
-        summary: 'Finish a multipart upload: its parts become the video\'s file and conversion starts',
+        summary: "Finish a multipart upload: its parts become the video's file and conversion starts",
         description:
           'List every part with the ETag its PUT answered. Refused with the reason when a part is missing, was stored with another ETag, ' +
           'or the parts do not add up to the declared size. Repeating a completion that succeeded answers the video again.',

@@ -10,7 +10,9 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const notFound = problemResponse('No such video, or one you may not see');
   // Any id is looked up, but one that cannot be an id is refused before the lookup.
   const invalidId = problemResponse('The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %)');
-  const idTooLong = problemResponse('URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers)');
+  const idTooLong = problemResponse(
+    'URI too long: the video id is over the router’s limit of 100 characters, or the URI over what the server reads (16 KB with the headers)',
+  );
 
   fastify.get(
     '/videos',
@@ -19,8 +21,7 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'listVideos',
         tags: ['videos'],
         summary: 'List videos, newest first',
-        description:
-          '`ready` (default): every ready video. `processing`, `failed`: your own. `all`: every ready video and all of your own.',
+        description: '`ready` (default): every ready video. `processing`, `failed`: your own. `all`: every ready video and all of your own.',
         security,
         querystring: ListVideosQuery,
         response: {
@@ -43,7 +44,14 @@ const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'One video: status, progress, renditions, or why it failed',
         security,
         params: VideoParams,
-        response: { 200: Type.Ref(Video, { description: 'The video' }), 400: invalidId, 401: unauthenticated, 404: notFound, ...anyRequestResponses, 414: idTooLong },
+        response: {
+          200: Type.Ref(Video, { description: 'The video' }),
+          400: invalidId,
+          401: unauthenticated,
+          404: notFound,
+          ...anyRequestResponses,
+          414: idTooLong,
+        },
       },
     },
     async (request) => fastify.services.videos.getVideo(request.viewer, request.params.videoId),

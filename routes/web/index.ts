@@ -45,9 +45,9 @@ const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  'img-src \'self\' data: https: http:',
-  'media-src \'self\' blob: https: http:',
-  'connect-src \'self\' https: http:',
+  "img-src 'self' data: https: http:",
+  "media-src 'self' blob: https: http:",
+  "connect-src 'self' https: http:",
   "worker-src 'self' blob:",
   "object-src 'none'",
   "base-uri 'none'",
@@ -91,12 +91,14 @@ async function listAssets(dir: string): Promise<Map<string, () => Promise<Asset>
         etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
       };
     };
-    assets.set(name, () =>
-      (loading ??= load().catch((error: unknown) => {
-        // A failed read (the file vanished) is tried again at the next request.
-        loading = undefined;
-        throw error;
-      })),
+    assets.set(
+      name,
+      () =>
+        (loading ??= load().catch((error: unknown) => {
+          // A failed read (the file vanished) is tried again at the next request.
+          loading = undefined;
+          throw error;
+        })),
     );
   }
   return assets;

@@ -5,10 +5,7 @@
  */
 import type { Config } from '../../src/config.ts';
 
-export type WebSettings = Pick<
-  Config,
-  'WEB_ASSETS_DIR' | 'AUTH_AUTHORIZE_URL' | 'AUTH_TOKEN_URL' | 'AUTH_CLIENT_ID' | 'AUTH_LOGOUT_URL' | 'AUTH_SCOPES'
->;
+export type WebSettings = Pick<Config, 'WEB_ASSETS_DIR' | 'AUTH_AUTHORIZE_URL' | 'AUTH_TOKEN_URL' | 'AUTH_CLIENT_ID' | 'AUTH_LOGOUT_URL' | 'AUTH_SCOPES'>;
 
 /** What the page needs to sign in, or null when sign-in is not configured. */
 export interface WebAuthConfig {

@@ -52,9 +52,7 @@ export const FINAL_JOB_STATUSES: ReadonlySet<MediaConvertJobStatus> = new Set(['
 export const MediaConvertOutputDetail = Type.Object({
   outputFilePaths: Type.Optional(Type.Array(Type.String())),
   durationInMs: Type.Optional(Type.Number()),
-  videoDetails: Type.Optional(
-    Type.Object({ widthInPx: Type.Number(), heightInPx: Type.Number() }),
-  ),
+  videoDetails: Type.Optional(Type.Object({ widthInPx: Type.Number(), heightInPx: Type.Number() })),
 });
 
 export const MediaConvertOutputGroupDetail = Type.Object({

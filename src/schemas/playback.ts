@@ -5,8 +5,7 @@ export const Playback = Type.Object(
   {
     manifestUrl: Type.String({
       format: 'uri',
-      description:
-        'The HLS master playlist on the CDN, signed (CloudFront custom policy) for every object of this video; give it to the player as is.',
+      description: 'The HLS master playlist on the CDN, signed (CloudFront custom policy) for every object of this video; give it to the player as is.',
     }),
     expiresAt: Type.String({
       format: 'date-time',

@@ -35,9 +35,9 @@ const GatewayMessage = Type.Object({ message: Type.String() }, { description: "A
 export const tooManyRequestsResponse = {
   description:
     'Too many requests. From the rate limit of each client: problem+json, retry after Retry-After seconds. ' +
-    "Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff.",
+    'Behind API Gateway (AWS), its throttling of the whole API answers instead with its own {message}, without Retry-After: retry with backoff.',
   headers: {
-    'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds until this client may send requests again (the app\'s rate limit only)' },
+    'Retry-After': { type: 'integer', minimum: 0, description: "Seconds until this client may send requests again (the app's rate limit only)" },
   },
   content: { 'application/problem+json': { schema: ProblemRef }, 'application/json': { schema: GatewayMessage } },
 };

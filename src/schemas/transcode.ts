@@ -6,10 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const Ratio = Type.Object(
-  { numerator: Type.Integer({ minimum: 1 }), denominator: Type.Integer({ minimum: 1 }) },
-  { additionalProperties: false },
-);
+export const Ratio = Type.Object({ numerator: Type.Integer({ minimum: 1 }), denominator: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 export type Ratio = Static<typeof Ratio>;
 
 export const SourceVideo = Type.Object(
@@ -55,9 +52,7 @@ export const SourceVideo = Type.Object(
       ),
     ),
     /** A Dolby Vision configuration record: profile 8 carries an HDR10 (1), SDR (2) or HLG (4) base layer. */
-    dolbyVision: Type.Optional(
-      Type.Object({ profile: Type.Integer(), compatibility: Type.Integer() }, { additionalProperties: false }),
-    ),
+    dolbyVision: Type.Optional(Type.Object({ profile: Type.Integer(), compatibility: Type.Integer() }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -157,14 +152,11 @@ export const PackagingPlan = Type.Union([
 ]);
 export type PackagingPlan = Static<typeof PackagingPlan>;
 
-export const AudioLayout = Type.Union(
-  [Type.Literal('none'), Type.Literal('muxed'), Type.Literal('alternate'), Type.Literal('audio-only')],
-  {
-    description:
-      'none: video only. muxed: one track, in every video rendition. alternate: several tracks, each an HLS ' +
-      'alternate audio rendition (EXT-X-MEDIA) beside video-only renditions. audio-only: no video at all.',
-  },
-);
+export const AudioLayout = Type.Union([Type.Literal('none'), Type.Literal('muxed'), Type.Literal('alternate'), Type.Literal('audio-only')], {
+  description:
+    'none: video only. muxed: one track, in every video rendition. alternate: several tracks, each an HLS ' +
+    'alternate audio rendition (EXT-X-MEDIA) beside video-only renditions. audio-only: no video at all.',
+});
 export type AudioLayout = Static<typeof AudioLayout>;
 
 export const TranscodePlan = Type.Object(

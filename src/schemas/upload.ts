@@ -31,8 +31,8 @@ export const CreateUploadRequest = Type.Object(
     multipart: Type.Optional(
       Type.Boolean({
         description:
-          'true: a resumable multipart upload whatever the size. false: one PUT (413 above 5 GiB, S3\'s limit for one PUT). ' +
-          'Absent: multipart above the service\'s threshold (see the upload\'s `method`).',
+          "true: a resumable multipart upload whatever the size. false: one PUT (413 above 5 GiB, S3's limit for one PUT). " +
+          "Absent: multipart above the service's threshold (see the upload's `method`).",
       }),
     ),
   },
@@ -68,7 +68,11 @@ export const MultipartUpload = Type.Object(
   {
     method: Type.Literal('multipart', { description: 'PUT each part to its URL (any order, in parallel), then POST /uploads/{videoId}/complete' }),
     uploadId: Type.String({ minLength: 1 }),
-    partSizeBytes: Type.Integer({ minimum: S3_MULTIPART.minPartBytes, maximum: S3_MULTIPART.maxPartBytes, description: 'Every part but the last is exactly this long' }),
+    partSizeBytes: Type.Integer({
+      minimum: S3_MULTIPART.minPartBytes,
+      maximum: S3_MULTIPART.maxPartBytes,
+      description: 'Every part but the last is exactly this long',
+    }),
     partCount: Type.Integer({ minimum: 1, maximum: S3_MULTIPART.maxParts }),
     parts: Type.Array(Type.Ref(PartUploadUrl), {
       maxItems: PART_URLS_PER_BATCH,
@@ -127,7 +131,7 @@ export const StoredPart = Type.Object(
   {
     partNumber: PartNumber,
     sizeBytes: Type.Integer({ minimum: 0 }),
-    etag: Type.String({ description: 'As storage answered the part\'s PUT (quoted)' }),
+    etag: Type.String({ description: "As storage answered the part's PUT (quoted)" }),
   },
   { $id: 'StoredPart', additionalProperties: false },
 );
@@ -154,7 +158,7 @@ export const CompleteUploadRequest = Type.Object(
       Type.Object(
         {
           partNumber: PartNumber,
-          etag: Type.String({ minLength: 1, maxLength: 200, description: 'The ETag header storage answered the part\'s PUT with' }),
+          etag: Type.String({ minLength: 1, maxLength: 200, description: "The ETag header storage answered the part's PUT with" }),
         },
         { additionalProperties: false },
       ),

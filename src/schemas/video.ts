@@ -1,10 +1,10 @@
 /** The public shape of a video and of the list/get/delete requests, shared by routes and OpenAPI. */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const VideoStatus = Type.Union(
-  [Type.Literal('awaiting_upload'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')],
-  { $id: 'VideoStatus', description: 'awaiting_upload → processing → ready | failed' },
-);
+export const VideoStatus = Type.Union([Type.Literal('awaiting_upload'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')], {
+  $id: 'VideoStatus',
+  description: 'awaiting_upload → processing → ready | failed',
+});
 export type VideoStatus = Static<typeof VideoStatus>;
 
 export const VideoId = Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'UUID of the video' });
@@ -66,9 +66,7 @@ export const Video = Type.Object(
       }),
     ),
     durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-    renditions: Type.Optional(
-      Type.Array(Type.Ref(Rendition), { description: 'Largest first; while processing, the renditions published so far' }),
-    ),
+    renditions: Type.Optional(Type.Array(Type.Ref(Rendition), { description: 'Largest first; while processing, the renditions published so far' })),
     audioOnly: Type.Optional(
       Type.Boolean({ description: 'True for an upload without pictures (music, a podcast): its stream is audio only, with no video renditions and no poster' }),
     ),
@@ -86,10 +84,9 @@ export const Video = Type.Object(
 );
 export type Video = Static<typeof Video>;
 
-export const ListStatusFilter = Type.Union(
-  [Type.Literal('ready'), Type.Literal('processing'), Type.Literal('failed'), Type.Literal('all')],
-  { default: 'ready' },
-);
+export const ListStatusFilter = Type.Union([Type.Literal('ready'), Type.Literal('processing'), Type.Literal('failed'), Type.Literal('all')], {
+  default: 'ready',
+});
 export type ListStatusFilter = Static<typeof ListStatusFilter>;
 
 export const ListVideosQuery = Type.Object(

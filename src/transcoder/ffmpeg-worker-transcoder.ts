@@ -51,7 +51,9 @@ export function createFfmpegWorkerTranscoder(options: { endpoint: string; token:
         signal: AbortSignal.timeout(10_000),
       });
     } catch (cause) {
-      throw new TranscoderSubmitError(`Could not reach the ffmpeg transcode worker at ${url.origin} to ${what} (is the local stack running?)`, undefined, { cause });
+      throw new TranscoderSubmitError(`Could not reach the ffmpeg transcode worker at ${url.origin} to ${what} (is the local stack running?)`, undefined, {
+        cause,
+      });
     }
     return { status: response.status, text: await response.text() };
   }

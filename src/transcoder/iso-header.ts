@@ -115,8 +115,7 @@ function children(bytes: Uint8Array, from: number, to: number): Box[] {
   return boxes;
 }
 
-const child = (bytes: Uint8Array, parent: Box, type: string) =>
-  children(bytes, parent.payload, parent.end).find((box) => box.type === type);
+const child = (bytes: Uint8Array, parent: Box, type: string) => children(bytes, parent.payload, parent.end).find((box) => box.type === type);
 
 function path(bytes: Uint8Array, parent: Box, types: string[]): Box | undefined {
   let current: Box | undefined = parent;
@@ -226,7 +225,9 @@ export function segmentsAsPackaged(bytes: Uint8Array, trak: Box, segmentSeconds:
       for (let n = 0; n < ctts[i]! && sample < sampleCount; n++) pts[sample++]! += offset;
     }
   }
-  const keyframes = stss ? Array.from(stss, (number) => number - 1).filter((index) => index >= 0 && index < sampleCount) : Array.from({ length: sampleCount }, (_, i) => i);
+  const keyframes = stss
+    ? Array.from(stss, (number) => number - 1).filter((index) => index >= 0 && index < sampleCount)
+    : Array.from({ length: sampleCount }, (_, i) => i);
   if (keyframes.length === 0 || keyframes[0] !== 0) return undefined;
 
   // Cuts at the first keyframe at or after each multiple of the segment length.
@@ -336,8 +337,7 @@ export async function readIsoHeader(read: RangeReader): Promise<IsoHeader | unde
     if (box.type === 'moov') {
       const size = box.end - box.start;
       if (size > MAX_MOOV_BYTES || box.end > objectSize) return undefined;
-      const moovBytes =
-        box.end <= first.bytes.length ? first.bytes.subarray(box.start, box.end) : (await read(box.start, size)).bytes;
+      const moovBytes = box.end <= first.bytes.length ? first.bytes.subarray(box.start, box.end) : (await read(box.start, size)).bytes;
       if (moovBytes.length < size) return undefined;
       return parseMovieBox(moovBytes);
     }
@@ -349,9 +349,7 @@ export async function readIsoHeader(read: RangeReader): Promise<IsoHeader | unde
 /** Ranged GETs on one bucket. */
 export function createS3RangeReader(deps: { s3: S3Client; bucket: string }, key: string): RangeReader {
   return async (offset, length) => {
-    const object = await deps.s3.send(
-      new GetObjectCommand({ Bucket: deps.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
-    );
+    const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
     const bytes = object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
     // `bytes 0-65535/1234567`; a 200 answer (a store without range support) has ContentLength.
     const total = /\/(\d+)$/.exec(object.ContentRange ?? '')?.[1];

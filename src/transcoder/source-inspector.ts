@@ -6,13 +6,7 @@
  *
  * The result is a SourceMedia, the planner's input (transcode-plan.ts); no vendor shape leaves here.
  */
-import {
-  ProbeCommand,
-  type MediaConvertClient,
-  type ProbeResult,
-  type Track,
-  type VideoProperties,
-} from '@aws-sdk/client-mediaconvert';
+import { ProbeCommand, type MediaConvertClient, type ProbeResult, type Track, type VideoProperties } from '@aws-sdk/client-mediaconvert';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Ratio, SourceAudio, SourceMedia, SourceVideo } from '../schemas/transcode.ts';
 import { SourceRejectedError } from '../errors.ts';
@@ -22,9 +16,7 @@ import { createS3RangeReader, readIsoHeader, type IsoHeader, type IsoTrack } fro
 export type SourceInspector = (sourceKey: string) => Promise<SourceMedia>;
 
 const ratio = (rate: { Numerator?: number; Denominator?: number } | undefined): Ratio | undefined =>
-  rate?.Numerator && rate.Denominator && rate.Numerator > 0 && rate.Denominator > 0
-    ? { numerator: rate.Numerator, denominator: rate.Denominator }
-    : undefined;
+  rate?.Numerator && rate.Denominator && rate.Numerator > 0 && rate.Denominator > 0 ? { numerator: rate.Numerator, denominator: rate.Denominator } : undefined;
 
 const positive = (value: number | undefined) => (value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined);
 
@@ -80,9 +72,7 @@ export function sourceMediaOfProbe(result: ProbeResult, header?: IsoHeader): Sou
   const headerTrack = (track: Track) => header?.tracks.find((candidate) => candidate.position === track.Index);
   const videoTrack = tracks.find((track) => track.TrackType === 'video' && track.VideoProperties);
   const media: SourceMedia = {
-    audio: tracks
-      .filter((track) => track.TrackType === 'audio')
-      .map((track) => sourceAudio(track, headerTrack(track))),
+    audio: tracks.filter((track) => track.TrackType === 'audio').map((track) => sourceAudio(track, headerTrack(track))),
   };
   if (videoTrack) media.video = sourceVideo(videoTrack, videoTrack.VideoProperties!, headerTrack(videoTrack));
   if (result.Container?.Format) media.container = result.Container.Format;
@@ -94,11 +84,7 @@ export function sourceMediaOfProbe(result: ProbeResult, header?: IsoHeader): Sou
 
 const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
-export function createSourceInspector(deps: {
-  mediaConvert: () => Promise<MediaConvertClient>;
-  s3: () => Promise<S3Client>;
-  bucket: string;
-}): SourceInspector {
+export function createSourceInspector(deps: { mediaConvert: () => Promise<MediaConvertClient>; s3: () => Promise<S3Client>; bucket: string }): SourceInspector {
   return async (sourceKey) => {
     const probe = (async () => {
       const client = await deps.mediaConvert();

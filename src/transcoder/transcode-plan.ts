@@ -177,7 +177,10 @@ function trackName(audio: SourceAudio, language: string | undefined, position: n
 
 /** The audio tracks that become renditions, first one the default, names unique. */
 export function planAudioTracks(audio: readonly SourceAudio[]): AudioTrackPlan[] {
-  const usable = audio.map((track, index) => ({ track, index })).filter(({ track }) => track.channels > 0).slice(0, MAX_AUDIO_TRACKS);
+  const usable = audio
+    .map((track, index) => ({ track, index }))
+    .filter(({ track }) => track.channels > 0)
+    .slice(0, MAX_AUDIO_TRACKS);
   const seen = new Map<string, number>();
   return usable.map(({ track, index }, position) => {
     const language = languageTag(track.language);
@@ -222,10 +225,7 @@ function rejectTracklessFile(source: SourceMedia): never {
 function sourceDuration(source: SourceMedia): number {
   const duration = source.durationSeconds ?? source.video?.durationSeconds ?? 0;
   if (!(duration > 0) || !Number.isFinite(duration)) {
-    throw new SourceRejectedError(
-      'unknown-duration',
-      'The file could not be read to its end (its duration is unknown): it may be truncated or damaged.',
-    );
+    throw new SourceRejectedError('unknown-duration', 'The file could not be read to its end (its duration is unknown): it may be truncated or damaged.');
   }
   return duration;
 }

@@ -44,8 +44,14 @@ t.test('the bench runs every part in tiny mode and reports every measure against
     t.ok(ids.includes(expected), expected);
   }
   const fastStart = report.measures.filter((measure) => measure.part === 'fast-start');
-  t.ok(fastStart.some((measure) => measure.id.endsWith('.playable')), 'time to playable');
-  t.ok(fastStart.some((measure) => measure.id.endsWith('.ready')), 'time to ready');
+  t.ok(
+    fastStart.some((measure) => measure.id.endsWith('.playable')),
+    'time to playable',
+  );
+  t.ok(
+    fastStart.some((measure) => measure.id.endsWith('.ready')),
+    'time to ready',
+  );
   for (const measure of report.measures) {
     const positive = (value: number) => Number.isFinite(value) && value > 0;
     t.ok(positive(measure.value) && positive(measure.baseline.value) && positive(measure.ratio), `${measure.id}: ${measure.value} / ${measure.baseline.value}`);

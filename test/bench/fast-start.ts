@@ -75,10 +75,24 @@ async function makeSource(dir: string, kind: 'standard' | 'hevc' | 'yuv444p', se
         ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p']
         : webReadyVideo({ width, height });
   await run('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...video, '-c:a', 'aac', '-ac', '2', '-shortest', file,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    ...video,
+    '-c:a',
+    'aac',
+    '-ac',
+    '2',
+    '-shortest',
+    file,
   ]);
   return file;
 }
@@ -158,19 +172,31 @@ export async function measureFastStart(options: FastStartBenchOptions): Promise<
         const bareLadder = { label: 'bare ffmpeg ladder', value: m((s) => s.bare.ladder.seconds) };
         measures.push(
           measure({
-            id: `${id}.playable`, part: 'fast-start', unit: 's', better: 'lower', detail,
+            id: `${id}.playable`,
+            part: 'fast-start',
+            unit: 's',
+            better: 'lower',
+            detail,
             label: `${clip}: upload complete → playable`,
             value: m((s) => s.pipeline.playable),
             baseline: standard ? { label: 'bare remux', value: m((s) => s.bare.remux!.seconds) } : bareLadder,
           }),
           measure({
-            id: `${id}.ready`, part: 'fast-start', unit: 's', better: 'lower', detail,
+            id: `${id}.ready`,
+            part: 'fast-start',
+            unit: 's',
+            better: 'lower',
+            detail,
             label: `${clip}: upload complete → ready`,
             value: m((s) => s.pipeline.ready),
             baseline: bareLadder,
           }),
           measure({
-            id: `${id}.cpu`, part: 'fast-start', unit: 'CPU s', better: 'lower', detail,
+            id: `${id}.cpu`,
+            part: 'fast-start',
+            unit: 'CPU s',
+            better: 'lower',
+            detail,
             label: `${clip}: ffmpeg CPU for the whole ladder`,
             value: m((s) => s.pipeline.cpu),
             baseline: standard
@@ -181,7 +207,11 @@ export async function measureFastStart(options: FastStartBenchOptions): Promise<
         if (standard) {
           measures.push(
             measure({
-              id: `${id}.cpu-vs-encoding-all`, part: 'fast-start', unit: 'CPU s', better: 'lower', detail,
+              id: `${id}.cpu-vs-encoding-all`,
+              part: 'fast-start',
+              unit: 'CPU s',
+              better: 'lower',
+              detail,
               label: `${clip}: ffmpeg CPU for the whole ladder`,
               value: m((s) => s.pipeline.cpu),
               baseline: { label: 'bare ffmpeg ladder (every rung encoded)', value: m((s) => s.bare.ladder.cpu) },

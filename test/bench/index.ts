@@ -54,7 +54,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'test-artifacts/bench.json' },
   },
 });
-const tiny = values.tiny!;
+const tiny = values.tiny;
 const parts = values.only ? values.only.split(',').map((part) => part.trim()) : Object.keys(PARTS);
 for (const part of parts) if (!PARTS[part]) throw new Error(`No part ${part}; the parts are ${Object.keys(PARTS).join(', ')}`);
 
@@ -78,7 +78,7 @@ try {
     const partStarted = performance.now();
     measures.push(...(await PARTS[part]!(options)));
     partSeconds[part] = (performance.now() - partStarted) / 1000;
-    process.stderr.write(`  (${partSeconds[part]!.toFixed(0)} s)\n`);
+    process.stderr.write(`  (${partSeconds[part].toFixed(0)} s)\n`);
   }
 } finally {
   await rm(workDir, { recursive: true, force: true });
@@ -97,8 +97,8 @@ const report: BenchReport = {
   seconds: (performance.now() - started) / 1000,
   measures,
 };
-await mkdir(path.dirname(path.resolve(values.out!)), { recursive: true });
-await writeFile(values.out!, `${JSON.stringify(report, null, 2)}\n`);
+await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
+await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
 
 process.stdout.write(
   [

@@ -45,7 +45,14 @@ async function freePort(): Promise<number> {
 }
 
 const dataDir = await mkdtemp(path.join(tmpdir(), 'vod-chaos-'));
-const ports = { PORT: await freePort(), CDN_PORT: await freePort(), ISSUER_PORT: await freePort(), S3_PORT: await freePort(), DYNAMODB_PORT: await freePort(), TRANSCODER_PORT: await freePort() };
+const ports = {
+  PORT: await freePort(),
+  CDN_PORT: await freePort(),
+  ISSUER_PORT: await freePort(),
+  S3_PORT: await freePort(),
+  DYNAMODB_PORT: await freePort(),
+  TRANSCODER_PORT: await freePort(),
+};
 const apiUrl = `http://127.0.0.1:${ports.PORT}`;
 
 interface Running {
@@ -68,9 +75,11 @@ async function startStack(crashAt?: CrashPoint): Promise<Running> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const deadline = Date.now() + 60_000;
   while (!output.join('').includes('Video on demand, local stack')) {
     const early = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 100))]);
@@ -125,14 +134,24 @@ async function upload(round: number, kind: Tracked['kind']): Promise<Tracked | u
   const bytes = kind === 'good' ? goodClip : damagedClip;
   let created: { status: number; body: CreateUploadResponse };
   try {
-    created = await call<CreateUploadResponse>('POST', '/uploads', { title: `round ${round} ${kind}`, filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: bytes.length });
+    created = await call<CreateUploadResponse>('POST', '/uploads', {
+      title: `round ${round} ${kind}`,
+      filename: 'clip.mp4',
+      contentType: 'video/mp4',
+      sizeBytes: bytes.length,
+    });
   } catch {
     return undefined;
   }
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
   const tracked: Tracked = { videoId: created.body.videoId, round, kind, deleted: false };
   videos.push(tracked);
-  const put = await fetch(singlePut(created.body.upload).url, { method: 'PUT', headers: singlePut(created.body.upload).headers, body: bytes, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+  const put = await fetch(singlePut(created.body.upload).url, {
+    method: 'PUT',
+    headers: singlePut(created.body.upload).headers,
+    body: bytes,
+    signal: AbortSignal.timeout(15_000),
+  }).catch(() => undefined);
   if (put) tracked.putStatus = put.status;
   return tracked;
 }
@@ -162,7 +181,9 @@ async function workload(round: number, running: Running): Promise<void> {
   for (let waited = 0; waited < 5000 && !dead; waited += 100) await sleep(100);
 }
 
-const plan: Array<CrashPoint | 'random'> = Array.from({ length: ROUNDS }, (_, round) => (round % 6 < CRASH_POINTS.length ? CRASH_POINTS[round % 6]! : 'random'));
+const plan: Array<CrashPoint | 'random'> = Array.from({ length: ROUNDS }, (_, round) =>
+  round % 6 < CRASH_POINTS.length ? CRASH_POINTS[round % 6]! : 'random',
+);
 const keysDir = path.join(dataDir, 'issuer');
 const crashes: Record<string, { armed: number; died: number }> = {};
 
@@ -223,14 +244,35 @@ t.test('the whole stack killed at every hand-off and at random, restarted on the
   // (or, when the stack was killed under its job MAX_ATTEMPTS times in a row, failed saying so:
   // the worker's guard against a job that brings the stack down each time it runs).
   const killedUnderItsJob = (tracked: Tracked) => states.get(tracked.videoId)?.video?.error?.message === INTERRUPTED_TOO_OFTEN;
-  const goodFailed = videos.filter((tracked) => tracked.kind === 'good' && tracked.putStatus === 200 && !tracked.deleted && statusOf(tracked) !== 'ready' && !killedUnderItsJob(tracked));
+  const goodFailed = videos.filter(
+    (tracked) => tracked.kind === 'good' && tracked.putStatus === 200 && !tracked.deleted && statusOf(tracked) !== 'ready' && !killedUnderItsJob(tracked),
+  );
 
   const describe = (tracked: Tracked) => ({ ...tracked, point: plan[tracked.round], video: states.get(tracked.videoId)?.video });
   t.same(stuck.map(describe), [], 'no video stuck between states');
-  if (stuck.length > 0) t.comment(final.output.join('').split('\n').filter((line) => stuck.some((v) => line.includes(v.videoId))).join('\n'));
-  t.same(lost.map((v) => v.videoId), [], 'no video lost');
-  t.same(undeleted.map((v) => v.videoId), [], 'every deleted video is gone');
-  t.same(failedWithoutReason.map((v) => v.videoId), [], 'every failure says why');
+  if (stuck.length > 0)
+    t.comment(
+      final.output
+        .join('')
+        .split('\n')
+        .filter((line) => stuck.some((v) => line.includes(v.videoId)))
+        .join('\n'),
+    );
+  t.same(
+    lost.map((v) => v.videoId),
+    [],
+    'no video lost',
+  );
+  t.same(
+    undeleted.map((v) => v.videoId),
+    [],
+    'every deleted video is gone',
+  );
+  t.same(
+    failedWithoutReason.map((v) => v.videoId),
+    [],
+    'every failure says why',
+  );
   t.same(
     goodFailed.map((v) => ({ id: v.videoId, error: states.get(v.videoId)?.video?.error })),
     [],
@@ -305,5 +347,8 @@ t.test('the whole stack killed at every hand-off and at random, restarted on the
     duplicateJobs: duplicateJobs.length,
   };
   t.comment(`chaos figures: ${JSON.stringify(figures)}`);
-  t.ok(Object.values(crashes).every((crash) => crash.died > 0), 'every crash point was reached at least once');
+  t.ok(
+    Object.values(crashes).every((crash) => crash.died > 0),
+    'every crash point was reached at least once',
+  );
 });

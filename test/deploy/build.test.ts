@@ -54,7 +54,7 @@ t.test('every function in the templates points at a bundle the build produces', 
   t.same([...seen].sort(), BUNDLES.map((bundle) => bundle.name).sort(), 'and every bundle is deployed');
 });
 
-t.test('Swagger UI\'s assets sit where @fastify/swagger-ui looks for them', async (t) => {
+t.test("Swagger UI's assets sit where @fastify/swagger-ui looks for them", async (t) => {
   const api = path.join(outDir, 'api');
   for (const file of ['static/index.html', 'static/swagger-ui-bundle.js', 'static/favicon-32x32.png', 'app/static/logo.svg', 'web/index.html']) {
     t.ok((await stat(path.join(api, file))).isFile(), file);
@@ -121,11 +121,13 @@ t.test('the built API answers API Gateway v2 events: health, docs, a binary asse
   t.match(unauthenticated.headers['content-type'], /application\/problem\+json/);
 });
 
-t.test('sizes and the API bundle\'s cold init (import + ready)', async (t) => {
+t.test("sizes and the API bundle's cold init (import + ready)", async (t) => {
   for (const bundle of built) t.comment(`${bundle.name}: bundle ${(bundle.bytes / 1024).toFixed(0)} KiB, folder ${(bundle.folderBytes / 1024).toFixed(0)} KiB`);
   t.ok(byName.get('manifest-signer')!.bytes < 1024 * 1024, 'the edge bundle stays small (origin-request limit: 50 MB zipped)');
-  t.ok(byName.get('api')!.folderBytes < 50 * 1024 * 1024, 'the API folder is far from Lambda\'s 250 MB unzipped limit');
+  t.ok(byName.get('api')!.folderBytes < 50 * 1024 * 1024, "the API folder is far from Lambda's 250 MB unzipped limit");
   const { median } = await measureColdInit(byName.get('api')!.outfile, 3);
-  t.comment(`API cold init, median of 3 fresh processes: import + ready ${median.importReadyMs.toFixed(0)} ms, ${median.sinceProcessStartMs.toFixed(0)} ms since process start`);
+  t.comment(
+    `API cold init, median of 3 fresh processes: import + ready ${median.importReadyMs.toFixed(0)} ms, ${median.sinceProcessStartMs.toFixed(0)} ms since process start`,
+  );
   t.ok(median.importReadyMs < 3000, 'well under the 10 s Lambda init limit even on a loaded machine');
 });

@@ -17,7 +17,10 @@ export interface Template {
   Conditions?: Record<string, Json>;
   Mappings?: Record<string, Record<string, Record<string, Json>>>;
   Globals?: { Function?: Record<string, Json> };
-  Resources: Record<string, { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+  Resources: Record<
+    string,
+    { Type: string; Condition?: string; Properties?: any; Metadata?: any; DependsOn?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+  >;
   Outputs?: Record<string, { Value: Json; Condition?: string }>;
 }
 
@@ -37,7 +40,7 @@ function longForm(tagName: string, value: unknown): Json {
 }
 
 const customTags: Array<ScalarTag | CollectionTag> = ['Ref', 'Condition', 'GetAtt', ...FUNCTIONS].flatMap((name) => [
-  { tag: `!${name}`, resolve: (value: string) => longForm(name, value) } as ScalarTag,
+  { tag: `!${name}`, resolve: (value: string) => longForm(name, value) },
   {
     tag: `!${name}`,
     collection: 'seq',
@@ -119,7 +122,7 @@ export function evaluate(node: Json, context: EvalContext): Json {
       case 'Fn::Sub': {
         const [text, variables] = Array.isArray(argument) ? (argument as [string, Record<string, Json>]) : [argument as string, {}];
         return text.replace(/\$\{([^}!]+)\}/g, (_match, name: string) => {
-          if (variables[name] !== undefined) return String(evaluate(variables[name]!, context));
+          if (variables[name] !== undefined) return String(evaluate(variables[name], context));
           if (name.includes('.') && !(name in pseudo)) {
             const dot = name.indexOf('.');
             return String(evaluate({ 'Fn::GetAtt': [name.slice(0, dot), name.slice(dot + 1)] }, context));
@@ -159,7 +162,8 @@ export function evaluate(node: Json, context: EvalContext): Json {
         const [index, items] = argument as [Json, Json];
         const list = evaluate(items, context);
         const at = Number(evaluate(index, context));
-        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length) throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
+        if (!Array.isArray(list) || !Number.isInteger(at) || at < 0 || at >= list.length)
+          throw new Error(`Fn::Select: no item ${at} in ${JSON.stringify(list)}`);
         return list[at]!;
       }
       default:

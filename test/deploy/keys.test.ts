@@ -38,7 +38,7 @@ t.test('the pair is RSA 2048, the private key 0600, and the template rebuilds th
   const encodedKey = (evaluate(template.Resources.PlaybackPublicKeyA!.Properties, context) as any).PublicKeyConfig.EncodedKey as string;
   const signature = createSign('RSA-SHA1').update('policy').sign(privateKey);
   t.ok(createVerify('RSA-SHA1').update('policy').verify(createPublicKey(encodedKey), signature), 'CloudFront would verify our signatures with it');
-  t.match(keys.publicKeyParameter, new RegExp(template.Parameters!.CloudFrontPublicKeyA!.AllowedPattern!), 'the parameter\'s pattern accepts it');
+  t.match(keys.publicKeyParameter, new RegExp(template.Parameters!.CloudFrontPublicKeyA!.AllowedPattern!), "the parameter's pattern accepts it");
 
   // No --overwrite: a version's private key must never change under the public key trusted for it.
   t.equal(
@@ -49,7 +49,7 @@ t.test('the pair is RSA 2048, the private key 0600, and the template rebuilds th
   t.equal(env.CLOUDFRONT_PRIVATE_KEY_PARAMETER, keys.parameterName, 'the name the functions read by default');
 });
 
-t.test('a rotation\'s key: the next version, in the other slot, with its own directory and SSM parameter', async (t) => {
+t.test("a rotation's key: the next version, in the other slot, with its own directory and SSM parameter", async (t) => {
   const dir = await tempDir(t);
   const current = await ensureCloudFrontKeys({ stage: 'test', dir });
   t.equal(current.dir, path.join(dir, 'v1'));
@@ -69,8 +69,10 @@ t.test('a rotation\'s key: the next version, in the other slot, with its own dir
   const env = (evaluate(template.Globals!.Function!.Environment as any, { template, parameters }) as any).Variables;
   t.equal(env.CLOUDFRONT_PRIVATE_KEY_PARAMETER, next.parameterName);
   const encodedKey = (evaluate(template.Resources.PlaybackPublicKeyB!.Properties, { template, parameters }) as any).PublicKeyConfig.EncodedKey as string;
-  const signature = createSign('RSA-SHA1').update('policy').sign(createPrivateKey(await readFile(next.privateKeyFile, 'utf8')));
-  t.ok(createVerify('RSA-SHA1').update('policy').verify(createPublicKey(encodedKey), signature), 'slot B verifies the new key\'s signatures');
+  const signature = createSign('RSA-SHA1')
+    .update('policy')
+    .sign(createPrivateKey(await readFile(next.privateKeyFile, 'utf8')));
+  t.ok(createVerify('RSA-SHA1').update('policy').verify(createPublicKey(encodedKey), signature), "slot B verifies the new key's signatures");
 
   // The rotation after that goes back to slot A, as version 3.
   const third = await ensureCloudFrontKeys({ stage: 'test', dir, rotate: true });
@@ -113,7 +115,7 @@ t.test('a second run reuses the pair; --force replaces it', async (t) => {
   t.not(forced.publicKeyParameter, first.publicKeyParameter);
 });
 
-t.test('npm run keys prints the parameters and the commands, never the private key; --rotate prints the rotation\'s steps', async (t) => {
+t.test("npm run keys prints the parameters and the commands, never the private key; --rotate prints the rotation's steps", async (t) => {
   const dir = await tempDir(t);
   const keys = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'deploy/keys.ts', '--stage', 'demo', '--dir', dir, ...args], { cwd: ROOT });
   const { stdout } = await keys();
@@ -140,8 +142,13 @@ t.test('npm run keys prints the parameters and the commands, never the private k
   t.match(rotation.stdout, /aws ssm delete-parameter --name \/vod\/demo\/cloudfront-private-key-1 --region eu-west-1\n/);
   t.notMatch(rotation.stdout, /sam deploy --parameter-overrides/, 'overrides would drop the saved answers, slot A among them');
   // The steps, in order.
-  const order = ['put-parameter', 'CloudFrontPublicKeyB:', 'CloudFrontSigningSlot: B', 'CloudFrontPublicKeyA empty', 'delete-parameter'].map((text) => rotation.stdout.indexOf(text));
-  t.same([...order].sort((a, b) => a - b), order);
+  const order = ['put-parameter', 'CloudFrontPublicKeyB:', 'CloudFrontSigningSlot: B', 'CloudFrontPublicKeyA empty', 'delete-parameter'].map((text) =>
+    rotation.stdout.indexOf(text),
+  );
+  t.same(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
   t.ok(order.every((index) => index >= 0));
 
   const third = await keys('--rotate');
@@ -154,7 +161,10 @@ t.test('npm run keys prints the parameters and the commands, never the private k
   const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('**Rotating the signing key.**'), readme.indexOf('**Deleting the stack**'));
   t.match(section, /--rotate/);
-  t.match(section, /1\. Store the new private key[\s\S]*2\. Deploy with the new key[\s\S]*3\. Deploy with `CloudFrontSigningSlot`[\s\S]*4\. Once every URL signed with the old key has expired/);
+  t.match(
+    section,
+    /1\. Store the new private key[\s\S]*2\. Deploy with the new key[\s\S]*3\. Deploy with `CloudFrontSigningSlot`[\s\S]*4\. Once every URL signed with the old key has expired/,
+  );
 });
 
 t.test('the default key directory is git-ignored', async (t) => {

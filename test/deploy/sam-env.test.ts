@@ -22,7 +22,7 @@ t.test('it sets only variables the template declares (SAM ignores the others)', 
   for (const name of Object.keys(Parameters)) t.ok(declared.includes(name), name);
 });
 
-t.test('completed with the local stack\'s key, it is a valid configuration for the stand-ins', async (t) => {
+t.test("completed with the local stack's key, it is a valid configuration for the stand-ins", async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vod-sam-env-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const { Parameters } = await buildSamEnv(dataDir);

@@ -67,8 +67,16 @@ async function checkRenditions(t: Test, video: Video, sizes: Array<[number, numb
   await downloadPrefix(s3, stack.config.BUCKET_NAME, `video-streams/${video.videoId}/`, dir);
   const master = HLS.parse(await readFile(path.join(dir, 'master.m3u8'), 'utf8'));
   if (!master.isMasterPlaylist) throw new Error('not a master playlist');
-  t.same(master.variants.map((v) => [v.resolution?.width, v.resolution?.height]), sizes, 'the master lists every rendition, largest first');
-  t.same(video.renditions?.map((r) => [r.width, r.height]), sizes, 'and so does the API');
+  t.same(
+    master.variants.map((v) => [v.resolution?.width, v.resolution?.height]),
+    sizes,
+    'the master lists every rendition, largest first',
+  );
+  t.same(
+    video.renditions?.map((r) => [r.width, r.height]),
+    sizes,
+    'and so does the API',
+  );
   const playlists: Record<string, { durations: number[]; starts: number[] }> = {};
   for (const variant of master.variants) {
     t.match(variant.codecs, /^avc1\.[0-9a-f]{6},mp4a\.40\.2$/, `${variant.uri}: CODECS`);
@@ -79,12 +87,27 @@ async function checkRenditions(t: Test, video: Video, sizes: Array<[number, numb
     t.equal(media.playlistType, 'VOD');
     t.ok(media.endlist);
     const probed = await ffprobeJson(file);
-    t.match(probed.streams.find((s) => s.codec_type === 'video'), { codec_name: 'h264', width: variant.resolution?.width, height: variant.resolution?.height });
+    t.match(
+      probed.streams.find((s) => s.codec_type === 'video'),
+      { codec_name: 'h264', width: variant.resolution?.width, height: variant.resolution?.height },
+    );
     const decoded = await decodedDurationSeconds(file);
     t.ok(Math.abs(decoded - seconds) < 0.5, `${variant.uri} decodes ${decoded.toFixed(2)} s of ${seconds}`);
     const starts: number[] = [];
     for (const segment of media.segments) {
-      const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', path.join(path.dirname(file), segment.uri)]);
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'packet=pts_time',
+        '-read_intervals',
+        '%+#1',
+        '-of',
+        'csv=p=0',
+        path.join(path.dirname(file), segment.uri),
+      ]);
       starts.push(Number(stdout.trim().split('\n')[0]));
     }
     playlists[variant.uri] = { durations: media.segments.map((s) => s.duration), starts };
@@ -101,18 +124,38 @@ t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before 
   const firstPlayable = seen.find((state) => state.video.playable);
   t.ok(firstPlayable, 'was playable');
   t.equal(firstPlayable?.video.status, 'processing', 'while still processing');
-  t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['720p'], 'with its packaged top rendition only');
+  t.same(
+    firstPlayable?.video.renditions?.map((r) => r.name),
+    ['720p'],
+    'with its packaged top rendition only',
+  );
   // Packaged within half a second it is announced finished, with its duration; on a busy machine
   // it may be announced while still being written, without.
   if (firstPlayable?.video.durationSeconds !== undefined) t.equal(firstPlayable.video.durationSeconds, 20, 'whose duration is known at once');
   t.ok(seen.indexOf(firstPlayable!) < seen.length - 1, 'before ready');
-  t.ok(seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2, 'and for a while: the rungs below were still being encoded');
+  t.ok(
+    seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2,
+    'and for a while: the rungs below were still being encoded',
+  );
   t.equal(early?.playback, 200, 'its owner got a playback URL then');
   t.same(early?.variants, ['720p/index.m3u8'], 'for a master listing what was published');
   const renditionCounts = seen.map((state) => state.video.renditions?.length ?? 0);
-  t.same(renditionCounts, [...renditionCounts].sort((a, b) => a - b), 'renditions only grow');
+  t.same(
+    renditionCounts,
+    [...renditionCounts].sort((a, b) => a - b),
+    'renditions only grow',
+  );
 
-  const playlists = await checkRenditions(t, ready, [[1280, 720], [960, 540], [640, 360]], 20);
+  const playlists = await checkRenditions(
+    t,
+    ready,
+    [
+      [1280, 720],
+      [960, 540],
+      [640, 360],
+    ],
+    20,
+  );
   const top = playlists['720p/index.m3u8']!;
   for (const rung of ['540p', '360p']) {
     const lower = playlists[`${rung}/index.m3u8`]!;
@@ -128,10 +171,23 @@ t.test('an HEVC clip plays from its smallest rendition first, then becomes ready
   const { seen, ready, early } = await followUpload(t, clip, 'HEVC');
   const firstPlayable = seen.find((state) => state.video.playable);
   t.equal(firstPlayable?.video.status, 'processing', 'playable while processing');
-  t.same(firstPlayable?.video.renditions?.map((r) => r.name), ['360p'], 'with the smallest rendition');
+  t.same(
+    firstPlayable?.video.renditions?.map((r) => r.name),
+    ['360p'],
+    'with the smallest rendition',
+  );
   t.equal(early?.playback, 200);
   t.same(early?.variants, ['360p/index.m3u8']);
-  const playlists = await checkRenditions(t, ready, [[1280, 720], [960, 540], [640, 360]], 20);
+  const playlists = await checkRenditions(
+    t,
+    ready,
+    [
+      [1280, 720],
+      [960, 540],
+      [640, 360],
+    ],
+    20,
+  );
   t.same(playlists['360p/index.m3u8']!.durations, [4, 4, 4, 4, 4]);
   t.same(playlists['720p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
   t.same(playlists['540p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');

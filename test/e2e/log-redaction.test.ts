@@ -25,7 +25,17 @@ const token = await stack.token('alice');
 const clip: SourceMedia = {
   container: 'mp4',
   durationSeconds: 3,
-  video: { codec: 'avc', codedWidth: 320, codedHeight: 240, rotation: 0, frameRate: { numerator: 25, denominator: 1 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive' },
+  video: {
+    codec: 'avc',
+    codedWidth: 320,
+    codedHeight: 240,
+    rotation: 0,
+    frameRate: { numerator: 25, denominator: 1 },
+    bitDepth: 8,
+    chromaSubsampling: '4:2:0',
+    profile: 'High',
+    scanType: 'progressive',
+  },
   audio: [{ track: 2, codec: 'aac', channels: 2 }],
 };
 
@@ -104,12 +114,19 @@ t.test('redactSecrets keeps what a person needs and takes out what grants access
     redactSecrets(url),
     'http://127.0.0.1:3003/vod-local/uploads/v1/source?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Date=20261129T120000Z&X-Amz-Expires=21600&X-Amz-Signature=[REDACTED]&X-Amz-SignedHeaders=host',
   );
-  t.equal(redactSecrets('cookie: CloudFront-Policy=eyJabc; CloudFront-Signature=x~y; CloudFront-Key-Pair-Id=K2'), 'cookie: CloudFront-Policy=[REDACTED]; CloudFront-Signature=[REDACTED]; CloudFront-Key-Pair-Id=[REDACTED]');
+  t.equal(
+    redactSecrets('cookie: CloudFront-Policy=eyJabc; CloudFront-Signature=x~y; CloudFront-Key-Pair-Id=K2'),
+    'cookie: CloudFront-Policy=[REDACTED]; CloudFront-Signature=[REDACTED]; CloudFront-Key-Pair-Id=[REDACTED]',
+  );
   t.equal(redactSecrets('{"authorization":"Bearer abc.def-ghi"}'), '{"authorization":"Bearer [REDACTED]"}');
   t.equal(redactSecrets('id eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln end'), 'id [REDACTED] end');
   t.equal(redactSecrets('"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----"'), '"[REDACTED]"');
   t.equal(redactSecrets('{"x-vod-worker-token":"s3cr3t-value"}'), '{"x-vod-worker-token":"[REDACTED]"}');
-  t.equal(redactSecrets('job 123 for video-streams/v1/ failed: Invalid data'), 'job 123 for video-streams/v1/ failed: Invalid data', 'the rest is left as it was');
+  t.equal(
+    redactSecrets('job 123 for video-streams/v1/ failed: Invalid data'),
+    'job 123 for video-streams/v1/ failed: Invalid data',
+    'the rest is left as it was',
+  );
 });
 
 t.test('property: whatever surrounds it, no secret of a known form survives (the quick pre-check included)', async (t) => {
@@ -124,17 +141,11 @@ t.test('property: whatever surrounds it, no secret of a known form survives (the
     (v: string) => `eyJhbGciOi${v}.eyJzdWIi${v}.${v}`,
   ];
   fc.assert(
-    fc.property(
-      fc.string(),
-      fc.string(),
-      fc.constantFrom(...forms),
-      fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/),
-      (before, after, form, value) => {
-        // A separator on each side, as in any line that carries one.
-        const line = `${before} ${form(value)} ${after}`;
-        return !redactSecrets(line).includes(value) || `${before}${after}`.includes(value);
-      },
-    ),
+    fc.property(fc.string(), fc.string(), fc.constantFrom(...forms), fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/), (before, after, form, value) => {
+      // A separator on each side, as in any line that carries one.
+      const line = `${before} ${form(value)} ${after}`;
+      return !redactSecrets(line).includes(value) || `${before}${after}`.includes(value);
+    }),
     { numRuns: 2000 },
   );
   t.pass('2000 lines');

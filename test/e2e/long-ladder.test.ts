@@ -24,16 +24,13 @@ const videoId = await createVideo(stack, token, 'Three hours');
 const segmentBody = (key: string) => `segment ${key}`;
 const SAMPLE = 100;
 /** `SAMPLE` items evenly spread over the list, first and last included. */
-const sampled = <T>(items: T[]) =>
-  Array.from({ length: SAMPLE }, (_, index) => items[Math.round((index * (items.length - 1)) / (SAMPLE - 1))]!);
+const sampled = <T>(items: T[]) => Array.from({ length: SAMPLE }, (_, index) => items[Math.round((index * (items.length - 1)) / (SAMPLE - 1))]!);
 await makeReadyWithStreams(stack, videoId, {
   durationSeconds: THREE_HOURS,
   objects: [
     { key: ladder.master.key, body: ladder.master.text, contentType: 'application/vnd.apple.mpegurl' },
     ...ladder.media.map((media) => ({ key: media.key, body: media.text, contentType: 'application/vnd.apple.mpegurl' })),
-    ...ladder.media.flatMap((media) =>
-      sampled(media.segments).map((key) => ({ key, body: segmentBody(key), contentType: 'video/mp2t' })),
-    ),
+    ...ladder.media.flatMap((media) => sampled(media.segments).map((key) => ({ key, body: segmentBody(key), contentType: 'video/mp2t' }))),
   ],
 });
 
@@ -78,13 +75,19 @@ t.test('a three-hour ladder is served within the Lambda@Edge limit and every seg
     );
     for (const cookie of cookies) t.match(cookie, `; Path=/video-streams/${videoId}/;`, 'scoped to the video');
     const params = new URLSearchParams(grant);
-    t.ok(cookies.some((cookie) => cookie.startsWith(`CloudFront-Policy=${params.get('Policy')};`)), "the viewer's own policy, as received");
+    t.ok(
+      cookies.some((cookie) => cookie.startsWith(`CloudFront-Policy=${params.get('Policy')};`)),
+      "the viewer's own policy, as received",
+    );
     const cookieHeader = cookieHeaderOf(media);
     t.comment(`${playlistUrl.pathname}: ${Buffer.byteLength(text)} bytes served with ${cookies.length} cookies`);
 
     const uris = urisOf(text);
     t.equal(uris.length, 2700);
-    t.notOk(uris.some((uri) => uri.includes('Signature=')), 'segment URIs stay unsigned');
+    t.notOk(
+      uris.some((uri) => uri.includes('Signature=')),
+      'segment URIs stay unsigned',
+    );
     const folder = `${stack.cdnUrl}/video-streams/${videoId}/`;
     t.ok(
       uris.every((uri) => new URL(uri, playlistUrl).toString().startsWith(folder)),

@@ -22,7 +22,7 @@ import type { Video } from '../../src/schemas/video.ts';
 import { decodedDurationSeconds, makeClip, padWithFreeBox } from '../helpers/media.ts';
 import { putThenDropConnection } from '../helpers/s3-requests.ts';
 import { callApi, startTestStack, waitForStatus } from '../helpers/stack.ts';
-import { multipartPlan, putPart, readSlice, signParts, uploadParts } from '../helpers/uploads.ts';
+import { multipartPlan, putPart, readSlice, uploadParts } from '../helpers/uploads.ts';
 
 const MiB = 1024 ** 2;
 const stack = await startTestStack(t, { settings: { MULTIPART_PART_BYTES: String(16 * MiB) } });
@@ -58,7 +58,11 @@ t.test('a few hundred MB in parts: cut mid-way, resumed from the stored parts, c
   t.equal(plan.partSizeBytes, 16 * MiB);
   t.equal(plan.partCount, Math.ceil(sizeBytes / (16 * MiB)), `${plan.partCount} parts`);
   t.equal(plan.parts.length, plan.partCount, 'every part URL at once (up to 100)');
-  t.same(plan.parts.map((part) => part.sizeBytes).reduce((a, b) => a + b, 0), sizeBytes, 'the part URLs add up to the declared size');
+  t.same(
+    plan.parts.map((part) => part.sizeBytes).reduce((a, b) => a + b, 0),
+    sizeBytes,
+    'the part URLs add up to the declared size',
+  );
   t.ok(Date.parse(plan.expiresAt) > Date.parse(plan.partUrlsExpireAt), 'the upload outlives one batch of URLs');
 
   // The first half of the parts arrive; then the network drops in the middle of the next one.
@@ -71,8 +75,16 @@ t.test('a few hundred MB in parts: cut mid-way, resumed from the stored parts, c
   // After the crash the client knows nothing but the video id: it asks what is stored.
   const progress = await callApi<UploadProgress>(stack, 'GET', `/uploads/${videoId}/parts`, { token });
   t.equal(progress.status, 200);
-  t.same(progress.body.parts.map((part) => part.partNumber), firstHalf, 'the parts that arrived, and not the one cut short');
-  t.same(progress.body.parts.map((part) => part.etag), firstHalf.map((n) => firstEtags.get(n)), 'with the ETags their PUTs answered');
+  t.same(
+    progress.body.parts.map((part) => part.partNumber),
+    firstHalf,
+    'the parts that arrived, and not the one cut short',
+  );
+  t.same(
+    progress.body.parts.map((part) => part.etag),
+    firstHalf.map((n) => firstEtags.get(n)),
+    'with the ETags their PUTs answered',
+  );
   t.equal(progress.body.storedBytes, half * plan.partSizeBytes);
   t.match(progress.body, { uploadId: plan.uploadId, sizeBytes, partSizeBytes: plan.partSizeBytes, partCount: plan.partCount });
   t.equal((await callApi(stack, 'GET', `/uploads/${videoId}/parts`, { token: bob })).status, 404, 'nobody else sees the upload');
@@ -100,9 +112,11 @@ t.test('a few hundred MB in parts: cut mid-way, resumed from the stored parts, c
 
   const { video } = await waitForStatus(stack, token, videoId, ['ready', 'failed'], 180_000);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  const jobs = (await (await fetch(`${stack.transcoderUrl}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, {
-    headers: { 'x-vod-worker-token': stack.config.TRANSCODE_WORKER_TOKEN! },
-  })).json()) as { jobs: unknown[] };
+  const jobs = (await (
+    await fetch(`${stack.transcoderUrl}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, {
+      headers: { 'x-vod-worker-token': stack.config.TRANSCODE_WORKER_TOKEN! },
+    })
+  ).json()) as { jobs: unknown[] };
   t.equal(jobs.jobs.length, 1, 'one completion, one conversion');
   const playback = await callApi<Playback>(stack, 'GET', `/videos/${videoId}/playback`, { token });
   t.equal(playback.status, 200);
@@ -115,18 +129,30 @@ t.test('completions that do not make the declared file are refused with the reas
   const sizeBytes = 20 * MiB;
   await padWithFreeBox(file, sizeBytes);
   const { videoId, plan } = await register(sizeBytes, { multipart: true });
-  t.same(plan.parts.map((part) => part.sizeBytes), [16 * MiB, 4 * MiB]);
+  t.same(
+    plan.parts.map((part) => part.sizeBytes),
+    [16 * MiB, 4 * MiB],
+  );
   const first = await putPart(file, plan.partSizeBytes, plan.parts[0]!);
   const complete = (parts: Array<{ partNumber: number; etag: string }>) =>
     callApi<Problem>(stack, 'POST', `/uploads/${videoId}/complete`, { token, body: { parts } });
 
   const unlisted = await complete([{ partNumber: 1, etag: first }]);
   t.match(unlisted.body, { status: 409, type: '/problems/upload-incomplete', detail: /part 2 is not listed/ });
-  const missing = await complete([{ partNumber: 1, etag: first }, { partNumber: 2, etag: '"0123"' }]);
+  const missing = await complete([
+    { partNumber: 1, etag: first },
+    { partNumber: 2, etag: '"0123"' },
+  ]);
   t.match(missing.body, { status: 409, detail: /part 2 is not stored/ });
-  const twice = await complete([{ partNumber: 1, etag: first }, { partNumber: 1, etag: first }]);
+  const twice = await complete([
+    { partNumber: 1, etag: first },
+    { partNumber: 1, etag: first },
+  ]);
   t.match(twice.body, { status: 400, detail: /listed more than once/ });
-  const beyond = await complete([{ partNumber: 1, etag: first }, { partNumber: 3, etag: first }]);
+  const beyond = await complete([
+    { partNumber: 1, etag: first },
+    { partNumber: 3, etag: first },
+  ]);
   t.match(beyond.body, { status: 400, detail: /has 2 parts; there is no part 3/ });
 
   // The part URL is bound to its length: more or fewer bytes are refused by storage itself.
@@ -137,14 +163,26 @@ t.test('completions that do not make the declared file are refused with the reas
   const other = await register(sizeBytes, { multipart: true });
   const foreign = new URL(other.plan.parts[1]!.url);
   foreign.searchParams.set('uploadId', plan.uploadId);
-  t.equal((await fetch(foreign, { method: 'PUT', body: new Uint8Array(await readSlice(file, 16 * MiB, 4 * MiB)) })).status, 403, 'one upload\'s part URL is refused for another');
+  t.equal(
+    (await fetch(foreign, { method: 'PUT', body: new Uint8Array(await readSlice(file, 16 * MiB, 4 * MiB)) })).status,
+    403,
+    "one upload's part URL is refused for another",
+  );
 
   // A part stored with another length (by a client holding S3 credentials, not through a URL
   // the API signed) is found at completion.
-  const short = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: sourceKey(videoId), UploadId: plan.uploadId, PartNumber: 2, Body: Buffer.alloc(1000, 1) }));
-  const wrongSize = await complete([{ partNumber: 1, etag: first }, { partNumber: 2, etag: short.ETag! }]);
+  const short = await s3.send(
+    new UploadPartCommand({ Bucket: bucket, Key: sourceKey(videoId), UploadId: plan.uploadId, PartNumber: 2, Body: Buffer.alloc(1000, 1) }),
+  );
+  const wrongSize = await complete([
+    { partNumber: 1, etag: first },
+    { partNumber: 2, etag: short.ETag! },
+  ]);
   t.match(wrongSize.body, { status: 409, detail: /part 2 is 1000 bytes, not 4194304/ });
-  const wrongEtag = await complete([{ partNumber: 1, etag: '"ffffffffffffffffffffffffffffffff"' }, { partNumber: 2, etag: short.ETag! }]);
+  const wrongEtag = await complete([
+    { partNumber: 1, etag: '"ffffffffffffffffffffffffffffffff"' },
+    { partNumber: 2, etag: short.ETag! },
+  ]);
   t.match(wrongEtag.body, { status: 409, detail: /part 1 was stored with ETag/ });
 
   const video = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
@@ -165,10 +203,16 @@ t.test('a cancelled upload leaves no parts and no record', async (t) => {
   t.same(await objectsOf(videoId), []);
   t.equal((await callApi(stack, 'GET', `/videos/${videoId}`, { token })).status, 404, 'the video is gone');
   t.equal((await callApi(stack, 'GET', `/uploads/${videoId}/parts`, { token })).status, 404);
-  const late = await fetch(plan.parts[2]!.url, { method: 'PUT', body: new Uint8Array(await readSlice(file, 2 * plan.partSizeBytes, plan.parts[2]!.sizeBytes)) });
+  const late = await fetch(plan.parts[2]!.url, {
+    method: 'PUT',
+    body: new Uint8Array(await readSlice(file, 2 * plan.partSizeBytes, plan.parts[2]!.sizeBytes)),
+  });
   t.equal(late.status, 404, 'a part URL handed out before cannot store anything any more (NoSuchUpload)');
   const listed = await callApi<{ items: Video[] }>(stack, 'GET', '/videos?status=all', { token });
-  t.notOk(listed.body.items.some((item) => item.videoId === videoId), 'no record stuck in the list');
+  t.notOk(
+    listed.body.items.some((item) => item.videoId === videoId),
+    'no record stuck in the list',
+  );
 
   const completedAlready = await register(6 * MiB, { multipart: true });
   const padded = await makeClip({ seconds: 1, width: 160, height: 120, audio: false, faststart: true });
@@ -197,8 +241,19 @@ t.test('an abandoned upload fails with the reason after its expiry, and its part
       videos: stack.services.videos,
       catalog,
       storage,
-      transcoder: createFfmpegWorkerTranscoder({ endpoint: stack.transcoderUrl, token: stack.config.TRANSCODE_WORKER_TOKEN!, inspect: async () => Promise.reject(new Error('unused')) }),
-      settings: { graceSeconds: 60, silentJobSeconds: 3600, uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS, maxAttempts: 2, backoffSeconds: 0, ...RUN_LIMITS },
+      transcoder: createFfmpegWorkerTranscoder({
+        endpoint: stack.transcoderUrl,
+        token: stack.config.TRANSCODE_WORKER_TOKEN!,
+        inspect: async () => Promise.reject(new Error('unused')),
+      }),
+      settings: {
+        graceSeconds: 60,
+        silentJobSeconds: 3600,
+        uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
+        maxAttempts: 2,
+        backoffSeconds: 0,
+        ...RUN_LIMITS,
+      },
       logger: { info: () => {}, warn: () => {}, error: () => {} },
       now: () => new Date(Date.now() + aheadSeconds * 1000),
     })();
@@ -207,7 +262,7 @@ t.test('an abandoned upload fails with the reason after its expiry, and its part
   t.equal(early.actions['upload-abandoned'], 0, 'an upload still within its time is left alone');
   t.equal(early.actions['multipart-aborted'], 1, 'the upload no video awaits is aborted');
   t.same(await pendingUploads(strayVideoId), [], `stray upload ${stray.uploadId} gone`);
-  t.equal((await pendingUploads(videoId)).length, 1, 'the video\'s own upload is kept');
+  t.equal((await pendingUploads(videoId)).length, 1, "the video's own upload is kept");
 
   const ttl = stack.config.MULTIPART_UPLOAD_TTL_SECONDS;
   const late = await reconcileAt(ttl + 120);

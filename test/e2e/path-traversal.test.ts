@@ -49,7 +49,9 @@ const grant = queryOf(playback.body.manifestUrl);
 const cdn = new URL(stack.cdnUrl);
 const cookies = Object.entries(
   getSignedCookies({
-    policy: JSON.stringify({ Statement: [{ Resource: `${stack.cdnUrl}/video-streams/${own}/*`, Condition: { DateLessThan: { 'AWS:EpochTime': epochNow() + 600 } } }] }),
+    policy: JSON.stringify({
+      Statement: [{ Resource: `${stack.cdnUrl}/video-streams/${own}/*`, Condition: { DateLessThan: { 'AWS:EpochTime': epochNow() + 600 } } }],
+    }),
     keyPairId: stack.config.CLOUDFRONT_KEY_PAIR_ID,
     privateKey: stack.config.CLOUDFRONT_PRIVATE_KEY!,
   }),
@@ -116,7 +118,10 @@ t.test('no encoding of ../ reaches another object, from a playlist or a segment 
   for (const [label, up, slash] of UP) {
     for (const [name, key, secret] of TARGETS) {
       // From Alice's folder (depth 2) and from her rendition folder (depth 3), each `up` climbing one level.
-      for (const [from, depth] of [[`video-streams/${own}/`, 2], [`video-streams/${own}/360p/`, 3]] as const) {
+      for (const [from, depth] of [
+        [`video-streams/${own}/`, 2],
+        [`video-streams/${own}/360p/`, 3],
+      ] as const) {
         const climb = `/${from}${up.repeat(depth)}`;
         for (const path of new Set([`${climb}${key}`, `${climb}${key.replaceAll('/', slash)}`])) {
           for (const [how, request] of [
@@ -152,7 +157,7 @@ t.test('a folder change without ../ is refused too', async (t) => {
   for (const path of tricks) {
     const answer = await rawGet(`${path}?${grant}`);
     t.ok(answer.status === 403 || answer.status === 400, `${path}: ${answer.status}`);
-    t.notMatch(answer.body, /bob-/, 'no byte of Bob\'s');
+    t.notMatch(answer.body, /bob-/, "no byte of Bob's");
   }
 });
 

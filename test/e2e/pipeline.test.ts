@@ -18,11 +18,7 @@ const token = await stack.token('uploader');
 const s3 = await createAwsClients(stack.config).s3();
 
 /** Every rendition in the master decodes, at its advertised size, for the clip's duration. */
-async function checkLadder(
-  t: Test,
-  video: Video,
-  expected: { sizes: Array<[number, number]>; seconds: number; audio: boolean },
-) {
+async function checkLadder(t: Test, video: Video, expected: { sizes: Array<[number, number]>; seconds: number; audio: boolean }) {
   const dir = await tempDir(t);
   const files = await downloadPrefix(s3, stack.config.BUCKET_NAME, `video-streams/${video.videoId}/`, dir);
   t.ok(files.includes('master.m3u8'), 'master playlist written');
@@ -52,7 +48,11 @@ async function checkLadder(
     const probed = await ffprobeJson(playlistFile);
     const videoStream = probed.streams.find((stream) => stream.codec_type === 'video');
     t.match(videoStream, { codec_name: 'h264', width: variant.resolution?.width, height: variant.resolution?.height });
-    t.equal(probed.streams.some((stream) => stream.codec_type === 'audio' && stream.codec_name === 'aac'), expected.audio, 'audio as in the source');
+    t.equal(
+      probed.streams.some((stream) => stream.codec_type === 'audio' && stream.codec_name === 'aac'),
+      expected.audio,
+      'audio as in the source',
+    );
     const decoded = await decodedDurationSeconds(playlistFile);
     t.ok(Math.abs(decoded - expected.seconds) < 0.5, `${variant.uri} decodes ${decoded.toFixed(2)} s of ${expected.seconds}`);
   }
@@ -64,10 +64,24 @@ t.test('a landscape clip with audio becomes a playable ladder, never above the s
   t.equal(putStatus, 200, 'plain fetch PUT to the pre-signed URL');
   const { video, seen } = await waitForStatus(stack, token, videoId, ['ready', 'failed']);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  t.ok(seen.some((state) => state.status === 'processing'), 'was seen processing');
-  await checkLadder(t, video, { sizes: [[1280, 720], [960, 540], [640, 360]], seconds: 6, audio: true });
+  t.ok(
+    seen.some((state) => state.status === 'processing'),
+    'was seen processing',
+  );
+  await checkLadder(t, video, {
+    sizes: [
+      [1280, 720],
+      [960, 540],
+      [640, 360],
+    ],
+    seconds: 6,
+    audio: true,
+  });
   const list = await callApi<{ items: Video[] }>(stack, 'GET', '/videos', { token: await stack.token('someone-else') });
-  t.ok(list.body.items.some((item) => item.videoId === videoId), 'listed as ready for every signed-in user');
+  t.ok(
+    list.body.items.some((item) => item.videoId === videoId),
+    'listed as ready for every signed-in user',
+  );
 });
 
 t.test('a portrait phone video (rotated) keeps its shape', async (t) => {
@@ -76,7 +90,15 @@ t.test('a portrait phone video (rotated) keeps its shape', async (t) => {
   const { videoId } = await uploadVideo(stack, token, clip, { title: 'Portrait' });
   const { video } = await waitForStatus(stack, token, videoId, ['ready', 'failed']);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  await checkLadder(t, video, { sizes: [[720, 1280], [540, 960], [360, 640]], seconds: 3, audio: true });
+  await checkLadder(t, video, {
+    sizes: [
+      [720, 1280],
+      [540, 960],
+      [360, 640],
+    ],
+    seconds: 3,
+    audio: true,
+  });
 });
 
 t.test('a clip with no audio and odd dimensions', async (t) => {

@@ -66,7 +66,12 @@ async function upload(source: GeneratedSource): Promise<Video> {
   const created = await callApi<CreateUploadResponse>(stack, 'POST', '/uploads', {
     token,
     // A picture renamed .mp4 gets past the request (a .png is refused there, tested below).
-    body: { title: source.kind, filename: path.basename(source.file), contentType: source.kind === 'still-png' ? 'video/mp4' : source.contentType, sizeBytes: size },
+    body: {
+      title: source.kind,
+      filename: path.basename(source.file),
+      contentType: source.kind === 'still-png' ? 'video/mp4' : source.contentType,
+      sizeBytes: size,
+    },
   });
   if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}: ${JSON.stringify(created.body)}`);
   const { videoId } = created.body;
@@ -132,9 +137,31 @@ async function uploadAndWatch(source: GeneratedSource): Promise<Watched> {
 }
 
 const kinds: SourceKind[] = [
-  'web-ready-720p', 'sdr-reference', 'hlg', 'pq', 'dolby-vision-8.4', 'camera-bitrate', 'phone-720p', 'vfr-dropped-frames', 'anamorphic-dvd', 'hdv',
-  'interlaced', 'interlaced-unflagged', 'surround-5.1', 'two-languages', 'pal-576p', 'audio-mp3', 'audio-m4a', 'audio-wav',
-  'audio-flac', 'audio-opus', 'still-png', 'text', 'tiny-16', 'corrupt-middle', 'corrupt-most',
+  'web-ready-720p',
+  'sdr-reference',
+  'hlg',
+  'pq',
+  'dolby-vision-8.4',
+  'camera-bitrate',
+  'phone-720p',
+  'vfr-dropped-frames',
+  'anamorphic-dvd',
+  'hdv',
+  'interlaced',
+  'interlaced-unflagged',
+  'surround-5.1',
+  'two-languages',
+  'pal-576p',
+  'audio-mp3',
+  'audio-m4a',
+  'audio-wav',
+  'audio-flac',
+  'audio-opus',
+  'still-png',
+  'text',
+  'tiny-16',
+  'corrupt-middle',
+  'corrupt-most',
 ];
 const sources = new Map<SourceKind, GeneratedSource>();
 for (const kind of kinds) sources.set(kind, await makeSource(kind, dir));
@@ -179,15 +206,26 @@ async function streamsOf(url: string): Promise<StreamInfo[]> {
 
 /** Mean of a signalstats key over every frame. */
 async function meanStat(url: string, key: 'SATAVG' | 'YAVG'): Promise<number> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', url, '-vf', `signalstats,metadata=print:key=lavfi.signalstats.${key}:file=-`, '-f', 'null', '-'], { maxBuffer: 32 * 1024 * 1024 });
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', url, '-vf', `signalstats,metadata=print:key=lavfi.signalstats.${key}:file=-`, '-f', 'null', '-'],
+    { maxBuffer: 32 * 1024 * 1024 },
+  );
   const values = [...stdout.matchAll(new RegExp(`${key}=([\\d.]+)`, 'g'))].map((m) => Number(m[1]));
   return values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
 /** Decoded length in seconds (last frame's time plus one frame) and the frame duration. */
 async function decodedLength(url: string, select = 'v:0'): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', select, '-show_entries', 'frame=pts_time,duration_time,pkt_duration_time', '-of', 'csv=p=0', url], { maxBuffer: 64 * 1024 * 1024 });
-  const frames = stdout.trim().split('\n').map((line) => line.split(',').map(Number));
+  const { stdout } = await run(
+    'ffprobe',
+    ['-v', 'error', '-select_streams', select, '-show_entries', 'frame=pts_time,duration_time,pkt_duration_time', '-of', 'csv=p=0', url],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const frames = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map(Number));
   const first = frames[0]![0]!;
   const last = frames.at(-1)!;
   const frameDuration = last.slice(1).find((v) => Number.isFinite(v) && v > 0) ?? 0;
@@ -207,13 +245,22 @@ async function assertLadderPromises(t: Test, watched: Watched) {
   t.equal(watched.video.status, 'ready', `${watched.source.kind}: ${JSON.stringify(watched.video.error)}`);
   for (const rendition of watched.variants) {
     const { peak } = bitrate(rendition.segments);
-    t.ok(peak <= rendition.bandwidth!, `${rendition.name}: measured peak ${(peak / 1e6).toFixed(2)} Mbit/s within its BANDWIDTH ${(rendition.bandwidth! / 1e6).toFixed(2)}`);
+    t.ok(
+      peak <= rendition.bandwidth!,
+      `${rendition.name}: measured peak ${(peak / 1e6).toFixed(2)} Mbit/s within its BANDWIDTH ${(rendition.bandwidth! / 1e6).toFixed(2)}`,
+    );
     if (rendition.width) {
       const budget = peakBandwidthBudget(Math.min(rendition.width, rendition.height!), true);
-      t.ok(rendition.bandwidth! <= budget, `${rendition.name}: BANDWIDTH ${(rendition.bandwidth! / 1e6).toFixed(2)} within the ladder's budget ${(budget / 1e6).toFixed(2)} Mbit/s`);
+      t.ok(
+        rendition.bandwidth! <= budget,
+        `${rendition.name}: BANDWIDTH ${(rendition.bandwidth! / 1e6).toFixed(2)} within the ladder's budget ${(budget / 1e6).toFixed(2)} Mbit/s`,
+      );
     }
     for (const segment of rendition.segments) {
-      t.ok(Math.round(segment.duration) <= rendition.targetDuration, `${rendition.name}: a ${segment.duration} s segment within its target ${rendition.targetDuration}`);
+      t.ok(
+        Math.round(segment.duration) <= rendition.targetDuration,
+        `${rendition.name}: a ${segment.duration} s segment within its target ${rendition.targetDuration}`,
+      );
     }
     t.ok(rendition.targetDuration <= MAX_TARGET_DURATION_SECONDS, `${rendition.name}: target duration ${rendition.targetDuration}`);
   }
@@ -236,15 +283,26 @@ const reference = await (async () => {
   return { saturation: await meanStat(source.file, 'SATAVG'), luma: await meanStat(source.file, 'YAVG') };
 })();
 
-t.test('web-ready 720p: packaged as its top rendition, playable before it is ready, within the ladder\'s promises', async (t) => {
+t.test("web-ready 720p: packaged as its top rendition, playable before it is ready, within the ladder's promises", async (t) => {
   const result = await watched('web-ready-720p');
   await assertLadderPromises(t, result);
-  t.same(result.video.renditions?.map((r) => r.name), ['720p', '540p', '360p']);
-  t.ok(result.playableSeconds !== undefined && result.playableSeconds < result.readySeconds, `playable after ${result.playableSeconds} s, ready after ${result.readySeconds} s`);
+  t.same(
+    result.video.renditions?.map((r) => r.name),
+    ['720p', '540p', '360p'],
+  );
+  t.ok(
+    result.playableSeconds !== undefined && result.playableSeconds < result.readySeconds,
+    `playable after ${result.playableSeconds} s, ready after ${result.readySeconds} s`,
+  );
   // The same pictures, bit for bit: MD5 of the first decoded frames, timestamps left out.
   const frames = async (input: string) => {
-    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-frames:v', '30', '-f', 'framehash', '-hash', 'md5', '-'], { maxBuffer: 8 * 1024 * 1024 });
-    return stdout.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-frames:v', '30', '-f', 'framehash', '-hash', 'md5', '-'], {
+      maxBuffer: 8 * 1024 * 1024,
+    });
+    return stdout
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(',').at(-1)!.trim());
   };
   const [packaged, source] = await Promise.all([frames(result.variants[0]!.url), frames(result.source.file)]);
   t.equal(packaged.length, 30);
@@ -260,7 +318,10 @@ for (const kind of ['hlg', 'pq', 'dolby-vision-8.4'] as const) {
     t.match(stream, { codec_name: 'h264', color_transfer: 'bt709', color_primaries: 'bt709' }, 'tagged BT.709');
     const saturation = await meanStat(rendition!.url, 'SATAVG');
     const luma = await meanStat(rendition!.url, 'YAVG');
-    t.ok(saturation >= 0.8 * reference.saturation && saturation <= 1.2 * reference.saturation, `saturation ${saturation.toFixed(1)} against the SDR original's ${reference.saturation.toFixed(1)} (a copy of HLG pixels gives about 40)`);
+    t.ok(
+      saturation >= 0.8 * reference.saturation && saturation <= 1.2 * reference.saturation,
+      `saturation ${saturation.toFixed(1)} against the SDR original's ${reference.saturation.toFixed(1)} (a copy of HLG pixels gives about 40)`,
+    );
     t.ok(luma >= 0.85 * reference.luma && luma <= 1.2 * reference.luma, `brightness ${luma.toFixed(1)} against ${reference.luma.toFixed(1)}`);
   });
 }
@@ -277,8 +338,15 @@ for (const kind of ['camera-bitrate', 'phone-720p'] as const) {
     const budget = peakBandwidthBudget(Math.min(top.width!, top.height!), true);
     t.ok(average <= budget, `${top.name} averages ${(average / 1e6).toFixed(2)} Mbit/s, within its budget ${(budget / 1e6).toFixed(2)}`);
     t.ok(average < sourceBitrate / 2.5, `not the source's ${(sourceBitrate / 1e6).toFixed(1)} Mbit/s`);
-    t.same(top.segments.slice(0, -1).map((s) => Math.round(s.duration)), top.segments.slice(0, -1).map(() => 4), '4 s segments');
-    t.same(result.video.renditions?.map((r) => r.name), kind === 'camera-bitrate' ? ['1080p', '720p', '540p', '360p'] : ['720p', '540p', '360p']);
+    t.same(
+      top.segments.slice(0, -1).map((s) => Math.round(s.duration)),
+      top.segments.slice(0, -1).map(() => 4),
+      '4 s segments',
+    );
+    t.same(
+      result.video.renditions?.map((r) => r.name),
+      kind === 'camera-bitrate' ? ['1080p', '720p', '540p', '360p'] : ['720p', '540p', '360p'],
+    );
   });
 }
 
@@ -296,14 +364,37 @@ t.test('variable frame rate with dropped frames: every rendition lasts as long a
 });
 
 for (const [kind, sizes] of [
-  ['anamorphic-dvd', [[854, 480], [640, 360]]],
-  ['hdv', [[1920, 1080], [1280, 720], [960, 540], [640, 360]]],
-  ['pal-576p', [[960, 540], [640, 360]]],
+  [
+    'anamorphic-dvd',
+    [
+      [854, 480],
+      [640, 360],
+    ],
+  ],
+  [
+    'hdv',
+    [
+      [1920, 1080],
+      [1280, 720],
+      [960, 540],
+      [640, 360],
+    ],
+  ],
+  [
+    'pal-576p',
+    [
+      [960, 540],
+      [640, 360],
+    ],
+  ],
 ] as const) {
   t.test(`${kind}: square pixels at the source's display aspect, its resolution class kept`, async (t) => {
     const result = await watched(kind);
     await assertLadderPromises(t, result);
-    t.same(result.variants.map((r) => [r.width, r.height]), sizes);
+    t.same(
+      result.variants.map((r) => [r.width, r.height]),
+      sizes,
+    );
     for (const rendition of result.variants) {
       const stream = await videoStream(rendition);
       t.ok(['1:1', undefined, 'N/A'].includes(stream.sample_aspect_ratio), `${rendition.name}: square pixels (${stream.sample_aspect_ratio})`);
@@ -317,7 +408,11 @@ for (const kind of ['interlaced', 'interlaced-unflagged'] as const) {
     const result = await watched(kind);
     await assertLadderPromises(t, result);
     const idet = async (url: string) => {
-      const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', url, '-map', '0:V:0', '-vf', IDET_FILTER, '-an', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+      const { stderr } = await run(
+        'ffmpeg',
+        ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', '-i', url, '-map', '0:V:0', '-vf', IDET_FILTER, '-an', '-f', 'null', '-'],
+        { maxBuffer: 16 * 1024 * 1024 },
+      );
       return parseIdet(stderr)!;
     };
     const before = await idet(result.source.file);
@@ -337,7 +432,22 @@ t.test('5.1: a proper stereo downmix in every rendition, the centre in both chan
   // The centre channel's 660 Hz tone must be in both outputs (mixed at -3 dB), the LFE's 60 Hz in neither.
   const rendition = result.variants[0]!;
   const level = async (channel: 'FL' | 'FR', frequency: number) => {
-    const { stderr } = await run('ffmpeg', ['-v', 'info', '-nostats', '-i', rendition.url, '-af', `pan=mono|c0=${channel},bandpass=f=${frequency}:width_type=q:w=20,volumedetect`, '-f', 'null', '-'], { maxBuffer: 8 * 1024 * 1024 });
+    const { stderr } = await run(
+      'ffmpeg',
+      [
+        '-v',
+        'info',
+        '-nostats',
+        '-i',
+        rendition.url,
+        '-af',
+        `pan=mono|c0=${channel},bandpass=f=${frequency}:width_type=q:w=20,volumedetect`,
+        '-f',
+        'null',
+        '-',
+      ],
+      { maxBuffer: 8 * 1024 * 1024 },
+    );
     return Number(/mean_volume: (-?[\d.]+) dB/.exec(stderr)?.[1]);
   };
   for (const channel of ['FL', 'FR'] as const) {
@@ -351,8 +461,14 @@ t.test('5.1: a proper stereo downmix in every rendition, the centre in both chan
 t.test('two audio tracks: alternate audio renditions with language and name, the first the default', async (t) => {
   const result = await watched('two-languages');
   await assertLadderPromises(t, result);
-  t.same(result.video.audioTracks, [{ name: 'English', language: 'en', default: true }, { name: 'Commentaire', language: 'fr', default: false }]);
-  t.match(result.masterText, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-1\/index\.m3u8\?/);
+  t.same(result.video.audioTracks, [
+    { name: 'English', language: 'en', default: true },
+    { name: 'Commentaire', language: 'fr', default: false },
+  ]);
+  t.match(
+    result.masterText,
+    /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-1\/index\.m3u8\?/,
+  );
   t.match(result.masterText, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Commentaire",LANGUAGE="fr",DEFAULT=NO/);
   t.match(result.masterText, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="audio"/);
   t.equal(result.audio.length, 2);
@@ -361,7 +477,10 @@ t.test('two audio tracks: alternate audio renditions with language and name, the
     t.ok(Math.abs(length - result.source.seconds) < 0.1, `${rendition.name} lasts ${length.toFixed(2)} s`);
   }
   const video = await streamsOf(result.variants[0]!.url);
-  t.notOk(video.some((s) => s.codec_type === 'audio'), 'the video renditions carry no audio of their own');
+  t.notOk(
+    video.some((s) => s.codec_type === 'audio'),
+    'the video renditions carry no audio of their own',
+  );
 });
 
 for (const kind of ['audio-mp3', 'audio-m4a', 'audio-wav', 'audio-flac', 'audio-opus'] as const) {
@@ -394,7 +513,9 @@ for (const [kind, code, message] of [
 t.test('a source damaged in the middle is ready, with a warning the API shows', async (t) => {
   const result = await watched('corrupt-middle');
   await assertLadderPromises(t, result);
-  t.match(result.video.warnings, [{ code: 'LOCAL_DECODE_DAMAGE', message: /^Part of the video is damaged: \d+ pictures? .*could not be decoded and may show as glitches\.$/ }]);
+  t.match(result.video.warnings, [
+    { code: 'LOCAL_DECODE_DAMAGE', message: /^Part of the video is damaged: \d+ pictures? .*could not be decoded and may show as glitches\.$/ },
+  ]);
 });
 
 t.test('what the upload request already shows is refused at once, in plain words', async (t) => {
@@ -414,7 +535,9 @@ t.test('the table of what came out', async (t) => {
     if (!result) continue;
     const renditions =
       result.video.status === 'ready'
-        ? [...result.variants, ...result.audio].map((r) => `${r.width ? `${r.width}x${r.height}` : r.name} ${(bitrate(r.segments).average / 1e6).toFixed(2)}`).join(', ')
+        ? [...result.variants, ...result.audio]
+            .map((r) => `${r.width ? `${r.width}x${r.height}` : r.name} ${(bitrate(r.segments).average / 1e6).toFixed(2)}`)
+            .join(', ')
         : `failed: ${result.video.error?.message}`;
     rows.push(`| ${kind} | ${renditions} | ${result.playableSeconds?.toFixed(2) ?? '-'} | ${result.readySeconds.toFixed(2)} |`);
   }

@@ -54,7 +54,13 @@ const logger = {
 };
 
 /** One run, `aheadSeconds` in the future, with the stack's own service and transcoder unless given. */
-function reconcileAt(aheadSeconds: number, deps: { videos?: Pick<ReturnType<typeof createVideoService>, 'handleSourceUploaded' | 'handleJobStateChange' | 'clearDeleted'>; transcoder?: Pick<Transcoder, 'getJob' | 'cancel'> } = {}): Promise<ReconcileReport> {
+function reconcileAt(
+  aheadSeconds: number,
+  deps: {
+    videos?: Pick<ReturnType<typeof createVideoService>, 'handleSourceUploaded' | 'handleJobStateChange' | 'clearDeleted'>;
+    transcoder?: Pick<Transcoder, 'getJob' | 'cancel'>;
+  } = {},
+): Promise<ReconcileReport> {
   return createReconciler({
     videos: deps.videos ?? stack.services.videos,
     catalog,
@@ -76,13 +82,25 @@ function serviceWith(transcoder: Transcoder) {
     playback: { signManifest: async () => Promise.reject(new Error('not used')) },
     maxUploadBytes: 10_000_000,
     uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
-    multipart: { thresholdBytes: stack.config.MULTIPART_THRESHOLD_BYTES, partBytes: stack.config.MULTIPART_PART_BYTES, uploadTtlSeconds: stack.config.MULTIPART_UPLOAD_TTL_SECONDS },
+    multipart: {
+      thresholdBytes: stack.config.MULTIPART_THRESHOLD_BYTES,
+      partBytes: stack.config.MULTIPART_PART_BYTES,
+      uploadTtlSeconds: stack.config.MULTIPART_UPLOAD_TTL_SECONDS,
+    },
   });
 }
 
 /** A record as POST /uploads makes it, written after the fact (so no event of the past finds it). */
 async function recordOf(videoId: string): Promise<VideoRecord> {
-  return catalog.create({ videoId, title: 'late record', ownerId: 'alice', filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: clipBytes.length, createdAt: new Date().toISOString() });
+  return catalog.create({
+    videoId,
+    title: 'late record',
+    ownerId: 'alice',
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: clipBytes.length,
+    createdAt: new Date().toISOString(),
+  });
 }
 
 async function objectsOf(videoId: string): Promise<string[]> {
@@ -97,7 +115,13 @@ async function objectsOf(videoId: string): Promise<string[]> {
 /** A job the worker ran for `videoId` before the video's record said so: its events found no one. */
 async function finishedJobOf(videoId: string): Promise<string> {
   await putObjects(stack, [{ key: sourceKey(videoId), body: clipBytes }]);
-  const { jobId } = await worker.submit({ videoId, sourceKey: sourceKey(videoId), outputPrefix: streamPrefix(videoId), clientRequestToken: videoId, plan: clipPlan });
+  const { jobId } = await worker.submit({
+    videoId,
+    sourceKey: sourceKey(videoId),
+    outputPrefix: streamPrefix(videoId),
+    clientRequestToken: videoId,
+    plan: clipPlan,
+  });
   await stack.idle();
   t.equal((await worker.getJob(jobId))?.status, 'COMPLETE', 'the job itself completed');
   return jobId;
@@ -157,7 +181,9 @@ t.test('a crash between submitting a job and recording it: the retry finds the j
   const second = await reconcileAt(pastTheGrace, { videos: counting });
   t.equal(second.actions['job-finished'], 1, 'the next run applies its outcome');
   t.equal((await catalog.get(videoId))?.status, 'ready');
-  const jobs = await fetch(`${stack.transcoderUrl}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, { headers: { 'x-vod-worker-token': stack.config.TRANSCODE_WORKER_TOKEN! } });
+  const jobs = await fetch(`${stack.transcoderUrl}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, {
+    headers: { 'x-vod-worker-token': stack.config.TRANSCODE_WORKER_TOKEN! },
+  });
   t.equal(((await jobs.json()) as { jobs: unknown[] }).jobs.length, 1, 'the worker holds one job for the video');
 });
 
@@ -208,7 +234,11 @@ t.test('backoff: a video in its wait is not looked at', async (t) => {
   const videoId = randomUUID();
   const video = await recordOf(videoId);
   await catalog.claimForProcessing(video, 'test', new Date().toISOString());
-  await catalog.recordReconcileAttempt({ ...video, status: 'processing' }, { attempts: 1, nextAt: new Date(Date.now() + 3600_000).toISOString(), lastError: 'x' }, new Date().toISOString());
+  await catalog.recordReconcileAttempt(
+    { ...video, status: 'processing' },
+    { attempts: 1, nextAt: new Date(Date.now() + 3600_000).toISOString(), lastError: 'x' },
+    new Date().toISOString(),
+  );
   let submissions = 0;
   const counting = serviceWith({ ...worker, submit: async () => (submissions++, { jobId: 'never' }) });
   await reconcileAt(pastTheGrace, { videos: counting });
@@ -331,7 +361,10 @@ t.test('a tombstone whose objects S3 will not delete stays, and is tried again',
   const kept = await catalog.get(videoId);
   t.equal(kept?.status, 'deleted');
   t.match(kept?.reconcile?.lastError, /AccessDenied/, 'with what S3 said');
-  t.ok(logged.some((line) => line.level === 'warn' && line.details.videoId === videoId), 'and logged');
+  t.ok(
+    logged.some((line) => line.level === 'warn' && line.details.videoId === videoId),
+    'and logged',
+  );
   // Once S3 deletes again, the next due run clears the objects and the tombstone.
   const later = await reconcileAt(settings.uploadUrlTtlSeconds + pastTheGrace + 3600);
   t.equal(later.actions['tombstone-cleaned'], 1);

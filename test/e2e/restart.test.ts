@@ -37,7 +37,10 @@ t.test('a transcode interrupted by a stop is resumed at the next start', async (
   const secondToken = await second.token('restarter');
   const { video } = await waitForStatus(second, secondToken, videoId, ['ready', 'failed'], 180_000);
   t.equal(video.status, 'ready', JSON.stringify(video.error));
-  t.same(video.renditions?.map((rendition) => rendition.name), ['720p', '540p', '360p']);
+  t.same(
+    video.renditions?.map((rendition) => rendition.name),
+    ['720p', '540p', '360p'],
+  );
   t.ok(Math.abs((video.durationSeconds ?? 0) - 20) < 0.5);
 });
 

@@ -12,16 +12,7 @@ import { createAwsClients } from '../../src/aws-clients.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import { callApi, createVideo, startTestStack, uploadVideo, waitForStatus } from '../helpers/stack.ts';
 import { makeClip } from '../helpers/media.ts';
-import {
-  eachLimited,
-  epochNow,
-  fromUrlSafeBase64,
-  queryOf,
-  signWithPolicy,
-  toUrlSafeBase64,
-  urisOf,
-  withQuery,
-} from '../helpers/playback.ts';
+import { eachLimited, epochNow, fromUrlSafeBase64, queryOf, signWithPolicy, toUrlSafeBase64, urisOf, withQuery } from '../helpers/playback.ts';
 
 const stack = await startTestStack(t);
 const token = await stack.token('alice');
@@ -58,7 +49,7 @@ t.test('every URI in every served playlist is signed and fetchable', async (t) =
   const master = await fetch(manifestUrl);
   t.equal(master.status, 200);
   t.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
-  t.equal(master.headers.get('cache-control'), 'no-store', 'never cached: each copy carries its viewer\'s signature');
+  t.equal(master.headers.get('cache-control'), 'no-store', "never cached: each copy carries its viewer's signature");
   const masterText = await master.text();
   const variants = urisOf(masterText);
   t.equal(variants.length, 3, 'three renditions: 720p, 540p, 360p');
@@ -101,7 +92,7 @@ t.test('a Range request on a segment answers 206 with exactly those bytes', asyn
   t.equal(head.headers.get('content-length'), String(stored.length), 'HEAD tells the size');
 });
 
-t.test('a browser player on any origin may read the answers, without credentials (the template\'s policy)', async (t) => {
+t.test("a browser player on any origin may read the answers, without credentials (the template's policy)", async (t) => {
   const origin = 'http://127.0.0.1:3000';
   const response = await fetch(withQuery(segmentUrl, grant), { headers: { origin, range: 'bytes=0-9' } });
   t.equal(response.status, 206);
@@ -149,7 +140,10 @@ t.test('every forged, stretched or stolen signature gets 403, for the manifest a
   const attacks: Array<[string, string | undefined]> = [
     ['no signature', undefined],
     ['expired', queryOf(signWithPolicy(masterUrl, { Resource: `${folder}/*`, Condition: { DateLessThan: { 'AWS:EpochTime': epochNow() - 5 } } }, trusted))],
-    ['not valid yet (DateGreaterThan in the future)', queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`, { DateGreaterThan: { 'AWS:EpochTime': epochNow() + 600 } }), trusted))],
+    [
+      'not valid yet (DateGreaterThan in the future)',
+      queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`, { DateGreaterThan: { 'AWS:EpochTime': epochNow() + 600 } }), trusted)),
+    ],
     [
       'tampered policy (expiry pushed a year on, signature kept)',
       `Policy=${toUrlSafeBase64(Buffer.from(policyText.replace(/"AWS:EpochTime":(\d+)/, (_, epoch: string) => `"AWS:EpochTime":${Number(epoch) + 365 * 86400}`)))}&Key-Pair-Id=${trusted.keyPairId}&Signature=${signature}`,
@@ -158,11 +152,23 @@ t.test('every forged, stretched or stolen signature gets 403, for the manifest a
       'tampered policy (resource widened to the whole distribution)',
       `Policy=${toUrlSafeBase64(Buffer.from(policyText.replace(`/video-streams/${videoId}/*`, '/*')))}&Key-Pair-Id=${trusted.keyPairId}&Signature=${signature}`,
     ],
-    ['tampered signature', grant.replace(`Signature=${signature}`, `Signature=${signature.slice(0, 20)}${signature[20] === 'A' ? 'B' : 'A'}${signature.slice(21)}`)],
-    ["another video's signature", queryOf(signWithPolicy(`${stack.cdnUrl}/video-streams/${otherVideo}/master.m3u8`, policyFor(`${stack.cdnUrl}/video-streams/${otherVideo}/*`), trusted))],
+    [
+      'tampered signature',
+      grant.replace(`Signature=${signature}`, `Signature=${signature.slice(0, 20)}${signature[20] === 'A' ? 'B' : 'A'}${signature.slice(21)}`),
+    ],
+    [
+      "another video's signature",
+      queryOf(signWithPolicy(`${stack.cdnUrl}/video-streams/${otherVideo}/master.m3u8`, policyFor(`${stack.cdnUrl}/video-streams/${otherVideo}/*`), trusted)),
+    ],
     ['an unknown key pair id', queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`), { keyPairId: 'KUNKNOWN0000AB', privateKey: stranger }))],
-    ['a trusted key pair id signed by another key', queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`), { keyPairId: trusted.keyPairId, privateKey: stranger }))],
-    ['a policy for another source IP', queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`, { IpAddress: { 'AWS:SourceIp': '198.51.100.0/24' } }), trusted))],
+    [
+      'a trusted key pair id signed by another key',
+      queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`), { keyPairId: trusted.keyPairId, privateKey: stranger })),
+    ],
+    [
+      'a policy for another source IP',
+      queryOf(signWithPolicy(masterUrl, policyFor(`${folder}/*`, { IpAddress: { 'AWS:SourceIp': '198.51.100.0/24' } }), trusted)),
+    ],
   ];
   for (const [label, query] of attacks) {
     for (const url of [masterUrl, segmentUrl]) {
@@ -178,7 +184,12 @@ t.test('every forged, stretched or stolen signature gets 403, for the manifest a
 t.test('signed cookies work for the video they name and no other', async (t) => {
   const otherVideo = await createVideo(stack, token, 'cookie thief target');
   const cookiesFor = (resource: string) =>
-    Object.entries(getSignedCookies({ policy: JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': epochNow() + 600 } } }] }), ...trusted }))
+    Object.entries(
+      getSignedCookies({
+        policy: JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': epochNow() + 600 } } }] }),
+        ...trusted,
+      }),
+    )
       .map(([name, value]) => `${name}=${String(value)}`)
       .join('; ');
   const good = await fetch(segmentUrl, { headers: { cookie: cookiesFor(`${folder}/*`) } });

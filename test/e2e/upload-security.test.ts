@@ -82,7 +82,12 @@ t.test('every abuse of the pre-signed PUT is refused with S3 error and stores no
     ['an empty body', () => put(url, Buffer.alloc(0)), 403, 'SignatureDoesNotMatch'],
     ['the signature stripped', () => put(url.split('?')[0]!, file), 403, 'AccessDenied'],
     ['an ACL and metadata added', () => put(url, file, { ...headers, 'x-amz-acl': 'public-read', 'x-amz-meta-title': 'x' }), 403, 'AccessDenied'],
-    ['turned into a copy of another object', () => put(url, file, { ...headers, 'x-amz-copy-source': `/${bucket}/${sourceKey(other.videoId)}` }), 403, 'AccessDenied'],
+    [
+      'turned into a copy of another object',
+      () => put(url, file, { ...headers, 'x-amz-copy-source': `/${bucket}/${sourceKey(other.videoId)}` }),
+      403,
+      'AccessDenied',
+    ],
     ['a longer expiry written into the URL', () => put(url.replace(/X-Amz-Expires=\d+/, 'X-Amz-Expires=604800'), file), 403, 'SignatureDoesNotMatch'],
     ['used to DELETE', () => rawRequest(url, { method: 'DELETE' }), 403, 'SignatureDoesNotMatch'],
   ];
@@ -142,7 +147,10 @@ t.test('the honest PUT with the same URL still works and stores the bytes exactl
 
 t.test('the URL writes once: a second PUT, same bytes or others, answers 412 and changes nothing', async (t) => {
   const before = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey(target.videoId) }));
-  for (const [label, body] of [['the same bytes', file], ['other bytes of the same length', randomBytes(SIZE)]] as const) {
+  for (const [label, body] of [
+    ['the same bytes', file],
+    ['other bytes of the same length', randomBytes(SIZE)],
+  ] as const) {
     const response = await fetch(url, { method: 'PUT', headers, body: new Uint8Array(body) });
     t.equal(response.status, 412, `${label}: 412`);
     t.match(s3Error(await response.text()), { code: 'PreconditionFailed' });

@@ -82,11 +82,9 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   // Uploads go slowly from here, so there is time to see the bar move, cancel, or lose the network.
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  const throttle = () =>
-    cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8_000_000 });
+  const throttle = () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8_000_000 });
   await throttle();
-  const barAbove = (percent: number) =>
-    page.waitForFunction((p) => (document.querySelector('#upload-bar') as HTMLProgressElement).value > p, percent);
+  const barAbove = (percent: number) => page.waitForFunction((p) => (document.querySelector('#upload-bar') as HTMLProgressElement).value > p, percent);
   const cards = page.locator('#videos li');
 
   await fileInput.setInputFiles(clip);
@@ -131,9 +129,16 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   const uploadSeconds = (Date.now() - uploadStarted) / 1000;
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   const progress = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
-  t.ok(progress.some((value) => value > 0 && value < 100), `the bar moved through ${progress.join(', ')} in ${uploadSeconds} s`);
+  t.ok(
+    progress.some((value) => value > 0 && value < 100),
+    `the bar moved through ${progress.join(', ')} in ${uploadSeconds} s`,
+  );
   t.equal(progress.at(-1), 100, 'and ends full');
-  t.same(progress, [...progress].sort((a, b) => a - b), 'never going back');
+  t.same(
+    progress,
+    [...progress].sort((a, b) => a - b),
+    'never going back',
+  );
   t.match(await page.locator('#upload-numbers').textContent(), /MB of \d+(\.\d+)? MB \(100%\)/, 'bytes and percent');
 
   // The library follows the conversion without a reload.
@@ -148,13 +153,18 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
     await page.waitForTimeout(100);
   }
   t.equal(await card.getAttribute('data-status'), 'ready', `became ready via ${[...statuses].join(' → ')}`);
-  t.ok([...statuses].some((status) => /^processing Converting \d+%$/.test(status)), 'showed the conversion percent');
+  t.ok(
+    [...statuses].some((status) => /^processing Converting \d+%$/.test(status)),
+    'showed the conversion percent',
+  );
   t.equal(await card.locator('.duration').textContent(), '0:12', 'duration');
   await card.locator('img').evaluate((img: HTMLImageElement) =>
-    img.complete && img.naturalWidth > 0 ? undefined : new Promise((resolve, reject) => {
-      img.addEventListener('load', resolve);
-      img.addEventListener('error', reject);
-    }),
+    img.complete && img.naturalWidth > 0
+      ? undefined
+      : new Promise((resolve, reject) => {
+          img.addEventListener('load', resolve);
+          img.addEventListener('error', reject);
+        }),
   );
   t.equal(await card.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth), 640, 'the poster, signed like the stream');
 
@@ -177,7 +187,11 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
 
   const quality = page.getByLabel('Quality');
   const options = await quality.locator('option').evaluateAll((all: HTMLOptionElement[]) => all.map((option) => ({ value: option.value, text: option.text })));
-  t.same(options.map((option) => option.text.split(' ')[0]), ['Auto', '720p', '540p', '360p'], `the menu lists every rendition: ${options.map((o) => o.text).join(' | ')}`);
+  t.same(
+    options.map((option) => option.text.split(' ')[0]),
+    ['Auto', '720p', '540p', '360p'],
+    `the menu lists every rendition: ${options.map((o) => o.text).join(' | ')}`,
+  );
   for (const option of options.slice(1)) {
     const rendition = option.text.split(' ')[0]!;
     await quality.selectOption(option.value);
@@ -191,9 +205,17 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   await page.getByText(/^Playing \d+p \(automatic\)$/).waitFor();
   const afterRenewal = cdnRequests.slice(requestsBeforeRenewal);
   t.ok(afterRenewal.length > 0, `the player went on loading (${afterRenewal.length} requests)`);
-  t.same(afterRenewal.filter((url) => signature(url) !== signature(renewed.manifestUrl)), [], 'all with the new signature');
+  t.same(
+    afterRenewal.filter((url) => signature(url) !== signature(renewed.manifestUrl)),
+    [],
+    'all with the new signature',
+  );
   t.equal(await page.locator('#player-problem').textContent(), '', 'still no player error');
-  t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
+  t.same(
+    consoleErrors.filter((text) => /hls\.js fatal/.test(text)),
+    [],
+    'no fatal hls.js error',
+  );
   await page.screenshot({ path: new URL('web-page.png', artifacts).pathname, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: new URL('web-page-phone.png', artifacts).pathname, fullPage: true });
@@ -258,10 +280,9 @@ t.test('the owner watches a video while it converts, and the player picks up ren
     (window as unknown as { trace: typeof trace }).trace = trace;
     const video = document.querySelector('#video') as HTMLVideoElement;
     video.addEventListener('timeupdate', () => trace.push(['position', video.currentTime]));
-    new MutationObserver(() => trace.push(['options', document.querySelectorAll('#quality option').length])).observe(
-      document.querySelector('#quality')!,
-      { childList: true },
-    );
+    new MutationObserver(() => trace.push(['options', document.querySelectorAll('#quality option').length])).observe(document.querySelector('#quality')!, {
+      childList: true,
+    });
   });
   await card.getByRole('link', { name: 'Watch Converting' }).click();
   await page.waitForFunction(() => (document.querySelector('#video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 30_000 });
@@ -277,7 +298,10 @@ t.test('the owner watches a video while it converts, and the player picks up ren
     () => {
       const trace = (window as unknown as { trace: Array<[string, number]> }).trace;
       const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
-      const positions = trace.slice(reload).filter(([kind, value]) => kind === 'position' && value > 0.1).map(([, value]) => value);
+      const positions = trace
+        .slice(reload)
+        .filter(([kind, value]) => kind === 'position' && value > 0.1)
+        .map(([, value]) => value);
       return positions.length >= 2 && positions.at(-1)! > positions[0]! + 1;
     },
     undefined,
@@ -285,14 +309,22 @@ t.test('the owner watches a video while it converts, and the player picks up ren
   );
   const trace = await page.evaluate(() => (window as unknown as { trace: Array<[string, number]> }).trace);
   const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
-  const before = trace.slice(0, reload).filter(([kind]) => kind === 'position').at(-1)?.[1] ?? 0;
+  const before =
+    trace
+      .slice(0, reload)
+      .filter(([kind]) => kind === 'position')
+      .at(-1)?.[1] ?? 0;
   // Detaching the media element reads 0 for a moment; the first real position comes next.
   const after = trace.slice(reload).find(([kind, value]) => kind === 'position' && value > 0.1)?.[1] ?? 0;
   t.ok(before > 1 && after >= before - 0.5, `playback goes on from where it was (${before.toFixed(2)} s, then ${after.toFixed(2)} s)`, {
     trace: trace.slice(Math.max(0, reload - 3), reload + 12),
   });
   t.equal(await page.locator('#player-problem').textContent(), '', 'no player error');
-  t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
+  t.same(
+    consoleErrors.filter((text) => /hls\.js fatal/.test(text)),
+    [],
+    'no fatal hls.js error',
+  );
 });
 
 t.test('an audio-only upload plays as sound; a video with two languages offers both', async (t) => {
@@ -332,7 +364,15 @@ t.test('an audio-only upload plays as sound; a video with two languages offers b
   await audioMenu.selectOption({ label: 'Commentaire (fr)' });
   await page.waitForFunction(() => (document.querySelector('#audio-track') as HTMLSelectElement).value === '1');
   const from = await currentTime(page);
-  await page.waitForFunction((t0) => (document.querySelector('#video') as HTMLVideoElement).currentTime > t0 + 0.3 || (document.querySelector('#video') as HTMLVideoElement).ended, from, { timeout: 10_000 });
+  await page.waitForFunction(
+    (t0) => (document.querySelector('#video') as HTMLVideoElement).currentTime > t0 + 0.3 || (document.querySelector('#video') as HTMLVideoElement).ended,
+    from,
+    { timeout: 10_000 },
+  );
   t.equal(await page.locator('#player-problem').textContent(), '', 'switching language keeps it playing');
-  t.same(consoleErrors.filter((text) => /hls\.js fatal/.test(text)), [], 'no fatal hls.js error');
+  t.same(
+    consoleErrors.filter((text) => /hls\.js fatal/.test(text)),
+    [],
+    'no fatal hls.js error',
+  );
 });

@@ -81,7 +81,11 @@ function network(cdp: CDPSession, { offline }: { offline: boolean }) {
 const chooseFile = (page: Page) => page.getByLabel('Choose a video or audio file').setInputFiles(clip);
 const barAbove = (page: Page, percent: number) =>
   page.waitForFunction((p) => (document.querySelector('#upload-bar') as HTMLProgressElement).value > p, percent);
-const uploaded = (page: Page) => page.locator('#upload-status').getByText(/^Uploaded “/).waitFor({ timeout: 60_000 });
+const uploaded = (page: Page) =>
+  page
+    .locator('#upload-status')
+    .getByText(/^Uploaded “/)
+    .waitFor({ timeout: 60_000 });
 const videoIdOf = (page: Page, user: string) =>
   page.evaluate((key) => (JSON.parse(localStorage.getItem(key) ?? 'null') as { videoId: string } | null)?.videoId, `vod:unfinished-upload:${user}`);
 
@@ -105,7 +109,11 @@ t.test('a lost connection pauses the upload; it goes on when the network is back
   });
   await chooseFile(page);
   await page.waitForFunction(() => /·.*\/s · .* left$/.test(document.querySelector('#upload-numbers')?.textContent ?? ''));
-  t.match(await page.locator('#upload-numbers').textContent(), /^[\d.]+ MB of 41\.\d MB \(\d+%\) · [\d.]+ MB\/s · \d+:\d\d left$/, 'bytes, percent, speed and time left');
+  t.match(
+    await page.locator('#upload-numbers').textContent(),
+    /^[\d.]+ MB of 41\.\d MB \(\d+%\) · [\d.]+ MB\/s · \d+:\d\d left$/,
+    'bytes, percent, speed and time left',
+  );
   await page.locator('#upload-status').getByText('Connection lost — retrying…').waitFor();
   await page.waitForTimeout(2000);
   t.equal(await page.locator('#upload-status').textContent(), 'Connection lost — retrying…', 'said while the connection is down');
@@ -115,8 +123,15 @@ t.test('a lost connection pauses the upload; it goes on when the network is back
   await network(cdp, { offline: false });
   await uploaded(page);
 
-  t.ok(storedWhileOffline > 0 && storedWhileOffline < PART_COUNT, `${storedWhileOffline} of ${PART_COUNT} parts were stored when the connection dropped (bar at ${barWhileOffline}%)`);
-  t.same([...countBy(partsStored).entries()].sort(([a], [b]) => a - b), Array.from({ length: PART_COUNT }, (_, i) => [i + 1, 1]), 'every part stored exactly once');
+  t.ok(
+    storedWhileOffline > 0 && storedWhileOffline < PART_COUNT,
+    `${storedWhileOffline} of ${PART_COUNT} parts were stored when the connection dropped (bar at ${barWhileOffline}%)`,
+  );
+  t.same(
+    [...countBy(partsStored).entries()].sort(([a], [b]) => a - b),
+    Array.from({ length: PART_COUNT }, (_, i) => [i + 1, 1]),
+    'every part stored exactly once',
+  );
   t.ok(partsSent.length > PART_COUNT, `the parts cut off were sent again (${partsSent.length} PUTs for ${PART_COUNT} parts)`);
   t.equal(await page.locator('#upload-bar').evaluate((bar: HTMLProgressElement) => bar.value), 100);
   t.equal(await videoIdOf(page, 'alice'), undefined, 'nothing left to resume');
@@ -143,7 +158,11 @@ t.test('after a reload, choosing the same file resumes from the stored parts; th
   await chooseFile(page);
   await uploaded(page);
   const sentAfter = partsSent.slice(sentBeforeResume);
-  t.same(sentAfter.filter((n) => storedBefore.includes(n)), [], `no stored part sent again (sent ${[...new Set(sentAfter)].sort((a, b) => a - b).join(', ')})`);
+  t.same(
+    sentAfter.filter((n) => storedBefore.includes(n)),
+    [],
+    `no stored part sent again (sent ${[...new Set(sentAfter)].sort((a, b) => a - b).join(', ')})`,
+  );
   t.same(
     [...new Set(partsStored.slice(storedBeforeResume))].sort((a, b) => a - b),
     Array.from({ length: PART_COUNT }, (_, i) => i + 1).filter((n) => !storedBefore.includes(n)),

@@ -65,9 +65,20 @@ t.test('signing a playlist of 10 or 2000 segments calls no cryptographic functio
 t.test('the edge bundle holds no CloudFront signer and none of the application', async (t) => {
   const outDir = await mkdtemp(path.join(tmpdir(), 'vod-edge-bundle-'));
   t.teardown(() => rm(outDir, { recursive: true, force: true }));
-  const built = await buildBundle(BUNDLES.find((spec) => spec.edge)!, { outDir, metafile: true });
+  const built = await buildBundle(
+    BUNDLES.find((spec) => spec.edge)!,
+    { outDir, metafile: true },
+  );
   const inputs = Object.values(built.metafile!.outputs).flatMap((output) => Object.keys(output.inputs));
-  t.same(inputs.filter((input) => /cloudfront-signer/.test(input)), [], 'no @aws-sdk/cloudfront-signer');
-  t.same(inputs.filter((input) => /^(src|routes|events)\//.test(input)), [], 'no application code (the private key lives there)');
+  t.same(
+    inputs.filter((input) => /cloudfront-signer/.test(input)),
+    [],
+    'no @aws-sdk/cloudfront-signer',
+  );
+  t.same(
+    inputs.filter((input) => /^(src|routes|events)\//.test(input)),
+    [],
+    'no application code (the private key lives there)',
+  );
   t.ok(inputs.includes('edge/manifest-signer.ts'));
 });

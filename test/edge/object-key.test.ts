@@ -60,7 +60,13 @@ t.test('property: an accepted path names a normalised key inside the signed fold
       if ('refused' in checked) return true;
       accepted += 1;
       const { key } = checked;
-      return posix.normalize(key) === key && key.startsWith('video-streams/v1/') && key.length > 'video-streams/v1/'.length && !key.includes('\\') && !key.includes('%');
+      return (
+        posix.normalize(key) === key &&
+        key.startsWith('video-streams/v1/') &&
+        key.length > 'video-streams/v1/'.length &&
+        !key.includes('\\') &&
+        !key.includes('%')
+      );
     }),
     { numRuns: 5000 },
   );

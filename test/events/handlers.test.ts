@@ -30,7 +30,17 @@ const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME 
 const webReadyClip: SourceMedia = {
   container: 'mp4',
   durationSeconds: 10,
-  video: { codec: 'avc', codedWidth: 1280, codedHeight: 720, rotation: 0, frameRate: { numerator: 30, denominator: 1 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive' },
+  video: {
+    codec: 'avc',
+    codedWidth: 1280,
+    codedHeight: 720,
+    rotation: 0,
+    frameRate: { numerator: 30, denominator: 1 },
+    bitDepth: 8,
+    chromaSubsampling: '4:2:0',
+    profile: 'High',
+    scanType: 'progressive',
+  },
   audio: [{ track: 2, codec: 'aac', channels: 2 }],
 };
 /** What the next inspection finds (each test sets what it uploads), or the error it meets. */
@@ -94,8 +104,7 @@ async function newVideo(): Promise<string> {
   await videos.requestUpload({ userId: 'alice' }, { title: 't', filename: 'f.mp4', contentType: 'video/mp4', sizeBytes: 10 });
   return nextId;
 }
-const jobEvent = (name: string, videoId: string) =>
-  loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
+const jobEvent = (name: string, videoId: string) => loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
 
 t.test('an upload notification claims the video and submits exactly one job', async (t) => {
   const videoId = await newVideo();
@@ -106,7 +115,11 @@ t.test('an upload notification claims the video and submits exactly one job', as
   t.equal(video?.status, 'processing');
   t.equal(video?.jobId, `job-${videoId}`);
   t.match(submissions.at(-1), { videoId, sourceKey: `uploads/${videoId}/source`, outputPrefix: `video-streams/${videoId}/`, clientRequestToken: videoId });
-  t.same(submissions.at(-1)?.plan.video?.renditions.map((r) => r.name), ['720p', '540p', '360p'], 'the job carries the plan of what was found');
+  t.same(
+    submissions.at(-1)?.plan.video?.renditions.map((r) => r.name),
+    ['720p', '540p', '360p'],
+    'the job carries the plan of what was found',
+  );
   t.same(await onUpload(event), ['duplicate'], 'a redelivered notification is a no-op');
   t.equal(submissions.length, before + 1, 'no second job');
 });
@@ -151,7 +164,10 @@ t.test('a NEW_WARNING is kept with the video, once, while processing and after r
   other.detail.warningCode = 230001;
   other.detail.warningMessage = 'Another condition';
   t.equal(await onJobEvent(other), 'applied', 'a late warning of the same job still counts');
-  t.same((await catalog.get(videoId))?.warnings?.map((w) => w.code), ['000000', '230001']);
+  t.same(
+    (await catalog.get(videoId))?.warnings?.map((w) => w.code),
+    ['000000', '230001'],
+  );
   const foreign = structuredClone(other);
   foreign.detail.jobId = 'another-job';
   foreign.detail.warningMessage = 'Not ours';
@@ -205,21 +221,23 @@ t.test('job events move the video forward and never back', async (t) => {
   t.equal(await onJobEvent(lower), 'duplicate', 'progress never goes down');
   t.equal((await catalog.get(videoId))?.progressPercent, 7);
 
-  await s3.send(new PutObjectCommand({
-    Bucket: bucket,
-    Key: `video-streams/${videoId}/master.m3u8`,
-    Body: [
-      '#EXTM3U',
-      '#EXT-X-VERSION:3',
-      '#EXT-X-STREAM-INF:BANDWIDTH=5640800,RESOLUTION=1920x1080,CODECS="avc1.640028,mp4a.40.2"',
-      '1080p/index.m3u8',
-      '#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
-      '360p/index.m3u8',
-      '#EXT-X-STREAM-INF:BANDWIDTH=3220800,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"',
-      '720p/index.m3u8',
-      '',
-    ].join('\n'),
-  }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `video-streams/${videoId}/master.m3u8`,
+      Body: [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-STREAM-INF:BANDWIDTH=5640800,RESOLUTION=1920x1080,CODECS="avc1.640028,mp4a.40.2"',
+        '1080p/index.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"',
+        '360p/index.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=3220800,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"',
+        '720p/index.m3u8',
+        '',
+      ].join('\n'),
+    }),
+  );
   t.equal(await onJobEvent(complete), 'applied');
   const ready = await videos.getVideo({ userId: 'bob' }, videoId);
   t.match(ready, {
@@ -273,7 +291,10 @@ t.test("a transcoder's error message reaches the owner without a URL's signature
   error.detail.errorMessage = `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=AKIA%2F20261129&X-Amz-Signature=abcdef0123`;
   t.equal(await onJobEvent(error), 'applied');
   const failed = await catalog.get(videoId);
-  t.equal(failed?.error?.message, `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]`);
+  t.equal(
+    failed?.error?.message,
+    `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]`,
+  );
 });
 
 t.test('events of another job or of an unknown video change nothing', async (t) => {
@@ -330,7 +351,7 @@ const FULL_HD: [string, number, number, number] = ['1080p', 1920, 1080, 5_640_80
 const HD: [string, number, number, number] = ['720p', 1280, 720, 3_220_800];
 const SD: [string, number, number, number] = ['360p', 640, 360, 1_020_800];
 
-t.test("a STATUS_UPDATE announcing the first rendition makes the video playable while processing", async (t) => {
+t.test('a STATUS_UPDATE announcing the first rendition makes the video playable while processing', async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(FULL_HD));
   const event = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/local-worker-status-update-published', { bucket, videoId });
@@ -365,16 +386,26 @@ t.test('announcements out of order never take renditions away; late ones after r
   // The second announcement is delivered first: the master already lists all three.
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
   t.equal(await onJobEvent(second), 'applied');
-  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p']);
+  t.same(
+    (await catalog.get(videoId))?.renditions?.map((r) => r.name),
+    ['1080p', '720p', '360p'],
+  );
   t.equal(await onJobEvent(first), 'duplicate', 'the first announcement, late: older progress, fewer renditions');
-  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p'], 'the renditions stay');
+  t.same(
+    (await catalog.get(videoId))?.renditions?.map((r) => r.name),
+    ['1080p', '720p', '360p'],
+    'the renditions stay',
+  );
   t.equal((await catalog.get(videoId))?.progressPercent, 40, 'and so does the progress');
 
   // A master that lists fewer renditions than recorded (a retried job republishing) is not applied.
   await putMaster(videoId, masterWith(FULL_HD));
   const retried = await publishedEvent(videoId, 3, 41);
   await onJobEvent(retried);
-  t.same((await catalog.get(videoId))?.renditions?.map((r) => r.name), ['1080p', '720p', '360p']);
+  t.same(
+    (await catalog.get(videoId))?.renditions?.map((r) => r.name),
+    ['1080p', '720p', '360p'],
+  );
 
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
   const complete = await jobEvent('complete', videoId);

@@ -38,7 +38,10 @@ function botocoreData(): string {
 /** The newest API version of a service's model. */
 export function loadServiceModel(service: string): ServiceModel {
   const dir = path.join(botocoreData(), service);
-  const version = readdirSync(dir).filter((name) => /^\d{4}-\d\d-\d\d$/.test(name)).sort().at(-1);
+  const version = readdirSync(dir)
+    .filter((name) => /^\d{4}-\d\d-\d\d$/.test(name))
+    .sort()
+    .at(-1);
   if (!version) throw new Error(`botocore has no model for ${service}`);
   const file = path.join(dir, version, 'service-2.json');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : gunzipSync(readFileSync(`${file}.gz`)).toString('utf8');

@@ -50,7 +50,11 @@ export async function startFakeMediaConvert(
           return res.end(JSON.stringify({ message: 'this stand-in answers no Probe' }));
         }
         const upstreamUrl = `${options.probeUpstream.url}${req.url}`;
-        void fetch(upstreamUrl, { method: 'POST', headers: { 'content-type': 'application/json', [WORKER_TOKEN_HEADER]: options.probeUpstream.token }, body: raw }).then(
+        void fetch(upstreamUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [WORKER_TOKEN_HEADER]: options.probeUpstream.token },
+          body: raw,
+        }).then(
           async (upstream) => {
             const headers: Record<string, string> = {};
             upstream.headers.forEach((value, name) => (headers[name] = value));

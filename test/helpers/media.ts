@@ -61,8 +61,7 @@ function mediaDir(): string {
 }
 
 let counter = 0;
-const fileIn = (dir: string | undefined, name: string) =>
-  path.join(dir ?? mediaDir(), `${++counter}-${name}`);
+const fileIn = (dir: string | undefined, name: string) => path.join(dir ?? mediaDir(), `${++counter}-${name}`);
 
 /** An H.264 (+ AAC) MP4 of testsrc2 (and a 440 Hz tone), encoded with the fastest preset. */
 export async function makeClip(options: ClipOptions): Promise<string> {
@@ -93,8 +92,20 @@ export async function makeClip(options: ClipOptions): Promise<string> {
   const unrotated = `${file}.unrotated.mp4`;
   await run('ffmpeg', [...args, unrotated]);
   await run('ffmpeg', [
-    '-hide_banner', '-v', 'error', '-y', '-i', unrotated, '-map', '0', '-c', 'copy',
-    '-metadata:s:v:0', `rotate=${rotate}`, ...(faststart ? ['-movflags', '+faststart'] : []), file,
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    unrotated,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-metadata:s:v:0',
+    `rotate=${rotate}`,
+    ...(faststart ? ['-movflags', '+faststart'] : []),
+    file,
   ]);
   await rm(unrotated);
   return file;
@@ -135,21 +146,25 @@ export interface Probed {
 
 /** ffprobe's JSON for a file or URL (streams and format), for assertions. */
 export async function ffprobeJson(pathOrUrl: string): Promise<Probed> {
-  const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', pathOrUrl,
-  ]);
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', pathOrUrl]);
   return JSON.parse(stdout) as Probed;
 }
 
 /** Decodes the whole input and returns its decoded duration in seconds (checks it really plays). */
 export async function decodedDurationSeconds(pathOrUrl: string): Promise<number> {
   const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-count_frames',
-    '-show_entries', 'stream=nb_read_frames,avg_frame_rate,r_frame_rate', '-print_format', 'json',
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_frames',
+    '-show_entries',
+    'stream=nb_read_frames,avg_frame_rate,r_frame_rate',
+    '-print_format',
+    'json',
     pathOrUrl,
   ]);
-  const stream = (JSON.parse(stdout) as { streams: Array<{ nb_read_frames: string; r_frame_rate: string }> })
-    .streams[0];
+  const stream = (JSON.parse(stdout) as { streams: Array<{ nb_read_frames: string; r_frame_rate: string }> }).streams[0];
   if (!stream) throw new Error(`${pathOrUrl} has no video stream`);
   const [num, den] = stream.r_frame_rate.split('/').map(Number);
   return Number(stream.nb_read_frames) / ((num ?? 0) / (den ?? 1));
@@ -174,7 +189,7 @@ export async function addDolbyVisionConfig(file: string, config: { profile: numb
 
   const children = (from: number, to: number) => {
     const found: Array<{ type: string; start: number; end: number }> = [];
-    for (let at = from; at + 8 <= to; ) {
+    for (let at = from; at + 8 <= to;) {
       const size = bytes.readUInt32BE(at);
       if (size < 8) break;
       found.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at, end: at + size });

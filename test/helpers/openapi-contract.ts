@@ -51,8 +51,7 @@ const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addSchema({ ...openApiDocument, $id: DOCUMENT_ID });
 
-const pointer = (...segments: string[]) =>
-  segments.map((segment) => encodeURIComponent(segment.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
+const pointer = (...segments: string[]) => segments.map((segment) => encodeURIComponent(segment.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
 
 const validators = new Map<string, ValidateFunction>();
 function validatorFor(...segments: string[]): ValidateFunction {
@@ -87,7 +86,8 @@ export function contractProblems(
     return answer.body === '' ? [] : [`status ${answer.status} declares no body, got ${answer.body.length} bytes`];
   }
   const content = declared.content[mediaType];
-  if (!content) return [`content type ${JSON.stringify(answer.contentType)} is not declared for ${answer.status} (${Object.keys(declared.content).join(', ')})`];
+  if (!content)
+    return [`content type ${JSON.stringify(answer.contentType)} is not declared for ${answer.status} (${Object.keys(declared.content).join(', ')})`];
   let body: unknown;
   try {
     body = JSON.parse(answer.body);

@@ -63,10 +63,22 @@ function hdr(transfer: 'arib-std-b67' | 'smpte2084'): string[] {
   // PQ puts SDR white at 203 nits (ITU-R BT.2408), as HDR10 masters do.
   const peak = transfer === 'smpte2084' ? ':npl=203' : '';
   return [
-    '-vf', `zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t=${transfer}:p=bt2020:m=bt2020nc:r=tv${peak},format=yuv420p10le`,
-    '-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1',
-    '-x265-params', `log-level=error:colorprim=bt2020:transfer=${transfer}:colormatrix=bt2020nc`,
-    '-color_primaries', 'bt2020', '-color_trc', transfer, '-colorspace', 'bt2020nc',
+    '-vf',
+    `zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t=${transfer}:p=bt2020:m=bt2020nc:r=tv${peak},format=yuv420p10le`,
+    '-c:v',
+    'libx265',
+    '-preset',
+    'ultrafast',
+    '-tag:v',
+    'hvc1',
+    '-x265-params',
+    `log-level=error:colorprim=bt2020:transfer=${transfer}:colormatrix=bt2020nc`,
+    '-color_primaries',
+    'bt2020',
+    '-color_trc',
+    transfer,
+    '-colorspace',
+    'bt2020nc',
   ];
 }
 
@@ -95,7 +107,33 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
       // What an editor's web export looks like: H.264 at a web bitrate, a keyframe every 2 s, stereo AAC at 48 kHz.
       return made(
         file('mp4'),
-        [...picture('1280x720', 12), ...tone(12), '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-maxrate', '2500k', '-bufsize', '5000k', '-c:a', 'aac', '-ac', '2', '-b:a', '128k', '-shortest'],
+        [
+          ...picture('1280x720', 12),
+          ...tone(12),
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-pix_fmt',
+          'yuv420p',
+          '-g',
+          '60',
+          '-keyint_min',
+          '60',
+          '-sc_threshold',
+          '0',
+          '-maxrate',
+          '2500k',
+          '-bufsize',
+          '5000k',
+          '-c:a',
+          'aac',
+          '-ac',
+          '2',
+          '-b:a',
+          '128k',
+          '-shortest',
+        ],
         'video/mp4',
         12,
       );
@@ -106,26 +144,108 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
     case 'pq':
       return made(file('mp4'), [...picture('640x360', 3), ...tone(3), ...hdr('smpte2084'), ...aac, '-shortest'], 'video/mp4', 3);
     case 'dolby-vision-8.4': {
-      const source = await made(file('mov'), [...picture('640x360', 3), ...tone(3), ...hdr('arib-std-b67'), ...aac, '-shortest', '-f', 'mp4'], 'video/quicktime', 3);
+      const source = await made(
+        file('mov'),
+        [...picture('640x360', 3), ...tone(3), ...hdr('arib-std-b67'), ...aac, '-shortest', '-f', 'mp4'],
+        'video/quicktime',
+        3,
+      );
       await addDolbyVisionConfig(source.file, { profile: 8, compatibility: 4 });
       return source;
     }
     case 'camera-bitrate':
       // 1080p at about 35 Mbit/s with x264's default 250-frame GOP: a camera or phone original.
-      return made(file('mp4'), [...picture('1920x1080', 3), ...tone(3), '-vf', 'noise=alls=30:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '35M', '-maxrate', '40M', '-bufsize', '40M', '-pix_fmt', 'yuv420p', ...aac, '-shortest'], 'video/mp4', 3);
+      return made(
+        file('mp4'),
+        [
+          ...picture('1920x1080', 3),
+          ...tone(3),
+          '-vf',
+          'noise=alls=30:allf=t',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-b:v',
+          '35M',
+          '-maxrate',
+          '40M',
+          '-bufsize',
+          '40M',
+          '-pix_fmt',
+          'yuv420p',
+          ...aac,
+          '-shortest',
+        ],
+        'video/mp4',
+        3,
+      );
     case 'phone-720p':
       // 720p H.264 at about 8 Mbit/s with a keyframe a second: a browser could play it as it is.
-      return made(file('mp4'), [...picture('1280x720', 4), ...tone(4), '-vf', 'noise=alls=8:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '8M', '-maxrate', '9M', '-bufsize', '9M', '-g', '30', '-pix_fmt', 'yuv420p', ...aac, '-shortest'], 'video/mp4', 4);
+      return made(
+        file('mp4'),
+        [
+          ...picture('1280x720', 4),
+          ...tone(4),
+          '-vf',
+          'noise=alls=8:allf=t',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-b:v',
+          '8M',
+          '-maxrate',
+          '9M',
+          '-bufsize',
+          '9M',
+          '-g',
+          '30',
+          '-pix_fmt',
+          'yuv420p',
+          ...aac,
+          '-shortest',
+        ],
+        'video/mp4',
+        4,
+      );
     case 'vfr-dropped-frames':
       // 30 fps with a third of every second dropped: timestamps keep the gaps, as phones write them.
-      return made(file('mp4'), [...picture('960x540', 10), ...tone(10), '-vf', "select='not(between(mod(n\\,30)\\,5\\,14))'", '-fps_mode', 'vfr', ...h264, ...aac, '-shortest'], 'video/mp4', 10);
+      return made(
+        file('mp4'),
+        [...picture('960x540', 10), ...tone(10), '-vf', "select='not(between(mod(n\\,30)\\,5\\,14))'", '-fps_mode', 'vfr', ...h264, ...aac, '-shortest'],
+        'video/mp4',
+        10,
+      );
     case 'anamorphic-dvd':
       return made(file('mp4'), [...picture('720x480', 3, 30000 / 1001), ...tone(3), '-vf', 'setsar=32/27', ...h264, ...aac, '-shortest'], 'video/mp4', 3);
     case 'hdv':
       return made(file('mp4'), [...picture('1440x1080', 2, 25), '-vf', 'setsar=4/3', ...h264], 'video/mp4', 2);
     case 'interlaced':
       // 50 fields a second woven into 25 interlaced frames, flagged top field first.
-      return made(file('mp4'), [...picture('720x576', 3, 50), ...tone(3), '-vf', 'tinterlace=mode=interleave_top,setfield=tff', '-c:v', 'libx264', '-preset', 'ultrafast', '-flags', '+ildct+ilme', '-x264opts', 'tff=1', '-pix_fmt', 'yuv420p', ...aac, '-shortest'], 'video/mp4', 3);
+      return made(
+        file('mp4'),
+        [
+          ...picture('720x576', 3, 50),
+          ...tone(3),
+          '-vf',
+          'tinterlace=mode=interleave_top,setfield=tff',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-flags',
+          '+ildct+ilme',
+          '-x264opts',
+          'tff=1',
+          '-pix_fmt',
+          'yuv420p',
+          ...aac,
+          '-shortest',
+        ],
+        'video/mp4',
+        3,
+      );
     case 'interlaced-unflagged':
       // The same fields, re-encoded by a tool that calls them progressive.
       return made(file('mp4'), [...picture('720x576', 3, 50), '-vf', 'tinterlace=mode=interleave_top,setfield=prog', ...h264], 'video/mp4', 3);
@@ -135,8 +255,16 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
         file('mp4'),
         [
           ...picture('640x360', 3),
-          '-f', 'lavfi', '-i', "aevalsrc=sin(440*2*PI*t)|sin(550*2*PI*t)|sin(660*2*PI*t)|sin(60*2*PI*t)|sin(770*2*PI*t)|sin(880*2*PI*t):s=48000:c=5.1:d=3",
-          ...h264, '-c:a', 'aac', '-b:a', '384k', '-shortest',
+          '-f',
+          'lavfi',
+          '-i',
+          'aevalsrc=sin(440*2*PI*t)|sin(550*2*PI*t)|sin(660*2*PI*t)|sin(60*2*PI*t)|sin(770*2*PI*t)|sin(880*2*PI*t):s=48000:c=5.1:d=3',
+          ...h264,
+          '-c:a',
+          'aac',
+          '-b:a',
+          '384k',
+          '-shortest',
         ],
         'video/mp4',
         3,
@@ -145,9 +273,24 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
       return made(
         file('mp4'),
         [
-          ...picture('640x360', 3), ...tone(3, 440), ...tone(3, 660, 44_100),
-          '-map', '0', '-map', '1', '-map', '2', ...h264, ...aac,
-          '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', '-metadata:s:a:1', 'handler_name=Commentaire', '-shortest',
+          ...picture('640x360', 3),
+          ...tone(3, 440),
+          ...tone(3, 660, 44_100),
+          '-map',
+          '0',
+          '-map',
+          '1',
+          '-map',
+          '2',
+          ...h264,
+          ...aac,
+          '-metadata:s:a:0',
+          'language=eng',
+          '-metadata:s:a:1',
+          'language=fra',
+          '-metadata:s:a:1',
+          'handler_name=Commentaire',
+          '-shortest',
         ],
         'video/mp4',
         3,
@@ -183,12 +326,22 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
     }
     case 'corrupt-middle': {
       // 5% of the bytes in the middle are noise: a few pictures are lost, the rest plays.
-      const source = await made(file('mp4'), [...picture('1280x720', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'], 'video/mp4', 6);
+      const source = await made(
+        file('mp4'),
+        [...picture('1280x720', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'],
+        'video/mp4',
+        6,
+      );
       await damage(source.file, 0.45, 0.03);
       return source;
     }
     case 'corrupt-most': {
-      const source = await made(file('mp4'), [...picture('640x360', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'], 'video/mp4', 6);
+      const source = await made(
+        file('mp4'),
+        [...picture('640x360', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'],
+        'video/mp4',
+        6,
+      );
       await damage(source.file, 0.15, 0.8);
       return source;
     }

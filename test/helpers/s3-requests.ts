@@ -33,9 +33,7 @@ export function rawRequest(
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       },
     );
@@ -52,7 +50,11 @@ export function putThenDropConnection(url: string, headers: Record<string, strin
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(target.port), target.hostname, () => {
-      const head = [`PUT ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+      const head = [
+        `PUT ${target.pathname}${target.search} HTTP/1.1`,
+        `Host: ${target.host}`,
+        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+      ];
       socket.write(`${head.join('\r\n')}\r\n\r\n`);
       socket.write(body.subarray(0, sendBytes), () => setTimeout(() => socket.destroy(), 100));
     });

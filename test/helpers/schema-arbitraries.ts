@@ -81,10 +81,7 @@ export const anyJson: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
 function stringValue(schema: JsonSchema): fc.Arbitrary<string> {
   const minLength = (schema.minLength as number | undefined) ?? 0;
   const maxLength = (schema.maxLength as number | undefined) ?? 60;
-  return fc.oneof(
-    fc.string({ unit: 'grapheme-ascii', minLength, maxLength }),
-    fc.string({ unit: 'grapheme', minLength, maxLength }),
-  );
+  return fc.oneof(fc.string({ unit: 'grapheme-ascii', minLength, maxLength }), fc.string({ unit: 'grapheme', minLength, maxLength }));
 }
 
 function integerValue(schema: JsonSchema): fc.Arbitrary<number> {
@@ -139,7 +136,9 @@ export function invalidValue(schema: JsonSchema, hints: Hints = {}): fc.Arbitrar
   );
   const edges: Array<fc.Arbitrary<unknown>> = [wrongType];
   if (Array.isArray(resolved.enum)) {
-    edges.push(fc.constantFrom(...(resolved.enum as unknown[]).flatMap((value) => [String(value).toUpperCase(), ` ${String(value)}`, `${String(value)}\u0000`])));
+    edges.push(
+      fc.constantFrom(...(resolved.enum as unknown[]).flatMap((value) => [String(value).toUpperCase(), ` ${String(value)}`, `${String(value)}\u0000`])),
+    );
   }
   const alternatives = (resolved.anyOf ?? resolved.oneOf) as JsonSchema[] | undefined;
   if (alternatives) edges.push(fc.oneof(...alternatives.map((alternative) => invalidValue(alternative, hints))));
@@ -187,10 +186,12 @@ export function invalidValue(schema: JsonSchema, hints: Hints = {}): fc.Arbitrar
             ),
           ),
           // Through JSON text, so `__proto__` becomes an own property, as it does for a server parsing it.
-          fc.tuple(valid, fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra', ''), fc.string({ maxLength: 8 })), anyJson).map(([object, key, value]) => {
-            const members = JSON.stringify(object).slice(1, -1);
-            return JSON.parse(`{${JSON.stringify(key)}:${JSON.stringify(value ?? null)}${members ? `,${members}` : ''}}`) as unknown;
-          }),
+          fc
+            .tuple(valid, fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra', ''), fc.string({ maxLength: 8 })), anyJson)
+            .map(([object, key, value]) => {
+              const members = JSON.stringify(object).slice(1, -1);
+              return JSON.parse(`{${JSON.stringify(key)}:${JSON.stringify(value ?? null)}${members ? `,${members}` : ''}}`) as unknown;
+            }),
         );
       }
       break;

@@ -17,10 +17,7 @@ import { singlePut } from './uploads.ts';
 
 export const ALL_EPHEMERAL = { api: 0, cdn: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 };
 
-export async function startTestStack(
-  t: Test,
-  options: Partial<LocalStackOptions> & { keepData?: boolean } = {},
-): Promise<LocalStack> {
+export async function startTestStack(t: Test, options: Partial<LocalStackOptions> & { keepData?: boolean } = {}): Promise<LocalStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'vod-stack-')));
   const stack = await startLocalStack({
     ports: ALL_EPHEMERAL,
@@ -125,7 +122,11 @@ export interface StreamObject {
 }
 
 /** Puts objects into the bucket, a few at a time. */
-export async function putObjects(stack: LocalStack, objects: Array<{ key: string; body: string | Uint8Array; contentType?: string }>, concurrency = 16): Promise<void> {
+export async function putObjects(
+  stack: LocalStack,
+  objects: Array<{ key: string; body: string | Uint8Array; contentType?: string }>,
+  concurrency = 16,
+): Promise<void> {
   const s3 = await createS3Client(stack.config);
   let next = 0;
   await Promise.all(
@@ -150,11 +151,7 @@ export async function putObjects(stack: LocalStack, objects: Array<{ key: string
  * and feeds the real job handler PROGRESSING then COMPLETE, as MediaConvert would report them.
  */
 /** A "MediaConvert Job State Change" detail for the local test job of `videoId` (job id `job-<videoId>`). */
-export function jobDetail(
-  videoId: string,
-  status: MediaConvertJobDetail['status'],
-  extra: Partial<MediaConvertJobDetail> = {},
-): MediaConvertJobDetail {
+export function jobDetail(videoId: string, status: MediaConvertJobDetail['status'], extra: Partial<MediaConvertJobDetail> = {}): MediaConvertJobDetail {
   return {
     timestamp: Date.now(),
     accountId: '000000000000',
@@ -166,13 +163,12 @@ export function jobDetail(
   };
 }
 
-export async function makeReadyWithStreams(
-  stack: LocalStack,
-  videoId: string,
-  options: { objects: StreamObject[]; durationSeconds: number },
-): Promise<void> {
+export async function makeReadyWithStreams(stack: LocalStack, videoId: string, options: { objects: StreamObject[]; durationSeconds: number }): Promise<void> {
   const bucket = stack.config.BUCKET_NAME;
-  await putObjects(stack, options.objects.map((object) => ({ ...object, key: `video-streams/${videoId}/${object.key}` })));
+  await putObjects(
+    stack,
+    options.objects.map((object) => ({ ...object, key: `video-streams/${videoId}/${object.key}` })),
+  );
   const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
   const video = await catalog.get(videoId);
   if (!video || !(await catalog.claimForProcessing(video, '0001', new Date().toISOString()))) {

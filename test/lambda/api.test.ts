@@ -80,7 +80,7 @@ t.test('upload, transcode and watch through the Lambda handler', async (t) => {
 
   // The stand-ins notify, transcode and report on their own; follow the video as a client would.
   let video = await invoke<Video>(apiEvent('GET', `/videos/${videoId}`, { token }));
-  for (const deadline = Date.now() + 60_000; video.body.status !== 'ready' && video.body.status !== 'failed' && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; video.body.status !== 'ready' && video.body.status !== 'failed' && Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     video = await invoke<Video>(apiEvent('GET', `/videos/${videoId}`, { token }));
   }
@@ -88,7 +88,10 @@ t.test('upload, transcode and watch through the Lambda handler', async (t) => {
 
   const listed = await invoke<VideoPage>(apiEvent('GET', '/videos', { token, query: 'status=ready&limit=50' }));
   t.equal(listed.status, 200);
-  t.ok(listed.body.items.some((item) => item.videoId === videoId), 'GET /videos lists it, the query read from queryStringParameters');
+  t.ok(
+    listed.body.items.some((item) => item.videoId === videoId),
+    'GET /videos lists it, the query read from queryStringParameters',
+  );
 
   const playback = await invoke<{ manifestUrl: string }>(apiEvent('GET', `/videos/${videoId}/playback`, { token }));
   t.equal(playback.status, 200);

@@ -52,19 +52,30 @@ async function uploadedVideo(file: string): Promise<string> {
   const videoId = randomUUID();
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `uploads/${videoId}/source`, Body: await readFile(file), ContentType: 'video/mp4' }));
   await stack.idle();
-  await catalog.create({ videoId, title: 'An upload', ownerId: owner, filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 1, createdAt: new Date().toISOString() });
+  await catalog.create({
+    videoId,
+    title: 'An upload',
+    ownerId: owner,
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1,
+    createdAt: new Date().toISOString(),
+  });
   return videoId;
 }
 
-const jobEvent = (name: string, videoId: string) =>
-  loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
+const jobEvent = (name: string, videoId: string) => loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
 
 const outputsOf = (body: any) =>
   body.settings.outputGroups[0].outputs.map((output: any) => [output.nameModifier, output.videoDescription.width, output.videoDescription.height]);
 
 const sources = [
   { name: 'a landscape 1080p source', clip: { width: 1920, height: 1080, audio: true }, display: { width: 1920, height: 1080 } },
-  { name: 'a portrait phone clip (rotation flag)', clip: { width: 1280, height: 720, audio: true, rotate: 90 as const }, display: { width: 720, height: 1280 } },
+  {
+    name: 'a portrait phone clip (rotation flag)',
+    clip: { width: 1280, height: 720, audio: true, rotate: 90 as const },
+    display: { width: 720, height: 1280 },
+  },
   { name: 'a small silent source', clip: { width: 320, height: 240, audio: false }, display: { width: 320, height: 240 } },
 ];
 
@@ -123,7 +134,7 @@ t.test('what the SDK sent for every source is a valid CreateJob by the MediaConv
   }
 });
 
-t.test('the job handler follows MediaConvert\'s events to ready, reading the master it wrote', async (t) => {
+t.test("the job handler follows MediaConvert's events to ready, reading the master it wrote", async (t) => {
   const videoId = await uploadedVideo(await makeClip({ seconds: 1, width: 640, height: 360, audio: true }));
   await onS3Event(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
   const { jobId } = (await catalog.get(videoId))!;
@@ -136,11 +147,13 @@ t.test('the job handler follows MediaConvert\'s events to ready, reading the mas
   t.equal(await onJobEvent(statusUpdate), 'applied');
 
   // What MediaConvert leaves in the bucket before it reports COMPLETE.
-  await s3.send(new PutObjectCommand({
-    Bucket: bucket,
-    Key: `video-streams/${videoId}/master.m3u8`,
-    Body: '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"\nmaster_360p.m3u8\n',
-  }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `video-streams/${videoId}/master.m3u8`,
+      Body: '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"\nmaster_360p.m3u8\n',
+    }),
+  );
   t.equal(complete.detail.outputGroupDetails?.[0]?.playlistFilePaths?.[0], `s3://${bucket}/video-streams/${videoId}/master.m3u8`);
   t.equal(await onJobEvent(complete), 'applied');
   t.equal(await onJobEvent(progressing), 'duplicate', 'a late PROGRESSING never undoes ready');
@@ -150,7 +163,7 @@ t.test('the job handler follows MediaConvert\'s events to ready, reading the mas
   t.match(body, { status: 'ready', renditions: [{ name: '360p', width: 640, height: 360, bandwidth: 1020800 }], durationSeconds: Number });
 });
 
-t.test('an ERROR event fails the video with MediaConvert\'s code and message', async (t) => {
+t.test("an ERROR event fails the video with MediaConvert's code and message", async (t) => {
   const videoId = await uploadedVideo(await makeClip({ seconds: 1, width: 320, height: 240, audio: false }));
   await onS3Event(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
   const error = await jobEvent('error', videoId);

@@ -35,10 +35,10 @@ const catalog = createVideoCatalog({ dynamo: clients.dynamo, tableName: stack.co
 async function invoke(event: ScheduledEvent): Promise<{ report: ReconcileReport; lines: string[] }> {
   const lines: string[] = [];
   const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
     return true;
-  }) as typeof process.stdout.write;
+  };
   try {
     return { report: await handler(event), lines };
   } finally {
@@ -48,10 +48,33 @@ async function invoke(event: ScheduledEvent): Promise<{ report: ReconcileReport;
 
 /** CloudWatch's units for EMF metric definitions. */
 const UNITS = new Set([
-  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits',
-  'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second',
-  'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second',
-  'Terabits/Second', 'Count/Second', 'None',
+  'Seconds',
+  'Microseconds',
+  'Milliseconds',
+  'Bytes',
+  'Kilobytes',
+  'Megabytes',
+  'Gigabytes',
+  'Terabytes',
+  'Bits',
+  'Kilobits',
+  'Megabits',
+  'Gigabits',
+  'Terabits',
+  'Percent',
+  'Count',
+  'Bytes/Second',
+  'Kilobytes/Second',
+  'Megabytes/Second',
+  'Gigabytes/Second',
+  'Terabytes/Second',
+  'Bits/Second',
+  'Kilobits/Second',
+  'Megabits/Second',
+  'Gigabits/Second',
+  'Terabits/Second',
+  'Count/Second',
+  'None',
 ]);
 
 /** What the EMF specification requires of a document; empty when `record` is a valid one. */
@@ -86,14 +109,24 @@ t.test('one scheduled run converts a lost upload, removes objects of no video, l
   // A source stored before its record exists: the local stack's own notification finds no video,
   // so it is exactly the lost notification the reconciler is for.
   const videoId = randomUUID();
-  await s3.send(new PutObjectCommand({
-    Bucket: bucket,
-    Key: `uploads/${videoId}/source`,
-    Body: await readFile(await makeClip({ seconds: 1, width: 320, height: 240, audio: true })),
-    ContentType: 'video/mp4',
-  }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `uploads/${videoId}/source`,
+      Body: await readFile(await makeClip({ seconds: 1, width: 320, height: 240, audio: true })),
+      ContentType: 'video/mp4',
+    }),
+  );
   await stack.idle();
-  await catalog.create({ videoId, title: 'Lost notification', ownerId: 'reconcile-owner', filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 1, createdAt: new Date().toISOString() });
+  await catalog.create({
+    videoId,
+    title: 'Lost notification',
+    ownerId: 'reconcile-owner',
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1,
+    createdAt: new Date().toISOString(),
+  });
   // Stream output of a video that has no record at all.
   const orphan = `video-streams/${randomUUID()}/master.m3u8`;
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: orphan, Body: '#EXTM3U\n' }));
@@ -107,7 +140,10 @@ t.test('one scheduled run converts a lost upload, removes objects of no video, l
 
   const video = await catalog.get(videoId);
   t.match(video, { status: 'processing', jobId: String }, 'the upload was claimed and its job submitted');
-  const gone = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: orphan })).then(() => false, (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode === 404);
+  const gone = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: orphan })).then(
+    () => false,
+    (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode === 404,
+  );
   t.ok(gone, `${orphan} is gone`);
 
   // Every line is JSON (CloudWatch Logs Insights reads them as fields); exactly one is the EMF record.
@@ -124,9 +160,18 @@ t.test('one scheduled run converts a lost upload, removes objects of no video, l
   t.equal(record!.ObjectsDeleted, report.objectsDeleted);
   t.equal(record!.Checked, report.checked);
   const logged = parsed.filter((line) => line.fn === 'reconcile' && typeof line.reconcile === 'string');
-  t.ok(logged.some((line) => line.reconcile === 'upload-found' && line.videoId === videoId), 'the found upload is a log line');
-  t.ok(logged.some((line) => line.reconcile === 'orphans-deleted'), 'so is the removal');
-  t.ok(logged.some((line) => line.reconcile === 'run' && line.checked === report.checked), 'and the run with its counts');
+  t.ok(
+    logged.some((line) => line.reconcile === 'upload-found' && line.videoId === videoId),
+    'the found upload is a log line',
+  );
+  t.ok(
+    logged.some((line) => line.reconcile === 'orphans-deleted'),
+    'so is the removal',
+  );
+  t.ok(
+    logged.some((line) => line.reconcile === 'run' && line.checked === report.checked),
+    'and the run with its counts',
+  );
 
   // The job it submitted runs to the end like any other.
   await stack.idle();
@@ -136,15 +181,22 @@ t.test('one scheduled run converts a lost upload, removes objects of no video, l
 t.test('the function logs at the LOG_LEVEL it is configured with', async (t) => {
   const { createReconcileHandler } = await import('../../events/reconcile.ts');
   const metrics: string[] = [];
-  const quiet = createReconcileHandler({ reconcile: async (logger) => (logger.info({ reconcile: 'run' }, 'a run'), { checked: 0, actions: {} as never, objectsDeleted: 0, durationMs: 0 }) }, (line) => metrics.push(line), 'warn');
+  const quiet = createReconcileHandler(
+    { reconcile: async (logger) => (logger.info({ reconcile: 'run' }, 'a run'), { checked: 0, actions: {} as never, objectsDeleted: 0, durationMs: 0 }) },
+    (line) => metrics.push(line),
+    'warn',
+  );
   const written: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+  process.stdout.write = (chunk: string) => (written.push(String(chunk)), true);
   try {
     await quiet();
   } finally {
     process.stdout.write = write;
   }
-  t.notOk(written.some((line) => line.includes('"a run"')), 'info lines are left out at warn');
+  t.notOk(
+    written.some((line) => line.includes('"a run"')),
+    'info lines are left out at warn',
+  );
   t.equal(metrics.length, 1, 'the metrics record is written all the same');
 });

@@ -10,4 +10,3 @@ t.test('the web page’s generated client matches openapi/openapi.json (run `npm
   const expected = `${COMMENT_HEADER}${astToString(await openapiTS(spec, { silent: true }))}`;
   t.equal(await readFile(client, 'utf8'), expected, 'routes/web/page/api/openapi.ts is stale: run npm run client');
 });
-

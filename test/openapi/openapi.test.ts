@@ -9,7 +9,13 @@ t.test('openapi/openapi.json is what the route schemas generate (run `npm run op
 
 t.test('every operation has a stable operationId, a summary, tags and documented errors', async (t) => {
   const document = JSON.parse(await buildOpenApiDocument()) as {
-    paths: Record<string, Record<string, { operationId?: string; summary?: string; tags?: string[]; responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        { operationId?: string; summary?: string; tags?: string[]; responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }
+      >
+    >;
   };
   const operationIds = new Set<string>();
   for (const [route, operations] of Object.entries(document.paths)) {

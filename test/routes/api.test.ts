@@ -86,7 +86,12 @@ t.test('protected routes answer 401 problem+json', async (t) => {
     ['a token signed by a foreign key', { authorization: `Bearer ${foreignSigner}` }],
   ];
   for (const [label, headers] of cases) {
-    for (const [method, route] of [['GET', '/videos'], ['POST', '/uploads'], ['GET', '/videos/x'], ['DELETE', '/videos/x']] as const) {
+    for (const [method, route] of [
+      ['GET', '/videos'],
+      ['POST', '/uploads'],
+      ['GET', '/videos/x'],
+      ['DELETE', '/videos/x'],
+    ] as const) {
       const response = await callApi<Problem>(stack, method, route, { headers, ...(method === 'POST' ? { body: uploadRequest } : {}) });
       t.equal(response.status, 401, `${method} ${route} with ${label}`);
       t.match(response.headers.get('content-type'), /application\/problem\+json/);
@@ -128,7 +133,11 @@ t.test('POST /uploads rejects bad input with a clear problem', async (t) => {
     t.equal(response.body.type, `/problems/${type}`, label);
     t.ok(response.body.detail.length > 0, `${label} explains itself: ${response.body.detail}`);
   }
-  const notJson = await fetch(`${stack.apiUrl}/uploads`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: '{nope' });
+  const notJson = await fetch(`${stack.apiUrl}/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+    body: '{nope',
+  });
   t.equal(notJson.status, 400, 'malformed JSON');
   t.match(notJson.headers.get('content-type'), /problem\+json/);
 });
@@ -148,13 +157,22 @@ t.test('visibility: ready videos for everyone, others only for their owner', asy
   t.equal((await callApi(stack, 'GET', '/videos/no-such-video', { token: alice })).status, 404);
 
   const bobReady = await callApi<VideoPage>(stack, 'GET', '/videos', { token: bob });
-  t.ok(bobReady.body.items.some((video) => video.videoId === ready), 'ready list holds the ready video');
+  t.ok(
+    bobReady.body.items.some((video) => video.videoId === ready),
+    'ready list holds the ready video',
+  );
   t.notOk(bobReady.body.items.some((video) => video.videoId === pending));
 
   const bobAll = await callApi<VideoPage>(stack, 'GET', '/videos?status=all', { token: bob });
-  t.notOk(bobAll.body.items.some((video) => video.videoId === pending), "all never lists others' unfinished videos");
+  t.notOk(
+    bobAll.body.items.some((video) => video.videoId === pending),
+    "all never lists others' unfinished videos",
+  );
   const aliceAll = await callApi<VideoPage>(stack, 'GET', '/videos?status=all', { token: alice });
-  t.ok(aliceAll.body.items.some((video) => video.videoId === pending), 'all lists your own unfinished videos');
+  t.ok(
+    aliceAll.body.items.some((video) => video.videoId === pending),
+    'all lists your own unfinished videos',
+  );
   t.ok(aliceAll.body.items.some((video) => video.videoId === ready));
 
   t.equal((await callApi(stack, 'GET', '/videos?status=sideways', { token: alice })).status, 400);
@@ -185,8 +203,7 @@ t.test('DELETE /videos/{id}: owner only, removes the record and every object', a
   const byBob = await callApi<Problem>(stack, 'DELETE', `/videos/${videoId}`, { token: bob });
   t.equal(byBob.status, 403);
   t.equal(byBob.body.type, '/problems/forbidden');
-  const listed = async (prefix: string) =>
-    (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).KeyCount ?? 0;
+  const listed = async (prefix: string) => (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).KeyCount ?? 0;
   t.ok((await listed(`video-streams/${videoId}/`)) > 0);
   const byAlice = await callApi(stack, 'DELETE', `/videos/${videoId}`, { token: alice });
   t.equal(byAlice.status, 204);

@@ -83,7 +83,11 @@ t.test('over the limit, every request gets a 429 problem with Retry-After until 
     });
     const body = await response.text();
     t.equal(response.status, 429, `${op.operationId}: 429`);
-    t.same(contractProblems(op, { status: response.status, contentType: response.headers.get('content-type'), body, headers: response.headers }), [], `${op.operationId}: as declared, Retry-After included`);
+    t.same(
+      contractProblems(op, { status: response.status, contentType: response.headers.get('content-type'), body, headers: response.headers }),
+      [],
+      `${op.operationId}: as declared, Retry-After included`,
+    );
     const problem = JSON.parse(body) as Problem;
     t.equal(problem.type, '/problems/too-many-requests');
     const retryAfter = Number(response.headers.get('retry-after'));

@@ -15,13 +15,7 @@ const videoId = await createVideo(stack, alice, 'Hygiene');
 const videoOperations = operations.filter((op) => op.path.includes('{videoId}'));
 
 /** The answer is problem+json with `status`, matching the Problem schema and the security headers. */
-function isProblem(
-  t: Test,
-  label: string,
-  answer: { status: number; headers: Record<string, string> | Headers; body: string },
-  status: number,
-  type?: string,
-) {
+function isProblem(t: Test, label: string, answer: { status: number; headers: Record<string, string> | Headers; body: string }, status: number, type?: string) {
   const header = (name: string) => (answer.headers instanceof Headers ? answer.headers.get(name) : answer.headers[name]);
   t.equal(answer.status, status, `${label}: ${status}`);
   t.match(header('content-type'), /^application\/problem\+json/, `${label}: problem+json`);
@@ -50,22 +44,49 @@ t.test('a 10 KB video id is a 414 problem on every {videoId} operation; 65 chara
     const long = await fetch(`${stack.apiUrl}${op.path.replace('{videoId}', 'a'.repeat(10_240))}`, { method: op.method, headers: bearer });
     const answer = await fetched(long);
     isProblem(t, `${op.operationId} with a 10 KB id`, answer, 414, '/problems/uri-too-long');
-    t.same(contractProblems(op, { status: answer.status, contentType: answer.headers.get('content-type'), body: answer.body }), [], `${op.operationId}: 414 declared`);
+    t.same(
+      contractProblems(op, { status: answer.status, contentType: answer.headers.get('content-type'), body: answer.body }),
+      [],
+      `${op.operationId}: 414 declared`,
+    );
     const over = await fetched(await fetch(`${stack.apiUrl}${op.path.replace('{videoId}', 'a'.repeat(65))}`, { method: op.method, headers: bearer }));
     isProblem(t, `${op.operationId} with a 65-character id`, over, 400, '/problems/invalid-input');
-    t.same(contractProblems(op, { status: over.status, contentType: over.headers.get('content-type'), body: over.body }), [], `${op.operationId}: 400 declared`);
+    t.same(
+      contractProblems(op, { status: over.status, contentType: over.headers.get('content-type'), body: over.body }),
+      [],
+      `${op.operationId}: 400 declared`,
+    );
   }
 });
 
 t.test("what Node's HTTP parser refuses is a problem too: 414, 431, a broken Content-Length", async (t) => {
   const url = `/videos?cursor=${'c'.repeat(100_000)}`;
   isProblem(t, 'a 100 KB URI', await rawRequest(stack.apiUrl, `GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`), 414, '/problems/uri-too-long');
-  isProblem(t, '20 KB of headers', await rawRequest(stack.apiUrl, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`), 431, '/problems/headers-too-large');
+  isProblem(
+    t,
+    '20 KB of headers',
+    await rawRequest(stack.apiUrl, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`),
+    431,
+    '/problems/headers-too-large',
+  );
   // One 16 KB limit for both: whichever is most of it is to blame.
   const nearLimit = 15_000;
-  isProblem(t, 'a 15 KB URI and 2 KB of headers', await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(nearLimit)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(2000)}\r\n\r\n`), 414, '/problems/uri-too-long');
-  isProblem(t, 'a 2 KB URI and 15 KB of headers', await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(2000)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(nearLimit)}\r\n\r\n`), 431, '/problems/headers-too-large');
-  const post = (headers: string, body = '{}') => rawRequest(stack.apiUrl, `POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: application/json\r\n${headers}\r\n${body}`);
+  isProblem(
+    t,
+    'a 15 KB URI and 2 KB of headers',
+    await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(nearLimit)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(2000)}\r\n\r\n`),
+    414,
+    '/problems/uri-too-long',
+  );
+  isProblem(
+    t,
+    'a 2 KB URI and 15 KB of headers',
+    await rawRequest(stack.apiUrl, `GET /health?pad=${'p'.repeat(2000)} HTTP/1.1\r\nHost: x\r\nX-Some: ${'s'.repeat(nearLimit)}\r\n\r\n`),
+    431,
+    '/problems/headers-too-large',
+  );
+  const post = (headers: string, body = '{}') =>
+    rawRequest(stack.apiUrl, `POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: application/json\r\n${headers}\r\n${body}`);
   isProblem(t, 'Content-Length: abc', await post('Content-Length: abc\r\n'), 400, '/problems/invalid-content-length');
   isProblem(t, 'two different Content-Lengths', await post('Content-Length: 2\r\nContent-Length: 3\r\n'), 400, '/problems/invalid-content-length');
   isProblem(t, 'Content-Length with chunked', await post('Content-Length: 2\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'), 400);
@@ -102,7 +123,11 @@ t.test('a JSON body is taken as written: a string, an array or a boolean where t
       await fetch(`${stack.apiUrl}/uploads`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     );
     isProblem(t, label, answer, 400, '/problems/invalid-input');
-    t.same(contractProblems(createUpload, { status: answer.status, contentType: answer.headers.get('content-type'), body: answer.body }), [], `${label}: as declared`);
+    t.same(
+      contractProblems(createUpload, { status: answer.status, contentType: answer.headers.get('content-type'), body: answer.body }),
+      [],
+      `${label}: as declared`,
+    );
   }
   t.equal((await callApi(stack, 'POST', '/uploads', { token: alice, body: valid })).status, 201, 'the same body with its own types: 201');
 });

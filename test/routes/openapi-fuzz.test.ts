@@ -41,7 +41,9 @@ const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dyna
 /** A video of `owner` in each state: awaiting its upload, processing, failed, ready. */
 async function videosOf(owner: string): Promise<string[]> {
   const token = await stack.token(owner);
-  const [awaiting, processing, failed, ready] = await Promise.all(['Awaiting upload', 'Processing', 'Failed', 'Ready'].map((title) => createVideo(stack, token, `${title} of ${owner}`)));
+  const [awaiting, processing, failed, ready] = await Promise.all(
+    ['Awaiting upload', 'Processing', 'Failed', 'Ready'].map((title) => createVideo(stack, token, `${title} of ${owner}`)),
+  );
   await makeReadyWithStreams(stack, ready!, {
     objects: [{ key: 'master.m3u8', body: '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"\n360p/index.m3u8\n' }],
     durationSeconds: 4,
@@ -49,7 +51,7 @@ async function videosOf(owner: string): Promise<string[]> {
   for (const videoId of [processing!, failed!]) {
     const video = await catalog.get(videoId);
     if (!video || !(await catalog.claimForProcessing(video, '0001', new Date().toISOString()))) throw new Error(`could not claim ${videoId}`);
-    await stack.services.videos.handleJobStateChange(jobDetail(videoId, 'PROGRESSING', { jobProgress: { jobPercentComplete: 40 } } as never));
+    await stack.services.videos.handleJobStateChange(jobDetail(videoId, 'PROGRESSING', { jobProgress: { jobPercentComplete: 40 } }));
   }
   await stack.services.videos.handleJobStateChange(jobDetail(failed!, 'ERROR', { errorCode: 1010, errorMessage: 'The source is broken.' }));
   return [awaiting!, processing!, failed!, ready!];
@@ -84,11 +86,7 @@ const uploadsInParts = [await uploadsInPartsOf('alice'), await uploadsInPartsOf(
 
 // Every operation meets the videos of both users in every state (deleteVideo, which runs last,
 // deletes some of them).
-const existingIds = [
-  ...(await videosOf('alice')),
-  ...(await videosOf('bob')),
-  ...uploadsInParts.flatMap((uploads) => [uploads.completable, uploads.open]),
-];
+const existingIds = [...(await videosOf('alice')), ...(await videosOf('bob')), ...uploadsInParts.flatMap((uploads) => [uploads.completable, uploads.open])];
 
 const foreignKeys = await generateKeyPair('RS256');
 const forged = await new SignJWT({ token_use: 'id' })
@@ -144,7 +142,19 @@ const hints: Hints = {
   ),
   contentType: fc.oneof(
     { arbitrary: fc.constantFrom('video/mp4', 'video/quicktime', 'video/x-matroska', 'audio/mpeg', 'audio/flac'), weight: 3 },
-    { arbitrary: fc.constantFrom('VIDEO/MP4', 'video/mp4; codecs="avc1"', 'image/png', 'text/plain', 'application/octet-stream', 'video/', '/mp4', 'video/mp4\r\nx: y'), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(
+        'VIDEO/MP4',
+        'video/mp4; codecs="avc1"',
+        'image/png',
+        'text/plain',
+        'application/octet-stream',
+        'video/',
+        '/mp4',
+        'video/mp4\r\nx: y',
+      ),
+      weight: 1,
+    },
   ),
   sizeBytes: fc.constantFrom(0, 1, 1234, 5 * 1024 ** 3, 5 * 1024 ** 3 + 1, Number.MAX_SAFE_INTEGER),
   // The one part of an upload in parts: to sign again, or (with the ETag storage gave it) to complete.
@@ -158,7 +168,9 @@ const hints: Hints = {
       arbitrary: fc.oneof(
         fc.constantFrom('eyJ2aWRlb0lkIjoieCJ9', Buffer.from('{"createdAt":1}').toString('base64url'), 'bm90IGpzb24', '!!!'),
         // A real cursor tampered with: a character changed, cut short, extended.
-        fc.tuple(fc.constantFrom(...cursors), fc.nat(), fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 })).map(([cursor, at, character]) => cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1)),
+        fc
+          .tuple(fc.constantFrom(...cursors), fc.nat(), fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 }))
+          .map(([cursor, at, character]) => cursor.slice(0, at % cursor.length) + character + cursor.slice((at % cursor.length) + 1)),
         fc.tuple(fc.constantFrom(...cursors), fc.nat()).map(([cursor, at]) => cursor.slice(0, at % cursor.length)),
         fc.constantFrom(...cursors).map((cursor) => `${cursor}AAAA`),
       ),
@@ -180,13 +192,16 @@ interface FuzzRequest {
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 /** Percent-encodes UTF-8 bytes (a lone surrogate becomes U+FFFD, as any client would send it). */
 function percentEncode(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((byte) => (UNRESERVED.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((byte) => (UNRESERVED.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 }
 /** As raw as node:http lets a path be: only what it refuses (controls, spaces, non-ASCII) is encoded. */
 function rawEncode(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it encodes
   return [...text].map((character) => (/[\u0000-\u0020\u007f-\uffff]/.test(character) ? percentEncode(character) : character)).join('');
 }
-const asText = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value) ?? '');
+const asText = (value: unknown) => (typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
 
 const encoded = (value: fc.Arbitrary<unknown>) =>
   fc.tuple(value, fc.boolean()).map(([raw, percent]) => (percent ? percentEncode(asText(raw)) : rawEncode(asText(raw))));
@@ -225,7 +240,10 @@ function queryArbitrary(op: Operation): fc.Arbitrary<string> {
   );
   // Now and then only declared parameters with valid values, to get past validation.
   const valid: Array<fc.Arbitrary<string[]>> = declared.map((parameter) =>
-    fc.option(pair(parameter.name, validValue(parameter.schema, hints, parameter.name)).map((one) => [one]), { nil: [] as string[] }),
+    fc.option(
+      pair(parameter.name, validValue(parameter.schema, hints, parameter.name)).map((one) => [one]),
+      { nil: [] as string[] },
+    ),
   );
   const query = fc.oneof(fc.tuple(fc.tuple(...pairs), unknown), fc.tuple(fc.tuple(...valid), fc.constant([] as string[])));
   return query.map(([declaredPairs, extra]) => {
@@ -235,9 +253,29 @@ function queryArbitrary(op: Operation): fc.Arbitrary<string> {
 }
 
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/problem+json'];
-const OTHER_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/jsonx', '*/*', ''];
+const OTHER_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  'application/jsonx',
+  '*/*',
+  '',
+];
 const brokenJson = fc.oneof(
-  fc.constantFrom('', '{', '{"title":', 'nul', '[1,]', '{"a":1}}', '\u0000', '\ufeff{}', 'NaN', '{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}'),
+  fc.constantFrom(
+    '',
+    '{',
+    '{"title":',
+    'nul',
+    '[1,]',
+    '{"a":1}}',
+    '\u0000',
+    '\ufeff{}',
+    'NaN',
+    '{"__proto__":{"polluted":true}}',
+    '{"constructor":{"prototype":{"polluted":true}}}',
+  ),
   fc.integer({ min: 1, max: 50_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
   fc.string({ unit: 'binary', maxLength: 64 }),
@@ -247,10 +285,12 @@ function bodyArbitrary(op: Operation): fc.Arbitrary<FuzzRequest['body']> {
   const declared = op.requestBody?.content['application/json']?.schema;
   const json = (value: fc.Arbitrary<unknown>) =>
     fc.tuple(value, fc.constantFrom(...JSON_TYPES)).map(([payload, contentType]) => ({ contentType, payload: Buffer.from(JSON.stringify(payload) ?? 'null') }));
-  const other = fc.tuple(fc.oneof(brokenJson, oddString), fc.constantFrom<string | undefined>(...JSON_TYPES, ...OTHER_TYPES, undefined)).map(([text, contentType]) => ({
-    contentType,
-    payload: Buffer.from(text),
-  }));
+  const other = fc
+    .tuple(fc.oneof(brokenJson, oddString), fc.constantFrom<string | undefined>(...JSON_TYPES, ...OTHER_TYPES, undefined))
+    .map(([text, contentType]) => ({
+      contentType,
+      payload: Buffer.from(text),
+    }));
   // Over the API's 1 MiB body limit, rarely: one such body costs as much as hundreds of others.
   const oversized = fc.constant({ contentType: 'application/json', payload: Buffer.from(JSON.stringify({ title: 'x'.repeat(1100 * 1024) })) });
   if (declared) {
@@ -305,7 +345,14 @@ function send(op: Operation, request: FuzzRequest): Promise<Answer> {
 
 function describe(op: Operation, request: FuzzRequest): string {
   const path = op.path.replace(/\{(\w+)\}/g, (_match, name: string) => request.path[name]!) + request.query;
-  const auth = request.authorization === undefined ? 'no token' : request.authorization.startsWith(`Bearer ${alice}`) ? 'alice' : request.authorization === `Bearer ${bob}` ? 'bob' : `Authorization: ${request.authorization.slice(0, 40)}`;
+  const auth =
+    request.authorization === undefined
+      ? 'no token'
+      : request.authorization.startsWith(`Bearer ${alice}`)
+        ? 'alice'
+        : request.authorization === `Bearer ${bob}`
+          ? 'bob'
+          : `Authorization: ${request.authorization.slice(0, 40)}`;
   const body = request.body ? ` ${request.body.contentType ?? '(no content type)'} ${request.body.payload.toString('utf8').slice(0, 300)}` : '';
   return `${op.method} ${path.length > 300 ? `${path.slice(0, 300)}… (${path.length} chars)` : path} [${auth}]${body}`;
 }
@@ -323,7 +370,12 @@ const successExamples: Record<string, FuzzRequest[]> = {
   listUploadedParts: [{ authorization: `Bearer ${alice}`, path: { videoId: aliceUploads!.open }, query: '' }],
   signUploadParts: [{ authorization: `Bearer ${alice}`, path: { videoId: aliceUploads!.open }, query: '', body: jsonBody({ parts: [{ partNumber: 1 }] }) }],
   completeUpload: [
-    { authorization: `Bearer ${alice}`, path: { videoId: aliceUploads!.completable }, query: '', body: jsonBody({ parts: [{ partNumber: 1, etag: aliceUploads!.etag }] }) },
+    {
+      authorization: `Bearer ${alice}`,
+      path: { videoId: aliceUploads!.completable },
+      query: '',
+      body: jsonBody({ parts: [{ partNumber: 1, etag: aliceUploads!.etag }] }),
+    },
   ],
 };
 
@@ -343,16 +395,32 @@ for (const op of ordered) {
         requests++;
         byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1;
         if (answer.status >= 500) serverErrors++;
-        const problems = contractProblems(op, { status: answer.status, contentType: answer.headers['content-type'], body: answer.body, headers: answer.headers });
+        const problems = contractProblems(op, {
+          status: answer.status,
+          contentType: answer.headers['content-type'],
+          body: answer.body,
+          headers: answer.headers,
+        });
         if (answer.status >= 500) problems.unshift('a server error');
         if (answer.headers['x-content-type-options'] !== 'nosniff') problems.push('no security headers');
         if (problems.length > 0) throw new Error(`${describe(op, request)}\n  → ${answer.status} ${answer.body.slice(0, 300)}\n  ${problems.join('\n  ')}`);
       }),
-      { numRuns: RUNS, examples: (successExamples[op.operationId] ?? []).map((request) => [request] as [FuzzRequest]), ...(SEED === undefined ? {} : { seed: SEED }) },
+      {
+        numRuns: RUNS,
+        examples: (successExamples[op.operationId] ?? []).map((request) => [request] as [FuzzRequest]),
+        ...(SEED === undefined ? {} : { seed: SEED }),
+      },
     );
-    t.comment(`${op.operationId}: ${Object.entries(byStatus).map(([status, count]) => `${count}× ${status}`).join(', ')}`);
+    t.comment(
+      `${op.operationId}: ${Object.entries(byStatus)
+        .map(([status, count]) => `${count}× ${status}`)
+        .join(', ')}`,
+    );
     const declaredSuccess = Object.keys(op.responses).filter((status) => status.startsWith('2'));
-    t.ok(declaredSuccess.some((status) => byStatus[status]), `the fuzz reached a success (${declaredSuccess.join(', ')}) too`);
+    t.ok(
+      declaredSuccess.some((status) => byStatus[status]),
+      `the fuzz reached a success (${declaredSuccess.join(', ')}) too`,
+    );
   });
 }
 

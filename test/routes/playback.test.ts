@@ -36,7 +36,10 @@ async function readyVideo(durationSeconds: number): Promise<string> {
 
 t.test('a ready video gives any signed-in user a signed manifest URL on the CDN', async (t) => {
   const videoId = await readyVideo(6);
-  for (const [who, token] of [['the owner', alice], ['another user', bob]] as const) {
+  for (const [who, token] of [
+    ['the owner', alice],
+    ['another user', bob],
+  ] as const) {
     const before = Date.now();
     const { status, body, headers } = await callApi<Playback>(stack, 'GET', `/videos/${videoId}/playback`, { token });
     t.equal(status, 200, who);
@@ -63,7 +66,9 @@ t.test('a video longer than the lifetime setting gets its duration plus the marg
   const lifetime = (Date.parse(body.expiresAt) - before) / 1000;
   t.ok(lifetime >= duration + MARGIN, `lives ${lifetime} s for a ${duration} s video`);
   t.ok(lifetime <= Math.ceil(duration) + MARGIN + 2);
-  const policy = JSON.parse(Buffer.from(new URL(body.manifestUrl).searchParams.get('Policy')!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64').toString()) as {
+  const policy = JSON.parse(
+    Buffer.from(new URL(body.manifestUrl).searchParams.get('Policy')!.replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/'), 'base64').toString(),
+  ) as {
     Statement: Array<{ Resource: string; Condition: { DateLessThan: { 'AWS:EpochTime': number } } }>;
   };
   t.equal(policy.Statement[0]!.Resource, `${stack.cdnUrl}/video-streams/${videoId}/*`, 'one wildcard policy for every object of the video');
@@ -83,20 +88,22 @@ t.test('a processing video becomes watchable by its owner once its first renditi
   const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
   t.ok(await catalog.claimForProcessing((await catalog.get(videoId))!, '0001', new Date().toISOString()));
   const jobEvent = (status: 'PROGRESSING' | 'STATUS_UPDATE', published: boolean) =>
-    stack.services.videos.handleJobStateChange(jobDetail(videoId, status, {
-      jobProgress: { jobPercentComplete: 10 },
-      ...(published
-        ? {
-            outputGroupDetails: [
-              {
-                type: 'HLS_GROUP',
-                playlistFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/master.m3u8`],
-                outputDetails: [{ outputFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/360p/index.m3u8`] }],
-              },
-            ],
-          }
-        : {}),
-    }));
+    stack.services.videos.handleJobStateChange(
+      jobDetail(videoId, status, {
+        jobProgress: { jobPercentComplete: 10 },
+        ...(published
+          ? {
+              outputGroupDetails: [
+                {
+                  type: 'HLS_GROUP',
+                  playlistFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/master.m3u8`],
+                  outputDetails: [{ outputFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/360p/index.m3u8`] }],
+                },
+              ],
+            }
+          : {}),
+      }),
+    );
   await jobEvent('PROGRESSING', false);
   await jobEvent('STATUS_UPDATE', false);
   const before = await callApi<Problem>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });

@@ -34,7 +34,11 @@ t.test('only tokens that verified are remembered', async (t) => {
   const [head, payload, signature] = good.split('.');
   const forged = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'mallory' })).toString('base64url')}.${signature}`;
   for (let attempt = 0; attempt < 2; attempt++) {
-    await t.rejects(tokens.verify(`Bearer ${forged}`), new UnauthenticatedError('Unauthenticated: the token is not valid here'), `forged, attempt ${attempt + 1}`);
+    await t.rejects(
+      tokens.verify(`Bearer ${forged}`),
+      new UnauthenticatedError('Unauthenticated: the token is not valid here'),
+      `forged, attempt ${attempt + 1}`,
+    );
   }
   await t.rejects(tokens.verify(`Bearer ${await issueToken(issuer.keys, 'bob', { audience: 'another-app' })}`), UnauthenticatedError, 'foreign audience');
   for (const header of [undefined, '', 'Bearer', `Basic ${good}`, `Bearer ${good} extra`, `bearer ${good}`]) {
@@ -55,8 +59,8 @@ t.test('the cache is bounded: the oldest token goes first and is simply verified
   const headers = await Promise.all(['u1', 'u2', 'u3'].map(async (user) => `Bearer ${await issueToken(issuer.keys, user)}`));
   const viewers = [];
   for (const header of headers) viewers.push(await tokens.verify(header));
-  t.equal(await tokens.verify(headers[2]!), viewers[2], 'the newest is remembered');
-  const again = await tokens.verify(headers[0]!);
+  t.equal(await tokens.verify(headers[2]), viewers[2], 'the newest is remembered');
+  const again = await tokens.verify(headers[0]);
   t.same(again, { userId: 'u1' });
   t.not(again, viewers[0], 'the oldest was dropped, and verified afresh');
 });

@@ -42,7 +42,13 @@ function countingCatalog() {
 /** Runs `read` to completion, releasing the counting catalog's answers as they are asked for. */
 async function settle<T>(fake: ReturnType<typeof countingCatalog>, read: Promise<T>): Promise<T> {
   for (;;) {
-    const done = await Promise.race([read.then(() => true, () => true), new Promise<false>((resolve) => setImmediate(() => resolve(false)))]);
+    const done = await Promise.race([
+      read.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => setImmediate(() => resolve(false))),
+    ]);
     if (done) return read;
     fake.release();
   }

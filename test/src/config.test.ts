@@ -28,7 +28,11 @@ t.test('a malformed setting fails naming the variable', async (t) => {
   t.throws(() => loadConfig({ ...minimal, MAX_UPLOAD_BYTES: 'lots' }), /MAX_UPLOAD_BYTES/);
   t.throws(() => loadConfig({ ...minimal, JWT_JWKS_URL: 'not a url' }), /JWT_JWKS_URL/);
   t.throws(() => loadConfig({ ...minimal, MAX_UPLOAD_BYTES: String(S3_MULTIPART.maxObjectBytes + 1) }), /MAX_UPLOAD_BYTES/, 'S3 stores at most 5 TiB');
-  t.throws(() => loadConfig({ ...minimal, MULTIPART_PART_BYTES: String(S3_MULTIPART.minPartBytes - 1) }), /MULTIPART_PART_BYTES/, 'S3 takes parts of 5 MiB and more');
+  t.throws(
+    () => loadConfig({ ...minimal, MULTIPART_PART_BYTES: String(S3_MULTIPART.minPartBytes - 1) }),
+    /MULTIPART_PART_BYTES/,
+    'S3 takes parts of 5 MiB and more',
+  );
   t.throws(() => loadConfig({ ...minimal, MULTIPART_UPLOAD_TTL_SECONDS: String(2 * 86_400) }), /MULTIPART_UPLOAD_TTL_SECONDS/, 'within the lifecycle rule');
 });
 

@@ -11,8 +11,7 @@ import {
   videoBitrateFor,
 } from '../../src/ladder.ts';
 
-const sizes = (source: { width: number; height: number }) =>
-  planRenditions(source).map((r) => `${r.name} ${r.width}x${r.height}`);
+const sizes = (source: { width: number; height: number }) => planRenditions(source).map((r) => `${r.name} ${r.width}x${r.height}`);
 
 t.test('segments are 4 seconds long', async (t) => {
   t.equal(SEGMENT_SECONDS, 4);
@@ -51,7 +50,12 @@ t.test('every source keeps its resolution class: SD and in-between sizes get a r
 });
 
 t.test('never upscaled', async (t) => {
-  for (const source of [{ width: 854, height: 480 }, { width: 1600, height: 900 }, { width: 1000, height: 562 }, { width: 1920, height: 800 }]) {
+  for (const source of [
+    { width: 854, height: 480 },
+    { width: 1600, height: 900 },
+    { width: 1000, height: 562 },
+    { width: 1920, height: 800 },
+  ]) {
     for (const r of planRenditions(source)) {
       t.ok(r.width <= source.width + 1 && r.height <= source.height + 1, `${r.name} ${r.width}x${r.height} within ${source.width}x${source.height}`);
     }
@@ -132,6 +136,16 @@ t.test('every layout becomes stereo: 5.1 and 7.1 with centre and surrounds at -3
     [0, -60, -3, -60, -3, -60],
     [-60, 0, -3, -60, -60, -3],
   ]);
-  t.same(stereoDownmix(8)!.map((side) => side.length), [8, 8]);
-  t.same(stereoDownmix(4), [[0, -60, -60, -60], [-60, 0, -60, -60]], 'no standard downmix: the first two channels');
+  t.same(
+    stereoDownmix(8)!.map((side) => side.length),
+    [8, 8],
+  );
+  t.same(
+    stereoDownmix(4),
+    [
+      [0, -60, -60, -60],
+      [-60, 0, -60, -60],
+    ],
+    'no standard downmix: the first two channels',
+  );
 });

@@ -11,12 +11,12 @@ t.test('the preferred part size, until 10,000 parts would not hold the file', as
   const huge = planParts(S3_MULTIPART.maxObjectBytes, 16 * MiB);
   t.ok(huge.partCount <= S3_MULTIPART.maxParts, `5 TiB in ${huge.partCount} parts of ${huge.partSizeBytes / MiB} MiB`);
   t.same(planParts(1, 16 * MiB), { sizeBytes: 1, partSizeBytes: 16 * MiB, partCount: 1 }, 'one byte is one (last) part');
-  t.same(planParts(100 * MiB, 1 * MiB).partSizeBytes, S3_MULTIPART.minPartBytes, 'never under S3\'s 5 MiB');
+  t.same(planParts(100 * MiB, 1 * MiB).partSizeBytes, S3_MULTIPART.minPartBytes, "never under S3's 5 MiB");
   t.throws(() => planParts(0, 16 * MiB), RangeError);
   t.throws(() => planParts(S3_MULTIPART.maxObjectBytes + 1, 16 * MiB), RangeError);
 });
 
-t.test('any size: parts within S3\'s rules that add up to the file exactly', async () => {
+t.test("any size: parts within S3's rules that add up to the file exactly", async () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: S3_MULTIPART.maxObjectBytes }),
@@ -36,7 +36,10 @@ t.test('any size: parts within S3\'s rules that add up to the file exactly', asy
 
 t.test('a part number outside the upload has no size', async (t) => {
   const layout = planParts(20 * MiB, 8 * MiB);
-  t.same([1, 2, 3].map((n) => partSize(layout, n)), [8 * MiB, 8 * MiB, 4 * MiB]);
+  t.same(
+    [1, 2, 3].map((n) => partSize(layout, n)),
+    [8 * MiB, 8 * MiB, 4 * MiB],
+  );
   t.throws(() => partSize(layout, 0), RangeError);
   t.throws(() => partSize(layout, 4), RangeError);
   t.throws(() => partSize(layout, 1.5), RangeError);
@@ -47,5 +50,11 @@ t.test('ETags compare without their quotes; part lists read as words', async (t)
   t.notOk(sameEtag('"abc"', '"abd"'));
   t.equal(listNumbers([3]), '3');
   t.equal(listNumbers([3, 5, 9]), '3, 5 and 9');
-  t.equal(listNumbers(Array.from({ length: 14 }, (_, i) => i + 1), 10), '1, 2, 3, 4, 5, 6, 7, 8, 9, 10 … and 4 more');
+  t.equal(
+    listNumbers(
+      Array.from({ length: 14 }, (_, i) => i + 1),
+      10,
+    ),
+    '1, 2, 3, 4, 5, 6, 7, 8, 9, 10 … and 4 more',
+  );
 });

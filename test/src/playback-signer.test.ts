@@ -1,12 +1,7 @@
 import t from 'tap';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import {
-  createPlaybackSigner,
-  inlinePrivateKey,
-  playbackLifetimeSeconds,
-  privateKeyFromSsm,
-} from '../../src/playback-signer.ts';
+import { createPlaybackSigner, inlinePrivateKey, playbackLifetimeSeconds, privateKeyFromSsm } from '../../src/playback-signer.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -98,8 +93,18 @@ t.test('signs at most once per call, and once per video and expiry second: a rep
   t.equal(again.manifestUrl, first.manifestUrl);
   const fresh = await signer.signManifest({ videoId, durationSeconds: 0, now });
   t.not(fresh.manifestUrl, first.manifestUrl, 'another lifetime is another policy');
-  const otherSigner = createPlaybackSigner({ cdnBaseUrl: cdn, keyPairId: 'K2JCJMDEHXQW5F', privateKey: inlinePrivateKey(privateKey), ttlSeconds: 600, marginSeconds: 60 });
-  t.equal((await otherSigner.signManifest({ videoId, now })).manifestUrl, first.manifestUrl, 'what signing again gives, byte for byte (RSA PKCS#1 v1.5 is deterministic)');
+  const otherSigner = createPlaybackSigner({
+    cdnBaseUrl: cdn,
+    keyPairId: 'K2JCJMDEHXQW5F',
+    privateKey: inlinePrivateKey(privateKey),
+    ttlSeconds: 600,
+    marginSeconds: 60,
+  });
+  t.equal(
+    (await otherSigner.signManifest({ videoId, now })).manifestUrl,
+    first.manifestUrl,
+    'what signing again gives, byte for byte (RSA PKCS#1 v1.5 is deterministic)',
+  );
   await counting.signManifest({ videoId: '7c9e6679-7425-40de-944b-e07fc1f90ae7', now });
   t.equal(signatures(), 2, 'another video: one more signature');
   await counting.signManifest({ videoId, now: new Date(now.getTime() + 1000) });

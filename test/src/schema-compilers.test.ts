@@ -35,7 +35,10 @@ async function exampleApp(lazy: boolean): Promise<FastifyInstance> {
     {
       schema: {
         params: Type.Object({ id: Type.String({ pattern: '^[a-z]+$' }) }),
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 5 })), tags: Type.Optional(Type.Array(Type.String())) }),
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 5 })),
+          tags: Type.Optional(Type.Array(Type.String())),
+        }),
         body: Type.Object({ count: Type.Integer() }, { additionalProperties: false }),
         response: { 200: Type.Ref('Thing'), 400: Type.Object({ message: Type.String() }) },
       },

@@ -60,24 +60,50 @@ t.test('create, sign, list, complete: the source is the parts, in order, once', 
     etags.push(answer.headers.get('etag')!);
   }
   const stored = await storage.listSourceParts(videoId, uploadId);
-  t.same(stored.map(({ partNumber, sizeBytes, etag }) => ({ partNumber, sizeBytes, etag })), sizes.map((sizeBytes, index) => ({ partNumber: index + 1, sizeBytes, etag: etags[index] })));
+  t.same(
+    stored.map(({ partNumber, sizeBytes, etag }) => ({ partNumber, sizeBytes, etag })),
+    sizes.map((sizeBytes, index) => ({ partNumber: index + 1, sizeBytes, etag: etags[index] })),
+  );
 
   await t.rejects(
-    storage.completeSourceUpload(videoId, uploadId, [{ partNumber: 1, etag: etags[0]! }, { partNumber: 2, etag: '"00000000000000000000000000000000"' }]),
+    storage.completeSourceUpload(videoId, uploadId, [
+      { partNumber: 1, etag: etags[0]! },
+      { partNumber: 2, etag: '"00000000000000000000000000000000"' },
+    ]),
     MultipartCompletionRefusedError,
-    'S3\'s InvalidPart is a refusal, not a success',
+    "S3's InvalidPart is a refusal, not a success",
   );
-  t.equal(await storage.completeSourceUpload(videoId, uploadId, etags.map((etag, index) => ({ partNumber: index + 1, etag }))), 'created');
+  t.equal(
+    await storage.completeSourceUpload(
+      videoId,
+      uploadId,
+      etags.map((etag, index) => ({ partNumber: index + 1, etag })),
+    ),
+    'created',
+  );
   t.equal(await storage.hasSource(videoId), true);
-  t.equal(await storage.readText(`uploads/${videoId}/source`).then((text) => text.length), sizes.reduce((a, b) => a + b, 0));
+  t.equal(
+    await storage.readText(`uploads/${videoId}/source`).then((text) => text.length),
+    sizes.reduce((a, b) => a + b, 0),
+  );
   await t.rejects(storage.listSourceParts(videoId, uploadId), MultipartUploadGoneError, 'a completed upload is gone');
   // If-None-Match is checked first: a repeated completion finds the source it made.
   t.equal(await storage.completeSourceUpload(videoId, uploadId, [{ partNumber: 1, etag: etags[0]! }]), 'exists');
-  await t.rejects(storage.completeSourceUpload('9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', uploadId, [{ partNumber: 1, etag: etags[0]! }]), MultipartUploadGoneError, 'an upload S3 does not hold');
+  await t.rejects(
+    storage.completeSourceUpload('9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', uploadId, [{ partNumber: 1, etag: etags[0]! }]),
+    MultipartUploadGoneError,
+    'an upload S3 does not hold',
+  );
 
   // A second upload of the same key cannot replace the source: created once (If-None-Match: *).
   const second = await storage.createSourceMultipartUpload({ videoId, contentType: 'video/mp4' });
-  const [url] = await storage.presignSourceParts({ videoId, uploadId: second.uploadId, parts: [{ partNumber: 1, sizeBytes: 10 }], expiresInSeconds: 300, now: new Date() });
+  const [url] = await storage.presignSourceParts({
+    videoId,
+    uploadId: second.uploadId,
+    parts: [{ partNumber: 1, sizeBytes: 10 }],
+    expiresInSeconds: 300,
+    now: new Date(),
+  });
   const etag = (await fetch(url!.url, { method: 'PUT', body: new Uint8Array(10) })).headers.get('etag')!;
   t.equal(await storage.completeSourceUpload(videoId, second.uploadId, [{ partNumber: 1, etag }]), 'exists');
 });
@@ -94,7 +120,7 @@ t.test('pending uploads are listed; aborting one is safe to repeat', async (t) =
   t.equal(await storage.hasSource(other), false);
 });
 
-t.test('every request the adapter sent is valid against botocore\'s S3 model', async (t) => {
+t.test("every request the adapter sent is valid against botocore's S3 model", async (t) => {
   const operations = new Set(sent.map((request) => request.operation));
   for (const operation of ['CreateMultipartUpload', 'ListParts', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListMultipartUploads', 'ListObjectsV2']) {
     t.ok(operations.has(operation), `${operation} was sent`);

@@ -54,5 +54,8 @@ t.test('a key S3 keeps is an error naming it, not a quiet success', async (t) =>
   t.type(error, ObjectsNotDeletedError);
   t.same((error as ObjectsNotDeletedError).failures, [{ key: 'video-streams/v1/360p/seg_00000.ts', code: 'AccessDenied' }]);
   t.match((error as Error).message, 'video-streams/v1/360p/seg_00000.ts (AccessDenied)');
-  t.ok(requests.some((request) => request.endsWith('?delete')), 'DeleteObjects was really sent');
+  t.ok(
+    requests.some((request) => request.endsWith('?delete')),
+    'DeleteObjects was really sent',
+  );
 });

@@ -15,13 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import {
-  AUDIO_BITRATE,
-  AUDIO_SAMPLE_RATE,
-  gopFrames,
-  frameRateValue,
-  SEGMENT_SECONDS,
-} from '../../../src/ladder.ts';
+import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../../src/ladder.ts';
 import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../../src/schemas/transcode.ts';
 import { isUrl, summarizeFfmpegStderr } from './probe.ts';
 
@@ -99,13 +93,20 @@ const COMMON = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-nostats', '-p
 function hlsArgs(options: { playlistType: 'vod' | 'event'; outDir: string; streamMap?: string; single?: string }): string[] {
   const folder = options.single ?? '%v';
   return [
-    '-max_muxing_queue_size', '4096',
-    '-f', 'hls',
-    '-hls_time', String(SEGMENT_SECONDS),
-    '-hls_playlist_type', options.playlistType,
-    '-hls_segment_type', 'mpegts',
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', path.join(options.outDir, folder, 'segment_%05d.ts'),
+    '-max_muxing_queue_size',
+    '4096',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(SEGMENT_SECONDS),
+    '-hls_playlist_type',
+    options.playlistType,
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_filename',
+    path.join(options.outDir, folder, 'segment_%05d.ts'),
     ...(options.streamMap ? ['-master_pl_name', FFMPEG_MASTER, '-var_stream_map', options.streamMap] : []),
     path.join(options.outDir, folder, 'index.m3u8'),
   ];
@@ -119,7 +120,10 @@ const linear = (decibels: number) => Number((10 ** (decibels / 20)).toFixed(4));
  * remix applies), then 48 kHz. `pan` with `=` does not renormalise, as MediaConvert does not.
  */
 export function audioFilter(track: AudioTrackPlan): string {
-  const [left, right] = track.downmix ?? [[0, -60], [-60, 0]];
+  const [left, right] = track.downmix ?? [
+    [0, -60],
+    [-60, 0],
+  ];
   const channel = (gains: number[]) =>
     gains
       .map((gain, input) => (gain <= -60 ? undefined : gain === 0 ? `c${input}` : `${linear(gain)}*c${input}`))
@@ -258,10 +262,16 @@ export function buildEncodeArgs(options: EncodeOptions): string[] {
       // GOP limit, no scene cuts), so the HLS muxer, which cuts at the first keyframe past each
       // SEGMENT_SECONDS, cuts both at the same frames.
       args.push(
-        '-force_key_frames', forcedKeyframes(keyframeTimes),
-        '-g', '1000000', '-sc_threshold', '0',
-        '-fps_mode', 'passthrough',
-        '-output_ts_offset', String(SOURCE_TIMESTAMP_OFFSET),
+        '-force_key_frames',
+        forcedKeyframes(keyframeTimes),
+        '-g',
+        '1000000',
+        '-sc_threshold',
+        '0',
+        '-fps_mode',
+        'passthrough',
+        '-output_ts_offset',
+        String(SOURCE_TIMESTAMP_OFFSET),
       );
     } else {
       const gop = String(gopFrames(frameRateValue(video!.frameRate)));
@@ -325,7 +335,23 @@ export async function capturePoster(options: {
   signal?: AbortSignal;
 }): Promise<void> {
   const scale = options.size ? ['-vf', `scale=${options.size.width}:${options.size.height},setsar=1`] : [];
-  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', options.segment, '-frames:v', '1', ...scale, '-q:v', '3', '-update', '1', options.outFile];
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-i',
+    options.segment,
+    '-frames:v',
+    '1',
+    ...scale,
+    '-q:v',
+    '3',
+    '-update',
+    '1',
+    options.outFile,
+  ];
   options.signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -432,11 +458,7 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', onAbort);
-      reject(
-        error.code === 'ENOENT'
-          ? new Error('ffmpeg is not installed (looked for it on PATH)', { cause: error })
-          : error,
-      );
+      reject(error.code === 'ENOENT' ? new Error('ffmpeg is not installed (looked for it on PATH)', { cause: error }) : error);
     });
     child.on('close', (code, exitSignal) => {
       clearTimeout(killTimer);
@@ -447,11 +469,7 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
         return reject(new SourceDamagedError('The video is too damaged to convert: most of its pictures could not be decoded.'));
       }
       const reason = summarizeFfmpegStderr(stderr, input);
-      reject(
-        new TranscodeFailedError(
-          `Transcoding failed: ${reason} (ffmpeg exited with ${exitSignal ?? `code ${code}`})`,
-        ),
-      );
+      reject(new TranscodeFailedError(`Transcoding failed: ${reason} (ffmpeg exited with ${exitSignal ?? `code ${code}`})`));
     });
   });
 }
@@ -463,7 +481,18 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
  */
 export async function videoStartSeconds(input: string, signal?: AbortSignal): Promise<number> {
   const stdout = await new Promise<string>((resolve, reject) => {
-    const args = ['-v', 'error', ...(isUrl(input) ? ['-rw_timeout', '30000000'] : []), '-select_streams', 'V:0', '-show_entries', 'stream=start_time', '-of', 'json', input];
+    const args = [
+      '-v',
+      'error',
+      ...(isUrl(input) ? ['-rw_timeout', '30000000'] : []),
+      '-select_streams',
+      'V:0',
+      '-show_entries',
+      'stream=start_time',
+      '-of',
+      'json',
+      input,
+    ];
     const child = spawn('ffprobe', args, { ...(signal ? { signal } : {}) });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -477,16 +506,11 @@ export async function videoStartSeconds(input: string, signal?: AbortSignal): Pr
 /** RFC 6381 codec strings, e.g. `avc1.640028,mp4a.40.2`, read from an encoded segment. */
 export async function codecsOf(file: string): Promise<string> {
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn('ffprobe', [
-      '-v', 'error', '-print_format', 'json',
-      '-show_entries', 'stream=codec_type,codec_name,profile,level', file,
-    ]);
+    const child = spawn('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_entries', 'stream=codec_type,codec_name,profile,level', file]);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new TranscodeFailedError(`ffprobe could not read ${file}`)),
-    );
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new TranscodeFailedError(`ffprobe could not read ${file}`))));
   });
   const { streams = [] } = JSON.parse(stdout) as {
     streams?: Array<{ codec_type?: string; codec_name?: string; profile?: string; level?: number }>;

@@ -251,10 +251,7 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
   }
 
   async function putText(relative: string, text: string): Promise<void> {
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: text, ContentType: PLAYLIST_CONTENT_TYPE }),
-      { abortSignal: signal },
-    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: text, ContentType: PLAYLIST_CONTENT_TYPE }), { abortSignal: signal });
   }
 
   /**
@@ -394,10 +391,7 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
         await uploadPlaylist(rendition);
       }
       const listed = [...tracked.values()].filter((r) => r.listed);
-      await putText(
-        MASTER_PLAYLIST,
-        masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))),
-      );
+      await putText(MASTER_PLAYLIST, masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))));
       const area = (r: Tracked) => (r.output.kind === 'video' ? r.output.width * r.output.height : 0);
       return {
         type: 'HLS_GROUP',

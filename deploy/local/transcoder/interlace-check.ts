@@ -60,7 +60,26 @@ export function parseIdet(stderr: string): InterlaceCount | undefined {
 export function countInterlacedFrames(input: string, options: { signal?: AbortSignal; threads?: number } = {}): Promise<InterlaceCount | undefined> {
   const { signal } = options;
   const threads = options.threads ? ['-threads', String(options.threads)] : [];
-  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-nostats', ...threads, '-i', input, '-map', '0:V:0', '-frames:v', String(FRAMES), '-vf', IDET_FILTER, '-an', '-f', 'null', '-'];
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'info',
+    '-nostats',
+    ...threads,
+    '-i',
+    input,
+    '-map',
+    '0:V:0',
+    '-frames:v',
+    String(FRAMES),
+    '-vf',
+    IDET_FILTER,
+    '-an',
+    '-f',
+    'null',
+    '-',
+  ];
   return new Promise((resolve, reject) => {
     execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
       if (error?.name === 'AbortError') return reject(error);

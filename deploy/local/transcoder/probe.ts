@@ -26,7 +26,10 @@ export function summarizeFfmpegStderr(stderr: string, input?: string): string {
   const componentPrefix = /^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/i;
   const fromComponent = lines.filter((line) => componentPrefix.test(line)).at(-1);
   const chosen = fromComponent ?? lines.at(-1) ?? 'unknown error';
-  return chosen.replace(componentPrefix, '').replace(/^the source:\s*/, '').slice(0, 300);
+  return chosen
+    .replace(componentPrefix, '')
+    .replace(/^the source:\s*/, '')
+    .slice(0, 300);
 }
 
 interface FfprobeStream {
@@ -63,20 +66,71 @@ const HTTP_TIMEOUT_US = '30000000';
 
 /** ffprobe's codec names as Probe's Codec enum (anything else is UNKNOWN there too). */
 const CODECS: Record<string, string> = {
-  h264: 'AVC', hevc: 'HEVC', av1: 'AV1', vp8: 'VP8', vp9: 'VP9', mpeg2video: 'MPEG2', mpeg1video: 'MPEG1',
-  mpeg4: 'MP4V', prores: 'PRORES', mjpeg: 'MJPEG', jpeg2000: 'JPEG2000', qtrle: 'QTRLE', theora: 'THEORA',
-  rawvideo: 'UNCOMPRESSED', aac: 'AAC', ac3: 'AC3', eac3: 'EAC3', flac: 'FLAC', mp3: 'MP3', opus: 'OPUS',
-  vorbis: 'VORBIS', mov_text: 'WEBVTT', webvtt: 'WEBVTT', eia_608: 'C608',
+  h264: 'AVC',
+  hevc: 'HEVC',
+  av1: 'AV1',
+  vp8: 'VP8',
+  vp9: 'VP9',
+  mpeg2video: 'MPEG2',
+  mpeg1video: 'MPEG1',
+  mpeg4: 'MP4V',
+  prores: 'PRORES',
+  mjpeg: 'MJPEG',
+  jpeg2000: 'JPEG2000',
+  qtrle: 'QTRLE',
+  theora: 'THEORA',
+  rawvideo: 'UNCOMPRESSED',
+  aac: 'AAC',
+  ac3: 'AC3',
+  eac3: 'EAC3',
+  flac: 'FLAC',
+  mp3: 'MP3',
+  opus: 'OPUS',
+  vorbis: 'VORBIS',
+  mov_text: 'WEBVTT',
+  webvtt: 'WEBVTT',
+  eia_608: 'C608',
 };
 
 /** ffprobe's colour names as Probe's ColorPrimaries / TransferCharacteristics / MatrixCoefficients. */
-const PRIMARIES: Record<string, string> = { bt709: 'ITU_709', bt2020: 'ITU_2020', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG', bt470m: 'ITU_470M', smpte240m: 'SMPTE_240M', film: 'GENERIC_FILM', smpte432: 'SMPTE_EG_432_1', smpte431: 'SMPTE_431_2' };
-const TRANSFERS: Record<string, string> = {
-  bt709: 'ITU_709', 'arib-std-b67': 'ARIB_B67', smpte2084: 'SMPTE_2084', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG',
-  bt470m: 'ITU_470M', smpte240m: 'SMPTE_240M', linear: 'LINEAR', 'iec61966-2-1': 'IEC_61966_2_1', 'iec61966-2-4': 'IEC_61966_2_4',
-  'bt2020-10': 'ITU_2020_10bit', 'bt2020-12': 'ITU_2020_12bit', bt1361e: 'ITU_1361', smpte428: 'SMPTE_428_1',
+const PRIMARIES: Record<string, string> = {
+  bt709: 'ITU_709',
+  bt2020: 'ITU_2020',
+  smpte170m: 'SMPTE_170M',
+  bt470bg: 'ITU_470BG',
+  bt470m: 'ITU_470M',
+  smpte240m: 'SMPTE_240M',
+  film: 'GENERIC_FILM',
+  smpte432: 'SMPTE_EG_432_1',
+  smpte431: 'SMPTE_431_2',
 };
-const MATRICES: Record<string, string> = { bt709: 'ITU_709', bt2020nc: 'ITU_2020_NCL', bt2020c: 'ITU_2020_CL', smpte170m: 'SMPTE_170M', bt470bg: 'ITU_470BG', smpte240m: 'SMPTE_240M', gbr: 'RGB', fcc: 'FCC', ycgco: 'YCgCo' };
+const TRANSFERS: Record<string, string> = {
+  bt709: 'ITU_709',
+  'arib-std-b67': 'ARIB_B67',
+  smpte2084: 'SMPTE_2084',
+  smpte170m: 'SMPTE_170M',
+  bt470bg: 'ITU_470BG',
+  bt470m: 'ITU_470M',
+  smpte240m: 'SMPTE_240M',
+  linear: 'LINEAR',
+  'iec61966-2-1': 'IEC_61966_2_1',
+  'iec61966-2-4': 'IEC_61966_2_4',
+  'bt2020-10': 'ITU_2020_10bit',
+  'bt2020-12': 'ITU_2020_12bit',
+  bt1361e: 'ITU_1361',
+  smpte428: 'SMPTE_428_1',
+};
+const MATRICES: Record<string, string> = {
+  bt709: 'ITU_709',
+  bt2020nc: 'ITU_2020_NCL',
+  bt2020c: 'ITU_2020_CL',
+  smpte170m: 'SMPTE_170M',
+  bt470bg: 'ITU_470BG',
+  smpte240m: 'SMPTE_240M',
+  gbr: 'RGB',
+  fcc: 'FCC',
+  ycgco: 'YCgCo',
+};
 
 /** Probe's Container.Format from ffprobe's format name (blank for what Probe does not name). */
 type ContainerFormat = NonNullable<NonNullable<ProbeResult['Container']>['Format']>;
@@ -134,7 +188,14 @@ const scanTypeOf = (fieldOrder: string | undefined) =>
   !fieldOrder || fieldOrder === 'unknown' ? undefined : fieldOrder === 'progressive' ? 'progressive' : 'interlaced';
 
 function track(stream: FfprobeStream): Track | undefined {
-  const type = stream.codec_type === 'video' ? 'video' : stream.codec_type === 'audio' ? 'audio' : stream.codec_type === 'subtitle' || stream.codec_type === 'data' ? 'data' : undefined;
+  const type =
+    stream.codec_type === 'video'
+      ? 'video'
+      : stream.codec_type === 'audio'
+        ? 'audio'
+        : stream.codec_type === 'subtitle' || stream.codec_type === 'data'
+          ? 'data'
+          : undefined;
   if (!type || stream.index === undefined) return undefined;
   const result: Track = {
     Index: stream.index + 1,
@@ -217,6 +278,7 @@ export function sniffType(head: Uint8Array): { mimeType?: string; format?: 'mp4'
   if (head.length > 0) {
     try {
       const decoded = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 4)));
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
       if (!/[\u0000-\u0008\u000e-\u001f]/.test(decoded)) return { mimeType: 'text/plain' };
     } catch {
       // not UTF-8 text

@@ -50,9 +50,7 @@ export function toMediaConvertWire(value: unknown): unknown {
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
   if (Array.isArray(value)) return value.map(toMediaConvertWire);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, member]) => [key.charAt(0).toLowerCase() + key.slice(1), toMediaConvertWire(member)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, member]) => [key.charAt(0).toLowerCase() + key.slice(1), toMediaConvertWire(member)]));
   }
   return value;
 }

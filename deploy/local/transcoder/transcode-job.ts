@@ -156,7 +156,13 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
   const muxedAudio: AudioOutput = plan.audioLayout === 'muxed' ? 'muxed' : 'none';
   const ownAudio = plan.audioLayout === 'alternate' || plan.audioLayout === 'audio-only';
   const audioOutputs: PublishedOutput[] = ownAudio
-    ? plan.audio.map((track) => ({ kind: 'audio', name: track.rendition, title: track.name, ...(track.language ? { language: track.language } : {}), default: track.default }))
+    ? plan.audio.map((track) => ({
+        kind: 'audio',
+        name: track.rendition,
+        title: track.name,
+        ...(track.language ? { language: track.language } : {}),
+        default: track.default,
+      }))
     : [];
   const audioNames = audioOutputs.map((output) => output.name);
   const frameRate = video ? frameRateValue(video.frameRate) : 0;
@@ -270,7 +276,10 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     interlaced?: Promise<boolean>,
   ): Promise<void> {
     let verdict: boolean | undefined = interlaced ? undefined : false;
-    void interlaced?.then((value) => (verdict = value), () => (verdict = false));
+    void interlaced?.then(
+      (value) => (verdict = value),
+      () => (verdict = false),
+    );
     for (const rung of rungs) publisher.track(videoOutput(rung));
     if (audio === 'renditions') for (const output of audioOutputs) publisher.track(output);
     const args = buildEncodeArgs({ input: options.input, plan, renditions: rungs, audio, outDir, playlistType: 'event', ...extra, ...speedLimit });
@@ -317,7 +326,10 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     let published = false;
     let publishedWhileWriting = false;
     let verdict: boolean | undefined;
-    void interlaced.then((value) => (verdict = value), () => (verdict = false));
+    void interlaced.then(
+      (value) => (verdict = value),
+      () => (verdict = false),
+    );
     try {
       await watched(
         buildPackageArgs({ input: options.input, plan, name: top.name, audio, outDir, playlistType: 'event', ...speedLimit }),
@@ -366,7 +378,9 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
     const interlaced: Promise<boolean> = video.deinterlace
       ? Promise.resolve(false)
-      : countInterlacedFrames(options.input, { signal, ...(plan.packaging.eligible ? {} : { threads: 1 }) }).then((count) => count !== undefined && looksInterlaced(count));
+      : countInterlacedFrames(options.input, { signal, ...(plan.packaging.eligible ? {} : { threads: 1 }) }).then(
+          (count) => count !== undefined && looksInterlaced(count),
+        );
     interlaced.catch(() => undefined);
     const top = renditions[0]!;
     names = [...renditions.map((r) => r.name), ...audioNames];
@@ -387,7 +401,14 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
       if (!plan.packaging.eligible) logger.info({ reason: plan.packaging.reason }, `Encoding every rendition: ${plan.packaging.reason}`);
       // The smallest rendition goes out first: the one every viewer's connection can carry.
       const ladder = (deinterlace?: 'flagged' | 'all', check?: Promise<boolean>) =>
-        encode(renditions, ownAudio ? 'renditions' : muxedAudio, deinterlace ? { deinterlace } : {}, [0, 99], { names: [renditions.at(-1)!.name, ...audioNames], started: Date.now() }, check);
+        encode(
+          renditions,
+          ownAudio ? 'renditions' : muxedAudio,
+          deinterlace ? { deinterlace } : {},
+          [0, 99],
+          { names: [renditions.at(-1)!.name, ...audioNames], started: Date.now() },
+          check,
+        );
       if (video.deinterlace) {
         await ladder('flagged');
       } else {
@@ -416,7 +437,12 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
       hls,
       // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
       ...(posterMade && smallest
-        ? [{ type: 'FILE_GROUP', outputDetails: [{ outputFilePaths: [publisher.s3Uri(POSTER_FILE)], videoDetails: { widthInPx: smallest.width, heightInPx: smallest.height } }] }]
+        ? [
+            {
+              type: 'FILE_GROUP',
+              outputDetails: [{ outputFilePaths: [publisher.s3Uri(POSTER_FILE)], videoDetails: { widthInPx: smallest.width, heightInPx: smallest.height } }],
+            },
+          ]
         : []),
     ],
     warnings,

@@ -16,11 +16,7 @@ import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import {
-  FINAL_JOB_STATUSES,
-  type MediaConvertJobDetail,
-  type MediaConvertJobStateChangeEvent,
-} from '../../../src/schemas/events.ts';
+import { FINAL_JOB_STATUSES, type MediaConvertJobDetail, type MediaConvertJobStateChangeEvent } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
@@ -357,22 +353,16 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     await finish(record, { status: 'ERROR', errorCode: error.code, errorMessage: message });
   }
 
-  async function transcode(
-    record: JobRecord,
-    workDir: string,
-    signal: AbortSignal,
-  ): Promise<TranscodeResult> {
+  async function transcode(record: JobRecord, workDir: string, signal: AbortSignal): Promise<TranscodeResult> {
     const { sourceKey } = record.request;
     // HEAD first: "not there" and "empty" deserve clearer messages than ffprobe's.
-    const head = await s3
-      .send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey }), { abortSignal: signal })
-      .catch((error: unknown) => {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 404) {
-          throw new JobError(ERROR_CODE_INPUT_UNREADABLE, 'The uploaded file was not found', { cause: error });
-        }
-        throw error;
-      });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: sourceKey }), { abortSignal: signal }).catch((error: unknown) => {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) {
+        throw new JobError(ERROR_CODE_INPUT_UNREADABLE, 'The uploaded file was not found', { cause: error });
+      }
+      throw error;
+    });
     if (!head.ContentLength) {
       throw new JobError(ERROR_CODE_INPUT_UNREADABLE, 'The uploaded file is empty');
     }
@@ -402,7 +392,10 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         signal,
         ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
         retry: record.attempts > 1,
-        logger: { info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message), warn: (details, message) => logger.warn({ jobId: record.jobId, ...details }, message) },
+        logger: {
+          info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message),
+          warn: (details, message) => logger.warn({ jobId: record.jobId, ...details }, message),
+        },
         onProgress: (value) => {
           percent = value;
           const now = Date.now();

@@ -69,8 +69,7 @@ export function createApi(auth: Auth, onSignedOut: () => void) {
   }
 
   return {
-    listVideos: (cursor?: string) =>
-      unwrap(client.GET('/videos', { params: { query: { status: 'all', limit: 24, ...(cursor ? { cursor } : {}) } } })),
+    listVideos: (cursor?: string) => unwrap(client.GET('/videos', { params: { query: { status: 'all', limit: 24, ...(cursor ? { cursor } : {}) } } })),
     getVideo: (videoId: string) => unwrap(client.GET('/videos/{videoId}', { params: { path: { videoId } } })),
     getPlayback: (videoId: string) => unwrap(client.GET('/videos/{videoId}/playback', { params: { path: { videoId } } })),
     createUpload: (body: components['schemas']['CreateUploadRequest']) => unwrap(client.POST('/uploads', { body })),

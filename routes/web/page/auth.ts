@@ -49,7 +49,10 @@ export class SignInError extends Error {
 }
 
 const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 const randomToken = (bytes: number) => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 
 async function challengeOf(verifier: string): Promise<string> {

@@ -132,12 +132,7 @@ export function createLibrary(options: LibraryOptions) {
     badge.dataset.role = 'status';
     const when = element('time', undefined, new Date(video.createdAt).toLocaleDateString());
     when.dateTime = video.createdAt;
-    meta.replaceChildren(
-      badge,
-      ...(video.audioOnly ? [element('span', 'kind', 'Audio only')] : []),
-      ...(own ? [element('span', 'owner', 'Yours')] : []),
-      when,
-    );
+    meta.replaceChildren(badge, ...(video.audioOnly ? [element('span', 'kind', 'Audio only')] : []), ...(own ? [element('span', 'owner', 'Yours')] : []), when);
 
     const slot = card.querySelector('.progress-slot')!;
     if (video.status === 'processing') {

@@ -88,29 +88,30 @@ async function main(): Promise<void> {
   let player: Player | null = null;
   let playerLoading: Promise<Player> | null = null;
   const loadPlayer = () =>
-    (playerLoading ??= import('./player.ts').then(({ createPlayer }) =>
-      (player = createPlayer({
-        api,
-        grants,
-        viewerId: session.userId,
-        confirmDelete,
-        onClosed: () => {
-          openVideoId = undefined;
-          history.replaceState(null, '', location.pathname + location.search);
-        },
-        elements: {
-          section: byId('player'),
-          title: byId('player-title'),
-          video: byId<HTMLVideoElement>('video'),
-          quality: byId<HTMLSelectElement>('quality'),
-          audioTrack: byId<HTMLSelectElement>('audio-track'),
-          audioTrackGroup: byId('audio-track-group'),
-          notes: byId('player-notes'),
-          nowPlaying: byId('now-playing'),
-          problem: byId('player-problem'),
-          remove: byId<HTMLButtonElement>('player-delete'),
-        },
-      })),
+    (playerLoading ??= import('./player.ts').then(
+      ({ createPlayer }) =>
+        (player = createPlayer({
+          api,
+          grants,
+          viewerId: session.userId,
+          confirmDelete,
+          onClosed: () => {
+            openVideoId = undefined;
+            history.replaceState(null, '', location.pathname + location.search);
+          },
+          elements: {
+            section: byId('player'),
+            title: byId('player-title'),
+            video: byId<HTMLVideoElement>('video'),
+            quality: byId<HTMLSelectElement>('quality'),
+            audioTrack: byId<HTMLSelectElement>('audio-track'),
+            audioTrackGroup: byId('audio-track-group'),
+            notes: byId('player-notes'),
+            nowPlaying: byId('now-playing'),
+            problem: byId('player-problem'),
+            remove: byId<HTMLButtonElement>('player-delete'),
+          },
+        })),
     ));
 
   const uploads = createUploadForm({

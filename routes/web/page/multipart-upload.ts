@@ -76,7 +76,11 @@ async function withRetries<T>(call: () => Promise<T>, onRetry: () => void, cance
  * Part URLs, each used once: signed in batches ahead of need, and signed again when a part is
  * retried (its URL may be the reason it failed) or its URL is about to expire.
  */
-function createPartUrls(sign: (partNumbers: number[]) => Promise<{ parts: PartUploadUrl[]; partUrlsExpireAt: string }>, plan: PartsPlan, first: PartsUploadOptions['firstUrls']) {
+function createPartUrls(
+  sign: (partNumbers: number[]) => Promise<{ parts: PartUploadUrl[]; partUrlsExpireAt: string }>,
+  plan: PartsPlan,
+  first: PartsUploadOptions['firstUrls'],
+) {
   const ready = new Map<number, Promise<{ url: PartUploadUrl; expiresAt: number }>>();
   const used = new Set<number>();
 
@@ -91,14 +95,23 @@ function createPartUrls(sign: (partNumbers: number[]) => Promise<{ parts: PartUp
       ready.set(partNumber, url);
     }
   }
-  if (first) addBatch(Promise.resolve(first), first.parts.map((part) => part.partNumber));
+  if (first)
+    addBatch(
+      Promise.resolve(first),
+      first.parts.map((part) => part.partNumber),
+    );
 
   return {
     /** Whether this part was given a URL before: asking again means its last try failed. */
     wasTried: (partNumber: number) => used.has(partNumber),
     async take(partNumber: number): Promise<PartUploadUrl> {
       let pending = ready.get(partNumber);
-      const fresh = pending && (await pending.then((signed) => signed.expiresAt - Date.now() > URL_EXPIRY_MARGIN_MS, () => false));
+      const fresh =
+        pending &&
+        (await pending.then(
+          (signed) => signed.expiresAt - Date.now() > URL_EXPIRY_MARGIN_MS,
+          () => false,
+        ));
       if (!pending || !fresh) {
         // This part and the next ones nobody holds a URL for yet, in one request.
         const batch = [partNumber];
@@ -119,13 +132,20 @@ function createPartUrls(sign: (partNumbers: number[]) => Promise<{ parts: PartUp
 function uploadErrorOf(error: unknown): UploadError {
   if (error instanceof UploadError) return error;
   if (error instanceof ApiError) {
-    if (error.status === 0) return new UploadError('network', 'The upload was interrupted: the service could not be reached. Check your connection, then choose the same file to resume.');
+    if (error.status === 0)
+      return new UploadError(
+        'network',
+        'The upload was interrupted: the service could not be reached. Check your connection, then choose the same file to resume.',
+      );
     return new UploadError('storage', `The upload could not finish: ${error.message}`);
   }
   const source = (error as { source?: { status?: number; responseText?: string } } | undefined)?.source;
   const status = source?.status;
   if (status === 0 || status === undefined) {
-    return new UploadError('network', 'The upload was interrupted: the network connection to storage failed. Check your connection, then choose the same file to resume.');
+    return new UploadError(
+      'network',
+      'The upload was interrupted: the network connection to storage failed. Check your connection, then choose the same file to resume.',
+    );
   }
   const message = /<Message>([^<]*)<\/Message>/.exec(source?.responseText ?? '')?.[1];
   return new UploadError('storage', `Storage refused a part of the file (HTTP ${status}${message ? `: ${message}` : ''}). Choose the same file to resume.`);

@@ -175,23 +175,26 @@ export function createPlayer(options: PlayerOptions) {
     /** The audio menu: the tracks of the playing level's group, when there is a choice. */
     const renderAudioTracks = (tracks: ReadonlyArray<{ name: string; lang?: string }>) => {
       elements.audioTrack.replaceChildren(
-        ...tracks.map((track, index) => new Option(track.lang ? `${track.name} (${track.lang})` : track.name, String(index), index === player.audioTrack, index === player.audioTrack)),
+        ...tracks.map(
+          (track, index) =>
+            new Option(track.lang ? `${track.name} (${track.lang})` : track.name, String(index), index === player.audioTrack, index === player.audioTrack),
+        ),
       );
       elements.audioTrackGroup.hidden = tracks.length < 2;
     };
     player.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
       if (mine !== session) return;
       renderAudioTracks(data.audioTracks);
-      const levels = player.levels
-        .map((level, index) => ({ level, index }))
-        .sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
+      const levels = player.levels.map((level, index) => ({ level, index })).sort((a, b) => b.level.height * b.level.width - a.level.height * a.level.width);
       const pinned = resume?.quality === undefined ? -1 : player.levels.findIndex((level) => renditionName(level) === resume.quality);
       elements.quality.replaceChildren(
         new Option('Auto', '-1', pinned === -1, pinned === -1),
         ...levels.map(
           ({ level, index }) =>
             new Option(
-              level.height > 0 ? `${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})` : `Audio (${formatBitrate(level.bitrate)})`,
+              level.height > 0
+                ? `${renditionName(level)} (${level.width}×${level.height}, ${formatBitrate(level.bitrate)})`
+                : `Audio (${formatBitrate(level.bitrate)})`,
               String(index),
               index === pinned,
               index === pinned,
@@ -245,19 +248,22 @@ export function createPlayer(options: PlayerOptions) {
   function followRenditions(mine: number): void {
     window.clearTimeout(renditionsTimer);
     if (!current || current.video.status !== 'processing') return;
-    renditionsTimer = window.setTimeout(async () => {
+    renditionsTimer = window.setTimeout(() => void checkRenditions(mine), RENDITIONS_POLL_MS);
+  }
+
+  /** Never rejects: a failed check is retried by the next one. */
+  async function checkRenditions(mine: number): Promise<void> {
+    if (mine !== session || !current) return;
+    try {
+      const video = await api.getVideo(current.video.videoId);
       if (mine !== session || !current) return;
-      try {
-        const video = await api.getVideo(current.video.videoId);
-        if (mine !== session || !current) return;
-        current.video = video;
-        const known = hls ? hls.levels.length : (current.renditions ?? 0);
-        if ((video.renditions?.length ?? 0) > known) reloadMaster(mine);
-      } catch {
-        // The next check tries again; playback goes on with what it has.
-      }
-      followRenditions(mine);
-    }, RENDITIONS_POLL_MS);
+      current.video = video;
+      const known = hls ? hls.levels.length : (current.renditions ?? 0);
+      if ((video.renditions?.length ?? 0) > known) reloadMaster(mine);
+    } catch {
+      // The next check tries again; playback goes on with what it has.
+    }
+    followRenditions(mine);
   }
 
   function reloadMaster(mine: number): void {
@@ -295,7 +301,11 @@ export function createPlayer(options: PlayerOptions) {
       elements.notes.hidden = !video.warnings?.length;
       elements.remove.hidden = video.ownerId !== options.viewerId;
       if (!canWatch(video)) {
-        setProblem(video.status === 'failed' ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}` : 'This video is not ready yet; it can be watched once its first rendition is converted.');
+        setProblem(
+          video.status === 'failed'
+            ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}`
+            : 'This video is not ready yet; it can be watched once its first rendition is converted.',
+        );
         current = { video, grant: { manifestUrl: '', expiresAt: new Date(0).toISOString(), receivedAt: 0 } };
         return;
       }
@@ -346,7 +356,10 @@ export function createPlayer(options: PlayerOptions) {
     if (!hls && current?.grant.manifestUrl && media.error) setProblem(`The video could not be played (${media.error.message || `error ${media.error.code}`}).`);
   });
 
-  elements.remove.addEventListener('click', async () => {
+  elements.remove.addEventListener('click', () => void removeCurrent());
+
+  /** Never rejects: a failure is shown on the page. */
+  async function removeCurrent(): Promise<void> {
     const video = current?.video;
     if (!video) return;
     try {
@@ -357,7 +370,7 @@ export function createPlayer(options: PlayerOptions) {
     } catch (error) {
       setProblem(`Could not delete the video: ${(error as Error).message}`);
     }
-  });
+  }
 
   function close(): void {
     teardown();

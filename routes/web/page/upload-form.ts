@@ -81,8 +81,7 @@ export function createUploadForm(options: UploadFormOptions) {
     elements.resume.hidden = !upload;
     if (!upload) return;
     const percent = Math.floor((storedBytes / upload.sizeBytes) * 100);
-    elements.resumeText.textContent =
-      `Unfinished upload of “${upload.filename}” (${percent}% stored): choose the same file to resume, or discard it.`;
+    elements.resumeText.textContent = `Unfinished upload of “${upload.filename}” (${percent}% stored): choose the same file to resume, or discard it.`;
   }
 
   /** On load: an upload this user left unfinished (a reload, a crash) is offered if the API still has it. */
@@ -128,7 +127,8 @@ export function createUploadForm(options: UploadFormOptions) {
     try {
       ({ uploadInParts } = await import('./multipart-upload.ts'));
     } catch {
-      elements.problem.textContent = 'The upload could not start: part of the page could not be loaded. Check your connection, then choose the same file to resume.';
+      elements.problem.textContent =
+        'The upload could not start: part of the page could not be loaded. Check your connection, then choose the same file to resume.';
       return offerUnfinished();
     }
     elements.status.textContent = `Uploading “${file.name}”…`;
@@ -201,12 +201,10 @@ export function createUploadForm(options: UploadFormOptions) {
       return;
     }
     const title = elements.title.value.trim() || titleFromFileName(file.name);
-    const created = await api
-      .createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size })
-      .catch((error: unknown) => {
-        elements.problem.textContent = problemText(error, file);
-        return null;
-      });
+    const created = await api.createUpload({ title, filename: file.name, contentType: contentTypeOf(file), sizeBytes: file.size }).catch((error: unknown) => {
+      elements.problem.textContent = problemText(error, file);
+      return null;
+    });
     if (!created) return;
 
     const now = new Date().toISOString();

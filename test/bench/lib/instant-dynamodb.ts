@@ -9,13 +9,7 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 import { createDynamoDbClient } from '../../../src/aws-clients.ts';
 
-type AttributeValue =
-  | { S: string }
-  | { N: string }
-  | { BOOL: boolean }
-  | { NULL: true }
-  | { L: AttributeValue[] }
-  | { M: Record<string, AttributeValue> };
+type AttributeValue = { S: string } | { N: string } | { BOOL: boolean } | { NULL: true } | { L: AttributeValue[] } | { M: Record<string, AttributeValue> };
 
 /** DynamoDB's JSON for plain values (strings, numbers, booleans, lists, maps); undefined fields dropped. */
 function marshallValue(value: unknown): AttributeValue {

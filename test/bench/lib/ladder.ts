@@ -27,17 +27,48 @@ export interface SourceSpec {
  */
 export function webReadyVideo(spec: { width: number; height: number }): string[] {
   const rate = Math.round(videoBitrateFor(Math.min(spec.width, spec.height)) * 0.9);
-  return ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-maxrate', String(rate), '-bufsize', String(2 * rate)];
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '60',
+    '-keyint_min',
+    '60',
+    '-sc_threshold',
+    '0',
+    '-maxrate',
+    String(rate),
+    '-bufsize',
+    String(2 * rate),
+  ];
 }
 
 /** A standard upload: web-ready H.264 (see webReadyVideo) + stereo AAC in MP4, 30 fps. */
 export async function makeSource(dir: string, spec: SourceSpec): Promise<string> {
   const file = path.join(dir, `source-${spec.width}x${spec.height}-${spec.seconds}s.mp4`);
   await run('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=30:duration=${spec.seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
-    ...webReadyVideo(spec), '-c:a', 'aac', '-ac', '2', '-shortest', file,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${spec.width}x${spec.height}:rate=30:duration=${spec.seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
+    ...webReadyVideo(spec),
+    '-c:a',
+    'aac',
+    '-ac',
+    '2',
+    '-shortest',
+    file,
   ]);
   return file;
 }

@@ -39,9 +39,8 @@ const SETTINGS = {
   stack: 'local stack (dynalite in-process)',
   sdk: 'API alone, DynamoDB answered in-process via the SDK, read cache on',
   uncached: 'API alone, DynamoDB answered in-process via the SDK, every request reading it',
-  direct: 'API alone, DynamoDB answered directly, no read cache (API\'s own work)',
+  direct: "API alone, DynamoDB answered directly, no read cache (API's own work)",
 } as const;
-
 
 export async function runApi(options: BenchOptions): Promise<Measure[]> {
   const videos = options.tiny ? 3 : 20;

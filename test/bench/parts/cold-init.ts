@@ -11,7 +11,10 @@ import { measure, type BenchOptions, type Measure } from '../lib/measure.ts';
 
 export async function runColdInit(options: BenchOptions): Promise<Measure[]> {
   const outDir = path.join(options.workDir, 'bundles');
-  const api = await buildBundle(BUNDLES.find((spec) => spec.name === 'api')!, { outDir });
+  const api = await buildBundle(
+    BUNDLES.find((spec) => spec.name === 'api')!,
+    { outDir },
+  );
   const bare = await buildBareFramework(outDir);
   const runs = options.tiny ? 1 : Math.max(9, options.runs * 3);
   const result = await compareWithBareFramework(api.outfile, bare.outfile, runs);

@@ -101,7 +101,9 @@ export async function runUpload(options: BenchOptions): Promise<Measure[]> {
       if (completed.status !== 202) throw new Error(`POST /uploads/${created.videoId}/complete answered ${completed.status}`);
       parts.push(large.length / 1e6 / ((performance.now() - started) / 1000));
     }
-    options.log(`upload: ${median(parts).toFixed(0)} MB/s in parts (16 MiB, 4 at a time), ${median(single).toFixed(0)} MB/s by one PUT (${largeMegabytes} MiB)`);
+    options.log(
+      `upload: ${median(parts).toFixed(0)} MB/s in parts (16 MiB, 4 at a time), ${median(single).toFixed(0)} MB/s by one PUT (${largeMegabytes} MiB)`,
+    );
     return [
       measure({
         id: 'upload.multipart.mbps',

@@ -47,7 +47,12 @@ const sign = (url: string, policyText: string, privateKey = trusted.privateKey, 
   getSignedUrl({ url, policy: policyText, keyPairId, privateKey });
 
 t.test('a canned policy (Expires) is rebuilt from the URL, its own query included', async (t) => {
-  const url = getSignedUrl({ url: `${video}/master.m3u8?size=large`, keyPairId: KEY_ID, privateKey: trusted.privateKey, dateLessThan: new Date((NOW + 60) * 1000) });
+  const url = getSignedUrl({
+    url: `${video}/master.m3u8?size=large`,
+    keyPairId: KEY_ID,
+    privateKey: trusted.privateKey,
+    dateLessThan: new Date((NOW + 60) * 1000),
+  });
   t.match(url, /[?&]Expires=\d+&Key-Pair-Id=/);
   t.equal(check(url), undefined, 'granted');
   t.match(check(url.replace('size=large', 'size=small')), { code: 'AccessDenied' }, 'another query is another resource');
@@ -82,7 +87,13 @@ t.test('reads the signature in every encoding a client may send', async (t) => {
   const encoded = url.replace(/(Signature|Policy)=([^&]+)/g, (_, name: string, value: string) => `${name}=${value.replace(/~/g, '%7E').replace(/-/g, '%2D')}`);
   t.not(encoded, url);
   t.equal(check(encoded), undefined, 'percent-encoded ~ and - in Policy and Signature');
-  const sha256 = getSignedUrl({ url: `${video}/master.m3u8`, policy: custom(`${video}/*`), keyPairId: KEY_ID, privateKey: trusted.privateKey, algorithm: 'SHA256' });
+  const sha256 = getSignedUrl({
+    url: `${video}/master.m3u8`,
+    policy: custom(`${video}/*`),
+    keyPairId: KEY_ID,
+    privateKey: trusted.privateKey,
+    algorithm: 'SHA256',
+  });
   t.match(sha256, /Hash-Algorithm=SHA256/);
   t.equal(check(sha256), undefined, 'RSA-SHA256 with Hash-Algorithm=SHA256');
   t.match(check(sha256.replace('&Hash-Algorithm=SHA256', '')), { code: 'AccessDenied' }, 'a SHA-256 signature checked as SHA-1 fails');
@@ -97,15 +108,36 @@ t.test('refuses what CloudFront refuses', async (t) => {
   t.match(check(good.replace(`Key-Pair-Id=${KEY_ID}`, 'Key-Pair-Id=KUNKNOWN123')), { code: 'InvalidKey', message: 'Unknown Key' }, 'unknown key pair id');
   t.match(check(sign(base, custom(`${video}/*`), stranger.privateKey)), { code: 'AccessDenied' }, 'signed by a key outside the key group');
   t.match(check(good.replace(/Signature=[^&]+/, '')), { code: 'AccessDenied' }, 'empty signature');
-  const tamperedPolicy = Buffer.from(custom(`${CDN}/*`)).toString('base64').replace(/\+/g, '-').replace(/=/g, '_').replace(/\//g, '~');
+  const tamperedPolicy = Buffer.from(custom(`${CDN}/*`))
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/=/g, '_')
+    .replace(/\//g, '~');
   t.match(check(good.replace(params.get('Policy')!, tamperedPolicy)), { code: 'AccessDenied', reason: /signature/ }, 'a policy widened after signing');
   const signature = params.get('Signature')!;
   const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
   t.match(check(good.replace(signature, flipped)), { code: 'AccessDenied', reason: /signature/ }, 'one character of the signature changed');
-  t.match(check(`${base}?Policy=${params.get('Policy')}&Expires=${NOW + 60}&Signature=${signature}&Key-Pair-Id=${KEY_ID}`), { code: 'AccessDenied' }, 'Policy and Expires together');
+  t.match(
+    check(`${base}?Policy=${params.get('Policy')}&Expires=${NOW + 60}&Signature=${signature}&Key-Pair-Id=${KEY_ID}`),
+    { code: 'AccessDenied' },
+    'Policy and Expires together',
+  );
   t.match(check(sign(base, custom(`${video}/*`, { ...until(), DateGreaterThan: { 'AWS:EpochTime': NOW + 30 } }))), { reason: 'not valid yet' });
   t.equal(check(sign(base, custom(`${video}/*`, { ...until(), DateGreaterThan: { 'AWS:EpochTime': NOW - 30 } }))), undefined, 'valid after its start');
-  t.match(check(sign(base, JSON.stringify({ Statement: [{ Resource: `${video}/*`, Condition: until() }, { Resource: `${CDN}/*`, Condition: until() }] }))), { reason: /exactly one statement/ });
+  t.match(
+    check(
+      sign(
+        base,
+        JSON.stringify({
+          Statement: [
+            { Resource: `${video}/*`, Condition: until() },
+            { Resource: `${CDN}/*`, Condition: until() },
+          ],
+        }),
+      ),
+    ),
+    { reason: /exactly one statement/ },
+  );
   t.match(check(sign(base, policy({ Resource: `${video}/*` }))), { reason: /DateLessThan/ }, 'a policy must expire');
   // A well-signed text that is not JSON.
   const raw = 'not json';
@@ -130,7 +162,12 @@ t.test('accepts signed cookies when the URL is unsigned, and the signed URL alon
   const jar = Object.fromEntries(Object.entries(cookies).map(([name, value]) => [name, String(value)]));
   t.equal(check(`${video}/360p/segment_00001.ts`, { cookies: jar }), undefined, 'custom-policy cookies');
   t.match(check(`${CDN}/video-streams/v2/master.m3u8`, { cookies: jar }), { code: 'AccessDenied' }, 'cookies for another video');
-  const canned = getSignedCookies({ url: `${video}/master.m3u8`, dateLessThan: new Date((NOW + 60) * 1000), keyPairId: KEY_ID, privateKey: trusted.privateKey });
+  const canned = getSignedCookies({
+    url: `${video}/master.m3u8`,
+    dateLessThan: new Date((NOW + 60) * 1000),
+    keyPairId: KEY_ID,
+    privateKey: trusted.privateKey,
+  });
   t.ok(canned['CloudFront-Expires']);
   const cannedJar = Object.fromEntries(Object.entries(canned).map(([name, value]) => [name, String(value)]));
   t.equal(check(`${video}/master.m3u8`, { cookies: cannedJar }), undefined, 'canned-policy cookies for their URL');

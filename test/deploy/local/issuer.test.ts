@@ -42,7 +42,17 @@ async function signIn(codeVerifier: string, userName = 'alice'): Promise<string>
 }
 
 const exchange = (code: string, codeVerifier: string, extra: Record<string, string> = {}) =>
-  post(issuer.tokenUrl, new URLSearchParams({ grant_type: 'authorization_code', client_id: LOCAL_CLIENT_ID, code, redirect_uri: redirectUri, code_verifier: codeVerifier, ...extra }));
+  post(
+    issuer.tokenUrl,
+    new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: LOCAL_CLIENT_ID,
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: codeVerifier,
+      ...extra,
+    }),
+  );
 
 t.test('the authorize endpoint shows a labelled sign-in form carrying the request', async (t) => {
   const response = await fetch(`${issuer.authorizeUrl}?${authorizeParams({ state: '"><script>x</script>' })}`);
@@ -124,7 +134,8 @@ t.test('a wrong verifier or redirect_uri burns the code', async (t) => {
 t.test('a refresh token gives new ID tokens; nothing else does', async (t) => {
   const codeVerifier = verifier();
   const tokens = (await (await exchange(await signIn(codeVerifier, 'bob'), codeVerifier)).json()) as { id_token: string; refresh_token: string };
-  const refresh = (token: string) => post(issuer.tokenUrl, new URLSearchParams({ grant_type: 'refresh_token', client_id: LOCAL_CLIENT_ID, refresh_token: token }));
+  const refresh = (token: string) =>
+    post(issuer.tokenUrl, new URLSearchParams({ grant_type: 'refresh_token', client_id: LOCAL_CLIENT_ID, refresh_token: token }));
   const refreshed = await refresh(tokens.refresh_token);
   t.equal(refreshed.status, 200);
   const body = (await refreshed.json()) as { id_token: string; refresh_token?: string };
@@ -141,6 +152,8 @@ t.test('logout redirects back to an allowed page only', async (t) => {
   const ok = await fetch(`${issuer.logoutUrl}?client_id=${LOCAL_CLIENT_ID}&logout_uri=${encodeURIComponent(redirectUri)}`, { redirect: 'manual' });
   t.equal(ok.status, 302);
   t.equal(ok.headers.get('location'), redirectUri);
-  const foreign = await fetch(`${issuer.logoutUrl}?client_id=${LOCAL_CLIENT_ID}&logout_uri=${encodeURIComponent('https://evil.example/')}`, { redirect: 'manual' });
+  const foreign = await fetch(`${issuer.logoutUrl}?client_id=${LOCAL_CLIENT_ID}&logout_uri=${encodeURIComponent('https://evil.example/')}`, {
+    redirect: 'manual',
+  });
   t.equal(foreign.status, 400);
 });

@@ -23,9 +23,7 @@ t.test('made once, mode 0600, then read back without making another', async (t) 
 t.test('racing creators all get the one file that was written first', async (t) => {
   const file = path.join(await tempDir(t), 'secret.json');
   let made = 0;
-  const results = await Promise.all(
-    Array.from({ length: 5 }, () => loadOrCreateKeyFile(file, async () => ({ secret: `s${++made}` }))),
-  );
+  const results = await Promise.all(Array.from({ length: 5 }, () => loadOrCreateKeyFile(file, async () => ({ secret: `s${++made}` }))));
   t.equal(made, 5, 'each racer made its own');
   t.equal(new Set(results.map((result) => result.secret)).size, 1, 'but all return the same one');
 });
@@ -33,7 +31,10 @@ t.test('racing creators all get the one file that was written first', async (t) 
 t.test('an unreadable file is an error, not a reason to make a new secret', async (t) => {
   const file = path.join(await tempDir(t), 'secret.json');
   await mkdir(file); // a directory where the file should be: EISDIR
-  await t.rejects(loadOrCreateKeyFile(file, () => ({ secret: 'new' })), { code: 'EISDIR' });
+  await t.rejects(
+    loadOrCreateKeyFile(file, () => ({ secret: 'new' })),
+    { code: 'EISDIR' },
+  );
 });
 
 t.test('the issuer and CloudFront key pairs persist in their folders', async (t) => {

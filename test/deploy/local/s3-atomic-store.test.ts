@@ -19,7 +19,10 @@ t.test('leftovers of interrupted writes are removed at start; objects stay', asy
     },
   });
   t.equal(await removeInterruptedWrites(dir), 2);
-  const left = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name))).sort();
+  const left = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
   t.same(left, ['vod-local/uploads/v1/source._S3rver_object', 'vod-local/video-streams/v1/notes.partial-thing']);
 });
 
@@ -28,5 +31,8 @@ t.test('the S3 stand-in does it before it serves', async (t) => {
   const s3 = await startLocalS3({ directory: dir, port: 0, bucket: 'vod-local' });
   t.teardown(() => s3.close());
   const files = (await readdir(dir, { recursive: true })).map(String);
-  t.notOk(files.some((file) => file.includes('.partial-')), JSON.stringify(files));
+  t.notOk(
+    files.some((file) => file.includes('.partial-')),
+    JSON.stringify(files),
+  );
 });

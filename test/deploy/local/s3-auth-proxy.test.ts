@@ -99,7 +99,11 @@ t.test('SDK requests work through the front: put, get, head, list with paginatio
   await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'sdk/list/0' }));
   await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'sdk/list/1' }, { Key: 'sdk/list/2' }] } }));
   const after = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk/list/' }));
-  t.same(after.Contents?.map((object) => object.Key), ['sdk/list/3', 'sdk/list/4'], 'DeleteObject and DeleteObjects');
+  t.same(
+    after.Contents?.map((object) => object.Key),
+    ['sdk/list/3', 'sdk/list/4'],
+    'DeleteObject and DeleteObjects',
+  );
 
   const multipartKey = 'sdk/multipart.bin';
   const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1234)];
@@ -111,8 +115,14 @@ t.test('SDK requests work through the front: put, get, head, list with paginatio
   }
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: multipartKey, UploadId, MultipartUpload: { Parts: etags } }));
   t.same(await stored(multipartKey), Buffer.concat(parts), 'multipart upload assembled');
-  t.ok(events.some((event) => event.key === key && event.eventName.startsWith('ObjectCreated')), 'notifications still flow');
-  t.ok(events.some((event) => event.key === multipartKey), 'multipart completion notified');
+  t.ok(
+    events.some((event) => event.key === key && event.eventName.startsWith('ObjectCreated')),
+    'notifications still flow',
+  );
+  t.ok(
+    events.some((event) => event.key === multipartKey),
+    'multipart completion notified',
+  );
 });
 
 t.test('pre-signed URLs work, and a browser preflight passes unauthenticated with the CORS answer', async (t) => {
@@ -152,49 +162,188 @@ t.test('refuses what S3 refuses, with its status and error code, and stores noth
 
   const cases: Array<[string, () => Promise<{ status: number; body: string; headers?: http.IncomingHttpHeaders }>, number, string, RegExp?]> = [
     ['an anonymous PUT', () => rawRequest(objectUrl(key), { method: 'PUT', headers: putHeaders, body }), 403, 'AccessDenied', /^Access Denied$/],
-    ['a tampered signature', () => rawRequest(withParam(url, 'X-Amz-Signature', flipLastHex(signatureOf(url))), { method: 'PUT', headers: putHeaders, body }), 403, 'SignatureDoesNotMatch'],
-    ['a tampered query parameter', () => rawRequest(withParam(url, 'X-Amz-Expires', '600'), { method: 'PUT', headers: putHeaders, body }), 403, 'SignatureDoesNotMatch'],
-    ['an added query parameter', () => rawRequest(withParam(url, 'response-content-type', 'text/html'), { method: 'PUT', headers: putHeaders, body }), 403, 'SignatureDoesNotMatch'],
-    ['a URL signed for another key', () => rawRequest(url.replace('/refused/source', '/refused/other'), { method: 'PUT', headers: putHeaders, body }), 403, 'SignatureDoesNotMatch'],
+    [
+      'a tampered signature',
+      () => rawRequest(withParam(url, 'X-Amz-Signature', flipLastHex(signatureOf(url))), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a tampered query parameter',
+      () => rawRequest(withParam(url, 'X-Amz-Expires', '600'), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'an added query parameter',
+      () => rawRequest(withParam(url, 'response-content-type', 'text/html'), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a URL signed for another key',
+      () => rawRequest(url.replace('/refused/source', '/refused/other'), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
     ['another method', () => rawRequest(url, { method: 'DELETE' }), 403, 'SignatureDoesNotMatch'],
-    ['a signed header left out', () => rawRequest(url, { method: 'PUT', headers: { 'content-length': String(body.length) }, body }), 403, 'SignatureDoesNotMatch'],
-    ['an unsigned x-amz-* header added', () => rawRequest(url, { method: 'PUT', headers: { ...putHeaders, 'x-amz-acl': 'public-read', 'x-amz-meta-owner': 'mallory' }, body }), 403, 'AccessDenied', /headers present in the request which were not signed/],
-    ['an expired URL', async () => rawRequest(await presignPut(key, body, { signingDate: hourAgo, expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }), 403, 'AccessDenied', /^Request has expired$/],
-    ['a URL dated a day ahead', async () => rawRequest(await presignPut(key, body, { signingDate: new Date(Date.now() + 86400_000), expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }), 403, 'AccessDenied', /^Request is not yet valid$/],
-    ['X-Amz-Expires over a week', () => rawRequest(withParam(url, 'X-Amz-Expires', '604801'), { method: 'PUT', headers: putHeaders, body }), 400, 'AuthorizationQueryParametersError', /less than a week/],
-    ['a credential for another service', () => rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('/s3/', '/sqs/')), { method: 'PUT', headers: putHeaders, body }), 400, 'AuthorizationQueryParametersError', /incorrect service/],
-    ['an unknown access key (pre-signed)', () => rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('S3RVER', 'AKIAOTHER')), { method: 'PUT', headers: putHeaders, body }), 403, 'InvalidAccessKeyId'],
-    ['a host that is not signed', async () => {
-      const signed = new URL(url);
-      signed.searchParams.set('X-Amz-SignedHeaders', 'content-length;content-type');
-      return rawRequest(signed.toString(), { method: 'PUT', headers: putHeaders, body });
-    }, 403, 'AccessDenied', /not signed/],
-    ['header auth dated an hour ago', async () => rawRequest(objectUrl(key), {
-      method: 'PUT',
-      headers: await signRequest({ url: objectUrl(key), method: 'PUT', signingDate: hourAgo, headers: { ...putHeaders, 'x-amz-content-sha256': sha256Hex(body) } }),
-      body,
-    }), 403, 'RequestTimeTooSkewed'],
-    ['header auth without x-amz-content-sha256', async () => {
-      const headers = await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
-      delete headers['x-amz-content-sha256'];
-      return rawRequest(objectUrl(key), { method: 'PUT', headers, body });
-    }, 400, 'InvalidRequest', /x-amz-content-sha256/],
-    ['header auth scoped to another service', async () => rawRequest(objectUrl(key), {
-      method: 'PUT',
-      headers: await signRequest({ url: objectUrl(key), method: 'PUT', service: 'sqs', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
-      body,
-    }), 400, 'AuthorizationHeaderMalformed'],
-    ['Signature Version 2', () => rawRequest(objectUrl(key), { method: 'PUT', headers: { ...putHeaders, authorization: 'AWS S3RVER:c2lnbmF0dXJl', date: new Date().toUTCString() }, body }), 400, 'InvalidRequest', /AWS4-HMAC-SHA256/],
-    ['two auth mechanisms at once', async () => rawRequest(url, {
-      method: 'PUT',
-      headers: await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
-      body,
-    }), 400, 'InvalidArgument', /Only one auth mechanism/],
-    ['an aws-chunked body', async () => rawRequest(objectUrl(key), {
-      method: 'PUT',
-      headers: await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-decoded-content-length': String(body.length) } }),
-      body,
-    }), 501, 'NotImplemented', /WHEN_REQUIRED/],
+    [
+      'a signed header left out',
+      () => rawRequest(url, { method: 'PUT', headers: { 'content-length': String(body.length) }, body }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'an unsigned x-amz-* header added',
+      () => rawRequest(url, { method: 'PUT', headers: { ...putHeaders, 'x-amz-acl': 'public-read', 'x-amz-meta-owner': 'mallory' }, body }),
+      403,
+      'AccessDenied',
+      /headers present in the request which were not signed/,
+    ],
+    [
+      'an expired URL',
+      async () => rawRequest(await presignPut(key, body, { signingDate: hourAgo, expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'AccessDenied',
+      /^Request has expired$/,
+    ],
+    [
+      'a URL dated a day ahead',
+      async () =>
+        rawRequest(await presignPut(key, body, { signingDate: new Date(Date.now() + 86400_000), expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }),
+      403,
+      'AccessDenied',
+      /^Request is not yet valid$/,
+    ],
+    [
+      'X-Amz-Expires over a week',
+      () => rawRequest(withParam(url, 'X-Amz-Expires', '604801'), { method: 'PUT', headers: putHeaders, body }),
+      400,
+      'AuthorizationQueryParametersError',
+      /less than a week/,
+    ],
+    [
+      'a credential for another service',
+      () =>
+        rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('/s3/', '/sqs/')), {
+          method: 'PUT',
+          headers: putHeaders,
+          body,
+        }),
+      400,
+      'AuthorizationQueryParametersError',
+      /incorrect service/,
+    ],
+    [
+      'an unknown access key (pre-signed)',
+      () =>
+        rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('S3RVER', 'AKIAOTHER')), {
+          method: 'PUT',
+          headers: putHeaders,
+          body,
+        }),
+      403,
+      'InvalidAccessKeyId',
+    ],
+    [
+      'a host that is not signed',
+      async () => {
+        const signed = new URL(url);
+        signed.searchParams.set('X-Amz-SignedHeaders', 'content-length;content-type');
+        return rawRequest(signed.toString(), { method: 'PUT', headers: putHeaders, body });
+      },
+      403,
+      'AccessDenied',
+      /not signed/,
+    ],
+    [
+      'header auth dated an hour ago',
+      async () =>
+        rawRequest(objectUrl(key), {
+          method: 'PUT',
+          headers: await signRequest({
+            url: objectUrl(key),
+            method: 'PUT',
+            signingDate: hourAgo,
+            headers: { ...putHeaders, 'x-amz-content-sha256': sha256Hex(body) },
+          }),
+          body,
+        }),
+      403,
+      'RequestTimeTooSkewed',
+    ],
+    [
+      'header auth without x-amz-content-sha256',
+      async () => {
+        const headers = await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+        delete headers['x-amz-content-sha256'];
+        return rawRequest(objectUrl(key), { method: 'PUT', headers, body });
+      },
+      400,
+      'InvalidRequest',
+      /x-amz-content-sha256/,
+    ],
+    [
+      'header auth scoped to another service',
+      async () =>
+        rawRequest(objectUrl(key), {
+          method: 'PUT',
+          headers: await signRequest({
+            url: objectUrl(key),
+            method: 'PUT',
+            service: 'sqs',
+            headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+          }),
+          body,
+        }),
+      400,
+      'AuthorizationHeaderMalformed',
+    ],
+    [
+      'Signature Version 2',
+      () =>
+        rawRequest(objectUrl(key), {
+          method: 'PUT',
+          headers: { ...putHeaders, authorization: 'AWS S3RVER:c2lnbmF0dXJl', date: new Date().toUTCString() },
+          body,
+        }),
+      400,
+      'InvalidRequest',
+      /AWS4-HMAC-SHA256/,
+    ],
+    [
+      'two auth mechanisms at once',
+      async () =>
+        rawRequest(url, {
+          method: 'PUT',
+          headers: await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
+          body,
+        }),
+      400,
+      'InvalidArgument',
+      /Only one auth mechanism/,
+    ],
+    [
+      'an aws-chunked body',
+      async () =>
+        rawRequest(objectUrl(key), {
+          method: 'PUT',
+          headers: await signRequest({
+            url: objectUrl(key),
+            method: 'PUT',
+            headers: {
+              ...putHeaders,
+              'content-encoding': 'aws-chunked',
+              'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+              'x-amz-decoded-content-length': String(body.length),
+            },
+          }),
+          body,
+        }),
+      501,
+      'NotImplemented',
+      /WHEN_REQUIRED/,
+    ],
   ];
   const eventsBefore = events.length;
   for (const [label, send, status, code, message] of cases) {
@@ -216,10 +365,16 @@ t.test('SDK clients with a wrong secret or an unknown access key are refused', a
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'creds/existing', Body: 'kept' }));
   const wrongSecret = client({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'not-the-secret' } });
   const unknownKey = client({ credentials: { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'S3RVER' } });
-  await t.rejects(wrongSecret.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })), { name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+  await t.rejects(wrongSecret.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })), {
+    name: 'SignatureDoesNotMatch',
+    $metadata: { httpStatusCode: 403 },
+  });
   await t.rejects(wrongSecret.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'creds/new', Body: 'x' })), { name: 'SignatureDoesNotMatch' });
   await t.rejects(wrongSecret.send(new ListObjectsV2Command({ Bucket: BUCKET })), { name: 'SignatureDoesNotMatch' });
-  await t.rejects(unknownKey.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })), { name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+  await t.rejects(unknownKey.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })), {
+    name: 'InvalidAccessKeyId',
+    $metadata: { httpStatusCode: 403 },
+  });
   await t.rejects(unknownKey.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })), { name: 'InvalidAccessKeyId' });
   // HEAD answers carry no body, so the SDK sees only the status.
   const headError = await unknownKey.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'creds/existing' })).catch((error: unknown) => error);
@@ -263,7 +418,11 @@ t.test('a body must be exactly what was signed, or nothing is stored', async (t)
     t.equal(s3Error(response.body).code, 'XAmzContentSHA256Mismatch');
     const good = await rawRequest(objectUrl('body/hashed'), {
       method: 'PUT',
-      headers: await signRequest({ url: objectUrl('body/hashed'), method: 'PUT', headers: { 'content-length': String(signedFor.length), 'x-amz-content-sha256': sha256Hex(signedFor) } }),
+      headers: await signRequest({
+        url: objectUrl('body/hashed'),
+        method: 'PUT',
+        headers: { 'content-length': String(signedFor.length), 'x-amz-content-sha256': sha256Hex(signedFor) },
+      }),
       body: signedFor,
     });
     t.equal(good.status, 200, 'the matching body is accepted');
@@ -304,7 +463,11 @@ t.test('a body must be exactly what was signed, or nothing is stored', async (t)
   });
 
   t.same(await stored(key), original, 'still the original object');
-  t.equal(events.filter((event) => event.key === key).length, events.slice(0, eventsBefore).filter((event) => event.key === key).length, 'no notification for the key');
+  t.equal(
+    events.filter((event) => event.key === key).length,
+    events.slice(0, eventsBefore).filter((event) => event.key === key).length,
+    'no notification for the key',
+  );
 });
 
 t.test('Expect: 100-continue is answered only once the signature holds', async (t) => {
@@ -376,7 +539,12 @@ t.test('a key with dot, empty or backslash segments is refused, signed or not, a
   // Raw signed requests: the path as sent is what is signed, every encoding of `..`.
   for (const rawPath of ['a/%2e%2e/%2e%2e/escaped', 'a/%2E%2E%2F%2E%2E%2Fescaped', 'a/..%2F..%2Fescaped', 'a/..%5C..%5Cescaped']) {
     const path = `/${BUCKET}/${rawPath}`;
-    const headers = await signRequest({ url: localS3.url, rawPath: path, method: 'PUT', headers: { 'content-length': String(body.length), 'x-amz-content-sha256': sha256Hex(body) } });
+    const headers = await signRequest({
+      url: localS3.url,
+      rawPath: path,
+      method: 'PUT',
+      headers: { 'content-length': String(body.length), 'x-amz-content-sha256': sha256Hex(body) },
+    });
     const answer = await rawRequest(localS3.url, { method: 'PUT', headers, body, rawPath: path });
     t.equal(answer.status, 400, `PUT /${rawPath}`);
     t.equal(s3Error(answer.body).code, 'InvalidArgument');
@@ -407,13 +575,20 @@ t.test('If-None-Match: * creates once: a second PUT answers 412, and of two raci
   const raced = 'create-once/raced';
   const bodies = Array.from({ length: 6 }, () => randomBytes(64 * 1024));
   const answers = await Promise.all(
-    bodies.map((bytes) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: raced, Body: bytes, IfNoneMatch: '*' })).then(() => 200, (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode)),
+    bodies.map((bytes) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: raced, Body: bytes, IfNoneMatch: '*' })).then(
+        () => 200,
+        (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+      ),
+    ),
   );
   t.same(answers.filter((status) => status === 200).length, 1, `one of six racing PUTs created the object (${answers.join(', ')})`);
   t.same(answers.filter((status) => status === 412).length, 5, 'the others got 412');
   t.same(await stored(raced), bodies[answers.indexOf(200)], 'the object is the winner');
 
-  const notStar = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once/etag', Body: body, IfNoneMatch: '"abc"' })).catch((error: { name?: string }) => error);
+  const notStar = await s3
+    .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once/etag', Body: body, IfNoneMatch: '"abc"' }))
+    .catch((error: { name?: string }) => error);
   t.equal((notStar as { name?: string }).name, 'NotImplemented', 'S3 takes only * on a PUT');
   t.equal(await stored('create-once/etag'), undefined);
 });

@@ -7,7 +7,6 @@
  * of order, conditional completions and aborted uploads. Parts survive a restart; half-written
  * ones do not.
  */
-import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +30,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startLocalS3, type LocalS3 } from '../../../deploy/local/s3-server.ts';
+import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
 import { toAwsS3Event } from '../../../deploy/local/s3-notifications.ts';
 import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../deploy/local/s3-multipart.ts';
 import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../helpers/s3-requests.ts';
@@ -50,7 +49,7 @@ interface Notification {
 async function startStandIn(directory: string) {
   const localS3 = await startLocalS3({ directory, port: 0, bucket: BUCKET });
   const events: Array<{ Records: Notification[] }> = [];
-  localS3.onEvent((event) => events.push(event as unknown as { Records: Notification[] }));
+  localS3.onEvent((event) => events.push(event));
   const s3 = standInS3Client(localS3.url);
   return { localS3, s3, events, records: (key: string) => events.flatMap((event) => event.Records).filter((record) => record.s3.object.key === key) };
 }
@@ -173,7 +172,10 @@ t.test('a browser uploads parts with pre-signed URLs; completion assembles the o
     [...completed.map((part, index) => [part.PartNumber, part.ETag, parts[index]!.length]), [7, `"${md5Hex(partBytes(7, 1000))}"`, 1000]],
     'ListParts shows every stored part',
   );
-  t.ok(listed.Parts?.every((part) => part.LastModified instanceof Date), 'with its LastModified');
+  t.ok(
+    listed.Parts?.every((part) => part.LastModified instanceof Date),
+    'with its LastModified',
+  );
 
   const result = await complete(key, uploadId, completed, { ifNoneMatch: '*' });
   const etag = multipartETag(parts);
@@ -189,23 +191,49 @@ t.test('a browser uploads parts with pre-signed URLs; completion assembles the o
   t.equal(head.ContentDisposition, 'attachment; filename="holiday.mp4"');
   t.same(head.Metadata, { 'video-id': 'happy' }, 'and the metadata');
   const range = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: `bytes=${MIN_PART_SIZE - 5}-${MIN_PART_SIZE + 4}` }));
-  t.same(Buffer.from(await range.Body!.transformToByteArray()), Buffer.concat(parts).subarray(MIN_PART_SIZE - 5, MIN_PART_SIZE + 5), 'a range across two parts');
+  t.same(
+    Buffer.from(await range.Body!.transformToByteArray()),
+    Buffer.concat(parts).subarray(MIN_PART_SIZE - 5, MIN_PART_SIZE + 5),
+    'a range across two parts',
+  );
 
   const notified = records(key);
   t.equal(notified.length, 1, 'exactly one notification');
   t.match(notified[0], { eventName: 'ObjectCreated:CompleteMultipartUpload', s3: { object: { key, size: head.ContentLength, eTag: etag.replace(/"/g, '') } } });
   const notification = events.find((event) => event.Records.some((record) => record.s3.object.key === key))!;
   const aws = toAwsS3Event(notification as unknown as Parameters<typeof toAwsS3Event>[0], REGION);
-  t.match(aws?.Records, [{ eventVersion: '2.1', eventName: 'ObjectCreated:CompleteMultipartUpload', s3: { object: { key, size: head.ContentLength, eTag: etag.replace(/"/g, '') } } }], "in S3's notification shape");
+  t.match(
+    aws?.Records,
+    [
+      {
+        eventVersion: '2.1',
+        eventName: 'ObjectCreated:CompleteMultipartUpload',
+        s3: { object: { key, size: head.ContentLength, eTag: etag.replace(/"/g, '') } },
+      },
+    ],
+    "in S3's notification shape",
+  );
 
-  await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }, 'the upload is gone');
+  await t.rejects(
+    s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
+    { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } },
+    'the upload is gone',
+  );
   t.same(await uploadFolders(dir), [], 'with every part, the unlisted one too');
-  t.same((await s3.send(new ListBucketsCommand({}))).Buckets?.map((bucket) => bucket.Name), [BUCKET], 'the store is no bucket');
+  t.same(
+    (await s3.send(new ListBucketsCommand({}))).Buckets?.map((bucket) => bucket.Name),
+    [BUCKET],
+    'the store is no bucket',
+  );
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: MULTIPART_FOLDER, Key: 'planted', Body: 'x' })), { name: 'NoSuchBucket' }, 'and takes no object');
 
   const single = 'uploads/single/source';
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: single, Body: 'one PUT' }));
-  t.match(records(single), [{ eventName: 'ObjectCreated:Put', s3: { object: { eTag: md5Hex(Buffer.from('one PUT')) } } }], 'a single PUT stays ObjectCreated:Put');
+  t.match(
+    records(single),
+    [{ eventName: 'ObjectCreated:Put', s3: { object: { eTag: md5Hex(Buffer.from('one PUT')) } } }],
+    'a single PUT stays ObjectCreated:Put',
+  );
 });
 
 t.test('ListParts pages with MaxParts and PartNumberMarker; a part uploaded again replaces the first', async (t) => {
@@ -228,10 +256,18 @@ t.test('ListParts pages with MaxParts and PartNumberMarker; a part uploaded agai
   const all = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
   t.equal(all.MaxParts, 1000, 'MaxParts is 1000 by default');
   t.equal(all.IsTruncated, false);
-  t.match(all.Parts?.find((part) => part.PartNumber === 2), { ETag: replaced.ETag, Size: 222 }, 'part 2 is the second upload');
+  t.match(
+    all.Parts?.find((part) => part.PartNumber === 2),
+    { ETag: replaced.ETag, Size: 222 },
+    'part 2 is the second upload',
+  );
 
   for (const partNumber of [0, 10_001]) {
-    await t.rejects(uploadPart(key, uploadId, partNumber, Buffer.from('x')), { name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } }, `part number ${partNumber} is refused`);
+    await t.rejects(
+      uploadPart(key, uploadId, partNumber, Buffer.from('x')),
+      { name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } },
+      `part number ${partNumber} is refused`,
+    );
   }
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
 });
@@ -266,11 +302,19 @@ t.test("a part URL works only for its upload, key and part number; another uploa
   }
 
   // Correctly signed, but naming an upload of another key, or none.
-  const otherKey = await rawRequest(await presignPart('part-urls/other', uploadA, 2, body), { method: 'PUT', headers: { 'content-length': String(body.length) }, body });
+  const otherKey = await rawRequest(await presignPart('part-urls/other', uploadA, 2, body), {
+    method: 'PUT',
+    headers: { 'content-length': String(body.length) },
+    body,
+  });
   t.equal(otherKey.status, 404);
   t.match(s3Error(otherKey.body), { code: 'NoSuchUpload', message: /upload does not exist/ }, "an upload id is no use for another key's parts");
   await t.rejects(uploadPart(key, 'no-such-upload', 1, body), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }, 'an unknown upload id');
-  await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'part-urls/other', UploadId: uploadA })), { name: 'NoSuchUpload' }, 'ListParts under another key');
+  await t.rejects(
+    s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: 'part-urls/other', UploadId: uploadA })),
+    { name: 'NoSuchUpload' },
+    'ListParts under another key',
+  );
 
   // As S3 does, a part for no upload is refused before its body is asked for.
   const expecting = (url: string) => putExpectingContinue(url, {}, body);
@@ -281,7 +325,10 @@ t.test("a part URL works only for its upload, key and part number; another uploa
   t.same(await expecting(await presignPart(key, uploadA, 3, body)), { status: 200, continued: true }, 'and a good part is continued');
 
   t.equal((await put(urlA2)).status, 200, 'the URL as signed still works');
-  t.same((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadA }))).Parts?.map((part) => part.PartNumber), [2, 3]);
+  t.same(
+    (await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadA }))).Parts?.map((part) => part.PartNumber),
+    [2, 3],
+  );
   t.same((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadB }))).Parts ?? [], [], "upload B's parts untouched");
   for (const uploadId of [uploadA, uploadB]) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
 });
@@ -314,11 +361,21 @@ t.test('a part whose bytes are not what was declared is not stored: Content-MD5 
 
   // A client left at the SDK's default checksum setting: its pre-signed URL carries the CRC32 of
   // an empty body, which S3 refuses; its own UploadPart sends the right CRC32, which S3 accepts.
-  const defaults = new S3Client({ region: REGION, endpoint: localS3.url, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
-  const defaultUrl = await getSignedUrl(defaults, new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, ContentLength: body.length }), {
-    expiresIn: 300,
-    signableHeaders: new Set(['content-length']),
+  const defaults = new S3Client({
+    region: REGION,
+    endpoint: localS3.url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    maxAttempts: 1,
   });
+  const defaultUrl = await getSignedUrl(
+    defaults,
+    new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, ContentLength: body.length }),
+    {
+      expiresIn: 300,
+      signableHeaders: new Set(['content-length']),
+    },
+  );
   t.match(new URL(defaultUrl).search, /x-amz-checksum-crc32=/, 'the default presigner adds a CRC32');
   const wrongCrc = await fetch(defaultUrl, { method: 'PUT', body });
   t.equal(wrongCrc.status, 400);
@@ -326,7 +383,16 @@ t.test('a part whose bytes are not what was declared is not stored: Content-MD5 
   const withCrc = await defaults.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 9, Body: body }));
   t.equal(withCrc.ETag, `"${md5Hex(body)}"`, "the SDK's correct CRC32 is accepted");
   await t.rejects(
-    s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 9, Body: body, ChecksumSHA256: createHash('sha256').update(other).digest('base64') })),
+    s3.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: 9,
+        Body: body,
+        ChecksumSHA256: createHash('sha256').update(other).digest('base64'),
+      }),
+    ),
     { name: 'BadDigest', message: /SHA256/ },
     'a SHA-256 of other bytes',
   );
@@ -345,7 +411,11 @@ t.test('completion checks the list as S3 does: EntityTooSmall, InvalidPart, Inva
   const eventsBefore = events.length;
 
   const tooSmall = await complete(key, uploadId, [small, last]).catch((error: unknown) => error);
-  t.match(tooSmall, { name: 'EntityTooSmall', $metadata: { httpStatusCode: 400 }, message: 'Your proposed upload is smaller than the minimum allowed size' }, 'every part but the last is at least 5 MiB');
+  t.match(
+    tooSmall,
+    { name: 'EntityTooSmall', $metadata: { httpStatusCode: 400 }, message: 'Your proposed upload is smaller than the minimum allowed size' },
+    'every part but the last is at least 5 MiB',
+  );
   t.match(tooSmall, { ProposedSize: String(MIN_PART_SIZE - 1), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: '1' });
   const big = await uploadPart(key, uploadId, 1, partBytes(1, MIN_PART_SIZE));
 
@@ -388,7 +458,10 @@ t.test('AbortMultipartUpload removes the upload and its parts; later parts are N
   const aborted = await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
   t.equal(aborted.$metadata.httpStatusCode, 204);
   t.notOk((await uploadFolders(dir)).includes(uploadId), 'its folder is gone');
-  await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+  await t.rejects(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })), {
+    name: 'NoSuchUpload',
+    $metadata: { httpStatusCode: 404 },
+  });
   const late = await fetch(url, { method: 'PUT', body: partBytes(2, 2048) });
   t.equal(late.status, 404, 'a part URL handed out before is refused');
   t.equal(s3Error(await late.text()).code, 'NoSuchUpload');
@@ -406,7 +479,11 @@ t.test('ListMultipartUploads lists uploads in progress by key then initiation, p
   const expected = created.filter(([key]) => key.startsWith('lmu/')).sort(([a], [b]) => a.localeCompare(b));
   const all = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lmu/' }));
   t.same(modelProblems('ListMultipartUploads', all), [], "the answer fits S3's model");
-  t.same(all.Uploads?.map((upload) => [upload.Key, upload.UploadId]), expected, 'by key, then initiation time, under the prefix');
+  t.same(
+    all.Uploads?.map((upload) => [upload.Key, upload.UploadId]),
+    expected,
+    'by key, then initiation time, under the prefix',
+  );
   t.match(all.Uploads?.[0], { StorageClass: 'STANDARD', Initiated: Date, Initiator: { ID: String }, Owner: { ID: String } });
   t.equal(all.IsTruncated, false);
 
@@ -414,7 +491,9 @@ t.test('ListMultipartUploads lists uploads in progress by key then initiation, p
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lmu/', MaxUploads: 2, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    const page = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lmu/', MaxUploads: 2, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
     pages.push(page.Uploads!.map((upload) => [upload.Key!, upload.UploadId!]));
     if (!page.IsTruncated) break;
     keyMarker = page.NextKeyMarker;
@@ -427,12 +506,17 @@ t.test('ListMultipartUploads lists uploads in progress by key then initiation, p
   const [abortedKey, abortedId] = expected[1]!;
   await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: abortedKey, UploadId: abortedId }));
   const after = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'lmu/' }));
-  t.same(after.Uploads?.map((upload) => [upload.Key, upload.UploadId]), expected.slice(2), 'the completed and the aborted upload are no longer listed');
+  t.same(
+    after.Uploads?.map((upload) => [upload.Key, upload.UploadId]),
+    expected.slice(2),
+    'the completed and the aborted upload are no longer listed',
+  );
   await t.rejects(s3.send(new ListMultipartUploadsCommand({ Bucket: 'no-such-bucket' })), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
-  for (const [key, uploadId] of [...expected.slice(2), created.at(-1)!]) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+  for (const [key, uploadId] of [...expected.slice(2), created.at(-1)!])
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
 });
 
-t.test("CompleteMultipartUpload with If-None-Match: * answers 412 when the object exists, and keeps the upload", async (t) => {
+t.test('CompleteMultipartUpload with If-None-Match: * answers 412 when the object exists, and keeps the upload', async (t) => {
   const key = 'uploads/exists/source';
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'the first upload' }));
   const uploadId = await createUpload(key);
@@ -446,11 +530,20 @@ t.test("CompleteMultipartUpload with If-None-Match: * answers 412 when the objec
 
   // Two uploads of a new key racing to complete create-only: exactly one wins.
   const raced = 'uploads/raced/source';
-  const uploads = await Promise.all([1, 2, 3].map(async (n) => {
-    const id = await createUpload(raced);
-    return { id, part: await uploadPart(raced, id, 1, partBytes(n, 1000)), bytes: partBytes(n, 1000) };
-  }));
-  const outcomes = await Promise.all(uploads.map(({ id, part }) => complete(raced, id, [part], { ifNoneMatch: '*' }).then(() => 200, (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode)));
+  const uploads = await Promise.all(
+    [1, 2, 3].map(async (n) => {
+      const id = await createUpload(raced);
+      return { id, part: await uploadPart(raced, id, 1, partBytes(n, 1000)), bytes: partBytes(n, 1000) };
+    }),
+  );
+  const outcomes = await Promise.all(
+    uploads.map(({ id, part }) =>
+      complete(raced, id, [part], { ifNoneMatch: '*' }).then(
+        () => 200,
+        (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+      ),
+    ),
+  );
   t.same(outcomes.filter((status) => status === 200).length, 1, `one completion of three won (${outcomes.join(', ')})`);
   t.same(outcomes.filter((status) => status === 412).length, 2);
   t.same(await stored(raced), uploads[outcomes.indexOf(200)]!.bytes);
@@ -458,7 +551,8 @@ t.test("CompleteMultipartUpload with If-None-Match: * answers 412 when the objec
 
   await complete(key, uploadId, [part]);
   t.same(await stored(key), partBytes(1, 100), 'without the condition the completion replaces the object, as S3 does');
-  for (const [index, { id }] of uploads.entries()) if (outcomes[index] !== 200) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: raced, UploadId: id }));
+  for (const [index, { id }] of uploads.entries())
+    if (outcomes[index] !== 200) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: raced, UploadId: id }));
 });
 
 t.test('stored parts survive a restart of the stand-in; a part write cut by a crash does not', async (t) => {
@@ -485,8 +579,16 @@ t.test('stored parts survive a restart of the stand-in; a part write cut by a cr
   t.same(await uploadFolders(restartDir), [uploadId], 'only the real upload remains');
   t.same((await readdir(uploadPath)).filter((name) => !name.startsWith('1')).sort(), ['upload.json'], 'the interrupted writes are gone');
   const listed = await second.s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
-  t.same(listed.Parts?.map((part) => [part.PartNumber, part.ETag, part.Size]), [[1, part1.ETag, MIN_PART_SIZE]], 'part 1 is kept, part 2 was never stored');
-  t.same((await second.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads?.map((upload) => upload.UploadId), [uploadId], 'the upload is still listed');
+  t.same(
+    listed.Parts?.map((part) => [part.PartNumber, part.ETag, part.Size]),
+    [[1, part1.ETag, MIN_PART_SIZE]],
+    'part 1 is kept, part 2 was never stored',
+  );
+  t.same(
+    (await second.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads?.map((upload) => upload.UploadId),
+    [uploadId],
+    'the upload is still listed',
+  );
 
   // The client resumes: uploads what ListParts does not show, then completes.
   const part2 = await uploadPart(key, uploadId, 2, parts[1]!, second.s3);
@@ -512,7 +614,7 @@ t.test("the crash point after-upload-200 fires once a source's CompleteMultipart
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const exited = once(child, 'exit');
-  const [firstLine] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [firstLine] = (await once(child.stdout, 'data')) as [Buffer];
   const client = new S3Client({
     region: REGION,
     endpoint: firstLine.toString().trim(),

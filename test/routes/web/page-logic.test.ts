@@ -1,7 +1,16 @@
 /** The page's plain functions (no DOM): signed URLs of a playback grant, and formatting. */
 import t from 'tap';
 import { grantPrefixOf, refreshDelayMs, siblingUrl, signingQueryOf, withGrantQuery } from '../../../routes/web/page/signed-url.ts';
-import { contentTypeOf, formatBitrate, formatBytes, formatDuration, formatProgress, formatTransfer, titleFromFileName, TransferRate } from '../../../routes/web/page/format.ts';
+import {
+  contentTypeOf,
+  formatBitrate,
+  formatBytes,
+  formatDuration,
+  formatProgress,
+  formatTransfer,
+  titleFromFileName,
+  TransferRate,
+} from '../../../routes/web/page/format.ts';
 import { createUnfinishedUploads, isSameFile } from '../../../routes/web/page/unfinished-upload.ts';
 
 const id = '3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
@@ -19,13 +28,29 @@ t.test('the signing query of a grant, copied verbatim', async (t) => {
 });
 
 t.test('a fresh grant replaces the signature on every object of the video, and nowhere else', async (t) => {
-  t.equal(withGrantQuery(`${cdn}/video-streams/${id}/720p/index.m3u8?${oldQuery}`, newManifest), `${cdn}/video-streams/${id}/720p/index.m3u8?${newQuery}`, 'a playlist the CDN signed');
-  t.equal(withGrantQuery(`${cdn}/video-streams/${id}/720p/segment_00001.ts`, newManifest), `${cdn}/video-streams/${id}/720p/segment_00001.ts?${newQuery}`, 'an unsigned URI (signed-cookie playlists)');
-  t.equal(withGrantQuery(`${cdn}/video-streams/${id}/360p/segment_00000.ts?_HLS_msn=3&${oldQuery}`, newManifest), `${cdn}/video-streams/${id}/360p/segment_00000.ts?_HLS_msn=3&${newQuery}`, 'other parameters stay');
+  t.equal(
+    withGrantQuery(`${cdn}/video-streams/${id}/720p/index.m3u8?${oldQuery}`, newManifest),
+    `${cdn}/video-streams/${id}/720p/index.m3u8?${newQuery}`,
+    'a playlist the CDN signed',
+  );
+  t.equal(
+    withGrantQuery(`${cdn}/video-streams/${id}/720p/segment_00001.ts`, newManifest),
+    `${cdn}/video-streams/${id}/720p/segment_00001.ts?${newQuery}`,
+    'an unsigned URI (signed-cookie playlists)',
+  );
+  t.equal(
+    withGrantQuery(`${cdn}/video-streams/${id}/360p/segment_00000.ts?_HLS_msn=3&${oldQuery}`, newManifest),
+    `${cdn}/video-streams/${id}/360p/segment_00000.ts?_HLS_msn=3&${newQuery}`,
+    'other parameters stay',
+  );
   t.equal(withGrantQuery(oldManifest, newManifest), newManifest, 'the master itself');
   const other = `${cdn}/video-streams/00000000-0000-4000-8000-000000000000/master.m3u8?${oldQuery}`;
   t.equal(withGrantQuery(other, newManifest), other, "another video's URL is left alone");
-  t.equal(withGrantQuery(`https://elsewhere.example/video-streams/${id}/x.ts`, newManifest), `https://elsewhere.example/video-streams/${id}/x.ts`, 'another host too');
+  t.equal(
+    withGrantQuery(`https://elsewhere.example/video-streams/${id}/x.ts`, newManifest),
+    `https://elsewhere.example/video-streams/${id}/x.ts`,
+    'another host too',
+  );
   t.equal(siblingUrl(newManifest, 'poster.0000000.jpg'), `${cdn}/video-streams/${id}/poster.0000000.jpg?${newQuery}`, 'the poster');
 });
 
@@ -61,7 +86,7 @@ t.test('the declared content type: the browser’s, else from the extension', as
   t.equal(contentTypeOf({ name: 'mystery', type: '' }), 'application/octet-stream');
 });
 
-t.test('an upload\'s speed over the last seconds, and the time left at that speed', async (t) => {
+t.test("an upload's speed over the last seconds, and the time left at that speed", async (t) => {
   const rate = new TransferRate(5000);
   // A resumed upload starts from the bytes stored before the reload: they are not speed.
   rate.sample(40_000_000, 0);

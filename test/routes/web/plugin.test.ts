@@ -44,7 +44,10 @@ t.test('/ is the page, with its security headers, revalidated on every visit', a
   t.equal(again.statusCode, 304, 'unchanged: 304');
 
   const assets = [...page.body.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)].map((match) => match[1]!);
-  t.ok(assets.some((asset) => /^assets\/app-\w+\.js$/.test(asset)) && assets.some((asset) => /^assets\/app-\w+\.css$/.test(asset)), `the page names its script and style: ${assets.join(', ')}`);
+  t.ok(
+    assets.some((asset) => /^assets\/app-\w+\.js$/.test(asset)) && assets.some((asset) => /^assets\/app-\w+\.css$/.test(asset)),
+    `the page names its script and style: ${assets.join(', ')}`,
+  );
   for (const asset of assets) {
     const response = await fastify.inject({ url: `/${asset}` });
     t.equal(response.statusCode, 200, asset);
@@ -70,7 +73,12 @@ t.test('precompressed when the browser accepts it', async (t) => {
 });
 
 t.test('/config.json says where to sign in, or that sign-in is not configured', async (t) => {
-  const configured = await start(t, { WEB_ASSETS_DIR: built.outDir, ...signIn, AUTH_LOGOUT_URL: 'https://vod.auth.eu-west-1.amazoncognito.com/logout', AUTH_SCOPES: 'openid email' });
+  const configured = await start(t, {
+    WEB_ASSETS_DIR: built.outDir,
+    ...signIn,
+    AUTH_LOGOUT_URL: 'https://vod.auth.eu-west-1.amazoncognito.com/logout',
+    AUTH_SCOPES: 'openid email',
+  });
   t.same((await configured.inject({ url: '/config.json' })).json(), {
     auth: {
       authorizeUrl: signIn.AUTH_AUTHORIZE_URL,

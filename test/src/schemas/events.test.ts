@@ -61,9 +61,7 @@ t.test('the S3 fixtures carry URL-encoded keys that decode to the uploaded key',
 });
 
 t.test('the MediaConvert fixtures describe one job for one video, each with its own event id', async (t) => {
-  const events = mediaConvertFixtures.map(({ event }) =>
-    Value.Parse(MediaConvertJobStateChangeEvent, event),
-  );
+  const events = mediaConvertFixtures.map(({ event }) => Value.Parse(MediaConvertJobStateChangeEvent, event));
   t.same(new Set(events.map((event) => event.detail.jobId)).size, 1);
   t.same(
     events.map((event) => event.detail.userMetadata.videoId),
@@ -71,19 +69,11 @@ t.test('the MediaConvert fixtures describe one job for one video, each with its 
   );
   // Handlers deduplicate on the EventBridge id, so distinct events must not share one.
   t.equal(new Set(events.map((event) => event.id)).size, events.length);
-  t.same(events.map((event) => event.detail.status).sort(), [
-    'COMPLETE',
-    'ERROR',
-    'NEW_WARNING',
-    'PROGRESSING',
-    'STATUS_UPDATE',
-    'STATUS_UPDATE',
-  ]);
+  t.same(events.map((event) => event.detail.status).sort(), ['COMPLETE', 'ERROR', 'NEW_WARNING', 'PROGRESSING', 'STATUS_UPDATE', 'STATUS_UPDATE']);
 });
 
 t.test("the local worker's STATUS_UPDATE announces outputs in the COMPLETE fixture's shape", async (t) => {
-  const parse = (name: string) =>
-    Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === name)?.event);
+  const parse = (name: string) => Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === name)?.event);
   const published = parse('local-worker-status-update-published.json');
   const complete = parse('mediaconvert-complete.json');
   const sample = parse('mediaconvert-status-update.json');
@@ -104,15 +94,9 @@ t.test('the COMPLETE fixture lists the master playlist and one rendition per run
   const event = Value.Parse(MediaConvertJobStateChangeEvent, complete?.event);
   const [group] = event.detail.outputGroupDetails ?? [];
   t.equal(group?.type, 'HLS_GROUP');
-  t.same(group?.playlistFilePaths, [
-    's3://vod-bucket/video-streams/01J9Z8Q4V6X7Y8Z9A0B1C2D3E4/master.m3u8',
-  ]);
+  t.same(group?.playlistFilePaths, ['s3://vod-bucket/video-streams/01J9Z8Q4V6X7Y8Z9A0B1C2D3E4/master.m3u8']);
   t.same(
-    group?.outputDetails.map((detail) => [
-      detail.outputFilePaths,
-      detail.videoDetails?.widthInPx,
-      detail.videoDetails?.heightInPx,
-    ]),
+    group?.outputDetails.map((detail) => [detail.outputFilePaths, detail.videoDetails?.widthInPx, detail.videoDetails?.heightInPx]),
     [
       [['s3://vod-bucket/video-streams/01J9Z8Q4V6X7Y8Z9A0B1C2D3E4/1080p/index.m3u8'], 1920, 1080],
       [['s3://vod-bucket/video-streams/01J9Z8Q4V6X7Y8Z9A0B1C2D3E4/720p/index.m3u8'], 1280, 720],
@@ -129,8 +113,7 @@ t.test('the schemas reject an event that lacks what the handlers read', async (t
   delete withoutKey.Records[0]!.s3.object.key;
   t.notOk(Value.Check(S3Event, withoutKey));
 
-  const error = mediaConvertFixtures.find(({ file }) => file === 'mediaconvert-error.json')!
-    .event as { detail: Record<string, unknown> };
+  const error = mediaConvertFixtures.find(({ file }) => file === 'mediaconvert-error.json')!.event as { detail: Record<string, unknown> };
   const unknownStatus = structuredClone(error);
   unknownStatus.detail.status = 'EXPLODED';
   t.notOk(Value.Check(MediaConvertJobStateChangeEvent, unknownStatus));

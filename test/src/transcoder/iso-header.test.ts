@@ -77,10 +77,40 @@ t.test('the titles and languages of audio tracks', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'two-languages.mp4');
   await run('ffmpeg', [
-    '-hide_banner', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:duration=1', '-f', 'lavfi', '-i', 'sine=duration=1', '-f', 'lavfi', '-i', 'sine=f=660:duration=1',
-    '-map', '0', '-map', '1', '-map', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac',
-    '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', '-metadata:s:a:1', 'handler_name=Commentaire du réalisateur',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:duration=1',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=duration=1',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=660:duration=1',
+    '-map',
+    '0',
+    '-map',
+    '1',
+    '-map',
+    '2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-c:a',
+    'aac',
+    '-metadata:s:a:0',
+    'language=eng',
+    '-metadata:s:a:1',
+    'language=fra',
+    '-metadata:s:a:1',
+    'handler_name=Commentaire du réalisateur',
     file,
   ]);
   t.match((await header(file))?.tracks, [
@@ -129,15 +159,25 @@ t.test("the segments a packaged video would make are read from its sample table,
     await runFfmpeg(buildPackageArgs({ input: file, plan, name: 'top', audio: 'none', outDir }), { input: file });
     const playlist = await readFile(path.join(outDir, 'top', 'index.m3u8'), 'utf8');
     const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
-    t.same(durations.map((d) => Math.round(d)), cuts, `ffmpeg cuts ${durations.join(', ')}`);
+    t.same(
+      durations.map((d) => Math.round(d)),
+      cuts,
+      `ffmpeg cuts ${durations.join(', ')}`,
+    );
     t.equal(predicted?.count, durations.length, 'as many segments as predicted');
     t.ok(Math.abs(predicted!.longestSeconds - Math.max(...durations)) < 0.05, `the longest: ${predicted?.longestSeconds} predicted`);
     // The measured segments carry transport stream overhead on top of the video the table counts.
     const segments = await Promise.all(
-      playlist.split('\n').filter((line) => line.endsWith('.ts')).map(async (uri, i) => ({ duration: durations[i]!, bytes: (await stat(path.join(outDir, 'top', uri))).size })),
+      playlist
+        .split('\n')
+        .filter((line) => line.endsWith('.ts'))
+        .map(async (uri, i) => ({ duration: durations[i]!, bytes: (await stat(path.join(outDir, 'top', uri))).size })),
     );
     const counted = segments.length > 1 && segments.at(-1)!.duration < 2 ? segments.slice(0, -1) : segments;
     const measuredPeak = Math.max(...counted.map((s) => (s.bytes * 8) / s.duration));
-    t.ok(predicted!.peakBitrate <= measuredPeak && measuredPeak <= predicted!.peakBitrate * 1.1, `peak ${predicted?.peakBitrate} predicted, ${Math.round(measuredPeak)} in transport stream`);
+    t.ok(
+      predicted!.peakBitrate <= measuredPeak && measuredPeak <= predicted!.peakBitrate * 1.1,
+      `peak ${predicted?.peakBitrate} predicted, ${Math.round(measuredPeak)} in transport stream`,
+    );
   }
 });

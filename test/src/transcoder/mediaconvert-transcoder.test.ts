@@ -8,12 +8,7 @@ import t, { type Test } from 'tap';
 import { MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
 import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
 import type { SourceMedia, TranscodePlan } from '../../../src/schemas/transcode.ts';
-import {
-  AUDIO_GROUP_ID,
-  buildCreateJobInput,
-  buildJobSettings,
-  createMediaConvertTranscoder,
-} from '../../../src/transcoder/mediaconvert-transcoder.ts';
+import { AUDIO_GROUP_ID, buildCreateJobInput, buildJobSettings, createMediaConvertTranscoder } from '../../../src/transcoder/mediaconvert-transcoder.ts';
 import { planTranscode } from '../../../src/transcoder/transcode-plan.ts';
 import { JobRefusedError, SourceRejectedError } from '../../../src/errors.ts';
 import { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
@@ -45,11 +40,20 @@ async function startFakeMediaConvert(t: Test) {
 }
 
 const baseVideo = {
-  track: 1, codec: 'avc', codedWidth: 1920, codedHeight: 1080, rotation: 0 as const,
-  frameRate: { numerator: 30000, denominator: 1001 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive',
+  track: 1,
+  codec: 'avc',
+  codedWidth: 1920,
+  codedHeight: 1080,
+  rotation: 0 as const,
+  frameRate: { numerator: 30000, denominator: 1001 },
+  bitDepth: 8,
+  chromaSubsampling: '4:2:0',
+  profile: 'High',
+  scanType: 'progressive',
 };
 const stereo = { track: 2, codec: 'aac', channels: 2, language: 'eng' };
-const planOf = (media: Partial<SourceMedia>): TranscodePlan => planTranscode({ container: 'mp4', durationSeconds: 10, audio: [stereo], video: baseVideo, ...media });
+const planOf = (media: Partial<SourceMedia>): TranscodePlan =>
+  planTranscode({ container: 'mp4', durationSeconds: 10, audio: [stereo], video: baseVideo, ...media });
 const request = (plan: TranscodePlan) => ({
   videoId: VIDEO_ID,
   sourceKey: `uploads/${VIDEO_ID}/source`,
@@ -57,12 +61,21 @@ const request = (plan: TranscodePlan) => ({
   clientRequestToken: VIDEO_ID,
   plan,
 });
-const settingsOf = (plan: TranscodePlan) => buildJobSettings({ bucket: BUCKET, sourceKey: `uploads/${VIDEO_ID}/source`, outputPrefix: `video-streams/${VIDEO_ID}/`, plan });
+const settingsOf = (plan: TranscodePlan) =>
+  buildJobSettings({ bucket: BUCKET, sourceKey: `uploads/${VIDEO_ID}/source`, outputPrefix: `video-streams/${VIDEO_ID}/`, plan });
 const hlsOutputs = (plan: TranscodePlan): Output[] => settingsOf(plan).OutputGroups![0]!.Outputs!;
 
 t.test('submit sends one signed CreateJob and returns the job id MediaConvert assigned', async (t) => {
   const { client, requests } = await startFakeMediaConvert(t);
-  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, queueArn: QUEUE_ARN, inspect: async () => { throw new Error('not called'); } });
+  const transcoder = createMediaConvertTranscoder({
+    client,
+    roleArn: ROLE_ARN,
+    bucket: BUCKET,
+    queueArn: QUEUE_ARN,
+    inspect: async () => {
+      throw new Error('not called');
+    },
+  });
   const result = await transcoder.submit(request(planOf({})));
   t.same(result, { jobId: JOB_ID });
   t.equal(requests.length, 1);
@@ -90,7 +103,9 @@ t.test('findJob looks in the queue the jobs go to (the Default queue when none i
   const fake = await startFakeMediaConvertServer(t, () => ({ jobs }));
   const client = new MediaConvertClient({ endpoint: fake.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   t.teardown(() => client.destroy());
-  const inspect = async () => { throw new Error('not called'); };
+  const inspect = async () => {
+    throw new Error('not called');
+  };
   const queryOf = (index: number) => new URL(fake.requests[index]!.url!, fake.url).searchParams;
 
   t.same(await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect }).findJob(VIDEO_ID, since), { jobId: 'ours' });
@@ -105,40 +120,74 @@ t.test('submit fails loudly when MediaConvert answers without a job id', async (
   const fake = await startFakeMediaConvertServer(t, () => ({ job: {} }));
   const client = new MediaConvertClient({ endpoint: fake.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   t.teardown(() => client.destroy());
-  const transcoder = createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } });
+  const transcoder = createMediaConvertTranscoder({
+    client,
+    roleArn: ROLE_ARN,
+    bucket: BUCKET,
+    inspect: async () => {
+      throw new Error('not called');
+    },
+  });
   await t.rejects(transcoder.submit(request(planOf({}))), /returned no job id/);
 });
 
 t.test('every planned rendition is an output at its size: QVBR H.264 capped at its rung, one frame rate, square pixels', async (t) => {
   const outputs = hlsOutputs(planOf({}));
-  t.same(outputs.map((o) => [o.NameModifier, o.VideoDescription?.Width, o.VideoDescription?.Height]), [
-    ['_1080p', 1920, 1080], ['_720p', 1280, 720], ['_540p', 960, 540], ['_360p', 640, 360],
-  ]);
+  t.same(
+    outputs.map((o) => [o.NameModifier, o.VideoDescription?.Width, o.VideoDescription?.Height]),
+    [
+      ['_1080p', 1920, 1080],
+      ['_720p', 1280, 720],
+      ['_540p', 960, 540],
+      ['_360p', 640, 360],
+    ],
+  );
   for (const output of outputs) {
     t.match(output.VideoDescription, { ScalingBehavior: 'STRETCH_TO_OUTPUT', ColorMetadata: 'INSERT' });
     const h264 = output.VideoDescription!.CodecSettings!.H264Settings!;
     t.match(h264, {
-      RateControlMode: 'QVBR', GopSize: SEGMENT_SECONDS, GopSizeUnits: 'SECONDS', SceneChangeDetect: 'DISABLED',
-      FramerateControl: 'SPECIFIED', FramerateNumerator: 30000, FramerateDenominator: 1001, FramerateConversionAlgorithm: 'DUPLICATE_DROP',
-      ParControl: 'SPECIFIED', ParNumerator: 1, ParDenominator: 1, InterlaceMode: 'PROGRESSIVE',
+      RateControlMode: 'QVBR',
+      GopSize: SEGMENT_SECONDS,
+      GopSizeUnits: 'SECONDS',
+      SceneChangeDetect: 'DISABLED',
+      FramerateControl: 'SPECIFIED',
+      FramerateNumerator: 30000,
+      FramerateDenominator: 1001,
+      FramerateConversionAlgorithm: 'DUPLICATE_DROP',
+      ParControl: 'SPECIFIED',
+      ParNumerator: 1,
+      ParDenominator: 1,
+      InterlaceMode: 'PROGRESSIVE',
     });
     t.equal(h264.HrdBufferSize, 2 * h264.MaxBitrate!, 'a buffer of twice the bitrate, as locally');
     t.notOk(output.VideoDescription?.VideoPreprocessors, 'an SDR progressive source needs no preprocessing');
-    t.match(output.AudioDescriptions, [{ AudioSourceName: 'Audio Selector 1', CodecSettings: { Codec: 'AAC', AacSettings: { Bitrate: AUDIO_BITRATE, CodingMode: 'CODING_MODE_2_0', SampleRate: 48_000 } } }]);
+    t.match(output.AudioDescriptions, [
+      {
+        AudioSourceName: 'Audio Selector 1',
+        CodecSettings: { Codec: 'AAC', AacSettings: { Bitrate: AUDIO_BITRATE, CodingMode: 'CODING_MODE_2_0', SampleRate: 48_000 } },
+      },
+    ]);
   }
   const input = settingsOf(planOf({})).Inputs![0]!;
   t.same(input.AudioSelectors, { 'Audio Selector 1': { Tracks: [2], DefaultSelection: 'DEFAULT' } });
   t.same(input.VideoSelector, { Rotate: 'AUTO' });
 });
 
-t.test('the poster is one JPEG of the first frame at the smallest rendition\'s size, where the local worker puts it', async (t) => {
+t.test("the poster is one JPEG of the first frame at the smallest rendition's size, where the local worker puts it", async (t) => {
   const poster = settingsOf(planOf({})).OutputGroups![1]!;
   t.equal(poster.OutputGroupSettings?.FileGroupSettings?.Destination, `s3://${BUCKET}/video-streams/${VIDEO_ID}/${POSTER_FILE.replace(/\.\d{7}\.jpg$/, '')}`);
-  t.match(poster.Outputs?.[0]?.VideoDescription, { Width: 640, Height: 360, CodecSettings: { Codec: 'FRAME_CAPTURE', FrameCaptureSettings: { MaxCaptures: 1 } } });
+  t.match(poster.Outputs?.[0]?.VideoDescription, {
+    Width: 640,
+    Height: 360,
+    CodecSettings: { Codec: 'FRAME_CAPTURE', FrameCaptureSettings: { MaxCaptures: 1 } },
+  });
 });
 
 t.test('HDR is converted to BT.709 with the tone mapper; the input is read as HLG or HDR10 when its metadata is silent', async (t) => {
-  for (const [transfer, space] of [['ARIB_B67', 'HLG_2020'], ['SMPTE_2084', 'HDR10']] as const) {
+  for (const [transfer, space] of [
+    ['ARIB_B67', 'HLG_2020'],
+    ['SMPTE_2084', 'HDR10'],
+  ] as const) {
     const plan = planOf({ video: { ...baseVideo, codec: 'hevc', bitDepth: 10, transfer } });
     t.match(settingsOf(plan).Inputs![0]!.VideoSelector, { ColorSpace: space, ColorSpaceUsage: 'FALLBACK', Rotate: 'AUTO' });
     for (const output of hlsOutputs(plan)) {
@@ -157,7 +206,13 @@ t.test('an interlaced stream goes through the deinterlacer for the frames it fla
 
 t.test('anamorphic sources get square-pixel outputs at their display aspect', async (t) => {
   const outputs = hlsOutputs(planOf({ video: { ...baseVideo, codedWidth: 720, codedHeight: 480, pixelAspect: { numerator: 32, denominator: 27 } } }));
-  t.same(outputs.map((o) => [o.VideoDescription?.Width, o.VideoDescription?.Height]), [[854, 480], [640, 360]]);
+  t.same(
+    outputs.map((o) => [o.VideoDescription?.Width, o.VideoDescription?.Height]),
+    [
+      [854, 480],
+      [640, 360],
+    ],
+  );
 });
 
 t.test('5.1 is remixed to stereo with the planned gains', async (t) => {
@@ -204,7 +259,11 @@ t.test('an audio-only source is one audio-only variant: no video selector, no po
   t.notOk(settings.Inputs![0]!.VideoSelector);
   t.equal(settings.OutputGroups!.length, 1, 'no frame capture');
   t.match(settings.OutputGroups![0]!.Outputs, [
-    { NameModifier: '_audio-1', OutputSettings: { HlsSettings: { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM', AudioOnlyContainer: 'M2TS' } }, AudioDescriptions: [{ AudioSourceName: 'Audio Selector 1' }] },
+    {
+      NameModifier: '_audio-1',
+      OutputSettings: { HlsSettings: { AudioTrackType: 'AUDIO_ONLY_VARIANT_STREAM', AudioOnlyContainer: 'M2TS' } },
+      AudioDescriptions: [{ AudioSourceName: 'Audio Selector 1' }],
+    },
   ]);
   t.notOk(settings.OutputGroups![0]!.Outputs![0]!.AudioDescriptions![0]!.StreamName, 'a variant, not a named alternate');
 });
@@ -212,8 +271,27 @@ t.test('an audio-only source is one audio-only variant: no video selector, no po
 t.test('every CreateJob the planner makes for a corpus of real sources is valid against the MediaConvert API model', async (t) => {
   const dir = await tempDir(t);
   const corpus: SourceKind[] = [
-    'sdr-reference', 'hlg', 'pq', 'dolby-vision-8.4', 'uhd-4k', 'uhd-8k', 'tiny-16', 'portrait', 'silent', 'anamorphic-dvd', 'hdv',
-    'interlaced', 'surround-5.1', 'two-languages', 'pal-576p', 'audio-mp3', 'audio-m4a', 'audio-wav', 'audio-flac', 'audio-opus', 'camera-bitrate',
+    'sdr-reference',
+    'hlg',
+    'pq',
+    'dolby-vision-8.4',
+    'uhd-4k',
+    'uhd-8k',
+    'tiny-16',
+    'portrait',
+    'silent',
+    'anamorphic-dvd',
+    'hdv',
+    'interlaced',
+    'surround-5.1',
+    'two-languages',
+    'pal-576p',
+    'audio-mp3',
+    'audio-m4a',
+    'audio-wav',
+    'audio-flac',
+    'audio-opus',
+    'camera-bitrate',
   ];
   const checked: string[] = [];
   for (const kind of corpus) {
@@ -265,15 +343,38 @@ async function scriptedMediaConvert(t: Test, answers: Array<{ status: number; ty
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   // No retries: each scripted answer is seen once, as the transcoder receives it.
-  const client = new MediaConvertClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  const client = new MediaConvertClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    maxAttempts: 1,
+  });
   t.teardown(() => client.destroy());
-  return { client, requests, transcoder: createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } }) };
+  return {
+    client,
+    requests,
+    transcoder: createMediaConvertTranscoder({
+      client,
+      roleArn: ROLE_ARN,
+      bucket: BUCKET,
+      inspect: async () => {
+        throw new Error('not called');
+      },
+    }),
+  };
 }
 
 t.test('getJob gives a finished job in the shape of its state-change event, from GetJob as MediaConvert answers it', async (t) => {
   // The job as CreateJob sent it (captured on the wire), then as GetJob reports it finished.
   const { client, requests: created } = await startFakeMediaConvert(t);
-  await createMediaConvertTranscoder({ client, roleArn: ROLE_ARN, bucket: BUCKET, inspect: async () => { throw new Error('not called'); } }).submit(request(planOf({})));
+  await createMediaConvertTranscoder({
+    client,
+    roleArn: ROLE_ARN,
+    bucket: BUCKET,
+    inspect: async () => {
+      throw new Error('not called');
+    },
+  }).submit(request(planOf({})));
   const wireJob = {
     id: JOB_ID,
     arn: `arn:aws:mediaconvert:us-east-1:111122223333:jobs/${JOB_ID}`,

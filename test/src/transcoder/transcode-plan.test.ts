@@ -4,13 +4,7 @@
 import t from 'tap';
 import { SourceRejectedError } from '../../../src/errors.ts';
 import type { SourceAudio, SourceMedia, SourceVideo } from '../../../src/schemas/transcode.ts';
-import {
-  displaySize,
-  languageTag,
-  measureBandwidth,
-  planAudioTracks,
-  planTranscode,
-} from '../../../src/transcoder/transcode-plan.ts';
+import { displaySize, languageTag, measureBandwidth, planAudioTracks, planTranscode } from '../../../src/transcoder/transcode-plan.ts';
 
 /** A web-ready 1280x720 H.264 clip with stereo AAC, as Probe reports one. */
 const video: SourceVideo = {
@@ -53,7 +47,10 @@ const rejection = (source: SourceMedia) => {
 
 t.test('a web-ready clip: every rung up to its size, its one audio track muxed, packaging allowed', async (t) => {
   const plan = planTranscode(clip());
-  t.same(plan.video?.renditions.map((r) => r.name), ['720p', '540p', '360p']);
+  t.same(
+    plan.video?.renditions.map((r) => r.name),
+    ['720p', '540p', '360p'],
+  );
   t.match(plan, { audioLayout: 'muxed', packaging: { eligible: true }, durationSeconds: 10 });
   t.match(plan.video, { display: { width: 1280, height: 720 }, frameRate: { numerator: 30, denominator: 1 }, deinterlace: false, colour: 'sdr' });
   t.match(plan.audio, [{ track: 2, index: 0, name: 'English', language: 'en', default: true, channels: 2 }]);
@@ -71,21 +68,24 @@ t.test('files that are not a video are refused in plain words, before any job', 
   t.match(rejection(noTracks({ sizeBytes: 900, container: 'mp4' })), { reason: 'damaged-file', message: /looks like an MP4 file.*truncated or damaged/ });
   t.match(rejection(noTracks({ sizeBytes: 900 })), { reason: 'unrecognised-file', message: /not a video or audio file we can read/ });
   t.match(
-    rejection({ audio: [], mimeType: 'image/png', video: { ...video, codec: 'unknown', durationSeconds: undefined } as SourceVideo }),
+    rejection({ audio: [], mimeType: 'image/png', video: { ...video, codec: 'unknown', durationSeconds: undefined } }),
     { reason: 'still-image' },
     'a picture ffprobe reads as a one-frame video',
   );
-  t.match(
-    rejection({ audio: [], mimeType: 'image/jpeg', video: { ...video, codec: 'mjpeg', durationSeconds: undefined } as SourceVideo }),
-    { reason: 'still-image' },
-  );
+  t.match(rejection({ audio: [], mimeType: 'image/jpeg', video: { ...video, codec: 'mjpeg', durationSeconds: undefined } }), {
+    reason: 'still-image',
+  });
   t.match(rejection(clip({ media: { mimeType: 'image/gif', durationSeconds: 3 }, video: { codec: 'gif' }, audio: [] })), { reason: 'animated-image' });
 });
 
 t.test("pictures outside MediaConvert's input limits are refused with their size", async (t) => {
   t.match(rejection(clip({ video: { codedWidth: 16, codedHeight: 16 } })), { reason: 'picture-too-small', message: /16x16 pixels.*at least 32/ });
   t.match(rejection(clip({ video: { codedWidth: 8200, codedHeight: 4320 } })), { reason: 'picture-too-large', message: /8200x4320.*at most 8192/ });
-  t.match(planTranscode(clip({ video: { codedWidth: 7680, codedHeight: 4320 } })).video?.renditions[0], { name: '1080p', width: 1920, height: 1080 }, '8K is fine');
+  t.match(
+    planTranscode(clip({ video: { codedWidth: 7680, codedHeight: 4320 } })).video?.renditions[0],
+    { name: '1080p', width: 1920, height: 1080 },
+    '8K is fine',
+  );
   t.match(planTranscode(clip({ video: { codedWidth: 32, codedHeight: 32 } })).video?.renditions, [{ width: 32, height: 32 }]);
 });
 
@@ -94,10 +94,20 @@ t.test('a file whose duration cannot be read is refused as damaged', async (t) =
 });
 
 t.test('an audio-only upload becomes one audio rendition; its first track is the programme', async (t) => {
-  const plan = planTranscode({ container: 'mp4', durationSeconds: 120, audio: [{ ...stereo, channels: 6 }, { ...stereo, track: 3, language: 'fra' }] });
+  const plan = planTranscode({
+    container: 'mp4',
+    durationSeconds: 120,
+    audio: [
+      { ...stereo, channels: 6 },
+      { ...stereo, track: 3, language: 'fra' },
+    ],
+  });
   t.match(plan, { audioLayout: 'audio-only', durationSeconds: 120, packaging: { eligible: false } });
   t.equal(plan.video, undefined);
-  t.same(plan.audio.map((a) => [a.track, a.rendition, a.default]), [[2, 'audio-1', true]]);
+  t.same(
+    plan.audio.map((a) => [a.track, a.rendition, a.default]),
+    [[2, 'audio-1', true]],
+  );
   t.ok(plan.audio[0]!.downmix, '5.1 downmixed to stereo');
 });
 
@@ -126,12 +136,20 @@ t.test('HLG, PQ and Dolby Vision 8.x are converted to SDR, by their base layer',
 t.test('non-square pixels give square-pixel renditions at the display aspect', async (t) => {
   t.same(displaySize({ ...video, codedWidth: 720, codedHeight: 480, pixelAspect: { numerator: 32, denominator: 27 } }), { width: 853, height: 480 });
   const dvd = planTranscode(clip({ video: { codedWidth: 720, codedHeight: 480, pixelAspect: { numerator: 32, denominator: 27 } } }));
-  t.same(dvd.video?.renditions.map((r) => `${r.width}x${r.height}`), ['854x480', '640x360'], 'a 16:9 DVD: 16:9 renditions, 480p kept');
+  t.same(
+    dvd.video?.renditions.map((r) => `${r.width}x${r.height}`),
+    ['854x480', '640x360'],
+    'a 16:9 DVD: 16:9 renditions, 480p kept',
+  );
   t.match(dvd.packaging, { eligible: false, reason: /not square \(32:27\)/ });
   const hdv = planTranscode(clip({ video: { codedWidth: 1440, codedHeight: 1080, pixelAspect: { numerator: 4, denominator: 3 } } }));
   t.same(hdv.video?.renditions[0], { name: '1080p', width: 1920, height: 1080, videoBitrate: 5_000_000, audioBitrate: 128_000 }, 'HDV: 16:9, not 4:3');
   const pal = planTranscode(clip({ video: { codedWidth: 720, codedHeight: 576, pixelAspect: { numerator: 64, denominator: 45 } } }));
-  t.same(pal.video?.renditions.map((r) => `${r.width}x${r.height}`), ['960x540', '640x360'], 'a 16:9 PAL DVD');
+  t.same(
+    pal.video?.renditions.map((r) => `${r.width}x${r.height}`),
+    ['960x540', '640x360'],
+    'a 16:9 PAL DVD',
+  );
 });
 
 t.test('rotation is applied before planning; a rotated source is encoded upright', async (t) => {
@@ -162,16 +180,30 @@ t.test('packaging is allowed only for what a browser plays as is, at a rendition
   for (const [change, reason] of cases) {
     t.match(planTranscode(clip({ video: change })).packaging, { eligible: false, reason }, JSON.stringify(change));
   }
-  t.match(planTranscode(clip({ video: { codedWidth: 1920, codedHeight: 800, bitRate: 3_000_000 } })).packaging, { eligible: true }, 'a cinema-scope 800p is its own top rendition');
-  t.match(planTranscode(clip({ video: { frameRate: { numerator: 30, denominator: 1 }, averageFrameRate: { numerator: 21, denominator: 1 } } })).packaging, { eligible: true }, 'a variable frame rate packages as it is');
+  t.match(
+    planTranscode(clip({ video: { codedWidth: 1920, codedHeight: 800, bitRate: 3_000_000 } })).packaging,
+    { eligible: true },
+    'a cinema-scope 800p is its own top rendition',
+  );
+  t.match(
+    planTranscode(clip({ video: { frameRate: { numerator: 30, denominator: 1 }, averageFrameRate: { numerator: 21, denominator: 1 } } })).packaging,
+    { eligible: true },
+    'a variable frame rate packages as it is',
+  );
   t.match(planTranscode(clip({ audio: [{ ...stereo, channels: 6 }] })).packaging, { eligible: true }, 'any audio: it is encoded beside the packaged video');
 });
 
 t.test("a packaged rendition must keep the ladder's promises, measured on the segments its sample table makes", async (t) => {
   const packaging = (segmentsAsPackaged?: SourceVideo['segmentsAsPackaged']) => planTranscode(clip({ video: { segmentsAsPackaged } })).packaging;
   t.match(packaging({ count: 3, longestSeconds: 6.4, peakBitrate: 2_600_000 }), { eligible: true }, '6.4 s rounds to the 6 s target');
-  t.match(packaging({ count: 2, longestSeconds: 8.3, peakBitrate: 2_600_000 }), { eligible: false, reason: 'its keyframes are too far apart (a segment of 8.3 s; at most 6 s)' });
-  t.match(packaging({ count: 3, longestSeconds: 4, peakBitrate: 6_000_000 }), { eligible: false, reason: 'its video peaks at 6.0 Mbit/s in a segment, above the 4.2 Mbit/s a 720p rendition may reach' });
+  t.match(packaging({ count: 2, longestSeconds: 8.3, peakBitrate: 2_600_000 }), {
+    eligible: false,
+    reason: 'its keyframes are too far apart (a segment of 8.3 s; at most 6 s)',
+  });
+  t.match(packaging({ count: 3, longestSeconds: 4, peakBitrate: 6_000_000 }), {
+    eligible: false,
+    reason: 'its video peaks at 6.0 Mbit/s in a segment, above the 4.2 Mbit/s a 720p rendition may reach',
+  });
   t.match(packaging(undefined), { eligible: false, reason: 'its container has no sample table to measure its segments by' });
 });
 

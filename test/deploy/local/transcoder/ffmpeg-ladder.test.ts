@@ -34,7 +34,10 @@ async function encode(t: Test, clip: Omit<ClipOptions, 'dir'>) {
   const plan = await planFor(input);
   const outDir = path.join(dir, 'out');
   const frames: number[] = [];
-  await runFfmpeg(buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: audioOf(plan), outDir }), { input, onFrames: (f) => frames.push(f) });
+  await runFfmpeg(buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: audioOf(plan), outDir }), {
+    input,
+    onFrames: (f) => frames.push(f),
+  });
   return { plan, outDir, frames };
 }
 
@@ -45,11 +48,18 @@ async function assertPlayableLadder(t: Test, encoded: Awaited<ReturnType<typeof 
     const probed = await ffprobeJson(playlist);
     const video = probed.streams.find((s) => s.codec_type === 'video');
     t.match(video, { codec_name: 'h264', profile: 'High', width: rendition.width, height: rendition.height }, rendition.name);
-    t.equal(probed.streams.some((s) => s.codec_type === 'audio'), audio, 'audio only when the source has it');
+    t.equal(
+      probed.streams.some((s) => s.codec_type === 'audio'),
+      audio,
+      'audio only when the source has it',
+    );
     const decoded = await decodedDurationSeconds(playlist);
     t.ok(Math.abs(decoded - seconds) <= 0.1, `${rendition.name} decodes ${decoded.toFixed(2)} s of ${seconds} s`);
     const durations = [...(await readFile(playlist, 'utf8')).matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
-    t.ok(durations.slice(0, -1).every((d) => Math.abs(d - 4) < 0.01), `${rendition.name}: 4 s segments (${durations})`);
+    t.ok(
+      durations.slice(0, -1).every((d) => Math.abs(d - 4) < 0.01),
+      `${rendition.name}: 4 s segments (${durations.join(',')})`,
+    );
     const files = await readdir(path.join(encoded.outDir, rendition.name));
     t.ok(files.includes('segment_00000.ts'));
   }
@@ -57,26 +67,38 @@ async function assertPlayableLadder(t: Test, encoded: Awaited<ReturnType<typeof 
 
 t.test('a 720p landscape clip with audio becomes an aligned 720p + 540p + 360p ladder of 4 s segments', async (t) => {
   const encoded = await encode(t, { seconds: 6, width: 1280, height: 720, audio: true });
-  t.same(encoded.plan.video!.renditions.map((r) => r.name), ['720p', '540p', '360p']);
+  t.same(
+    encoded.plan.video!.renditions.map((r) => r.name),
+    ['720p', '540p', '360p'],
+  );
   await assertPlayableLadder(t, encoded, 6, true);
   t.ok(encoded.frames.length > 0 && encoded.frames.at(-1)! >= 170, `frames are reported as ffmpeg goes (${encoded.frames.at(-1)})`);
 });
 
 t.test('a clip rotated by its display matrix is encoded upright at its display size', async (t) => {
   const encoded = await encode(t, { seconds: 2, width: 640, height: 360, audio: false, rotate: 90 });
-  t.same(encoded.plan.video!.renditions.map((r) => [r.width, r.height]), [[360, 640]]);
+  t.same(
+    encoded.plan.video!.renditions.map((r) => [r.width, r.height]),
+    [[360, 640]],
+  );
   await assertPlayableLadder(t, encoded, 2, false);
 });
 
 t.test('a clip with odd dimensions (641x361) is encoded at even dimensions', async (t) => {
   const encoded = await encode(t, { seconds: 2, width: 641, height: 361, audio: true });
-  t.same(encoded.plan.video!.renditions.map((r) => [r.width, r.height]), [[640, 360]]);
+  t.same(
+    encoded.plan.video!.renditions.map((r) => [r.width, r.height]),
+    [[640, 360]],
+  );
   await assertPlayableLadder(t, encoded, 2, true);
 });
 
 t.test('a clip smaller than 360p is encoded once at its own size', async (t) => {
   const encoded = await encode(t, { seconds: 2, width: 320, height: 240, audio: true });
-  t.same(encoded.plan.video!.renditions.map((r) => r.name), ['240p']);
+  t.same(
+    encoded.plan.video!.renditions.map((r) => r.name),
+    ['240p'],
+  );
   await assertPlayableLadder(t, encoded, 2, true);
 });
 
@@ -86,7 +108,11 @@ t.test('the command decodes once, at one frame rate, with a keyframe every segme
   const value = (flag: string) => args[args.indexOf(flag) + 1];
   t.equal(args.filter((a) => a === '-i').length, 1, 'one input');
   t.match(value('-filter_complex'), /^\[0:V:0\]fps=25\/1,format=yuv420p,split=4\[s0\]\[s1\]\[s2\]\[s3\];\[s0\]scale=1920:1080,setsar=1\[v0\];/);
-  t.match(value('-filter_complex'), /\[0:a:0\]pan=stereo\|c0=c0\|c1=c0,aresample=48000,asplit=4\[a0\]\[a1\]\[a2\]\[a3\]$/, 'mono on both sides, once per rendition');
+  t.match(
+    value('-filter_complex'),
+    /\[0:a:0\]pan=stereo\|c0=c0\|c1=c0,aresample=48000,asplit=4\[a0\]\[a1\]\[a2\]\[a3\]$/,
+    'mono on both sides, once per rendition',
+  );
   t.equal(value('-g'), '100');
   t.equal(value('-keyint_min'), '100');
   t.equal(value('-sc_threshold'), '0');
@@ -100,7 +126,11 @@ t.test('the command decodes once, at one frame rate, with a keyframe every segme
 
 t.test('alternate audio: one rendition per track beside video-only renditions', async (t) => {
   const plan = await planFor(await makeClip({ seconds: 1, width: 640, height: 360, audio: true }));
-  const two: TranscodePlan = { ...plan, audioLayout: 'alternate', audio: [plan.audio[0]!, { ...plan.audio[0]!, index: 1, rendition: 'audio-2', name: 'Second', default: false }] };
+  const two: TranscodePlan = {
+    ...plan,
+    audioLayout: 'alternate',
+    audio: [plan.audio[0]!, { ...plan.audio[0]!, index: 1, rendition: 'audio-2', name: 'Second', default: false }],
+  };
   const args = buildEncodeArgs({ input: 'in.mp4', plan: two, renditions: two.video!.renditions, audio: 'renditions', outDir: '/out' });
   t.equal(args[args.indexOf('-var_stream_map') + 1], 'v:0,name:360p a:0,name:audio-1 a:1,name:audio-2');
   t.match(args[args.indexOf('-filter_complex') + 1], /\[0:a:0\]pan=[^;]*\[a0\];\[0:a:1\]pan=[^;]*\[a1\]$/);
@@ -109,7 +139,14 @@ t.test('alternate audio: one rendition per track beside video-only renditions', 
 t.test('a 5.1 track is downmixed with the planned gains; stereo passes through', async (t) => {
   const base = { track: 2, index: 0, rendition: 'audio-1', name: 'English', default: true };
   t.equal(
-    audioFilter({ ...base, channels: 6, downmix: [[0, -60, -3, -60, -3, -60], [-60, 0, -3, -60, -60, -3]] }),
+    audioFilter({
+      ...base,
+      channels: 6,
+      downmix: [
+        [0, -60, -3, -60, -3, -60],
+        [-60, 0, -3, -60, -60, -3],
+      ],
+    }),
     'pan=stereo|c0=c0+0.7079*c2+0.7079*c4|c1=c1+0.7079*c2+0.7079*c5,aresample=48000',
   );
   t.equal(audioFilter({ ...base, channels: 2 }), 'pan=stereo|c0=c0|c1=c1,aresample=48000');
@@ -122,8 +159,18 @@ t.test('HDR is converted to BT.709 at the top rendition size and tagged so; inte
   const plan = await planFor(await makeClip({ seconds: 1, width: 1280, height: 720, audio: false }));
   const hdr: TranscodePlan = { ...plan, video: { ...plan.video!, colour: 'hlg', display: { width: 3840, height: 2160 } } };
   const args = buildEncodeArgs({ input: 'in.mp4', plan: hdr, renditions: hdr.video!.renditions, audio: 'none', outDir: '/out', deinterlace: 'flagged' });
-  t.match(args[args.indexOf('-filter_complex') + 1], /^\[0:V:0\]bwdif=mode=send_frame:parity=auto:deint=interlaced,fps=30\/1,scale=1280:720,zscale=tin=arib-std-b67/);
-  t.same(args.slice(args.indexOf('-color_primaries'), args.indexOf('-color_primaries') + 6), ['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709']);
+  t.match(
+    args[args.indexOf('-filter_complex') + 1],
+    /^\[0:V:0\]bwdif=mode=send_frame:parity=auto:deint=interlaced,fps=30\/1,scale=1280:720,zscale=tin=arib-std-b67/,
+  );
+  t.same(args.slice(args.indexOf('-color_primaries'), args.indexOf('-color_primaries') + 6), [
+    '-color_primaries',
+    'bt709',
+    '-color_trc',
+    'bt709',
+    '-colorspace',
+    'bt709',
+  ]);
   const all = buildEncodeArgs({ input: 'in.mp4', plan, renditions: plan.video!.renditions, audio: 'none', outDir: '/out', deinterlace: 'all' });
   t.match(all[all.indexOf('-filter_complex') + 1], /bwdif=mode=send_frame:parity=auto:deint=all/, 'flags that lie: every frame');
 });
@@ -150,7 +197,14 @@ t.test('a speed limit keeps the encode from going faster than that many times re
   const plan = await planFor(input);
   const timed = async (outDir: string, speedLimit?: number) => {
     const started = performance.now();
-    const args = buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: 'muxed', outDir: path.join(dir, outDir), ...(speedLimit ? { speedLimit } : {}) });
+    const args = buildEncodeArgs({
+      input,
+      plan,
+      renditions: plan.video!.renditions,
+      audio: 'muxed',
+      outDir: path.join(dir, outDir),
+      ...(speedLimit ? { speedLimit } : {}),
+    });
     await runFfmpeg(args, { input });
     return (performance.now() - started) / 1000;
   };
@@ -188,7 +242,9 @@ t.test('an ffmpeg failure is reported as one readable line', async (t) => {
   const dir = await tempDir(t);
   const plan = await planFor(await makeClip({ seconds: 1, width: 640, height: 360, audio: false, dir }));
   const input = await makeNotAVideo(dir);
-  const error = await runFfmpeg(buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: 'none', outDir: path.join(dir, 'out') }), { input }).catch((e: unknown) => e);
+  const error = await runFfmpeg(buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: 'none', outDir: path.join(dir, 'out') }), {
+    input,
+  }).catch((e: unknown) => e);
   t.type(error, TranscodeFailedError);
   const message = (error as Error).message;
   t.match(message, /^Transcoding failed: .+ \(ffmpeg exited with code \d+\)$/);
@@ -207,7 +263,25 @@ t.test("the Probe stand-in answers in MediaConvert's shape, and names what is no
       Format: 'mp4',
       Duration: 2,
       Tracks: [
-        { Index: 1, TrackType: 'video', Codec: 'AVC', Duration: 2, VideoProperties: { Width: 320, Height: 240, FrameRate: { Numerator: 25, Denominator: 1 }, BitDepth: 8, CodecMetadata: { Profile: 'Constrained Baseline', Level: '1.3', ScanType: 'progressive', ChromaSubsampling: '4:2:0', CodedFrameRate: { Numerator: 25, Denominator: 1 } } } },
+        {
+          Index: 1,
+          TrackType: 'video',
+          Codec: 'AVC',
+          Duration: 2,
+          VideoProperties: {
+            Width: 320,
+            Height: 240,
+            FrameRate: { Numerator: 25, Denominator: 1 },
+            BitDepth: 8,
+            CodecMetadata: {
+              Profile: 'Constrained Baseline',
+              Level: '1.3',
+              ScanType: 'progressive',
+              ChromaSubsampling: '4:2:0',
+              CodedFrameRate: { Numerator: 25, Denominator: 1 },
+            },
+          },
+        },
         { Index: 2, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 48_000 } },
       ],
     },
@@ -227,7 +301,10 @@ t.test("the Probe stand-in answers in MediaConvert's shape, and names what is no
 
 t.test('interlacing is found in the pictures when the flags say progressive, and not in fine progressive detail', async (t) => {
   const dir = await tempDir(t);
-  const [woven, progressive] = await Promise.all([makeSource('interlaced-unflagged', dir), makeClip({ seconds: 3, width: 1280, height: 720, audio: false, dir })]);
+  const [woven, progressive] = await Promise.all([
+    makeSource('interlaced-unflagged', dir),
+    makeClip({ seconds: 3, width: 1280, height: 720, audio: false, dir }),
+  ]);
   const wovenCount = await countInterlacedFrames(woven.file);
   t.ok(wovenCount && looksInterlaced(wovenCount), `fields woven into frames flagged progressive: ${JSON.stringify(wovenCount)}`);
   const progressiveCount = await countInterlacedFrames(progressive);

@@ -8,7 +8,15 @@ const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes
 t.test('the master lists renditions largest first with every attribute hls.js and Safari read', async (t) => {
   const text = masterPlaylistText([
     { kind: 'video', name: '360p', width: 640, height: 360, codecs: 'avc1.64001e,mp4a.40.2', segments: [seg(4, 400_000)] },
-    { kind: 'video', name: '1080p', width: 1920, height: 1080, frameRate: { numerator: 30000, denominator: 1001 }, codecs: 'avc1.640028,mp4a.40.2', segments: [seg(8, 6_000_000)] },
+    {
+      kind: 'video',
+      name: '1080p',
+      width: 1920,
+      height: 1080,
+      frameRate: { numerator: 30000, denominator: 1001 },
+      codecs: 'avc1.640028,mp4a.40.2',
+      segments: [seg(8, 6_000_000)],
+    },
   ]);
   t.equal(
     text,
@@ -26,7 +34,10 @@ t.test('the master lists renditions largest first with every attribute hls.js an
   );
   const parsed = HLS.parse(text);
   t.ok(parsed.isMasterPlaylist);
-  t.same(renditionsOfMasterPlaylist(text).map((r) => r.name), ['1080p', '360p']);
+  t.same(
+    renditionsOfMasterPlaylist(text).map((r) => r.name),
+    ['1080p', '360p'],
+  );
 });
 
 t.test('the API lists renditions largest first even when a packaged top carries fewer bits', async (t) => {
@@ -34,7 +45,13 @@ t.test('the API lists renditions largest first even when a packaged top carries 
     { kind: 'video', name: '1080p', width: 1920, height: 1080, codecs: 'avc1.640028', segments: [seg(4, 1_000_000)] },
     { kind: 'video', name: '720p', width: 1280, height: 720, codecs: 'avc1.64001f', segments: [seg(4, 1_500_000)] },
   ]);
-  t.same(renditionsOfMasterPlaylist(text).map((r) => [r.name, r.bandwidth]), [['1080p', 2_000_000], ['720p', 3_000_000]]);
+  t.same(
+    renditionsOfMasterPlaylist(text).map((r) => [r.name, r.bandwidth]),
+    [
+      ['1080p', 2_000_000],
+      ['720p', 3_000_000],
+    ],
+  );
 });
 
 t.test('several audio tracks are alternate renditions of one group; each variant names it and counts its largest', async (t) => {
@@ -45,13 +62,25 @@ t.test('several audio tracks are alternate renditions of one group; each variant
   ]);
   t.match(text, '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-1/index.m3u8"');
   t.match(text, '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Commentary",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio-2/index.m3u8"');
-  t.match(text, '#EXT-X-STREAM-INF:BANDWIDTH=2140000,AVERAGE-BANDWIDTH=2140000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"\n720p/index.m3u8');
+  t.match(
+    text,
+    '#EXT-X-STREAM-INF:BANDWIDTH=2140000,AVERAGE-BANDWIDTH=2140000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"\n720p/index.m3u8',
+  );
   const parsed = HLS.parse(text);
   if (!parsed.isMasterPlaylist) throw new Error('not a master playlist');
-  t.same(parsed.variants[0]?.audio.map((a) => [a.name, a.uri, a.isDefault]), [['English', 'audio-1/index.m3u8', true], ['Commentary', 'audio-2/index.m3u8', false]]);
+  t.same(
+    parsed.variants[0]?.audio.map((a) => [a.name, a.uri, a.isDefault]),
+    [
+      ['English', 'audio-1/index.m3u8', true],
+      ['Commentary', 'audio-2/index.m3u8', false],
+    ],
+  );
   t.same(readMasterPlaylist(text), {
     renditions: [{ name: '720p', width: 1280, height: 720, bandwidth: 2_140_000 }],
-    audioTracks: [{ name: 'English', language: 'en', default: true }, { name: 'Commentary', default: false }],
+    audioTracks: [
+      { name: 'English', language: 'en', default: true },
+      { name: 'Commentary', default: false },
+    ],
     variants: 1,
   });
 });
@@ -64,7 +93,8 @@ t.test('an audio-only master has its audio rendition as the one variant', async 
 });
 
 t.test('a playlist is published with EXT-X-START while it grows, and as VOD once ended', async (t) => {
-  const growing = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:4.000000,\nsegment_00000.ts\n';
+  const growing =
+    '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:4.000000,\nsegment_00000.ts\n';
   t.equal(publishedPlaylistText(growing, false), growing.replace('EVENT\n', 'EVENT\n#EXT-X-START:TIME-OFFSET=0\n'));
   const ended = `${growing}#EXT-X-ENDLIST\n`;
   t.equal(publishedPlaylistText(ended, true), ended.replace('EVENT', 'VOD'));
@@ -74,9 +104,13 @@ t.test('a playlist is published with EXT-X-START while it grows, and as VOD once
 });
 
 t.test("ffmpeg's media playlists are read for their segments and end mark alone", async (t) => {
-  const text = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:8.333333,\nsegment_00000.ts\n#EXTINF:1.666667,\nsegment_00001.ts\n';
+  const text =
+    '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:8.333333,\nsegment_00000.ts\n#EXTINF:1.666667,\nsegment_00001.ts\n';
   t.same(parseMediaPlaylist(text), {
-    segments: [{ uri: 'segment_00000.ts', duration: 8.333333 }, { uri: 'segment_00001.ts', duration: 1.666667 }],
+    segments: [
+      { uri: 'segment_00000.ts', duration: 8.333333 },
+      { uri: 'segment_00001.ts', duration: 1.666667 },
+    ],
     endlist: false,
   });
   t.equal(parseMediaPlaylist(`${text}#EXT-X-ENDLIST\n`)?.endlist, true);

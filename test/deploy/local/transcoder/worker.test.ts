@@ -1,13 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Value } from '@sinclair/typebox/value';
 import S3rver from 's3rver';
 import t, { type Test } from 'tap';
@@ -29,7 +23,7 @@ import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/i
 import { sourceMediaOfProbe } from '../../../../src/transcoder/source-inspector.ts';
 import { planTranscode } from '../../../../src/transcoder/transcode-plan.ts';
 import type { TranscodeJobRequest } from '../../../../src/transcoder/transcoder.ts';
-import { decodedDurationSeconds, ffprobeJson, makeClip, makeNotAVideo, tempDir, type ClipOptions } from '../../../helpers/media.ts';
+import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir, type ClipOptions } from '../../../helpers/media.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
@@ -79,10 +73,7 @@ interface Harness {
 }
 
 /** A worker over the shared bucket with its own data dir; every event it publishes is kept. */
-async function harness(
-  t: Test,
-  options: Partial<TranscodeWorkerOptions> & { dataDir?: string; start?: boolean } = {},
-): Promise<Harness> {
+async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dataDir?: string; start?: boolean } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'worker-test-data-')));
   if (!options.dataDir) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const events: MediaConvertJobStateChangeEvent[] = [];
@@ -124,7 +115,10 @@ async function uploadClip(videoId: string, clip: ClipOptions): Promise<string> {
  * of a small clip, to see the worker find it gone.
  */
 async function requestFor(worker: TranscodeWorker, videoId: string, sourceKey = `uploads/${videoId}/source`): Promise<TranscodeJobRequest> {
-  const exists = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: sourceKey })).then(() => true, () => false);
+  const exists = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: sourceKey })).then(
+    () => true,
+    () => false,
+  );
   const key = exists ? sourceKey : await uploadClip(`${videoId}-stand-in`, { seconds: 1, width: 320, height: 240, audio: false });
   const [probe, header] = await Promise.all([worker.probe(`s3://${BUCKET}/${key}`), readIsoHeader(createS3RangeReader({ s3, bucket: BUCKET }, key))]);
   return {
@@ -170,36 +164,57 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   t.equal(statuses.at(-1), 'COMPLETE');
   const updates = events.filter((e) => e.detail.status === 'STATUS_UPDATE');
   t.ok(updates.length >= 1, `${updates.length} STATUS_UPDATE events`);
-  t.same(statuses.slice(1, -1), updates.map(() => 'STATUS_UPDATE'), 'only STATUS_UPDATEs in between');
+  t.same(
+    statuses.slice(1, -1),
+    updates.map(() => 'STATUS_UPDATE'),
+    'only STATUS_UPDATEs in between',
+  );
   const percents = updates.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
-  t.ok(percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p >= percents[i - 1]!)), `percent never falls: ${percents}`);
+  t.ok(
+    percents.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p >= percents[i - 1]!)),
+    `percent never falls: ${percents.join(',')}`,
+  );
   t.ok(updates.every((e) => e.detail.jobProgress?.currentPhase === 'TRANSCODING'));
   // Progress alone goes out at most about once a second; a publication goes out at once.
   const progressOnly = updates.filter((e) => !e.detail.outputGroupDetails);
   const times = progressOnly.map((e) => e.detail.timestamp);
-  t.ok(times.every((time, i) => i === 0 || time - times[i - 1]! >= 900), 'at most about one progress update a second');
+  t.ok(
+    times.every((time, i) => i === 0 || time - times[i - 1]! >= 900),
+    'at most about one progress update a second',
+  );
   const progressPercents = progressOnly.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
-  t.ok(progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!), `progress rises: ${progressPercents}`);
+  t.ok(
+    progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!),
+    `progress rises: ${progressPercents.join(',')}`,
+  );
   const announcements = updates.filter((e) => e.detail.outputGroupDetails);
   // Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition is
   // announced finished (with its duration) or still being written (without), whichever came first.
-  const announced = announcements.map((e) => e.detail.outputGroupDetails!.map((group) => ({
-    ...group,
-    outputDetails: group.outputDetails.map(({ durationInMs, ...rest }) => {
-      if (durationInMs !== undefined) t.equal(durationInMs, 6000, 'a finished rendition has its duration');
-      return rest;
-    }),
-  })));
+  const announced = announcements.map((e) =>
+    e.detail.outputGroupDetails!.map((group) => ({
+      ...group,
+      outputDetails: group.outputDetails.map(({ durationInMs, ...rest }) => {
+        if (durationInMs !== undefined) t.equal(durationInMs, 6000, 'a finished rendition has its duration');
+        return rest;
+      }),
+    })),
+  );
   t.same(
     announced,
-    [[{
-      type: 'HLS_GROUP',
-      playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
-      outputDetails: [{
-        outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
-        videoDetails: { widthInPx: 1280, heightInPx: 720 },
-      }],
-    }]],
+    [
+      [
+        {
+          type: 'HLS_GROUP',
+          playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
+          outputDetails: [
+            {
+              outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
+              videoDetails: { widthInPx: 1280, heightInPx: 720 },
+            },
+          ],
+        },
+      ],
+    ],
     'the source packaged as its 720p rendition is announced first',
   );
 
@@ -256,13 +271,19 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
 
   const prefix = `video-streams/${videoId}/`;
   t.same(await listKeys(prefix), [
-    '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts',
-    '540p/index.m3u8', '540p/segment_00000.ts', '540p/segment_00001.ts',
-    '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts',
-    'master.m3u8', 'poster.0000000.jpg',
+    '360p/index.m3u8',
+    '360p/segment_00000.ts',
+    '360p/segment_00001.ts',
+    '540p/index.m3u8',
+    '540p/segment_00000.ts',
+    '540p/segment_00001.ts',
+    '720p/index.m3u8',
+    '720p/segment_00000.ts',
+    '720p/segment_00001.ts',
+    'master.m3u8',
+    'poster.0000000.jpg',
   ]);
-  const contentType = async (key: string) =>
-    (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: prefix + key }))).ContentType;
+  const contentType = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: prefix + key }))).ContentType;
   t.equal(await contentType('master.m3u8'), 'application/vnd.apple.mpegurl');
   t.equal(await contentType('720p/index.m3u8'), 'application/vnd.apple.mpegurl');
   t.equal(await contentType('720p/segment_00000.ts'), 'video/mp2t');
@@ -278,7 +299,10 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const played = await decodedDurationSeconds(`${s3Url}/${BUCKET}/${prefix}720p/index.m3u8`);
   t.ok(Math.abs(played - 6) <= 0.5, `720p plays ${played} s from the bucket`);
   const probed = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}360p/index.m3u8`);
-  t.match(probed.streams.find((s) => s.codec_type === 'video'), { width: 640, height: 360 });
+  t.match(
+    probed.streams.find((s) => s.codec_type === 'video'),
+    { width: 640, height: 360 },
+  );
 
   t.same((await readRecord(dataDir, jobId)).request, request, 'the job record keeps the whole request, plan included');
   t.match(await readRecord(dataDir, jobId), { jobId, status: 'COMPLETE', attempts: 1 });
@@ -309,7 +333,10 @@ t.test('submit persists the job before returning and queues it until start', asy
 
   await worker.start();
   await worker.idle();
-  t.same(events.map((e) => e.detail.status).filter((s) => s !== 'STATUS_UPDATE'), ['PROGRESSING', 'COMPLETE']);
+  t.same(
+    events.map((e) => e.detail.status).filter((s) => s !== 'STATUS_UPDATE'),
+    ['PROGRESSING', 'COMPLETE'],
+  );
 });
 
 t.test('a portrait, rotated, silent clip is encoded upright without audio', async (t) => {
@@ -321,9 +348,7 @@ t.test('a portrait, rotated, silent clip is encoded upright without audio', asyn
   assertValidEvents(t, events);
   const complete = events.at(-1)!;
   t.equal(complete.detail.status, 'COMPLETE');
-  t.match(complete.detail.outputGroupDetails?.[0]?.outputDetails, [
-    { videoDetails: { widthInPx: 360, heightInPx: 640 }, durationInMs: 2000 },
-  ]);
+  t.match(complete.detail.outputGroupDetails?.[0]?.outputDetails, [{ videoDetails: { widthInPx: 360, heightInPx: 640 }, durationInMs: 2000 }]);
   const master = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `video-streams/${videoId}/master.m3u8` }));
   t.match(await master.Body!.transformToString(), /RESOLUTION=360x640,FRAME-RATE=30\.000,CODECS="avc1\.[0-9a-f]{6}"\n/);
 });
@@ -348,7 +373,10 @@ t.test('damage in the middle of a source is a NEW_WARNING with its words, then C
   await worker.idle();
   assertValidEvents(t, events);
   const warning = events.find((e) => e.detail.status === 'NEW_WARNING');
-  t.match(warning?.detail, { warningCode: 'LOCAL_DECODE_DAMAGE', warningMessage: /^Part of the video is damaged: \d+ pictures? .*could not be decoded and may show as glitches\.$/ });
+  t.match(warning?.detail, {
+    warningCode: 'LOCAL_DECODE_DAMAGE',
+    warningMessage: /^Part of the video is damaged: \d+ pictures? .*could not be decoded and may show as glitches\.$/,
+  });
   t.match(events.at(-1)?.detail, { status: 'COMPLETE', warnings: [{ code: 'LOCAL_DECODE_DAMAGE', count: 1 }] });
   t.ok(events.indexOf(warning!) < events.length - 1, 'the warning comes before COMPLETE');
 });
@@ -376,10 +404,18 @@ t.test('a final state a crash left unpublished is published at the next start, o
 
   const second = await harness(t, { dataDir: first.dataDir });
   await second.worker.idle();
-  t.same(second.events.map((event) => [event.detail.jobId, event.detail.status]), [[jobId, 'COMPLETE']], 'published once, by the next start, without running the job again');
+  t.same(
+    second.events.map((event) => [event.detail.jobId, event.detail.status]),
+    [[jobId, 'COMPLETE']],
+    'published once, by the next start, without running the job again',
+  );
   t.same(second.events[0], record.finalEvent, 'the event as it was recorded with the state');
   t.match(await readRecord(first.dataDir, jobId), { finalEventPublished: true });
-  t.same((await readdir(path.join(first.dataDir, 'jobs'))).filter((name) => name.endsWith('.tmp')), [], 'the cut-short save is gone');
+  t.same(
+    (await readdir(path.join(first.dataDir, 'jobs'))).filter((name) => name.endsWith('.tmp')),
+    [],
+    'the cut-short save is gone',
+  );
 
   const third = await harness(t, { dataDir: first.dataDir });
   await third.worker.idle();
@@ -394,9 +430,7 @@ t.test('jobs run one at a time with the default concurrency', async (t) => {
   const jobs = await Promise.all(requests.map((request) => worker.submit(request)));
   t.not(jobs[0]!.jobId, jobs[1]!.jobId);
   await worker.idle();
-  const milestones = events
-    .filter((e) => e.detail.status !== 'STATUS_UPDATE')
-    .map((e) => `${e.detail.userMetadata.videoId} ${e.detail.status}`);
+  const milestones = events.filter((e) => e.detail.status !== 'STATUS_UPDATE').map((e) => `${e.detail.userMetadata.videoId} ${e.detail.status}`);
   t.same(milestones, [`${ids[0]} PROGRESSING`, `${ids[0]} COMPLETE`, `${ids[1]} PROGRESSING`, `${ids[1]} COMPLETE`]);
 });
 
@@ -410,7 +444,10 @@ t.test('a job stopped mid-transcode is finished by the next worker on the same d
   const { jobId } = await first.worker.submit(request);
   while (!first.events.some((e) => e.detail.status === 'STATUS_UPDATE')) await new Promise((r) => setTimeout(r, 20));
   await first.worker.stop();
-  t.notOk(first.events.some((e) => e.detail.status === 'COMPLETE' || e.detail.status === 'ERROR'), 'no outcome yet');
+  t.notOk(
+    first.events.some((e) => e.detail.status === 'COMPLETE' || e.detail.status === 'ERROR'),
+    'no outcome yet',
+  );
   t.match(await readRecord(first.dataDir, jobId), { status: 'PROGRESSING', attempts: 1, stopsOnPurpose: 1 }, 'a stop on purpose is no strike against the job');
   const leftovers = (await readdir(tmpdir())).filter((name) => name.startsWith(`transcode-${jobId}-`));
   t.same(leftovers, [], 'the interrupted attempt cleaned up its temp dir');
@@ -440,7 +477,10 @@ t.test(`a job interrupted ${MAX_ATTEMPTS} times ends in ERROR instead of running
   const { jobId, dataDir, second } = await restartOn(t, { attempts: MAX_ATTEMPTS });
   await second.worker.idle();
   assertValidEvents(t, second.events);
-  t.same(second.events.map((e) => e.detail.status), ['ERROR']);
+  t.same(
+    second.events.map((e) => e.detail.status),
+    ['ERROR'],
+  );
   t.match(second.events[0]!.detail, { errorMessage: INTERRUPTED_TOO_OFTEN, jobId });
   t.match(await readRecord(dataDir, jobId), { status: 'ERROR', attempts: MAX_ATTEMPTS });
 });
@@ -477,7 +517,10 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
   const other = await broken.worker.submit(await requestFor(broken.worker, otherId));
   await broken.worker.idle();
   t.match(await readRecord(broken.dataDir, other.jobId), { status: 'COMPLETE' });
-  t.ok(broken.logged.some((l) => l.level === 'error' && /Could not publish/.test(l.message)), 'the lost event is logged');
+  t.ok(
+    broken.logged.some((l) => l.level === 'error' && /Could not publish/.test(l.message)),
+    'the lost event is logged',
+  );
   t.not(other.jobId, jobId);
 });
 
@@ -546,21 +589,35 @@ t.test('the HTTP front and its client', async (t) => {
       answers[kind] = response.ProbeResults?.[0];
     }
     t.match(answers['two-languages'], {
-      Container: { Format: 'mp4', Duration: Number, Tracks: [
-        { Index: 1, TrackType: 'video', Codec: 'AVC', VideoProperties: { Width: 640, Height: 360, CodecMetadata: { Profile: String, ScanType: 'progressive', ChromaSubsampling: '4:2:0', BitDepth: 8 } } },
-        { Index: 2, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 48_000, LanguageCode: 'eng' } },
-        { Index: 3, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 44_100, LanguageCode: 'fra' } },
-      ] },
+      Container: {
+        Format: 'mp4',
+        Duration: Number,
+        Tracks: [
+          {
+            Index: 1,
+            TrackType: 'video',
+            Codec: 'AVC',
+            VideoProperties: { Width: 640, Height: 360, CodecMetadata: { Profile: String, ScanType: 'progressive', ChromaSubsampling: '4:2:0', BitDepth: 8 } },
+          },
+          { Index: 2, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 48_000, LanguageCode: 'eng' } },
+          { Index: 3, TrackType: 'audio', Codec: 'AAC', AudioProperties: { Channels: 1, SampleRate: 44_100, LanguageCode: 'fra' } },
+        ],
+      },
       Metadata: { MimeType: 'video/mp4', FileSize: Number, LastModified: Date },
       TrackMappings: [{ VideoTrackIndexes: [1], AudioTrackIndexes: [2, 3] }],
     });
-    t.match(answers.hlg, { Container: { Tracks: [{ Codec: 'HEVC', VideoProperties: { TransferCharacteristics: 'ARIB_B67', ColorPrimaries: 'ITU_2020', BitDepth: 10 } }] } });
+    t.match(answers.hlg, {
+      Container: { Tracks: [{ Codec: 'HEVC', VideoProperties: { TransferCharacteristics: 'ARIB_B67', ColorPrimaries: 'ITU_2020', BitDepth: 10 } }] },
+    });
     t.match(answers.interlaced, { Container: { Tracks: [{ VideoProperties: { CodecMetadata: { ScanType: 'interlaced' } } }] } });
     t.match(answers['audio-mp3'], { Container: { Tracks: [{ TrackType: 'audio', Codec: 'MP3' }] } });
     t.notOk((answers['audio-mp3'] as { Container: { Format?: string } }).Container.Format, 'a format Probe does not name is blank');
     t.match(answers['still-png'], { Metadata: { MimeType: 'image/png' } });
 
-    await t.rejects(client.send(new ProbeCommand({ InputFiles: [{ FileUrl: `s3://${BUCKET}/uploads/nothing/source` }] })), { name: 'NotFoundException', $metadata: { httpStatusCode: 404 } });
+    await t.rejects(client.send(new ProbeCommand({ InputFiles: [{ FileUrl: `s3://${BUCKET}/uploads/nothing/source` }] })), {
+      name: 'NotFoundException',
+      $metadata: { httpStatusCode: 404 },
+    });
     await t.rejects(client.send(new ProbeCommand({ InputFiles: [{ FileUrl: 's3://another-bucket/uploads/x/source' }] })), { name: 'BadRequestException' });
   });
 
@@ -571,14 +628,27 @@ t.test('the HTTP front and its client', async (t) => {
 
   t.test('nobody but its own stack may use it: every route answers 401 without the token', async (t) => {
     const jobsBefore = (await readdir(path.join(dataDir, 'jobs'))).length;
-    const intruders: Array<Record<string, string>> = [{}, { [WORKER_TOKEN_HEADER]: 'guessed' }, { [WORKER_TOKEN_HEADER]: `${token}x` }, { authorization: `Bearer ${token}` }];
+    const intruders: Array<Record<string, string>> = [
+      {},
+      { [WORKER_TOKEN_HEADER]: 'guessed' },
+      { [WORKER_TOKEN_HEADER]: `${token}x` },
+      { authorization: `Bearer ${token}` },
+    ];
     for (const headers of intruders) {
       const attempts = [
-        fetch(`${server.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ ...request, clientRequestToken: 'intruder' }) }),
+        fetch(`${server.url}/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ ...request, clientRequestToken: 'intruder' }),
+        }),
         fetch(`${server.url}/jobs?videoId=${videoId}&since=1970-01-01T00:00:00Z`, { headers }),
         fetch(`${server.url}/jobs/anything`, { headers }),
         fetch(`${server.url}/jobs/anything/cancel`, { method: 'POST', headers }),
-        fetch(`${server.url}/2017-08-29/probe`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputFiles: [{ fileUrl: `s3://${BUCKET}/${request.sourceKey}` }] }) }),
+        fetch(`${server.url}/2017-08-29/probe`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ inputFiles: [{ fileUrl: `s3://${BUCKET}/${request.sourceKey}` }] }),
+        }),
       ];
       for (const response of await Promise.all(attempts)) {
         t.equal(response.status, 401, `${response.url} with ${JSON.stringify(Object.keys(headers))}`);
@@ -647,7 +717,23 @@ async function segmentStarts(prefix: string, rendition: string): Promise<number[
   for (const uri of playlist.split('\n').filter((line) => line.endsWith('.ts'))) {
     const { execFile } = await import('node:child_process');
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', `${s3Url}/${BUCKET}/${prefix}${rendition}/${uri}`], (e, stdout) => (e ? reject(e) : resolve(stdout))),
+      execFile(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'packet=pts_time',
+          '-read_intervals',
+          '%+#1',
+          '-of',
+          'csv=p=0',
+          `${s3Url}/${BUCKET}/${prefix}${rendition}/${uri}`,
+        ],
+        (e, stdout) => (e ? reject(e) : resolve(stdout)),
+      ),
     );
     starts.push(Number(out.trim().split('\n')[0]));
   }
@@ -658,9 +744,14 @@ async function segmentStarts(prefix: string, rendition: string): Promise<number[
 async function frameHashes(input: string): Promise<string[]> {
   const { execFile } = await import('node:child_process');
   const out = await new Promise<string>((resolve, reject) =>
-    execFile('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'framehash', '-hash', 'md5', '-'], { maxBuffer: 64 * 1024 * 1024 }, (e, stdout) => (e ? reject(e) : resolve(stdout))),
+    execFile('ffmpeg', ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'framehash', '-hash', 'md5', '-'], { maxBuffer: 64 * 1024 * 1024 }, (e, stdout) =>
+      e ? reject(e) : resolve(stdout),
+    ),
   );
-  return out.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(',').at(-1)!.trim());
+  return out
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split(',').at(-1)!.trim());
 }
 
 t.test('an H.264/AAC source is packaged as its top rendition, published first; the encoded rungs cut at the same frames', async (t) => {
@@ -684,7 +775,11 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
 
   t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
   const [first] = snapshots;
-  t.match(first?.['master.m3u8'], /RESOLUTION=1280x720,FRAME-RATE=30\.000,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/, 'the master lists the packaged rendition only, with the source profile in CODECS');
+  t.match(
+    first?.['master.m3u8'],
+    /RESOLUTION=1280x720,FRAME-RATE=30\.000,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/,
+    'the master lists the packaged rendition only, with the source profile in CODECS',
+  );
   t.notMatch(first?.['master.m3u8'], /360p|540p/);
   t.match(first?.['master.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/, 'the same EXT-X-VERSION as the media playlists');
   t.match(first?.['720p/index.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/);
@@ -703,18 +798,34 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
   t.equal(packagedFrames.length, 300);
   t.same(packagedFrames, sourceFrames, 'the top rendition is the source, not re-encoded');
   const probed = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}360p/index.m3u8`);
-  t.match(probed.streams.find((s) => s.codec_type === 'video'), { codec_name: 'h264', profile: 'High', width: 640, height: 360 });
+  t.match(
+    probed.streams.find((s) => s.codec_type === 'video'),
+    { codec_name: 'h264', profile: 'High', width: 640, height: 360 },
+  );
 
   const master = await getText(`${prefix}master.m3u8`);
   const bandwidths = [...master.matchAll(/BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
   t.equal(bandwidths.length, 3);
-  t.ok(bandwidths.every(([peak, average]) => peak! >= average! && average! > 0), `BANDWIDTH is the peak, at least the average: ${JSON.stringify(bandwidths)}`);
+  t.ok(
+    bandwidths.every(([peak, average]) => peak! >= average! && average! > 0),
+    `BANDWIDTH is the peak, at least the average: ${JSON.stringify(bandwidths)}`,
+  );
   t.ok(master.indexOf('720p/index.m3u8') < master.indexOf('360p/index.m3u8'), 'largest first');
   t.same(await listKeys(prefix), [
-    '360p/index.m3u8', '360p/segment_00000.ts', '360p/segment_00001.ts', '360p/segment_00002.ts',
-    '540p/index.m3u8', '540p/segment_00000.ts', '540p/segment_00001.ts', '540p/segment_00002.ts',
-    '720p/index.m3u8', '720p/segment_00000.ts', '720p/segment_00001.ts', '720p/segment_00002.ts',
-    'master.m3u8', 'poster.0000000.jpg',
+    '360p/index.m3u8',
+    '360p/segment_00000.ts',
+    '360p/segment_00001.ts',
+    '360p/segment_00002.ts',
+    '540p/index.m3u8',
+    '540p/segment_00000.ts',
+    '540p/segment_00001.ts',
+    '540p/segment_00002.ts',
+    '720p/index.m3u8',
+    '720p/segment_00000.ts',
+    '720p/segment_00001.ts',
+    '720p/segment_00002.ts',
+    'master.m3u8',
+    'poster.0000000.jpg',
   ]);
 });
 
@@ -733,17 +844,27 @@ t.test('any other source has its smallest rendition published while the ladder e
   await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
-  t.ok(logged.some((l) => /Encoding every rendition: its H\.264 profile is High 4:4:4/.test(l.message)), 'says why it encodes');
+  t.ok(
+    logged.some((l) => /Encoding every rendition: its H\.264 profile is High 4:4:4/.test(l.message)),
+    'says why it encodes',
+  );
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
-  t.same(events.at(-1)?.detail.outputGroupDetails?.[0]?.outputDetails.map((o) => o.videoDetails), [
-    { widthInPx: 1280, heightInPx: 720 },
-    { widthInPx: 960, heightInPx: 540 },
-    { widthInPx: 640, heightInPx: 360 },
-  ]);
+  t.same(
+    events.at(-1)?.detail.outputGroupDetails?.[0]?.outputDetails.map((o) => o.videoDetails),
+    [
+      { widthInPx: 1280, heightInPx: 720 },
+      { widthInPx: 960, heightInPx: 540 },
+      { widthInPx: 640, heightInPx: 360 },
+    ],
+  );
 
   t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
   const [first] = snapshots;
-  t.match(first?.['master.m3u8'], /RESOLUTION=640x360,FRAME-RATE=15\.000,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/, 'the smallest rendition first');
+  t.match(
+    first?.['master.m3u8'],
+    /RESOLUTION=640x360,FRAME-RATE=15\.000,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/,
+    'the smallest rendition first',
+  );
   t.notMatch(first?.['master.m3u8'], /720p|540p/);
   t.match(first?.['master.m3u8'], /#EXT-X-START:TIME-OFFSET=0\n/, 'viewers start at the beginning, not at the live edge');
   const live = first?.['360p/index.m3u8'] ?? '';
@@ -755,7 +876,17 @@ t.test('any other source has its smallest rendition published while the ladder e
   const final = await getText(`${prefix}360p/index.m3u8`);
   t.match(final, /#EXT-X-PLAYLIST-TYPE:VOD\n/);
   t.match(final, /#EXT-X-ENDLIST\n$/);
-  t.ok(final.startsWith(live.replace('#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n', '#EXT-X-PLAYLIST-TYPE:VOD\n').split('#EXT-X-ENDLIST')[0]!.split('\n').slice(0, 6).join('\n')), 'the same playlist, ended');
+  t.ok(
+    final.startsWith(
+      live
+        .replace('#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n', '#EXT-X-PLAYLIST-TYPE:VOD\n')
+        .split('#EXT-X-ENDLIST')[0]!
+        .split('\n')
+        .slice(0, 6)
+        .join('\n'),
+    ),
+    'the same playlist, ended',
+  );
   t.same(extinfs(final), [4, 4, 4, 4, 4]);
   t.same(extinfs(await getText(`${prefix}720p/index.m3u8`)), [4, 4, 4, 4, 4]);
 });
@@ -768,7 +899,10 @@ t.test('a source with keyframes too far apart to stream well is encoded, not pac
   await worker.idle();
   assertValidEvents(t, events);
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
-  t.ok(logged.some((l) => /Encoding every rendition: its keyframes are too far apart \(a segment of 15\.0 s; at most 6 s\)/.test(l.message)), 'says why');
+  t.ok(
+    logged.some((l) => /Encoding every rendition: its keyframes are too far apart \(a segment of 15\.0 s; at most 6 s\)/.test(l.message)),
+    'says why',
+  );
   const playlist = await getText(`video-streams/${videoId}/360p/index.m3u8`);
   t.same(extinfs(playlist), [4, 4, 4, 3], 'the ladder own 4 s segments');
   t.notMatch(await getText(`video-streams/${videoId}/master.m3u8`), /avc1\.42/, 'encoded (High profile), not the source');

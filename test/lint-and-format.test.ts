@@ -1,0 +1,31 @@
+import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import * as prettier from 'prettier';
+
+// `npm test` runs `eslint .` and `prettier --check .` before tap; this proves both would fail on a
+// planted violation, with the repository's own configuration, without writing a file.
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+t.test('eslint rejects a floating promise and an import across a boundary', async (t) => {
+  const eslint = new ESLint({ cwd: root });
+  const code = [
+    "import { startLocalS3 } from '../deploy/local/s3-server.ts';",
+    'async function work(): Promise<void> {}',
+    'work();',
+    'export const started = startLocalS3;',
+    '',
+  ].join('\n');
+  // A file of src/ the project knows (the type-aware rules need one), linted as this text instead.
+  const [result] = await eslint.lintText(code, { filePath: `${root}src/redact.ts` });
+  const rules = result!.messages.map((message) => message.ruleId ?? message.message);
+  t.ok(rules.includes('@typescript-eslint/no-floating-promises'), 'the floating promise is reported');
+  t.ok(rules.includes('no-restricted-imports'), 'src/ importing deploy/ is reported', { rules });
+});
+
+t.test('prettier rejects a line that is not formatted', async (t) => {
+  const filepath = `${root}src/format-plant.ts`;
+  const options = { ...(await prettier.resolveConfig(filepath)), filepath };
+  t.notOk(await prettier.check('export const a = {b:1}\n', options), 'cramped braces and no spaces fail');
+  t.ok(await prettier.check('export const a = { b: 1 };\n', options), 'the same line formatted passes');
+});
