@@ -347,7 +347,8 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         set: {},
         append: { warnings: [warning] },
         // Like every other write of a job's events: a warning may arrive before the job is recorded.
-        condition: '#s IN (:processing, :ready) AND (attribute_not_exists(jobId) OR jobId = :job) AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
+        condition:
+          '#s IN (:processing, :ready) AND (attribute_not_exists(jobId) OR jobId = :job) AND (attribute_not_exists(warnings) OR size(warnings) < :max)',
         values: { ':processing': 'processing', ':ready': 'ready', ':job': jobId, ':max': MAX_WARNINGS },
       }),
 

@@ -5,13 +5,7 @@
  * over the stored item; a refused condition answers false, as the adapter's
  * ConditionalCheckFailedException does.
  */
-import type {
-  PublishedStreams,
-  RecordStatus,
-  VideoCatalog,
-  VideoKey,
-  VideoRecord,
-} from '../../src/video-catalog.ts';
+import type { PublishedStreams, RecordStatus, VideoCatalog, VideoKey, VideoRecord } from '../../src/video-catalog.ts';
 
 /** The adapter keeps at most this many warnings per video (MAX_WARNINGS in video-catalog.ts). */
 export const MAX_WARNINGS = 10;
@@ -62,8 +56,7 @@ export function createMemoryCatalog(): VideoCatalog {
   }
 
   /** The job's own events apply; those of another (older) job of the same video do not. */
-  const processingByJob = (item: VideoRecord, jobId: string) =>
-    item.status === 'processing' && (item.jobId === undefined || item.jobId === jobId);
+  const processingByJob = (item: VideoRecord, jobId: string) => item.status === 'processing' && (item.jobId === undefined || item.jobId === jobId);
 
   /** DynamoDB refuses a Limit under 1 (ValidationException) rather than answering nothing. */
   const checkLimit = (limit: number) => {
@@ -100,8 +93,7 @@ export function createMemoryCatalog(): VideoCatalog {
     },
 
     queryByStatus: async (status, limit, before) => query((item) => item.status === status, limit, before),
-    queryByOwnerStatus: async (ownerId, status, limit, before) =>
-      query((item) => item.ownerStatus === `${ownerId}#${status}`, limit, before),
+    queryByOwnerStatus: async (ownerId, status, limit, before) => query((item) => item.ownerStatus === `${ownerId}#${status}`, limit, before),
 
     async queryDue(status, { createdBefore, now, limit, maxPages = 10 }) {
       // The adapter reads at most maxPages pages of `limit` items, oldest first, and filters out
@@ -165,8 +157,7 @@ export function createMemoryCatalog(): VideoCatalog {
       transition(video, now, {
         movesOn: true,
         when: (item) =>
-          processingByJob(item, jobId) &&
-          (item.playable === undefined || item.renditions === undefined || item.renditions.length < result.renditions.length),
+          processingByJob(item, jobId) && (item.playable === undefined || item.renditions === undefined || item.renditions.length < result.renditions.length),
         apply: (item) => {
           item.playable = true;
           setStreams(item, result);
@@ -188,8 +179,7 @@ export function createMemoryCatalog(): VideoCatalog {
     markFailed: async (video, jobId, error, now) =>
       transition(video, now, {
         to: 'failed',
-        when: (item) =>
-          jobId ? processingByJob(item, jobId) : item.status === 'processing' || item.status === 'awaiting_upload',
+        when: (item) => (jobId ? processingByJob(item, jobId) : item.status === 'processing' || item.status === 'awaiting_upload'),
         apply: (item) => void (item.error = error),
       }),
 

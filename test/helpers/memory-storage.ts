@@ -104,8 +104,10 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
       // If-None-Match: * — a stored source is never overwritten (S3's 412).
       if (objects.has(sourceKey(videoId))) return 'exists';
       parts.forEach(({ partNumber, etag }, index) => {
-        if (index > 0 && partNumber <= parts[index - 1]!.partNumber) throw new MultipartCompletionRefusedError('InvalidPartOrder', 'The parts are not in ascending order');
-        if (found.parts.get(partNumber)?.etag !== etag) throw new MultipartCompletionRefusedError('InvalidPart', `Part ${partNumber} is not stored with ETag ${etag}`);
+        if (index > 0 && partNumber <= parts[index - 1]!.partNumber)
+          throw new MultipartCompletionRefusedError('InvalidPartOrder', 'The parts are not in ascending order');
+        if (found.parts.get(partNumber)?.etag !== etag)
+          throw new MultipartCompletionRefusedError('InvalidPart', `Part ${partNumber} is not stored with ETag ${etag}`);
       });
       storage.put(sourceKey(videoId), parts.map(({ partNumber }) => `part ${partNumber}`).join('\n'));
       uploads.delete(uploadId);
@@ -143,7 +145,10 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
     async listVideoIds(area, { startAfter, limit }) {
       const prefix = area === 'uploads' ? UPLOADS_PREFIX : STREAMS_PREFIX;
       const ids = new Set([...objects.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length).split('/')[0]!));
-      return [...ids].sort().filter((id) => startAfter === undefined || id > startAfter).slice(0, limit);
+      return [...ids]
+        .sort()
+        .filter((id) => startAfter === undefined || id > startAfter)
+        .slice(0, limit);
     },
   };
   return storage;

@@ -197,7 +197,16 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.ok(await catalog.recordReconcileAttempt({ ...key, status: 'processing' }, { attempts: 2, nextAt: at(100), lastError: 'silent' }, at(12)));
     t.equal(await catalog.markReady(key, 'job-1', streams, at(20)), true, 'COMPLETE before the job was recorded');
     const ready = await read();
-    t.match(ready, { status: 'ready', ownerStatus: 'alice#ready', jobId: 'job-1', playable: true, progressPercent: 100, renditions: streams.renditions, durationSeconds: 180.041, updatedAt: at(20) });
+    t.match(ready, {
+      status: 'ready',
+      ownerStatus: 'alice#ready',
+      jobId: 'job-1',
+      playable: true,
+      progressPercent: 100,
+      renditions: streams.renditions,
+      durationSeconds: 180.041,
+      updatedAt: at(20),
+    });
     t.notOk(ready.reconcile);
     t.equal(await catalog.markReady(key, 'job-1', streams, at(21)), false, 'a duplicate COMPLETE');
     t.equal((await read()).updatedAt, at(20));
@@ -240,13 +249,21 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     await catalog.recordJob(key, 'job-1', at(13));
     t.ok(await catalog.recordReconcileAttempt({ ...key, status: 'processing' }, { attempts: 1, nextAt: at(100) }, at(13)));
     t.equal(await catalog.recordWarning(key, 'job-1', warning(2), at(14)), true);
-    t.match(await read(), { warnings: [warning(1), warning(2)], updatedAt: at(14), reconcile: { attempts: 1 } }, 'a warning is no progress: the reconcile state stays');
+    t.match(
+      await read(),
+      { warnings: [warning(1), warning(2)], updatedAt: at(14), reconcile: { attempts: 1 } },
+      'a warning is no progress: the reconcile state stays',
+    );
     t.equal(await catalog.recordWarning(key, 'job-2', warning(3), at(15)), false, 'another job');
     await catalog.markReady(key, 'job-1', { renditions: [r720] }, at(20));
     t.equal(await catalog.recordWarning(key, 'job-1', warning(3), at(21)), true, 'after the job completed');
     for (let n = 4; n <= MAX_WARNINGS; n++) t.ok(await catalog.recordWarning(key, 'job-1', warning(n), at(21 + n)));
     t.equal(await catalog.recordWarning(key, 'job-1', warning(99), at(40)), false, 'the list is capped');
-    t.same((await read()).warnings, Array.from({ length: MAX_WARNINGS }, (_, index) => warning(index + 1)), 'in the order they came');
+    t.same(
+      (await read()).warnings,
+      Array.from({ length: MAX_WARNINGS }, (_, index) => warning(index + 1)),
+      'in the order they came',
+    );
 
     const failed = await withVideo();
     await failed.processing('job-1');
@@ -348,8 +365,7 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     const key = (n: number) => ({ videoId: idOf(n), ownerId: 'alice', status: 'awaiting_upload' as const });
     await catalog.recordReconcileAttempt(key(2), { attempts: 1, nextAt: at(100) }, at(10)); // in backoff at 50
     await catalog.recordReconcileAttempt(key(3), { attempts: 1, nextAt: at(50) }, at(10)); // due exactly at 50
-    const due = (options: { createdBefore: string; now: string; limit: number; maxPages?: number }) =>
-      catalog.queryDue('awaiting_upload', options).then(ids);
+    const due = (options: { createdBefore: string; now: string; limit: number; maxPages?: number }) => catalog.queryDue('awaiting_upload', options).then(ids);
     t.same(await due({ createdBefore: at(5), now: at(50), limit: 10 }), [idOf(1), idOf(3), idOf(4)], 'video 5 is within the grace period');
     t.same(await due({ createdBefore: at(5), now: at(100), limit: 10 }), [idOf(1), idOf(2), idOf(3), idOf(4)]);
     t.same(await due({ createdBefore: at(100), now: at(50), limit: 2 }), [idOf(1), idOf(3)]);

@@ -30,7 +30,17 @@ const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const webReadyClip: SourceMedia = {
   container: 'mp4',
   durationSeconds: 10,
-  video: { codec: 'avc', codedWidth: 1280, codedHeight: 720, rotation: 0, frameRate: { numerator: 30, denominator: 1 }, bitDepth: 8, chromaSubsampling: '4:2:0', profile: 'High', scanType: 'progressive' },
+  video: {
+    codec: 'avc',
+    codedWidth: 1280,
+    codedHeight: 720,
+    rotation: 0,
+    frameRate: { numerator: 30, denominator: 1 },
+    bitDepth: 8,
+    chromaSubsampling: '4:2:0',
+    profile: 'High',
+    scanType: 'progressive',
+  },
   audio: [{ track: 2, codec: 'aac', channels: 2 }],
 };
 const podcast: SourceMedia = { container: 'mp4', durationSeconds: 60, audio: [{ track: 1, codec: 'aac', channels: 2 }] };
@@ -199,24 +209,43 @@ t.test('requestUpload', async (t) => {
     const { videos, read, storage } = setup();
     const large = await videos.requestUpload(alice, { title: 'Big', filename: 'big.mov', contentType: 'video/quicktime', sizeBytes: 64 * MiB + 1 });
     if (large.upload.method !== 'multipart') throw new Error('expected an upload in parts');
-    t.match(large.upload, { uploadId: 'upload-1', partSizeBytes: 5 * MiB, partCount: 13, expiresAt: '2026-01-02T00:00:00.000Z', partUrlsExpireAt: '2026-01-01T00:15:00.000Z' });
-    t.same(large.upload.parts.map((part) => part.sizeBytes), [...Array(12).fill(5 * MiB), 4 * MiB + 1], 'the last part is the rest');
+    t.match(large.upload, {
+      uploadId: 'upload-1',
+      partSizeBytes: 5 * MiB,
+      partCount: 13,
+      expiresAt: '2026-01-02T00:00:00.000Z',
+      partUrlsExpireAt: '2026-01-01T00:15:00.000Z',
+    });
+    t.same(
+      large.upload.parts.map((part) => part.sizeBytes),
+      [...Array(12).fill(5 * MiB), 4 * MiB + 1],
+      'the last part is the rest',
+    );
     t.same((await read(large.videoId)).multipart, { uploadId: 'upload-1', partSizeBytes: 5 * MiB, partCount: 13, expiresAt: '2026-01-02T00:00:00.000Z' });
     t.equal(storage.uploads.get('upload-1')?.videoId, large.videoId);
     const asked = await videos.requestUpload(alice, { title: 'Small', filename: 's.mp4', contentType: 'video/mp4', sizeBytes: 1000, multipart: true });
     t.match(asked.upload, { method: 'multipart', partCount: 1, parts: [{ partNumber: 1, sizeBytes: 1000 }] });
     const single = await videos.requestUpload(alice, { title: 'One PUT', filename: 'b.mp4', contentType: 'video/mp4', sizeBytes: 100 * MiB, multipart: false });
-    t.equal(single.upload.method, 'PUT', 'multipart: false keeps one PUT up to S3\'s limit');
+    t.equal(single.upload.method, 'PUT', "multipart: false keeps one PUT up to S3's limit");
   });
 
   t.test('refuses what cannot be a video, and sizes over the limits, before anything is made', async (t) => {
     const { videos, catalog, storage, request, options } = setup();
     await t.rejects(videos.requestUpload(alice, request({ sizeBytes: 0 })), { name: 'InvalidInputError', message: /empty/ });
-    await t.rejects(videos.requestUpload(alice, request({ contentType: 'image/png' })), { name: 'UnsupportedContentTypeError', message: /still image \(image\/png\)/ });
+    await t.rejects(videos.requestUpload(alice, request({ contentType: 'image/png' })), {
+      name: 'UnsupportedContentTypeError',
+      message: /still image \(image\/png\)/,
+    });
     await t.rejects(videos.requestUpload(alice, request({ contentType: 'text/plain' })), { name: 'UnsupportedContentTypeError', message: /text file/ });
-    await t.rejects(videos.requestUpload(alice, request({ contentType: 'application/pdf' })), { name: 'UnsupportedContentTypeError', message: /not a video or audio content type/ });
+    await t.rejects(videos.requestUpload(alice, request({ contentType: 'application/pdf' })), {
+      name: 'UnsupportedContentTypeError',
+      message: /not a video or audio content type/,
+    });
     await t.rejects(videos.requestUpload(alice, request({ sizeBytes: options.maxUploadBytes + 1 })), { name: 'UploadTooLargeError' });
-    await t.rejects(videos.requestUpload(alice, request({ sizeBytes: SINGLE_PUT_LIMIT_BYTES + 1, multipart: false })), { name: 'UploadTooLargeError', message: /one PUT/ });
+    await t.rejects(videos.requestUpload(alice, request({ sizeBytes: SINGLE_PUT_LIMIT_BYTES + 1, multipart: false })), {
+      name: 'UploadTooLargeError',
+      message: /one PUT/,
+    });
     t.equal(storage.uploads.size, 0, 'no S3 upload');
     t.same(await catalog.queryByOwnerStatus('alice', 'awaiting_upload', 10), [], 'no video');
     t.ok(await videos.requestUpload(alice, request({ contentType: 'audio/mpeg' })), 'audio is welcome');
@@ -232,7 +261,10 @@ t.test('handleSourceUploaded', async (t) => {
     t.notOk((await read(videoId)).audioOnly);
     t.equal(submitted.length, 1);
     t.match(submitted[0], { videoId, sourceKey: sourceKey(videoId), outputPrefix: `video-streams/${videoId}/`, clientRequestToken: videoId });
-    t.same(submitted[0]!.plan.video?.renditions.map((rendition) => rendition.name), ['720p', '540p', '360p']);
+    t.same(
+      submitted[0]!.plan.video?.renditions.map((rendition) => rendition.name),
+      ['720p', '540p', '360p'],
+    );
     t.equal(await arrive(videoId), 'duplicate');
     t.equal(submitted.length, 1, 'no second job');
   });
@@ -324,18 +356,22 @@ t.test('handleSourceUploaded', async (t) => {
 
   // Known domain bugs, each a test of what should happen. tap does not run a todo test: remove
   // `todo` to see it fail, and once the domain is fixed.
-  t.test('bug: after a crash between submit and record, a PROGRESSING event records the job and an audio-only video never gets audioOnly', { todo: 'domain bug, reported' }, async (t) => {
-    const catalog = createMemoryCatalog();
-    const crashing: VideoCatalog = { ...catalog, recordJob: async () => Promise.reject(new Error('process killed')) };
-    const world = setup({ catalog: crashing });
-    world.transcoderState.source = podcast;
-    const videoId = await world.upload(alice, { contentType: 'audio/mp4' });
-    await t.rejects(world.arrive(videoId));
-    const restarted = createVideoService({ ...world.options, catalog });
-    await restarted.handleJobStateChange(await world.jobEvent('mediaconvert-progressing', videoId));
-    await restarted.handleSourceUploaded({ key: sourceKey(videoId), sequencer: 'seq' });
-    t.equal((await catalog.get(videoId))?.audioOnly, true);
-  });
+  t.test(
+    'bug: after a crash between submit and record, a PROGRESSING event records the job and an audio-only video never gets audioOnly',
+    { todo: 'domain bug, reported' },
+    async (t) => {
+      const catalog = createMemoryCatalog();
+      const crashing: VideoCatalog = { ...catalog, recordJob: async () => Promise.reject(new Error('process killed')) };
+      const world = setup({ catalog: crashing });
+      world.transcoderState.source = podcast;
+      const videoId = await world.upload(alice, { contentType: 'audio/mp4' });
+      await t.rejects(world.arrive(videoId));
+      const restarted = createVideoService({ ...world.options, catalog });
+      await restarted.handleJobStateChange(await world.jobEvent('mediaconvert-progressing', videoId));
+      await restarted.handleSourceUploaded({ key: sourceKey(videoId), sequencer: 'seq' });
+      t.equal((await catalog.get(videoId))?.audioOnly, true);
+    },
+  );
 });
 
 t.test('handleJobStateChange', async (t) => {
@@ -348,7 +384,11 @@ t.test('handleJobStateChange', async (t) => {
     t.equal(await videos.handleJobStateChange({ ...progressing, status: 'SUBMITTED' }), 'ignored');
     t.equal(await videos.handleJobStateChange({ ...progressing, status: 'QUEUE_HOP' }), 'ignored');
     t.equal(await videos.handleJobStateChange({ ...progressing, status: 'INPUT_INFORMATION' }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...progressing, status: 'STATUS_UPDATE', jobProgress: undefined }), 'ignored', 'an update with neither progress nor outputs');
+    t.equal(
+      await videos.handleJobStateChange({ ...progressing, status: 'STATUS_UPDATE', jobProgress: undefined }),
+      'ignored',
+      'an update with neither progress nor outputs',
+    );
     t.equal((await read(videoId)).status, 'processing');
   });
 
@@ -399,7 +439,10 @@ t.test('handleJobStateChange', async (t) => {
     storage.objects.delete(masterPlaylistKey(videoId));
     t.equal(await videos.handleJobStateChange(published), 'duplicate');
     storage.put(masterPlaylistKey(videoId), MASTER);
-    const twoMore = { ...published, outputGroupDetails: [{ ...published.outputGroupDetails![0]!, outputDetails: [0, 1, 2].map(() => published.outputGroupDetails![0]!.outputDetails[0]!) }] };
+    const twoMore = {
+      ...published,
+      outputGroupDetails: [{ ...published.outputGroupDetails![0]!, outputDetails: [0, 1, 2].map(() => published.outputGroupDetails![0]!.outputDetails[0]!) }],
+    };
     t.equal(await videos.handleJobStateChange(twoMore), 'applied');
     t.same((await read(videoId)).renditions, LADDER);
   });
@@ -410,8 +453,15 @@ t.test('handleJobStateChange', async (t) => {
     const complete = await jobEvent('mediaconvert-complete', videoId);
     storage.put(masterPlaylistKey(videoId), MASTER);
     t.equal(await videos.handleJobStateChange(complete), 'applied');
-    t.match(await read(videoId), { status: 'ready', playable: true, progressPercent: 100, renditions: LADDER, durationSeconds: 180.041, updatedAt: now().toISOString() });
-    t.match(await videos.getVideo(bob, videoId), { status: 'ready', renditions: LADDER }, 'ready videos are everybody\'s');
+    t.match(await read(videoId), {
+      status: 'ready',
+      playable: true,
+      progressPercent: 100,
+      renditions: LADDER,
+      durationSeconds: 180.041,
+      updatedAt: now().toISOString(),
+    });
+    t.match(await videos.getVideo(bob, videoId), { status: 'ready', renditions: LADDER }, "ready videos are everybody's");
     storage.objects.delete(masterPlaylistKey(videoId));
     t.equal(await videos.handleJobStateChange(complete), 'duplicate', 'no read of the master for a repeat');
   });
@@ -448,7 +498,10 @@ t.test('handleJobStateChange', async (t) => {
 
     const other = await processing();
     const signedUrl = 'https://bucket.s3.amazonaws.com/uploads/x/source?X-Amz-Credential=AKIA%2F&X-Amz-Signature=0123abcd';
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-error', other, { errorCode: undefined, errorMessage: `Unable to open ${signedUrl}` })), 'applied');
+    t.equal(
+      await videos.handleJobStateChange(await jobEvent('mediaconvert-error', other, { errorCode: undefined, errorMessage: `Unable to open ${signedUrl}` })),
+      'applied',
+    );
     const failed = await read(other);
     t.equal(failed.error?.code, 'unknown');
     t.notMatch(failed.error?.message, /0123abcd|AKIA/, 'no signature or credential reaches the owner');
@@ -495,7 +548,7 @@ t.test('handleJobStateChange', async (t) => {
     const { videos, processing, jobEvent, storage, read } = setup();
     for (const final of ['COMPLETE', 'ERROR', 'CANCELED'] as const) {
       const videoId = await processing();
-      t.same((await videos.deleteVideo(alice, videoId)), {});
+      t.same(await videos.deleteVideo(alice, videoId), {});
       // The job kept writing after the delete.
       storage.put(`video-streams/${videoId}/720p/segment_00000.ts`);
       for (const status of ['PROGRESSING', 'STATUS_UPDATE', 'NEW_WARNING'] as const) {
@@ -510,7 +563,7 @@ t.test('handleJobStateChange', async (t) => {
 });
 
 t.test('visibility and listing', async (t) => {
-  t.test('others\' unfinished videos do not exist for a viewer; ready ones are everybody\'s', async (t) => {
+  t.test("others' unfinished videos do not exist for a viewer; ready ones are everybody's", async (t) => {
     const { videos, upload, processing, ready, jobEvent } = setup();
     const awaiting = await upload();
     const converting = await processing();
@@ -522,9 +575,19 @@ t.test('visibility and listing', async (t) => {
       t.ok(await videos.getVideo(alice, videoId));
     }
     t.match(await videos.getVideo(bob, done), { status: 'ready', ownerId: 'alice' });
-    t.same((await videos.listVideos(bob, { status: 'all' })).items.map((video) => video.videoId), [done]);
-    t.same((await videos.listVideos(alice, { status: 'all' })).items.map((video) => video.videoId), [done, failed, converting, awaiting], 'newest first');
-    t.same((await videos.listVideos(alice, { status: 'failed' })).items.map((video) => video.videoId), [failed]);
+    t.same(
+      (await videos.listVideos(bob, { status: 'all' })).items.map((video) => video.videoId),
+      [done],
+    );
+    t.same(
+      (await videos.listVideos(alice, { status: 'all' })).items.map((video) => video.videoId),
+      [done, failed, converting, awaiting],
+      'newest first',
+    );
+    t.same(
+      (await videos.listVideos(alice, { status: 'failed' })).items.map((video) => video.videoId),
+      [failed],
+    );
     t.same((await videos.listVideos(bob, { status: 'processing' })).items, []);
   });
 
@@ -533,11 +596,20 @@ t.test('visibility and listing', async (t) => {
     const made: string[] = [];
     for (let n = 0; n < 5; n++) made.push(await ready(n % 2 ? bob : alice));
     const first = await videos.listVideos(bob, { limit: 2 });
-    t.same(first.items.map((video) => video.videoId), [made[4], made[3]]);
+    t.same(
+      first.items.map((video) => video.videoId),
+      [made[4], made[3]],
+    );
     const second = await videos.listVideos(bob, { limit: 2, cursor: first.nextCursor });
-    t.same(second.items.map((video) => video.videoId), [made[2], made[1]]);
+    t.same(
+      second.items.map((video) => video.videoId),
+      [made[2], made[1]],
+    );
     const third = await videos.listVideos(bob, { limit: 2, cursor: second.nextCursor });
-    t.same(third.items.map((video) => video.videoId), [made[0]]);
+    t.same(
+      third.items.map((video) => video.videoId),
+      [made[0]],
+    );
     t.equal(third.nextCursor, undefined);
     await t.rejects(videos.listVideos(bob, { cursor: Buffer.from('nonsense').toString('base64url') }), { name: 'InvalidInputError' });
   });
@@ -576,7 +648,7 @@ t.test('deleteVideo', async (t) => {
     const { videos, processing, ready, storage, canceled, read, now } = setup();
     const videoId = await processing();
     storage.put(`video-streams/${videoId}/720p/index.m3u8`);
-    await t.rejects(videos.deleteVideo(bob, videoId), { name: 'VideoNotFoundError' }, 'another user\'s unfinished video is not there');
+    await t.rejects(videos.deleteVideo(bob, videoId), { name: 'VideoNotFoundError' }, "another user's unfinished video is not there");
     t.same(await videos.deleteVideo(alice, videoId), {});
     t.match(await read(videoId), { status: 'deleted', deletedAt: now().toISOString(), ownerStatus: 'alice#deleted' });
     t.same(canceled, [`job-${videoId}`]);
@@ -596,7 +668,7 @@ t.test('deleteVideo', async (t) => {
     t.equal((await read(videoId)).status, 'deleted');
     t.ok(storage.keysOf(videoId).length > 0);
     storage.failDeletes = false;
-    t.ok((await videos.clearDeleted(await read(videoId))) > 0, 'the reconciler\'s repeat removes them');
+    t.ok((await videos.clearDeleted(await read(videoId))) > 0, "the reconciler's repeat removes them");
     t.same(storage.keysOf(videoId), []);
   });
 
@@ -620,14 +692,20 @@ t.test('uploads in parts', async (t) => {
   }
   const sizes = [5 * MiB, 5 * MiB, 2 * MiB];
 
-  t.test('listUploadedParts: what is stored, to resume; only the owner\'s upload in progress', async (t) => {
+  t.test("listUploadedParts: what is stored, to resume; only the owner's upload in progress", async (t) => {
     const world = setup();
     const { videos, storage } = world;
     const { videoId, uploadId } = await inParts(world);
     const etag = storage.putPart(uploadId, 2, 5 * MiB);
     t.match(await videos.listUploadedParts(alice, videoId), {
-      videoId, uploadId, sizeBytes: 12 * MiB, partSizeBytes: 5 * MiB, partCount: 3,
-      parts: [{ partNumber: 2, sizeBytes: 5 * MiB, etag }], storedBytes: 5 * MiB, expiresAt: '2026-01-02T00:00:00.000Z',
+      videoId,
+      uploadId,
+      sizeBytes: 12 * MiB,
+      partSizeBytes: 5 * MiB,
+      partCount: 3,
+      parts: [{ partNumber: 2, sizeBytes: 5 * MiB, etag }],
+      storedBytes: 5 * MiB,
+      expiresAt: '2026-01-02T00:00:00.000Z',
     });
     await t.rejects(videos.listUploadedParts(bob, videoId), { name: 'VideoNotFoundError' });
     const single = await world.upload();
@@ -639,15 +717,34 @@ t.test('uploads in parts', async (t) => {
     const { videos, advance } = world;
     const { videoId } = await inParts(world);
     const signed = await videos.signUploadParts(alice, videoId, [{ partNumber: 3 }, { partNumber: 1, contentMd5: 'bWQ1' }]);
-    t.match(signed, { parts: [{ partNumber: 3, sizeBytes: 2 * MiB }, { partNumber: 1, sizeBytes: 5 * MiB, headers: { 'Content-MD5': 'bWQ1' } }], partUrlsExpireAt: '2026-01-01T00:15:00.000Z' });
+    t.match(signed, {
+      parts: [
+        { partNumber: 3, sizeBytes: 2 * MiB },
+        { partNumber: 1, sizeBytes: 5 * MiB, headers: { 'Content-MD5': 'bWQ1' } },
+      ],
+      partUrlsExpireAt: '2026-01-01T00:15:00.000Z',
+    });
     advance(86_400 - 60);
-    t.equal((await videos.signUploadParts(alice, videoId, [{ partNumber: 2 }])).partUrlsExpireAt, '2026-01-02T00:00:00.000Z', 'cut to the upload\'s expiry');
-    await t.rejects(videos.signUploadParts(alice, videoId, [{ partNumber: 2 }, { partNumber: 2 }]), { name: 'InvalidInputError', message: /Part 2 is asked for more than once/ });
+    t.equal((await videos.signUploadParts(alice, videoId, [{ partNumber: 2 }])).partUrlsExpireAt, '2026-01-02T00:00:00.000Z', "cut to the upload's expiry");
+    await t.rejects(videos.signUploadParts(alice, videoId, [{ partNumber: 2 }, { partNumber: 2 }]), {
+      name: 'InvalidInputError',
+      message: /Part 2 is asked for more than once/,
+    });
     await t.rejects(videos.signUploadParts(alice, videoId, [{ partNumber: 4 }]), { name: 'InvalidInputError', message: /3 parts; there is no part 4/ });
     advance(60);
-    await t.rejects(videos.signUploadParts(alice, videoId, [{ partNumber: 2 }]), { name: 'UploadNotInProgressError', message: /abandoned at 2026-01-02T00:00:00.000Z/ });
+    await t.rejects(videos.signUploadParts(alice, videoId, [{ partNumber: 2 }]), {
+      name: 'UploadNotInProgressError',
+      message: /abandoned at 2026-01-02T00:00:00.000Z/,
+    });
     await t.rejects(videos.listUploadedParts(alice, videoId), { name: 'UploadNotInProgressError', message: /abandoned/ });
-    await t.rejects(videos.completeUpload(alice, videoId, [1, 2, 3].map((partNumber) => ({ partNumber, etag: '"x"' }))), { name: 'UploadNotInProgressError', message: /abandoned/ });
+    await t.rejects(
+      videos.completeUpload(
+        alice,
+        videoId,
+        [1, 2, 3].map((partNumber) => ({ partNumber, etag: '"x"' })),
+      ),
+      { name: 'UploadNotInProgressError', message: /abandoned/ },
+    );
   });
 
   t.test('completeUpload refuses parts that do not make the declared file, naming them, and joins nothing', async (t) => {
@@ -656,12 +753,28 @@ t.test('uploads in parts', async (t) => {
     const { videoId, uploadId } = await inParts(world);
     const etag1 = storage.putPart(uploadId, 1, 5 * MiB);
     const etag2 = storage.putPart(uploadId, 2, 4 * MiB);
-    await t.rejects(videos.completeUpload(alice, videoId, [{ partNumber: 1, etag: etag1 }, { partNumber: 1, etag: etag1 }]), { name: 'InvalidInputError', message: /Part 1 is listed more than once/ });
-    await t.rejects(videos.completeUpload(alice, videoId, [{ partNumber: 4, etag: etag1 }]), { name: 'InvalidInputError', message: /no part 4/ });
-    await t.rejects(videos.completeUpload(alice, videoId, [{ partNumber: 1, etag: etag1 }]), { name: 'UploadIncompleteError', message: /part 2 and 3 are not listed/ });
     await t.rejects(
-      videos.completeUpload(alice, videoId, [{ partNumber: 1, etag: '"other"' }, { partNumber: 2, etag: etag2 }, { partNumber: 3, etag: '"e3"' }]),
-      { name: 'UploadIncompleteError', message: /part 3 is not stored: upload it; part 1 was stored with ETag .*, not "other"; part 2 is 4194304 bytes, not 5242880/ },
+      videos.completeUpload(alice, videoId, [
+        { partNumber: 1, etag: etag1 },
+        { partNumber: 1, etag: etag1 },
+      ]),
+      { name: 'InvalidInputError', message: /Part 1 is listed more than once/ },
+    );
+    await t.rejects(videos.completeUpload(alice, videoId, [{ partNumber: 4, etag: etag1 }]), { name: 'InvalidInputError', message: /no part 4/ });
+    await t.rejects(videos.completeUpload(alice, videoId, [{ partNumber: 1, etag: etag1 }]), {
+      name: 'UploadIncompleteError',
+      message: /part 2 and 3 are not listed/,
+    });
+    await t.rejects(
+      videos.completeUpload(alice, videoId, [
+        { partNumber: 1, etag: '"other"' },
+        { partNumber: 2, etag: etag2 },
+        { partNumber: 3, etag: '"e3"' },
+      ]),
+      {
+        name: 'UploadIncompleteError',
+        message: /part 3 is not stored: upload it; part 1 was stored with ETag .*, not "other"; part 2 is 4194304 bytes, not 5242880/,
+      },
     );
     t.equal(await storage.hasSource(videoId), false);
     t.equal((await read(videoId)).status, 'awaiting_upload');
@@ -727,8 +840,12 @@ t.test('uploads in parts', async (t) => {
 
     const refused = await inParts(world);
     const refusedParts = sizes.map((size, index) => ({ partNumber: index + 1, etag: storage.putPart(refused.uploadId, index + 1, size) }));
-    storage.completeSourceUpload = async () => Promise.reject(new MultipartCompletionRefusedError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size'));
-    await t.rejects(videos.completeUpload(alice, refused.videoId, refusedParts), { name: 'UploadIncompleteError', message: /Storage refused to join the parts \(EntityTooSmall\)/ });
+    storage.completeSourceUpload = async () =>
+      Promise.reject(new MultipartCompletionRefusedError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size'));
+    await t.rejects(videos.completeUpload(alice, refused.videoId, refusedParts), {
+      name: 'UploadIncompleteError',
+      message: /Storage refused to join the parts \(EntityTooSmall\)/,
+    });
     t.equal((await read(refused.videoId)).status, 'awaiting_upload');
   });
 
