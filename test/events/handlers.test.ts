@@ -18,6 +18,7 @@ import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
 import { startTestStack } from '../helpers/stack.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
+import { webReadyClip } from '../helpers/sources.ts';
 
 const stack = await startTestStack(t);
 const bucket = stack.config.BUCKET_NAME;
@@ -26,23 +27,6 @@ const { dynamo } = clients;
 const s3 = await clients.s3();
 const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
 
-/** A web-ready 720p clip with stereo sound, as Probe describes one. */
-const webReadyClip: SourceMedia = {
-  container: 'mp4',
-  durationSeconds: 10,
-  video: {
-    codec: 'avc',
-    codedWidth: 1280,
-    codedHeight: 720,
-    rotation: 0,
-    frameRate: { numerator: 30, denominator: 1 },
-    bitDepth: 8,
-    chromaSubsampling: '4:2:0',
-    profile: 'High',
-    scanType: 'progressive',
-  },
-  audio: [{ track: 2, codec: 'aac', channels: 2 }],
-};
 /** What the next inspection finds (each test sets what it uploads), or the error it meets. */
 let nextSource: SourceMedia | Error = webReadyClip;
 

@@ -20,29 +20,13 @@ import { REDACTED } from '../../src/redact.ts';
 import { createMemoryCatalog } from '../helpers/memory-catalog.ts';
 import { createMemoryStorage } from '../helpers/memory-storage.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
+import { webReadyClip } from '../helpers/sources.ts';
 
 const MiB = 1024 ** 2;
 const alice: Viewer = { userId: 'alice' };
 const bob: Viewer = { userId: 'bob' };
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
-/** A web-ready 720p clip with stereo sound, as Probe describes one. */
-const webReadyClip: SourceMedia = {
-  container: 'mp4',
-  durationSeconds: 10,
-  video: {
-    codec: 'avc',
-    codedWidth: 1280,
-    codedHeight: 720,
-    rotation: 0,
-    frameRate: { numerator: 30, denominator: 1 },
-    bitDepth: 8,
-    chromaSubsampling: '4:2:0',
-    profile: 'High',
-    scanType: 'progressive',
-  },
-  audio: [{ track: 2, codec: 'aac', channels: 2 }],
-};
 const podcast: SourceMedia = { container: 'mp4', durationSeconds: 60, audio: [{ track: 1, codec: 'aac', channels: 2 }] };
 
 /** The master playlist of the 1080p/720p/360p ladder the MediaConvert fixtures describe. */
