@@ -6,7 +6,8 @@
  * PutMetricData call. A run that throws is retried at the next tick.
  */
 import pino from 'pino';
-import type { ScheduledEvent } from '../src/schemas/events.ts';
+import { ScheduledEvent } from '../src/schemas/events.ts';
+import { eventParser } from './parse-event.ts';
 import type { ReconcileReport } from '../src/reconciler.ts';
 import type { Services } from '../src/services.ts';
 import type { Config } from '../src/config.ts';
@@ -46,7 +47,10 @@ export function createReconcileHandler(
 
 /** Lambda's entry: the schedule's event says only that it is time (see ScheduledEvent). */
 let reconcile: ReturnType<typeof createReconcileHandler> | undefined;
-export const handler = (_event: ScheduledEvent) => {
+const parseScheduledEvent = eventParser('EventBridge Scheduled Event', ScheduledEvent);
+export const handler = (event: ScheduledEvent) => {
+  // Nothing is read from it, but only the schedule's own event may start a run.
+  parseScheduledEvent(event);
   // Built at the first run of a container, as the other functions build their app once.
   if (!reconcile) {
     const { config, services } = servicesFromEnvironment();

@@ -3,17 +3,20 @@
  * output never arrives here). Each record claims its video and submits one transcode job.
  * Throws on failure so Lambda retries; repeats are harmless (see VideoService.handleSourceUploaded).
  */
-import type { S3Event } from '../src/schemas/events.ts';
+import { S3Event } from '../src/schemas/events.ts';
+import { eventParser } from './parse-event.ts';
 import type { EventOutcome, VideoService } from '../src/video-service.ts';
 import { servicesFromEnvironment } from '../src/runtime.ts';
 
 /** S3 URL-encodes keys in notifications, with spaces as '+'. */
 export const decodeS3Key = (key: string) => decodeURIComponent(key.replace(/\+/g, ' '));
 
+const parseS3Event = eventParser('S3 event notification', S3Event);
+
 export function createS3UploadHandler(videos: VideoService) {
   return async (event: S3Event): Promise<EventOutcome[]> => {
     const outcomes: EventOutcome[] = [];
-    for (const record of event.Records) {
+    for (const record of parseS3Event(event).Records) {
       if (!record.eventName.startsWith('ObjectCreated:')) {
         outcomes.push('ignored');
         continue;
