@@ -63,7 +63,7 @@ export interface VideoCatalog {
    */
   queryDue(status: RecordStatus, options: { createdBefore: string; now: string; limit: number; maxPages?: number }): Promise<VideoRecord[]>;
   /** Before submitting a job: remember that one is being submitted (kept from the first try). */
-  recordJobIntent(video: VideoKey, now: string): Promise<boolean>;
+  recordJobIntent(video: VideoKey, now: string, details?: { audioOnly?: boolean }): Promise<boolean>;
   /** The reconciler tried and will try again later (unless the video has moved on meanwhile). */
   recordReconcileAttempt(video: VideoKey & Pick<VideoRecord, 'status'>, state: ReconcileState, now: string): Promise<boolean>;
   /** Any state → a tombstone nobody sees. False when already deleted or absent. */
@@ -267,10 +267,12 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
       return due.slice(0, limit);
     },
 
-    recordJobIntent: (video, now) =>
+    recordJobIntent: (video, now, details) =>
       transition(video, now, {
         bookkeeping: true,
-        set: {},
+        // What the plan says of the source is kept with the intent: a crash before recordJob
+        // then loses nothing (the job's own events record the job without it).
+        set: details?.audioOnly ? { audioOnly: true } : {},
         // Kept from the first try: a later retry looks for jobs since the first submission.
         setIfAbsent: { jobRequestedAt: now },
         condition: '#s = :processing AND attribute_not_exists(jobId)',

@@ -552,7 +552,7 @@ export function createVideoService(options: VideoServiceOptions) {
         }
       }
       // The intent is durable before the job exists, so no retry ever creates a second one.
-      if (!(await catalog.recordJobIntent(video, at()))) return 'duplicate';
+      if (!(await catalog.recordJobIntent(video, at(), { audioOnly: !plan.video }))) return 'duplicate';
       let jobId: string;
       try {
         ({ jobId } = await transcoder.submit({

@@ -107,12 +107,15 @@ export function createMemoryCatalog(): VideoCatalog {
         .map(stored);
     },
 
-    recordJobIntent: async (video, now) =>
+    recordJobIntent: async (video, now, details) =>
       transition(video, now, {
         bookkeeping: true,
         when: (item) => item.status === 'processing' && item.jobId === undefined,
-        // Kept from the first try (if_not_exists).
-        apply: (item) => void (item.jobRequestedAt ??= now),
+        apply: (item) => {
+          // Kept from the first try (if_not_exists).
+          item.jobRequestedAt ??= now;
+          if (details?.audioOnly) item.audioOnly = true;
+        },
       }),
 
     recordReconcileAttempt: async (video, state, now) =>

@@ -130,6 +130,9 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.equal(await catalog.recordJobIntent(key, at(12)), true);
     t.equal(await catalog.recordJobIntent(key, at(30)), true, 'a retry may submit');
     t.match(await read(), { jobRequestedAt: at(12), updatedAt: at(10) });
+    t.equal((await read()).audioOnly, undefined);
+    t.equal(await catalog.recordJobIntent(key, at(31), { audioOnly: true }), true);
+    t.equal((await read()).audioOnly, true, 'an audio-only source is known with the intent');
     t.ok(await catalog.recordJob(key, 'job-1', at(40)));
     t.equal(await catalog.recordJobIntent(key, at(50)), false, 'refused once a job is recorded');
   });
