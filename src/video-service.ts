@@ -85,6 +85,14 @@ function refusedUpload(request: CreateUploadRequest): Error | undefined {
   return undefined;
 }
 
+/** Refuses part numbers asked for (or listed) twice, or beyond the upload's part count. */
+function checkPartNumbers(numbers: readonly number[], layout: PartLayout, asked: 'asked for' | 'listed'): void {
+  const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);
+  if (repeated.length > 0) throw new InvalidInputError(`Part ${listNumbers([...new Set(repeated)])} is ${asked} more than once`);
+  const beyond = numbers.filter((number) => number > layout.partCount);
+  if (beyond.length > 0) throw new InvalidInputError(`This upload has ${layout.partCount} parts; there is no part ${listNumbers(beyond)}`);
+}
+
 /** A record people may see: anything but a tombstone. */
 export type VisibleRecord = VideoRecord & { status: VideoStatus };
 export const isVisible = (record: VideoRecord | undefined): record is VisibleRecord => record !== undefined && record.status !== 'deleted';
@@ -198,22 +206,33 @@ export function createVideoService(options: VideoServiceOptions) {
     return storage.deleteVideoObjects(video.videoId);
   }
 
-  /** The viewer's own video with a multipart upload still open for parts. */
-  async function uploadInProgress(viewer: Viewer, videoId: string): Promise<{ video: VisibleRecord; multipart: MultipartPlan }> {
+  /** The viewer's own video registered for an upload in parts, in whatever state. */
+  async function ownUploadInParts(viewer: Viewer, videoId: string): Promise<{ video: VisibleRecord; multipart: MultipartPlan }> {
     const video = await visibleVideo(viewer, videoId, catalog);
     if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video uploads it');
     if (!video.multipart) throw new UploadNotInProgressError(`Video ${videoId} was registered for one PUT, not an upload in parts`);
+    return { video, multipart: video.multipart };
+  }
+
+  /** Refuses an upload in parts that no longer takes parts: completed, failed, or past its expiry. */
+  function assertStillOpen(video: VisibleRecord, multipart: MultipartPlan): void {
     if (video.status !== 'awaiting_upload') {
       throw new UploadNotInProgressError(
         video.status === 'failed'
-          ? `Video ${videoId} has no upload in progress: ${video.error?.message ?? 'it failed'}`
-          : `The upload of video ${videoId} has completed already`,
+          ? `Video ${video.videoId} has no upload in progress: ${video.error?.message ?? 'it failed'}`
+          : `The upload of video ${video.videoId} has completed already`,
       );
     }
-    if (Date.parse(video.multipart.expiresAt) <= now().getTime()) {
-      throw new UploadNotInProgressError(`The upload of video ${videoId} was abandoned at ${video.multipart.expiresAt}: upload the file again`);
+    if (Date.parse(multipart.expiresAt) <= now().getTime()) {
+      throw new UploadNotInProgressError(`The upload of video ${video.videoId} was abandoned at ${multipart.expiresAt}: upload the file again`);
     }
-    return { video, multipart: video.multipart };
+  }
+
+  /** The viewer's own video with a multipart upload still open for parts. */
+  async function uploadInProgress(viewer: Viewer, videoId: string): Promise<{ video: VisibleRecord; multipart: MultipartPlan }> {
+    const upload = await ownUploadInParts(viewer, videoId);
+    assertStillOpen(upload.video, upload.multipart);
+    return upload;
   }
 
   const layoutOf = (video: VideoRecord, multipart: MultipartPlan): PartLayout => ({
@@ -345,11 +364,11 @@ export function createVideoService(options: VideoServiceOptions) {
     async signUploadParts(viewer: Viewer, videoId: string, parts: SignPartsRequest['parts']): Promise<SignedParts> {
       const { video, multipart } = await uploadInProgress(viewer, videoId);
       const layout = layoutOf(video, multipart);
-      const numbers = parts.map((part) => part.partNumber);
-      const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);
-      if (repeated.length > 0) throw new InvalidInputError(`Part ${listNumbers([...new Set(repeated)])} is asked for more than once`);
-      const beyond = numbers.filter((number) => number > layout.partCount);
-      if (beyond.length > 0) throw new InvalidInputError(`This upload has ${layout.partCount} parts; there is no part ${listNumbers(beyond)}`);
+      checkPartNumbers(
+        parts.map((part) => part.partNumber),
+        layout,
+        'asked for',
+      );
       return signParts(videoId, multipart, layout, parts, now());
     },
 
@@ -360,25 +379,15 @@ export function createVideoService(options: VideoServiceOptions) {
      * (its answer lost) answers the video again.
      */
     async completeUpload(viewer: Viewer, videoId: string, parts: CompleteUploadRequest['parts']): Promise<Video> {
-      const video = await visibleVideo(viewer, videoId, catalog);
-      if (video.ownerId !== viewer.userId) throw new ForbiddenError('Only the owner of a video uploads it');
-      const multipart = video.multipart;
-      if (!multipart) throw new UploadNotInProgressError(`Video ${videoId} was registered for one PUT, not an upload in parts`);
-      if (video.status !== 'awaiting_upload') {
-        if (video.status === 'failed' && !(await storage.hasSource(videoId))) {
-          throw new UploadNotInProgressError(`Video ${videoId} has no upload in progress: ${video.error?.message ?? 'it failed'}`);
-        }
-        return toPublicVideo(video); // completed before
+      const { video, multipart } = await ownUploadInParts(viewer, videoId);
+      // Completed before (the answer was lost): the video as it is now.
+      if (video.status === 'processing' || video.status === 'ready' || (video.status === 'failed' && (await storage.hasSource(videoId)))) {
+        return toPublicVideo(video);
       }
-      if (Date.parse(multipart.expiresAt) <= now().getTime()) {
-        throw new UploadNotInProgressError(`The upload of video ${videoId} was abandoned at ${multipart.expiresAt}: upload the file again`);
-      }
+      assertStillOpen(video, multipart);
       const layout = layoutOf(video, multipart);
       const numbers = parts.map((part) => part.partNumber);
-      const repeated = numbers.filter((number, index) => numbers.indexOf(number) !== index);
-      if (repeated.length > 0) throw new InvalidInputError(`Part ${listNumbers([...new Set(repeated)])} is listed more than once`);
-      const beyond = numbers.filter((number) => number > layout.partCount);
-      if (beyond.length > 0) throw new InvalidInputError(`This upload has ${layout.partCount} parts; there is no part ${listNumbers(beyond)}`);
+      checkPartNumbers(numbers, layout, 'listed');
       const listed = new Set(numbers);
       const unlisted = Array.from({ length: layout.partCount }, (_, index) => index + 1).filter((number) => !listed.has(number));
       if (unlisted.length > 0) {

@@ -28,14 +28,18 @@ export async function readSlice(file: string, start: number, length: number): Pr
   }
 }
 
-/** PUTs one part's bytes of `file` to its URL; resolves with the ETag storage answered. */
-export async function putPart(file: string, partSizeBytes: number, part: PartUploadUrl): Promise<string> {
-  const body = await readSlice(file, (part.partNumber - 1) * partSizeBytes, part.sizeBytes);
+/** PUTs `body` to a part's URL; resolves with the ETag storage answered. */
+export async function putPartBytes(part: PartUploadUrl, body: Buffer): Promise<string> {
   const response = await fetch(part.url, { method: 'PUT', headers: part.headers, body: new Uint8Array(body) });
   const text = await response.text();
   const etag = response.headers.get('etag');
   if (response.status !== 200 || !etag) throw new Error(`PUT part ${part.partNumber} answered ${response.status}: ${text}`);
   return etag;
+}
+
+/** PUTs one part's bytes of `file` to its URL; resolves with the ETag storage answered. */
+export async function putPart(file: string, partSizeBytes: number, part: PartUploadUrl): Promise<string> {
+  return putPartBytes(part, await readSlice(file, (part.partNumber - 1) * partSizeBytes, part.sizeBytes));
 }
 
 /** Signs URLs for `partNumbers` (in batches the API takes) with POST /uploads/{id}/parts. */

@@ -20,8 +20,8 @@ import { contractProblems, operations, type Operation } from '../helpers/openapi
 import { anyJson, fuzzValue, oddString, validValue, type Hints } from '../helpers/schema-arbitraries.ts';
 import { createAwsClients } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
-import type { CreateUploadResponse, PartUploadUrl } from '../../src/schemas/upload.ts';
-import { multipartPlan } from '../helpers/uploads.ts';
+import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
+import { multipartPlan, putPartBytes } from '../helpers/uploads.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
@@ -70,17 +70,11 @@ async function uploadsInPartsOf(owner: string): Promise<{ completable: string; o
         token,
         body: { title: `Upload in parts (${kind}) of ${owner}`, filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: body.length, multipart: true },
       });
-      const etag = await putPart(multipartPlan(created.body.upload).parts[0]!, body);
+      const etag = await putPartBytes(multipartPlan(created.body.upload).parts[0]!, body);
       return { videoId: created.body.videoId, etag };
     }),
   );
   return { completable: completable!.videoId, open: open!.videoId, etag: completable!.etag };
-}
-async function putPart(part: PartUploadUrl, body: Buffer): Promise<string> {
-  const answer = await fetch(part.url, { method: 'PUT', headers: part.headers, body: new Uint8Array(body) });
-  const etag = answer.headers.get('etag');
-  if (answer.status !== 200 || !etag) throw new Error(`part PUT answered ${answer.status}`);
-  return etag;
 }
 const uploadsInParts = [await uploadsInPartsOf('alice'), await uploadsInPartsOf('bob')];
 
