@@ -8,8 +8,8 @@
  *   URL has expired with nothing stored, or whose upload in parts was abandoned (its parts are
  *   removed: AbortMultipartUpload);
  * - videos processing with no job (a crash before or during submission), with a job that has
- *   finished or failed (a lost event; it asks the transcoder: MediaConvert GetJob, the local
- *   worker's status), with a job the transcoder does not know, or with a job silent too long;
+ *   finished or failed (a lost event; it asks the transcoder, getJob, and applies the
+ *   final update the lost event carried), with a job the transcoder does not know, or with a job silent too long;
  * - tombstones of deleted videos: their job canceled, their objects removed again (late outputs,
  *   late uploads), the tombstone itself removed once no upload URL can still write;
  * - objects under `uploads/` or `video-streams/` with no record at all, older than the grace
@@ -17,7 +17,7 @@
  *   video awaits (a crash between S3's CreateMultipartUpload and the record naming it).
  *
  * It moves each through the same idempotent operations the events use (handleSourceUploaded,
- * handleJobStateChange), so a late event and a reconciler run can meet without harm. A video it
+ * applyTranscodeUpdate), so a late event and a reconciler run can meet without harm. A video it
  * cannot move is tried again with backoff, at most `maxAttempts` times, then fails with a reason
  * a person can read. Every action is logged and counted in the run's report.
  *
@@ -36,7 +36,6 @@ import type { StorageArea, VideoStorage } from './video-storage.ts';
 import { sourceKey, videoIdOfSourceKey } from './video-storage.ts';
 import type { Transcoder } from './transcoder/transcoder.ts';
 import type { VideoService } from './video-service.ts';
-import { FINAL_JOB_STATUSES } from './schemas/events.ts';
 
 export interface ReconcilerSettings {
   /** A video is left to its events this long before the reconciler looks at it. */
@@ -95,7 +94,7 @@ export interface ReconcilerLogger {
 }
 
 export interface ReconcilerDeps {
-  videos: Pick<VideoService, 'handleSourceUploaded' | 'handleJobStateChange' | 'clearDeleted'>;
+  videos: Pick<VideoService, 'handleSourceUploaded' | 'applyTranscodeUpdate' | 'clearDeleted'>;
   catalog: VideoCatalog;
   storage: VideoStorage;
   transcoder: Pick<Transcoder, 'getJob' | 'cancel'>;
@@ -160,7 +159,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (deleted > 0) count('tombstone-cleaned', { videoId: video.videoId, objects: deleted }, 'removed objects of a deleted video');
         const lastUploadPossible = Date.parse(video.deletedAt ?? video.updatedAt) + seconds(settings.uploadUrlTtlSeconds + settings.graceSeconds);
         const job = video.jobId ? await transcoder.getJob(video.jobId) : undefined;
-        const jobDone = !job || FINAL_JOB_STATUSES.has(job.status);
+        const jobDone = !job || job.finished;
         if (deleted === 0 && jobDone && started.getTime() > lastUploadPossible) {
           await catalog.delete(video.videoId);
           count('tombstone-removed', { videoId: video.videoId }, 'nothing can write for a deleted video any more: tombstone removed');
@@ -217,9 +216,9 @@ export function createReconciler(deps: ReconcilerDeps) {
           if (await catalog.markFailed(video, jobId, { code: 'job-lost', message }, at)) count('job-lost', { videoId: video.videoId, jobId }, message);
           return;
         }
-        if (FINAL_JOB_STATUSES.has(job.status)) {
-          count('job-finished', { videoId: video.videoId, jobId, status: job.status }, 'the job ended but its event never arrived: applying it');
-          await videos.handleJobStateChange(job);
+        if (job.finished) {
+          count('job-finished', { videoId: video.videoId, jobId, outcome: job.update.type }, 'the job ended but its event never arrived: applying it');
+          await videos.applyTranscodeUpdate(job.update);
           return;
         }
         if (Date.parse(video.updatedAt) < started.getTime() - seconds(settings.silentJobSeconds)) {

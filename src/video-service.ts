@@ -16,12 +16,11 @@ import {
 import { SINGLE_PUT_LIMIT_BYTES } from './config.ts';
 import { listNumbers, partSize, planParts, sameEtag, type PartLayout } from './multipart-plan.ts';
 import type { ListVideosQuery, Video, VideoPage, VideoStatus } from './schemas/video.ts';
-import { FINAL_JOB_STATUSES, type MediaConvertJobDetail } from './schemas/events.ts';
+import { isFinalUpdate, type TranscodeUpdate } from './schemas/transcode-update.ts';
 import { redactSecrets } from './redact.ts';
 import type { MultipartPlan, PublishedStreams, VideoCatalog, VideoRecord } from './video-catalog.ts';
 import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.ts';
 import {
-  keyOfS3Uri,
   masterPlaylistKey,
   MultipartCompletionRefusedError,
   MultipartUploadGoneError,
@@ -129,15 +128,6 @@ function decodeCursor(cursor: string): string {
     throw new InvalidInputError('cursor is not a nextCursor this API returned');
   }
   return sortKey;
-}
-
-type HlsGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
-
-/** The HLS output group of a job event, and the longest output duration it reports. */
-function hlsOutputs(detail: MediaConvertJobDetail): { group?: HlsGroupDetail; durationSeconds?: number } {
-  const group = detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP');
-  const durations = (group?.outputDetails ?? []).flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
-  return { group, durationSeconds: durations.length > 0 ? Math.max(...durations) / 1000 : undefined };
 }
 
 /** The catalog, calling `invalidate` after each of its writes (whether it applied or not). */
@@ -552,7 +542,7 @@ export function createVideoService(options: VideoServiceOptions) {
         return failed ? 'applied' : 'duplicate';
       }
       // A job may exist already: submitted by an earlier try that crashed before recording it,
-      // longer ago than MediaConvert's one-minute ClientRequestToken window.
+      // longer ago than a transcoder keeps idempotency tokens (a minute, for some).
       if (video.jobRequestedAt) {
         const found = await transcoder.findJob(videoId, new Date(video.jobRequestedAt));
         if (found) {
@@ -582,85 +572,58 @@ export function createVideoService(options: VideoServiceOptions) {
       return 'applied';
     },
 
-    /** MediaConvert (or its local stand-in) reported on a job. Late and repeated events are no-ops. */
-    async handleJobStateChange(detail: MediaConvertJobDetail): Promise<EventOutcome> {
-      const videoId = detail.userMetadata.videoId;
-      if (!videoId) return 'ignored';
+    /**
+     * A transcoder reported on a job, in the domain's words (each transcoder's adapter translates
+     * its own reports). Updates arrive at least once and in any order: an update of another job,
+     * a repeated one, or one that comes after the video moved on changes nothing.
+     */
+    async applyTranscodeUpdate(update: TranscodeUpdate): Promise<EventOutcome> {
+      const { videoId, jobId } = update;
       const video = await catalog.get(videoId);
       if (!video) return 'ignored';
       if (video.status === 'deleted') {
         // The job of a deleted video has ended: whatever it wrote after the delete goes too.
-        if (!FINAL_JOB_STATUSES.has(detail.status)) return 'ignored';
+        if (!isFinalUpdate(update)) return 'ignored';
         await storage.deleteVideoObjects(videoId);
         return 'applied';
       }
       const at = now().toISOString();
       let applied: boolean;
-      switch (detail.status) {
-        case 'PROGRESSING':
-          applied = await catalog.recordJob(video, detail.jobId, at);
+      switch (update.type) {
+        case 'started':
+          applied = await catalog.recordJob(video, jobId, at);
           break;
-        case 'STATUS_UPDATE': {
-          const percent = detail.jobProgress?.jobPercentComplete;
-          const { group, durationSeconds } = hlsOutputs(detail);
-          const masterUri = group?.playlistFilePaths?.[0];
-          if (percent === undefined && !masterUri) return 'ignored';
-          let progressed = false;
-          if (percent !== undefined) {
-            // 100 is kept for ready: a job at 100% may still be writing its last outputs.
-            const clamped = Math.max(0, Math.min(99, Math.floor(percent)));
-            progressed = await catalog.recordProgress(video, detail.jobId, clamped, at);
-          }
-          // Real MediaConvert reports outputs only at COMPLETE, so in AWS a video becomes playable
-          // when it is ready. The local ffmpeg worker also reports them here, as soon as a first
-          // rendition can be watched and whenever more join the master (issue 6, fast start).
-          let published = false;
-          const announcedVideo = group?.outputDetails.filter((output) => output.videoDetails).length ?? 0;
-          // A late or repeated announcement names no more renditions than recorded: no read needed.
-          if (masterUri && video.status === 'processing' && (!video.playable || (video.renditions?.length ?? 0) < announcedVideo)) {
-            const masterKey = keyOfS3Uri(masterUri, storage.bucket) ?? masterPlaylistKey(videoId);
-            const { variants, ...streams } = await readMaster(masterKey);
-            if (variants > 0) {
-              published = await catalog.recordRenditions(video, detail.jobId, { ...streams, durationSeconds }, at);
-            }
-          }
-          applied = progressed || published;
+        case 'progress':
+          // 100 is kept for ready: a job at 100% may still be writing its last outputs.
+          applied = await catalog.recordProgress(video, jobId, Math.max(0, Math.min(99, Math.floor(update.percent))), at);
+          break;
+        case 'renditions-published': {
+          // A late or repeated report names no more renditions than recorded: no read needed.
+          if (video.status !== 'processing' || (video.playable && (video.renditions?.length ?? 0) >= update.videoRenditions)) return 'duplicate';
+          const { variants, ...streams } = await readMaster(masterPlaylistKey(videoId));
+          if (variants === 0) return 'ignored';
+          applied = await catalog.recordRenditions(video, jobId, { ...streams, durationSeconds: update.durationSeconds }, at);
           break;
         }
-        case 'COMPLETE': {
+        case 'complete': {
           if (video.status !== 'processing') return 'duplicate';
-          const { group, durationSeconds } = hlsOutputs(detail);
-          const masterUri = group?.playlistFilePaths?.[0];
-          const masterKey = (masterUri && keyOfS3Uri(masterUri, storage.bucket)) ?? masterPlaylistKey(videoId);
-          const { variants: _variants, ...streams } = await readMaster(masterKey);
-          applied = await catalog.markReady(video, detail.jobId, { ...streams, durationSeconds }, at);
+          const { variants: _variants, ...streams } = await readMaster(masterPlaylistKey(videoId));
+          applied = await catalog.markReady(video, jobId, { ...streams, durationSeconds: update.durationSeconds }, at);
           break;
         }
-        case 'NEW_WARNING': {
-          // MediaConvert reports each warning as it arises, by code and message.
-          if (detail.warningCode === undefined) return 'ignored';
-          const warning = { code: String(detail.warningCode), message: detail.warningMessage ?? `The transcoder reported warning ${detail.warningCode}` };
+        case 'warning': {
+          const warning = { code: update.code, message: update.message };
           if (video.warnings?.some((known) => known.code === warning.code && known.message === warning.message)) return 'duplicate';
-          applied = await catalog.recordWarning(video, detail.jobId, warning, at);
+          applied = await catalog.recordWarning(video, jobId, warning, at);
           break;
         }
-        case 'ERROR':
-        case 'CANCELED':
-          applied = await catalog.markFailed(
-            video,
-            detail.jobId,
-            detail.status === 'CANCELED'
-              ? { code: 'canceled', message: 'The transcode job was canceled' }
-              : {
-                  code: String(detail.errorCode ?? 'unknown'),
-                  // The transcoder's words reach the owner: never with a URL's signature or a token.
-                  message: redactSecrets(detail.errorMessage ?? 'The video could not be converted'),
-                },
-            at,
-          );
+        case 'failed':
+          // The transcoder's words reach the owner: never with a URL's signature or a token.
+          applied = await catalog.markFailed(video, jobId, { code: update.code, message: redactSecrets(update.message) }, at);
           break;
-        default:
-          return 'ignored';
+        case 'canceled':
+          applied = await catalog.markFailed(video, jobId, { code: 'canceled', message: 'The transcode job was canceled' }, at);
+          break;
       }
       return applied ? 'applied' : 'duplicate';
     },

@@ -20,12 +20,6 @@ export function videoIdOfSourceKey(key: string): string | undefined {
   return /^uploads\/([^/]+)\/source$/.exec(key)?.[1];
 }
 
-/** `s3://bucket/key` (as MediaConvert reports outputs) → key, when it is in this bucket. */
-export function keyOfS3Uri(uri: string, bucket: string): string | undefined {
-  const prefix = `s3://${bucket}/`;
-  return uri.startsWith(prefix) ? uri.slice(prefix.length) : undefined;
-}
-
 export interface PresignedPut {
   url: string;
   headers: Record<string, string>;

@@ -14,18 +14,19 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { startApiServer } from '../../src/server.ts';
-import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import type { S3Event } from '../../src/schemas/events.ts';
 import type { ReconcileReport } from '../../src/reconciler.ts';
 import { redactingDestination, type LogDestination } from '../../src/redact.ts';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
+import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3-server.ts';
 import { startLocalDynamoDb } from './dynamodb-server.ts';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './issuer.ts';
 import { createEventOutbox } from './event-outbox.ts';
 import { toAwsS3Event } from './s3-notifications.ts';
 import { crashArmed } from './crash-points.ts';
-import { createTranscodeWorker } from './transcoder/worker.ts';
+import { createTranscodeWorker, type TranscodeJobEvent } from './transcoder/worker.ts';
 import { loadCloudFrontKeyPair, startLocalCloudFront } from './cloudfront.ts';
 import { createManifestSigner } from '../../edge/manifest-signer.ts';
 import { loadWorkerToken, startTranscodeWorkerServer } from './transcoder/server.ts';
@@ -138,10 +139,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => cdn.close());
 
     // MediaConvert's stand-in reports through the EventBridge stand-in, as MediaConvert does.
-    let deliverJobEvent: (event: MediaConvertJobStateChangeEvent) => Promise<unknown> = async () => {
+    let deliverJobEvent: (event: TranscodeJobEvent) => Promise<unknown> = async () => {
       throw new Error('event handlers not wired yet');
     };
-    const jobEvents = createEventOutbox<MediaConvertJobStateChangeEvent>({
+    const jobEvents = createEventOutbox<TranscodeJobEvent>({
       name: 'eventbridge',
       dir: join(dataDir, 'events', 'eventbridge'),
       deliver: (event) => deliverJobEvent(event),
@@ -201,7 +202,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The same handler code the Lambdas run, fed AWS-shaped events.
     const onUploadCreated = createS3UploadHandler(services.videos);
     const onJobStateChange = createJobStateChangeHandler(services.videos);
-    deliverJobEvent = onJobStateChange;
+    const onTranscodeUpdate = createTranscodeUpdateHandler(services.videos);
+    // As EventBridge rules would: each kind of event to its own handler.
+    deliverJobEvent = (event) => (event['detail-type'] === 'Transcode Update' ? onTranscodeUpdate(event) : onJobStateChange(event));
     const uploadEvents = createEventOutbox<S3Event>({
       name: 's3-notifications',
       dir: join(dataDir, 'events', 's3'),

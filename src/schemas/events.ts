@@ -8,6 +8,7 @@
  * Schedule: https://docs.aws.amazon.com/lambda/latest/dg/with-scheduled-events.html
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { TranscodeUpdate } from './transcode-update.ts';
 
 export const S3EventRecord = Type.Object({
   eventVersion: Type.String(),
@@ -100,6 +101,27 @@ export const MediaConvertJobStateChangeEvent = Type.Object({
   detail: MediaConvertJobDetail,
 });
 export type MediaConvertJobStateChangeEvent = Static<typeof MediaConvertJobStateChangeEvent>;
+
+/** The EventBridge source of the service's own transcode updates. */
+export const TRANSCODE_UPDATE_SOURCE = 'vod.transcoder';
+
+/**
+ * The service's own event for what MediaConvert has no word for: the local ffmpeg worker's
+ * fast-start publications (renditions watchable before the job ends). An EventBridge custom
+ * event, its detail one TranscodeUpdate as the domain receives it.
+ */
+export const TranscodeUpdateEvent = Type.Object({
+  version: Type.String(),
+  id: Type.String(),
+  'detail-type': Type.Literal('Transcode Update'),
+  source: Type.Literal(TRANSCODE_UPDATE_SOURCE),
+  account: Type.String(),
+  time: Type.String(),
+  region: Type.String(),
+  resources: Type.Array(Type.String()),
+  detail: TranscodeUpdate,
+});
+export type TranscodeUpdateEvent = Static<typeof TranscodeUpdateEvent>;
 
 /**
  * What an EventBridge schedule rule sends its target (template.yaml: ReconcileFunction's

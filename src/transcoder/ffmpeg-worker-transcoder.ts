@@ -8,6 +8,7 @@
  * (`x-vod-worker-token`, TRANSCODE_WORKER_TOKEN).
  */
 import type { MediaConvertJobDetail } from '../schemas/events.ts';
+import { jobStatusOfDetail } from './mediaconvert-updates.ts';
 import { JobRefusedError } from '../errors.ts';
 import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
@@ -82,7 +83,8 @@ export function createFfmpegWorkerTranscoder(options: { endpoint: string; token:
       const { status, text } = await call(jobUrl(jobId), { method: 'GET' }, 'read a job');
       if (status === 404) return undefined;
       if (status !== 200) throw new TranscoderSubmitError(`The ffmpeg transcode worker could not report job ${jobId}: ${status} ${detailOf(text)}`, status);
-      return (JSON.parse(text) as { detail: MediaConvertJobDetail }).detail;
+      // The worker answers as MediaConvert's GetJob would, in its event's shape: the same adapter reads it.
+      return jobStatusOfDetail((JSON.parse(text) as { detail: MediaConvertJobDetail }).detail);
     },
 
     async findJob(videoId, since) {

@@ -43,6 +43,7 @@ import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '..
 import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
 import type { MediaConvertJobDetail } from '../schemas/events.ts';
+import { jobStatusOfDetail } from './mediaconvert-updates.ts';
 import { JobRefusedError } from '../errors.ts';
 
 export interface MediaConvertTranscoderOptions {
@@ -310,8 +311,8 @@ const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: 
 const isRefusal = (status: number | undefined) => status === 400 || status === 403 || status === 404 || status === 409;
 
 /**
- * A job from GetJob in the shape of its "MediaConvert Job State Change" event, so the reconciler
- * drives the same handler: GetJob's output group details carry no type and no playlist paths, so
+ * A job from GetJob in the shape of its "MediaConvert Job State Change" event, so one adapter
+ * (mediaconvert-updates.ts) reads both: GetJob's output group details carry no type and no playlist paths, so
  * both come from the job's own settings (output groups are reported in the order of the settings).
  */
 export function jobDetailOfJob(job: Job): MediaConvertJobDetail {
@@ -381,7 +382,7 @@ export function createMediaConvertTranscoder(options: MediaConvertTranscoderOpti
     async getJob(jobId) {
       try {
         const { Job: job } = await client.send(new GetJobCommand({ Id: jobId }));
-        return job ? jobDetailOfJob(job) : undefined;
+        return job ? jobStatusOfDetail(jobDetailOfJob(job)) : undefined;
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
         throw error;

@@ -2,11 +2,13 @@
  * The one interface both transcoders implement: AWS Elemental MediaConvert in production and the
  * local ffmpeg worker in the local stack. The service inspects a stored source, plans it with the
  * shared rules (transcode-plan.ts) and submits the plan; progress and the outcome come back as
- * "MediaConvert Job State Change" events (EventBridge in AWS, the local event bus otherwise),
- * handled by `events/job-state-change.ts`.
+ * the transcoder's own reports, which its adapter turns into the domain's TranscodeUpdates
+ * (src/schemas/transcode-update.ts): MediaConvert's EventBridge events through
+ * `events/job-state-change.ts` in both runtimes (the local worker sends them in MediaConvert's
+ * shape), and the worker's fast-start publications through `events/transcode-update.ts`.
  */
 import type { SourceMedia, TranscodePlan } from '../schemas/transcode.ts';
-import type { MediaConvertJobDetail } from '../schemas/events.ts';
+import type { TranscodeJobStatus } from '../schemas/transcode-update.ts';
 
 export interface TranscodeJobRequest {
   videoId: string;
@@ -36,11 +38,11 @@ export interface Transcoder {
    */
   submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission>;
   /**
-   * The job as the transcoder knows it now, in the shape of its state-change event (so the
-   * reconciler drives the same handler the events do); undefined when the transcoder has no
+   * The job as the transcoder knows it now: at work, or the final update it ended with (which the
+   * reconciler applies as the lost event would have been); undefined when the transcoder has no
    * such job.
    */
-  getJob(jobId: string): Promise<MediaConvertJobDetail | undefined>;
+  getJob(jobId: string): Promise<TranscodeJobStatus | undefined>;
   /** A job created for this video at or after `since` (found by its user metadata), if any. */
   findJob(videoId: string, since: Date): Promise<TranscodeJobSubmission | undefined>;
   /** Stops a job; a finished or unknown job is left as it is. */

@@ -1,5 +1,6 @@
 /**
- * The S3 and EventBridge handlers with the AWS-documented events, against the real DynamoDB and
+ * The S3 and EventBridge handlers with the AWS-documented events (and the service's own
+ * Transcode Update events), against the real DynamoDB and
  * S3 stand-ins. The transcoder here only records submissions (the pipeline tests run the real
  * one): what is under test is that each handler is idempotent and never moves a video backwards.
  */
@@ -13,9 +14,10 @@ import { createVideoStorage } from '../../src/video-storage.ts';
 import { createVideoService } from '../../src/video-service.ts';
 import type { Transcoder, TranscodeJobRequest } from '../../src/transcoder/transcoder.ts';
 import type { SourceMedia } from '../../src/schemas/transcode.ts';
-import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
 import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
+import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { startTestStack } from '../helpers/stack.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import { webReadyClip } from '../helpers/sources.ts';
@@ -82,6 +84,7 @@ const videos = createVideoService({
 });
 const onUpload = createS3UploadHandler(videos);
 const onJobEvent = createJobStateChangeHandler(videos);
+const onUpdate = createTranscodeUpdateHandler(videos);
 
 async function newVideo(): Promise<string> {
   nextId = randomUUID();
@@ -307,21 +310,17 @@ async function putMaster(videoId: string, text: string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/master.m3u8`, Body: text }));
 }
 
-/** The local worker's STATUS_UPDATE announcing the first `count` renditions of the COMPLETE fixture. */
-async function publishedEvent(videoId: string, count: number, percent: number): Promise<MediaConvertJobStateChangeEvent> {
-  const event = await jobEvent('status-update', videoId);
-  const published = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/local-worker-status-update-published', { bucket, videoId });
-  const complete = await jobEvent('complete', videoId);
-  event.detail.jobId = `job-${videoId}`;
-  event.detail.jobProgress!.jobPercentComplete = percent;
-  const group = published.detail.outputGroupDetails![0]!;
-  group.outputDetails = complete.detail.outputGroupDetails![0]!.outputDetails.slice(0, count).map((output, index) => ({
-    outputFilePaths: output.outputFilePaths!,
-    videoDetails: { widthInPx: output.videoDetails!.widthInPx, heightInPx: output.videoDetails!.heightInPx },
-    // The packaged top rendition is complete when announced; encoded ones only at the end.
-    ...(index === 0 ? { durationInMs: output.durationInMs! } : {}),
-  }));
-  event.detail.outputGroupDetails = [group];
+/** The service's own report that the first `count` renditions are published (the local worker's fast start). */
+async function publishedEvent(videoId: string, count: number): Promise<TranscodeUpdateEvent> {
+  const event = await loadEventFixture<TranscodeUpdateEvent>('service/transcode-update-renditions-published', { bucket, videoId });
+  // The packaged top rendition is complete when announced (with a duration); encoded ones only at the end.
+  event.detail = {
+    type: 'renditions-published',
+    videoId,
+    jobId: `job-${videoId}`,
+    videoRenditions: count,
+    ...(count === 1 ? { durationSeconds: 180.041 } : {}),
+  };
   return event;
 }
 
@@ -335,27 +334,28 @@ const FULL_HD: [string, number, number, number] = ['1080p', 1920, 1080, 5_640_80
 const HD: [string, number, number, number] = ['720p', 1280, 720, 3_220_800];
 const SD: [string, number, number, number] = ['360p', 640, 360, 1_020_800];
 
-t.test('a STATUS_UPDATE announcing the first rendition makes the video playable while processing', async (t) => {
+t.test('renditions published before the job ends make the video playable while processing', async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(FULL_HD));
-  const event = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/local-worker-status-update-published', { bucket, videoId });
-  event.detail.jobId = `job-${videoId}`;
-  t.equal(await onJobEvent(event), 'applied');
+  const event = await publishedEvent(videoId, 1);
+  t.equal(await onUpdate(event), 'applied');
   t.match(await videos.getVideo({ userId: 'alice' }, videoId), {
     status: 'processing',
     playable: true,
-    progressPercent: 7,
     durationSeconds: 180.041,
     renditions: [{ name: '1080p', width: 1920, height: 1080, bandwidth: 5_640_800 }],
   });
-  t.equal(await onJobEvent(event), 'duplicate', 'the same announcement again changes nothing');
+  t.equal(await onUpdate(event), 'duplicate', 'the same announcement again changes nothing');
   await t.rejects(videos.getVideo({ userId: 'bob' }, videoId), { name: 'VideoNotFoundError' }, 'still only its owner sees it');
 });
 
-t.test("MediaConvert's own STATUS_UPDATE (no outputs) only moves the progress", async (t) => {
+t.test("MediaConvert's STATUS_UPDATE only moves the progress, even were it to name outputs", async (t) => {
   const videoId = await processingVideo();
+  await putMaster(videoId, masterWith(FULL_HD));
   const event = await jobEvent('status-update', videoId);
   event.detail.jobId = `job-${videoId}`;
+  // MediaConvert reports outputs at COMPLETE only: outputs on a STATUS_UPDATE are not its news.
+  event.detail.outputGroupDetails = (await jobEvent('complete', videoId)).detail.outputGroupDetails;
   t.equal(await onJobEvent(event), 'applied');
   const video = await videos.getVideo({ userId: 'alice' }, videoId);
   t.equal(video.progressPercent, 7);
@@ -365,27 +365,25 @@ t.test("MediaConvert's own STATUS_UPDATE (no outputs) only moves the progress", 
 
 t.test('announcements out of order never take renditions away; late ones after ready are no-ops', async (t) => {
   const videoId = await processingVideo();
-  const first = await publishedEvent(videoId, 1, 5);
-  const second = await publishedEvent(videoId, 3, 40);
+  const first = await publishedEvent(videoId, 1);
+  const second = await publishedEvent(videoId, 3);
   // The second announcement is delivered first: the master already lists all three.
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
-  t.equal(await onJobEvent(second), 'applied');
+  t.equal(await onUpdate(second), 'applied');
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
   );
-  t.equal(await onJobEvent(first), 'duplicate', 'the first announcement, late: older progress, fewer renditions');
+  t.equal(await onUpdate(first), 'duplicate', 'the first announcement, late: fewer renditions');
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
     'the renditions stay',
   );
-  t.equal((await catalog.get(videoId))?.progressPercent, 40, 'and so does the progress');
 
   // A master that lists fewer renditions than recorded (a retried job republishing) is not applied.
   await putMaster(videoId, masterWith(FULL_HD));
-  const retried = await publishedEvent(videoId, 3, 41);
-  await onJobEvent(retried);
+  await onUpdate(await publishedEvent(videoId, 4));
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
@@ -395,7 +393,7 @@ t.test('announcements out of order never take renditions away; late ones after r
   const complete = await jobEvent('complete', videoId);
   complete.detail.jobId = `job-${videoId}`;
   t.equal(await onJobEvent(complete), 'applied');
-  t.equal(await onJobEvent(await publishedEvent(videoId, 1, 50)), 'duplicate', 'an announcement after ready');
+  t.equal(await onUpdate(await publishedEvent(videoId, 1)), 'duplicate', 'an announcement after ready');
   t.match(await catalog.get(videoId), { status: 'ready', playable: true, progressPercent: 100 });
   t.equal((await catalog.get(videoId))?.renditions?.length, 3);
 });
@@ -403,11 +401,10 @@ t.test('announcements out of order never take renditions away; late ones after r
 t.test('an announcement of another job or of an unknown video changes nothing', async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(SD));
-  const foreign = await publishedEvent(videoId, 1, 10);
+  const foreign = await publishedEvent(videoId, 1);
   foreign.detail.jobId = 'some-older-job';
-  t.equal(await onJobEvent(foreign), 'duplicate');
+  t.equal(await onUpdate(foreign), 'duplicate');
   const video = await catalog.get(videoId);
   t.notOk(video?.playable);
-  t.equal(video?.progressPercent, undefined);
-  t.equal(await onJobEvent(await publishedEvent(randomUUID(), 1, 10)), 'ignored');
+  t.equal(await onUpdate(await publishedEvent(randomUUID(), 1)), 'ignored');
 });

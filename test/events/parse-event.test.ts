@@ -1,14 +1,15 @@
 /**
  * Events are checked where they enter the handlers (events/parse-event.ts): the AWS-documented
- * samples pass through to the domain unchanged; anything else is refused, naming what is wrong
+ * samples reach the domain (S3's unchanged, MediaConvert's in the domain's words); anything else is refused, naming what is wrong
  * and where, before the domain sees it.
  */
 import t from 'tap';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
+import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { handler as reconcileHandler } from '../../events/reconcile.ts';
 import { MalformedEventError } from '../../events/parse-event.ts';
-import type { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent } from '../../src/schemas/events.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
 import type { VideoService } from '../../src/video-service.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 
@@ -17,7 +18,7 @@ function recordingVideos() {
   const reached: unknown[] = [];
   const videos = {
     handleSourceUploaded: async (object: unknown) => (reached.push(object), 'applied' as const),
-    handleJobStateChange: async (detail: unknown) => (reached.push(detail), 'applied' as const),
+    applyTranscodeUpdate: async (update: unknown) => (reached.push(update), 'applied' as const),
   } as unknown as VideoService;
   return { videos, reached };
 }
@@ -48,13 +49,31 @@ t.test('the documented MediaConvert events reach the domain; a malformed one doe
   const onJobEvent = createJobStateChangeHandler(videos);
   const complete = await loadEventFixture<MediaConvertJobStateChangeEvent>('eventbridge/mediaconvert-complete');
   t.equal(await onJobEvent(complete), 'applied');
-  t.same(reached, [complete.detail], 'the detail, as it came');
+  t.same(
+    reached,
+    [{ type: 'complete', videoId: complete.detail.userMetadata.videoId, jobId: complete.detail.jobId, durationSeconds: 180.041 }],
+    "in the domain's words",
+  );
   const unknownStatus = structuredClone(complete);
   (unknownStatus.detail as { status: string }).status = 'FINISHED';
   await t.rejects(onJobEvent(unknownStatus), { name: 'MalformedEventError', message: /\/detail\/status/ });
   const noMetadata = structuredClone(complete) as unknown as { detail: Record<string, unknown> };
   delete noMetadata.detail.userMetadata;
   await t.rejects(onJobEvent(noMetadata as unknown as MediaConvertJobStateChangeEvent), { message: /\/detail\/userMetadata/ });
+  t.equal(reached.length, 1);
+});
+
+t.test("the service's own transcode updates reach the domain as they are; a malformed one does not", async (t) => {
+  const { videos, reached } = recordingVideos();
+  const onUpdate = createTranscodeUpdateHandler(videos);
+  const published = await loadEventFixture<TranscodeUpdateEvent>('service/transcode-update-renditions-published');
+  t.equal(await onUpdate(published), 'applied');
+  t.same(reached, [published.detail]);
+  const unknownType = structuredClone(published);
+  (unknownType.detail as { type: string }).type = 'renditions-removed';
+  await t.rejects(onUpdate(unknownType), { name: 'MalformedEventError', message: /\/detail/ });
+  const fromMediaConvert = { ...published, source: 'aws.mediaconvert' } as unknown as TranscodeUpdateEvent;
+  await t.rejects(onUpdate(fromMediaConvert), { name: 'MalformedEventError', message: /\/source/ }, 'only the service sends these');
   t.equal(reached.length, 1);
 });
 

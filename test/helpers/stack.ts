@@ -11,7 +11,8 @@ import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
 import type { Video } from '../../src/schemas/video.ts';
-import type { MediaConvertJobDetail } from '../../src/schemas/events.ts';
+import type { TranscodeUpdate } from '../../src/schemas/transcode-update.ts';
+import type { EventOutcome } from '../../src/video-service.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { singlePut } from './uploads.ts';
 
@@ -146,25 +147,23 @@ export async function putObjects(
   );
 }
 
-/**
- * Makes a video ready without a transcode: puts its stream objects (a master playlist at least)
- * and feeds the real job handler PROGRESSING then COMPLETE, as MediaConvert would report them.
- */
-/** A "MediaConvert Job State Change" detail for the local test job of `videoId` (job id `job-<videoId>`). */
-export function jobDetail(videoId: string, status: MediaConvertJobDetail['status'], extra: Partial<MediaConvertJobDetail> = {}): MediaConvertJobDetail {
-  return {
-    timestamp: Date.now(),
-    accountId: '000000000000',
-    queue: 'arn:aws:mediaconvert:us-east-1:000000000000:queues/Default',
-    jobId: `job-${videoId}`,
-    status,
-    userMetadata: { videoId },
-    ...extra,
-  };
+/** What a transcode update carries besides the video and its job. */
+export type JobUpdateFields = TranscodeUpdate extends infer U ? (U extends TranscodeUpdate ? Omit<U, 'videoId' | 'jobId'> : never) : never;
+
+/** Applies updates of the local test job of `videoId` (job id `job-<videoId>`), in order, as a transcoder's adapter delivers them. */
+export async function applyJobUpdates(stack: LocalStack, videoId: string, ...updates: JobUpdateFields[]): Promise<EventOutcome[]> {
+  const outcomes: EventOutcome[] = [];
+  for (const update of updates) {
+    outcomes.push(await stack.services.videos.applyTranscodeUpdate({ ...update, videoId, jobId: `job-${videoId}` }));
+  }
+  return outcomes;
 }
 
+/**
+ * Makes a video ready without a transcode: puts its stream objects (a master playlist at least)
+ * and applies the job's start and completion, as a transcoder reports them.
+ */
 export async function makeReadyWithStreams(stack: LocalStack, videoId: string, options: { objects: StreamObject[]; durationSeconds: number }): Promise<void> {
-  const bucket = stack.config.BUCKET_NAME;
   await putObjects(
     stack,
     options.objects.map((object) => ({ ...object, key: `video-streams/${videoId}/${object.key}` })),
@@ -174,17 +173,5 @@ export async function makeReadyWithStreams(stack: LocalStack, videoId: string, o
   if (!video || !(await catalog.claimForProcessing(video, '0001', new Date().toISOString()))) {
     throw new Error(`could not claim ${videoId}`);
   }
-  for (const status of ['PROGRESSING', 'COMPLETE'] as const) {
-    await stack.services.videos.handleJobStateChange(
-      jobDetail(videoId, status, {
-        outputGroupDetails: [
-          {
-            type: 'HLS_GROUP',
-            playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
-            outputDetails: [{ durationInMs: Math.round(options.durationSeconds * 1000) }],
-          },
-        ],
-      }),
-    );
-  }
+  await applyJobUpdates(stack, videoId, { type: 'started' }, { type: 'complete', durationSeconds: options.durationSeconds });
 }

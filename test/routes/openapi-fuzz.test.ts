@@ -15,7 +15,7 @@ import http from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { generateKeyPair, SignJWT } from 'jose';
-import { callApi, createVideo, jobDetail, makeReadyWithStreams, startTestStack } from '../helpers/stack.ts';
+import { applyJobUpdates, callApi, createVideo, makeReadyWithStreams, startTestStack } from '../helpers/stack.ts';
 import { contractProblems, operations, type Operation } from '../helpers/openapi-contract.ts';
 import { anyJson, fuzzValue, oddString, validValue, type Hints } from '../helpers/schema-arbitraries.ts';
 import { createAwsClients } from '../../src/aws-clients.ts';
@@ -51,9 +51,9 @@ async function videosOf(owner: string): Promise<string[]> {
   for (const videoId of [processing!, failed!]) {
     const video = await catalog.get(videoId);
     if (!video || !(await catalog.claimForProcessing(video, '0001', new Date().toISOString()))) throw new Error(`could not claim ${videoId}`);
-    await stack.services.videos.handleJobStateChange(jobDetail(videoId, 'PROGRESSING', { jobProgress: { jobPercentComplete: 40 } }));
+    await applyJobUpdates(stack, videoId, { type: 'started' }, { type: 'progress', percent: 40 });
   }
-  await stack.services.videos.handleJobStateChange(jobDetail(failed!, 'ERROR', { errorCode: 1010, errorMessage: 'The source is broken.' }));
+  await applyJobUpdates(stack, failed!, { type: 'failed', code: '1010', message: 'The source is broken.' });
   return [awaiting!, processing!, failed!, ready!];
 }
 /**

@@ -8,7 +8,7 @@ import type { Problem } from '../../src/schemas/problem.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { createAwsClients } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
-import { callApi, createVideo, jobDetail, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
+import { applyJobUpdates, callApi, createVideo, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
 
 const TTL = 600;
 const MARGIN = 300;
@@ -87,25 +87,7 @@ t.test('a processing video becomes watchable by its owner once its first renditi
   const videoId = await createVideo(stack, alice, 'converting');
   const catalog = createVideoCatalog({ dynamo: createAwsClients(stack.config).dynamo, tableName: stack.config.TABLE_NAME });
   t.ok(await catalog.claimForProcessing((await catalog.get(videoId))!, '0001', new Date().toISOString()));
-  const jobEvent = (status: 'PROGRESSING' | 'STATUS_UPDATE', published: boolean) =>
-    stack.services.videos.handleJobStateChange(
-      jobDetail(videoId, status, {
-        jobProgress: { jobPercentComplete: 10 },
-        ...(published
-          ? {
-              outputGroupDetails: [
-                {
-                  type: 'HLS_GROUP',
-                  playlistFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/master.m3u8`],
-                  outputDetails: [{ outputFilePaths: [`s3://${stack.config.BUCKET_NAME}/video-streams/${videoId}/360p/index.m3u8`] }],
-                },
-              ],
-            }
-          : {}),
-      }),
-    );
-  await jobEvent('PROGRESSING', false);
-  await jobEvent('STATUS_UPDATE', false);
+  await applyJobUpdates(stack, videoId, { type: 'started' }, { type: 'progress', percent: 10 });
   const before = await callApi<Problem>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });
   t.equal(before.status, 409, 'processing, nothing published yet');
   t.match(before.body, { type: '/problems/video-not-ready', detail: /processing; it can be watched once its first rendition is ready/ });
@@ -114,7 +96,7 @@ t.test('a processing video becomes watchable by its owner once its first renditi
     { key: `video-streams/${videoId}/master.m3u8`, body: master, contentType: 'application/vnd.apple.mpegurl' },
     { key: `video-streams/${videoId}/360p/index.m3u8`, body: media, contentType: 'application/vnd.apple.mpegurl' },
   ]);
-  t.equal(await jobEvent('STATUS_UPDATE', true), 'applied');
+  t.same(await applyJobUpdates(stack, videoId, { type: 'renditions-published', videoRenditions: 1 }), ['applied']);
   const video = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token: alice });
   t.match(video.body, { status: 'processing', playable: true, renditions: [{ name: '360p', width: 640, height: 360 }] });
   const { status, body } = await callApi<Playback>(stack, 'GET', `/videos/${videoId}/playback`, { token: alice });

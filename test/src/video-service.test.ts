@@ -11,7 +11,7 @@ import { createVideoService, type Viewer } from '../../src/video-service.ts';
 import type { VideoCatalog } from '../../src/video-catalog.ts';
 import type { Transcoder, TranscodeJobRequest } from '../../src/transcoder/transcoder.ts';
 import type { SourceMedia } from '../../src/schemas/transcode.ts';
-import type { MediaConvertJobDetail, MediaConvertJobStateChangeEvent } from '../../src/schemas/events.ts';
+import type { TranscodeUpdate } from '../../src/schemas/transcode-update.ts';
 import type { CreateUploadRequest } from '../../src/schemas/upload.ts';
 import { SINGLE_PUT_LIMIT_BYTES } from '../../src/config.ts';
 import { JobRefusedError, SourceRejectedError } from '../../src/errors.ts';
@@ -19,7 +19,6 @@ import { masterPlaylistKey, MultipartCompletionRefusedError, ObjectsNotDeletedEr
 import { REDACTED } from '../../src/redact.ts';
 import { createMemoryCatalog } from '../helpers/memory-catalog.ts';
 import { createMemoryStorage } from '../helpers/memory-storage.ts';
-import { loadEventFixture } from '../helpers/fixtures.ts';
 import { webReadyClip } from '../helpers/sources.ts';
 
 const MiB = 1024 ** 2;
@@ -45,6 +44,19 @@ const LADDER = [
   { name: '720p', width: 1280, height: 720, bandwidth: 2_500_000 },
   { name: '360p', width: 640, height: 360, bandwidth: 800_000 },
 ];
+
+/** What an update of `type` carries besides its type, video and job (the job is the video's own unless given). */
+type UpdateFields = {
+  [K in TranscodeUpdate['type']]: Omit<Extract<TranscodeUpdate, { type: K }>, 'type' | 'videoId' | 'jobId'> & { jobId?: string };
+};
+/** An update of the job the recorder transcoder makes for this video (`job-{videoId}`). */
+function jobUpdate<K extends TranscodeUpdate['type']>(
+  type: K,
+  videoId: string,
+  ...[fields]: object extends UpdateFields[K] ? [UpdateFields[K]?] : [UpdateFields[K]]
+): Extract<TranscodeUpdate, { type: K }> {
+  return { type, videoId, jobId: `job-${videoId}`, ...fields } as Extract<TranscodeUpdate, { type: K }>;
+}
 
 /** One world: a fresh catalog, bucket, transcoder and clock, and the service over them. */
 function setup(options: { catalog?: VideoCatalog } = {}) {
@@ -129,16 +141,11 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
     await arrive(videoId);
     return videoId;
   }
-  /** A MediaConvert event fixture for this video and its job, with `detail` changed as given. */
-  async function jobEvent(name: string, videoId: string, detail: Partial<MediaConvertJobDetail> = {}): Promise<MediaConvertJobDetail> {
-    const event = await loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/${name}`, { bucket: storage.bucket, videoId });
-    return { ...event.detail, jobId: `job-${videoId}`, ...detail };
-  }
-  /** A ready video: its outputs are written and COMPLETE handled. */
+  /** A ready video: its outputs are written and its job's completion applied. */
   async function ready(viewer: Viewer = alice) {
     const videoId = await processing(viewer);
     storage.put(masterPlaylistKey(videoId), MASTER);
-    await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId));
+    await videos.applyTranscodeUpdate(jobUpdate('complete', videoId, { durationSeconds: 180.041 }));
     return videoId;
   }
   const read = async (videoId: string) => (await catalog.get(videoId))!;
@@ -160,7 +167,6 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
     arrive,
     processing,
     ready,
-    jobEvent,
     read,
   };
 }
@@ -348,91 +354,88 @@ t.test('handleSourceUploaded', async (t) => {
     const videoId = await world.upload(alice, { contentType: 'audio/mp4' });
     await t.rejects(world.arrive(videoId));
     const restarted = createVideoService({ ...world.options, catalog });
-    await restarted.handleJobStateChange(await world.jobEvent('mediaconvert-progressing', videoId));
+    await restarted.applyTranscodeUpdate(jobUpdate('started', videoId));
     await restarted.handleSourceUploaded({ key: sourceKey(videoId), sequencer: 'seq' });
     t.equal((await catalog.get(videoId))?.audioOnly, true);
   });
 });
 
-t.test('handleJobStateChange', async (t) => {
-  t.test('ignores events without a videoId, for unknown videos, and statuses it does not act on', async (t) => {
-    const { videos, processing, jobEvent, read } = setup();
+t.test('applyTranscodeUpdate', async (t) => {
+  t.test('ignores updates for unknown videos', async (t) => {
+    const { videos, processing, read } = setup();
     const videoId = await processing();
-    const progressing = await jobEvent('mediaconvert-progressing', videoId);
-    t.equal(await videos.handleJobStateChange({ ...progressing, userMetadata: {} }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...progressing, userMetadata: { videoId: 'unknown' } }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...progressing, status: 'SUBMITTED' }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...progressing, status: 'QUEUE_HOP' }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...progressing, status: 'INPUT_INFORMATION' }), 'ignored');
-    t.equal(
-      await videos.handleJobStateChange({ ...progressing, status: 'STATUS_UPDATE', jobProgress: undefined }),
-      'ignored',
-      'an update with neither progress nor outputs',
-    );
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('started', 'unknown')), 'ignored');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('complete', 'unknown')), 'ignored');
     t.equal((await read(videoId)).status, 'processing');
   });
 
-  t.test('PROGRESSING records the job when it beats the submitter, and is a duplicate after', async (t) => {
-    const { videos, upload, jobEvent, catalog, read, now } = setup();
+  t.test('started records the job when it beats the submitter, and is a duplicate after', async (t) => {
+    const { videos, upload, catalog, read, now } = setup();
     const videoId = await upload();
-    const event = await jobEvent('mediaconvert-progressing', videoId);
-    t.equal(await videos.handleJobStateChange(event), 'duplicate', 'a job event for a video still awaiting its upload');
+    const started = jobUpdate('started', videoId);
+    t.equal(await videos.applyTranscodeUpdate(started), 'duplicate', 'an update for a video still awaiting its upload');
     await catalog.claimForProcessing({ videoId, ownerId: 'alice' }, 'seq', now().toISOString());
-    t.equal(await videos.handleJobStateChange(event), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(started), 'applied');
     t.equal((await read(videoId)).jobId, `job-${videoId}`);
-    t.equal(await videos.handleJobStateChange(event), 'applied', 'the same job again is applied: the write is idempotent');
-    t.equal(await videos.handleJobStateChange({ ...event, jobId: 'another-job' }), 'duplicate', 'never a second job');
+    t.equal(await videos.applyTranscodeUpdate(started), 'applied', 'the same job again is applied: the write is idempotent');
+    t.equal(await videos.applyTranscodeUpdate({ ...started, jobId: 'another-job' }), 'duplicate', 'never a second job');
     t.equal((await read(videoId)).jobId, `job-${videoId}`);
   });
 
-  t.test('STATUS_UPDATE raises progress, never lowers it, clamps it at 99, and ignores another job', async (t) => {
-    const { videos, processing, jobEvent, read, advance } = setup();
+  t.test('progress is raised, never lowered, clamped at 99, and another job is ignored', async (t) => {
+    const { videos, processing, read, advance } = setup();
     const videoId = await processing();
-    const update = await jobEvent('mediaconvert-status-update', videoId);
-    const at = (percent: number) => ({ ...update, jobProgress: { ...update.jobProgress, jobPercentComplete: percent } });
-    t.equal(await videos.handleJobStateChange(update), 'applied');
+    const at = (percent: number) => jobUpdate('progress', videoId, { percent });
+    t.equal(await videos.applyTranscodeUpdate(at(7)), 'applied');
     t.equal((await read(videoId)).progressPercent, 7);
-    t.equal(await videos.handleJobStateChange(update), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(at(7)), 'duplicate');
     advance(1);
-    t.equal(await videos.handleJobStateChange(at(50.7)), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(at(50.7)), 'applied');
     t.equal((await read(videoId)).progressPercent, 50, 'whole percents');
-    t.equal(await videos.handleJobStateChange(at(20)), 'duplicate', 'a late, lower update');
-    t.equal(await videos.handleJobStateChange({ ...at(80), jobId: 'old-job' }), 'duplicate');
-    t.equal(await videos.handleJobStateChange(at(100)), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(at(20)), 'duplicate', 'a late, lower update');
+    t.equal(await videos.applyTranscodeUpdate({ ...at(80), jobId: 'old-job' }), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(at(100)), 'applied');
     t.equal((await read(videoId)).progressPercent, 99, '100 is kept for ready');
     t.equal((await read(videoId)).status, 'processing');
   });
 
-  t.test('STATUS_UPDATE with published outputs makes the video playable for its owner, with the renditions so far', async (t) => {
-    const { videos, processing, jobEvent, read, storage, signed } = setup();
+  t.test('renditions published make the video playable for its owner, with the renditions so far', async (t) => {
+    const { videos, processing, read, storage, signed } = setup();
     const videoId = await processing();
-    const published = await jobEvent('local-worker-status-update-published', videoId);
+    const published = jobUpdate('renditions-published', videoId, { videoRenditions: 1, durationSeconds: 180.041 });
     storage.put(masterPlaylistKey(videoId), MASTER.split('\n').slice(0, 3).join('\n'));
     await t.rejects(videos.getPlayback(alice, videoId), { name: 'VideoNotReadyError' });
-    t.equal(await videos.handleJobStateChange(published), 'applied');
-    t.match(await read(videoId), { status: 'processing', playable: true, progressPercent: 7, renditions: [LADDER[0]], durationSeconds: 180.041 });
+    t.equal(await videos.applyTranscodeUpdate(published), 'applied');
+    t.match(await read(videoId), { status: 'processing', playable: true, renditions: [LADDER[0]], durationSeconds: 180.041 });
     t.match(await videos.getVideo(alice, videoId), { status: 'processing', playable: true });
     t.match(await videos.getPlayback(alice, videoId), { manifestUrl: /master\.m3u8/ });
     t.match(signed.at(-1), { videoId, durationSeconds: 180.041 });
     await t.rejects(videos.getPlayback(bob, videoId), { name: 'VideoNotFoundError' }, 'nobody else sees it yet');
     // Repeated with no more renditions than recorded: nothing is read (the master may be mid-rewrite).
     storage.objects.delete(masterPlaylistKey(videoId));
-    t.equal(await videos.handleJobStateChange(published), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(published), 'duplicate');
     storage.put(masterPlaylistKey(videoId), MASTER);
-    const twoMore = {
-      ...published,
-      outputGroupDetails: [{ ...published.outputGroupDetails![0]!, outputDetails: [0, 1, 2].map(() => published.outputGroupDetails![0]!.outputDetails[0]!) }],
-    };
-    t.equal(await videos.handleJobStateChange(twoMore), 'applied');
+    t.equal(await videos.applyTranscodeUpdate({ ...published, videoRenditions: 3 }), 'applied');
+    t.same((await read(videoId)).renditions, LADDER);
+    t.equal(await videos.applyTranscodeUpdate({ ...published, videoRenditions: 2 }), 'duplicate', 'a late report of fewer renditions');
     t.same((await read(videoId)).renditions, LADDER);
   });
 
-  t.test('COMPLETE: ready, with the renditions of the master in storage and the duration of the outputs; repeated, a duplicate', async (t) => {
-    const { videos, processing, jobEvent, read, storage, now } = setup();
+  t.test('renditions published with a master that lists nothing yet change nothing', async (t) => {
+    const { videos, processing, read, storage } = setup();
     const videoId = await processing();
-    const complete = await jobEvent('mediaconvert-complete', videoId);
+    // An alternate audio track declared, no variant yet.
+    storage.put(masterPlaylistKey(videoId), '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",URI="audio/index.m3u8"\n');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('renditions-published', videoId, { videoRenditions: 1 })), 'ignored');
+    t.notOk((await read(videoId)).playable);
+  });
+
+  t.test('complete: ready, with the renditions of the master in storage and the duration reported; repeated, a duplicate', async (t) => {
+    const { videos, processing, read, storage, now } = setup();
+    const videoId = await processing();
+    const complete = jobUpdate('complete', videoId, { durationSeconds: 180.041 });
     storage.put(masterPlaylistKey(videoId), MASTER);
-    t.equal(await videos.handleJobStateChange(complete), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(complete), 'applied');
     t.match(await read(videoId), {
       status: 'ready',
       playable: true,
@@ -443,99 +446,104 @@ t.test('handleJobStateChange', async (t) => {
     });
     t.match(await videos.getVideo(bob, videoId), { status: 'ready', renditions: LADDER }, "ready videos are everybody's");
     storage.objects.delete(masterPlaylistKey(videoId));
-    t.equal(await videos.handleJobStateChange(complete), 'duplicate', 'no read of the master for a repeat');
+    t.equal(await videos.applyTranscodeUpdate(complete), 'duplicate', 'no read of the master for a repeat');
   });
 
-  t.test('out of order: COMPLETE before PROGRESSING and STATUS_UPDATE; the late ones never move a ready video back', async (t) => {
-    const { videos, upload, arrive, jobEvent, read, storage, catalog, now } = setup();
+  t.test('out of order: complete before started and progress; the late ones never move a ready video back', async (t) => {
+    const { videos, upload, arrive, read, storage, catalog, now } = setup();
     const videoId = await upload();
-    // The notification's job recording races the job's events: COMPLETE wins.
+    // The notification's job recording races the job's updates: complete wins.
     await catalog.claimForProcessing({ videoId, ownerId: 'alice' }, 'seq', now().toISOString());
     storage.put(masterPlaylistKey(videoId), MASTER);
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId)), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('complete', videoId)), 'applied');
     const readyRecord = await read(videoId);
     t.equal(readyRecord.status, 'ready');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-progressing', videoId)), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-status-update', videoId)), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('local-worker-status-update-published', videoId)), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-error', videoId)), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId, { status: 'CANCELED' })), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('started', videoId)), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('progress', videoId, { percent: 7 })), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('renditions-published', videoId, { videoRenditions: 3 })), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('failed', videoId, { code: '1040', message: 'Example error message' })), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('canceled', videoId)), 'duplicate');
     t.equal(await arrive(videoId), 'duplicate', 'the late notification submits nothing');
     t.same(await read(videoId), readyRecord, 'unchanged');
   });
 
-  t.test('ERROR fails the video with the code and a redacted message; late events never move it back', async (t) => {
-    const { videos, processing, jobEvent, read, storage } = setup();
+  t.test('failed: the video fails with the code and a redacted message; late updates never move it back', async (t) => {
+    const { videos, processing, read, storage } = setup();
     const videoId = await processing();
-    const error = await jobEvent('mediaconvert-error', videoId);
-    t.equal(await videos.handleJobStateChange(error), 'applied');
+    const failed = jobUpdate('failed', videoId, { code: '1040', message: 'Example error message' });
+    t.equal(await videos.applyTranscodeUpdate(failed), 'applied');
     t.match(await read(videoId), { status: 'failed', error: { code: '1040', message: 'Example error message' } });
-    t.equal(await videos.handleJobStateChange(error), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(failed), 'duplicate');
     storage.put(masterPlaylistKey(videoId), MASTER);
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId)), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-status-update', videoId)), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('complete', videoId)), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('progress', videoId, { percent: 7 })), 'duplicate');
     t.equal((await read(videoId)).status, 'failed');
 
     const other = await processing();
     const signedUrl = 'https://bucket.s3.amazonaws.com/uploads/x/source?X-Amz-Credential=AKIA%2F&X-Amz-Signature=0123abcd';
-    t.equal(
-      await videos.handleJobStateChange(await jobEvent('mediaconvert-error', other, { errorCode: undefined, errorMessage: `Unable to open ${signedUrl}` })),
-      'applied',
-    );
-    const failed = await read(other);
-    t.equal(failed.error?.code, 'unknown');
-    t.notMatch(failed.error?.message, /0123abcd|AKIA/, 'no signature or credential reaches the owner');
-    t.match(failed.error?.message, /Unable to open https:\/\/bucket\.s3\.amazonaws\.com\/uploads\/x\/source/);
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('failed', other, { code: 'unknown', message: `Unable to open ${signedUrl}` })), 'applied');
+    const failedRecord = await read(other);
+    t.equal(failedRecord.error?.code, 'unknown');
+    t.notMatch(failedRecord.error?.message, /0123abcd|AKIA/, 'no signature or credential reaches the owner');
+    t.match(failedRecord.error?.message, /Unable to open https:\/\/bucket\.s3\.amazonaws\.com\/uploads\/x\/source/);
   });
 
-  t.test('CANCELED fails the video as canceled; an ERROR of another job does not', async (t) => {
-    const { videos, processing, jobEvent, read } = setup();
+  t.test('canceled fails the video as canceled; a failure of another job does not', async (t) => {
+    const { videos, processing, read } = setup();
     const videoId = await processing();
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-error', videoId, { jobId: 'old-job' })), 'duplicate');
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-error', videoId, { status: 'CANCELED' })), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('failed', videoId, { jobId: 'old-job', code: '1040', message: 'Old' })), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('canceled', videoId)), 'applied');
     t.match(await read(videoId), { status: 'failed', error: { code: 'canceled', message: 'The transcode job was canceled' } });
   });
 
-  t.test('NEW_WARNING is kept once, while processing and after ready; not for another job, not without a code', async (t) => {
-    const { videos, processing, jobEvent, read, storage } = setup();
+  t.test('a warning is kept once, while processing and after ready; not for another job', async (t) => {
+    const { videos, processing, read, storage } = setup();
     const videoId = await processing();
-    const warning = await jobEvent('mediaconvert-new-warning', videoId);
-    t.equal(await videos.handleJobStateChange(warning), 'applied');
-    t.equal(await videos.handleJobStateChange(warning), 'duplicate');
-    t.equal(await videos.handleJobStateChange({ ...warning, warningCode: undefined }), 'ignored');
-    t.equal(await videos.handleJobStateChange({ ...warning, warningCode: 230005, warningMessage: 'Damaged frames', jobId: 'old-job' }), 'duplicate');
+    const warning = jobUpdate('warning', videoId, { code: '000000', message: 'Example warning message' });
+    t.equal(await videos.applyTranscodeUpdate(warning), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(warning), 'duplicate');
+    t.equal(await videos.applyTranscodeUpdate({ ...warning, code: '230005', message: 'Damaged frames', jobId: 'old-job' }), 'duplicate');
     storage.put(masterPlaylistKey(videoId), MASTER);
-    await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId));
-    t.equal(await videos.handleJobStateChange({ ...warning, warningCode: 230005, warningMessage: undefined }), 'applied', 'a warning after COMPLETE');
+    await videos.applyTranscodeUpdate(jobUpdate('complete', videoId));
+    t.equal(await videos.applyTranscodeUpdate({ ...warning, code: '230005', message: 'Damaged frames' }), 'applied', 'a warning after complete');
     const expected = [
       { code: '000000', message: 'Example warning message' },
-      { code: '230005', message: 'The transcoder reported warning 230005' },
+      { code: '230005', message: 'Damaged frames' },
     ];
     t.same((await read(videoId)).warnings, expected);
     t.same((await videos.getVideo(bob, videoId)).warnings, expected);
   });
 
-  // Known domain bug (recordWarning requires the recorded job, unlike every other job write); see above.
-  t.test('a NEW_WARNING that beats the recording of its job is kept', async (t) => {
-    const { videos, upload, jobEvent, read, catalog, now } = setup();
+  t.test('a warning that beats the recording of its job is kept', async (t) => {
+    const { videos, upload, read, catalog, now } = setup();
     const videoId = await upload();
     await catalog.claimForProcessing({ videoId, ownerId: 'alice' }, 'seq', now().toISOString());
-    t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-new-warning', videoId)), 'applied');
+    t.equal(await videos.applyTranscodeUpdate(jobUpdate('warning', videoId, { code: '000000', message: 'Example warning message' })), 'applied');
     t.equal((await read(videoId)).warnings?.length, 1);
   });
 
   t.test('for a deleted video: outputs are removed when the job ends, never before', async (t) => {
-    const { videos, processing, jobEvent, storage, read } = setup();
-    for (const final of ['COMPLETE', 'ERROR', 'CANCELED'] as const) {
+    const { videos, processing, storage, read } = setup();
+    const finals = [
+      (videoId: string) => jobUpdate('complete', videoId),
+      (videoId: string) => jobUpdate('failed', videoId, { code: '1040', message: 'Example error message' }),
+      (videoId: string) => jobUpdate('canceled', videoId),
+    ];
+    for (const final of finals) {
       const videoId = await processing();
       t.same(await videos.deleteVideo(alice, videoId), {});
       // The job kept writing after the delete.
       storage.put(`video-streams/${videoId}/720p/segment_00000.ts`);
-      for (const status of ['PROGRESSING', 'STATUS_UPDATE', 'NEW_WARNING'] as const) {
-        t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-status-update', videoId, { status })), 'ignored');
+      for (const update of [
+        jobUpdate('started', videoId),
+        jobUpdate('progress', videoId, { percent: 50 }),
+        jobUpdate('renditions-published', videoId, { videoRenditions: 1 }),
+        jobUpdate('warning', videoId, { code: '000000', message: 'Example warning message' }),
+      ]) {
+        t.equal(await videos.applyTranscodeUpdate(update), 'ignored', update.type);
       }
       t.equal(storage.keysOf(videoId).length, 1, 'a job still running may write more');
-      t.equal(await videos.handleJobStateChange(await jobEvent('mediaconvert-complete', videoId, { status: final })), 'applied', final);
+      t.equal(await videos.applyTranscodeUpdate(final(videoId)), 'applied', final(videoId).type);
       t.same(storage.keysOf(videoId), []);
       t.equal((await read(videoId)).status, 'deleted');
     }
@@ -544,11 +552,11 @@ t.test('handleJobStateChange', async (t) => {
 
 t.test('visibility and listing', async (t) => {
   t.test("others' unfinished videos do not exist for a viewer; ready ones are everybody's", async (t) => {
-    const { videos, upload, processing, ready, jobEvent } = setup();
+    const { videos, upload, processing, ready } = setup();
     const awaiting = await upload();
     const converting = await processing();
     const failed = await processing();
-    await videos.handleJobStateChange(await jobEvent('mediaconvert-error', failed));
+    await videos.applyTranscodeUpdate(jobUpdate('failed', failed, { code: '1040', message: 'Example error message' }));
     const done = await ready();
     for (const videoId of [awaiting, converting, failed]) {
       await t.rejects(videos.getVideo(bob, videoId), { name: 'VideoNotFoundError' });
@@ -605,11 +613,11 @@ t.test('visibility and listing', async (t) => {
 
 t.test('getPlayback', async (t) => {
   t.test('409 until the video can be watched; then a signed URL for its duration, at the injected time', async (t) => {
-    const { videos, upload, processing, ready, jobEvent, signed, now } = setup();
+    const { videos, upload, processing, ready, signed, now } = setup();
     const awaiting = await upload();
     const converting = await processing();
     const failed = await processing();
-    await videos.handleJobStateChange(await jobEvent('mediaconvert-error', failed));
+    await videos.applyTranscodeUpdate(jobUpdate('failed', failed, { code: '1040', message: 'Example error message' }));
     await t.rejects(videos.getPlayback(alice, awaiting), { name: 'VideoNotReadyError', message: /is awaiting upload/ });
     await t.rejects(videos.getPlayback(alice, converting), { name: 'VideoNotReadyError', message: /is processing/ });
     await t.rejects(videos.getPlayback(alice, failed), { name: 'VideoNotReadyError', message: /is failed/ });

@@ -97,7 +97,7 @@ export interface HlsTranscodeOptions {
   logger: TranscodeLogger;
   /** Rising whole percentages, 0-99. */
   onProgress(percent: number): void;
-  /** Renditions were published: the master and the outputs it lists now (a STATUS_UPDATE). */
+  /** Renditions were published: the master and the outputs it lists now (reported as renditions-published). */
   onPublished(group: OutputGroupDetail): void;
 }
 

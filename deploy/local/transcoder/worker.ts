@@ -1,7 +1,10 @@
 /**
  * The local stand-in for AWS Elemental MediaConvert: takes transcode jobs, turns
  * `s3://bucket/uploads/{videoId}/source` into the HLS ladder under the job's output prefix, and
- * reports what happens as "MediaConvert Job State Change" events in EventBridge's real shape.
+ * reports what happens as "MediaConvert Job State Change" events in EventBridge's real shape: a
+ * faithful stand-in, so the service reads them with the same adapter as MediaConvert's. What
+ * MediaConvert cannot say, renditions watchable before the job ends (fast start), goes out as the
+ * service's own "Transcode Update" event (src/schemas/events.ts).
  *
  * Jobs are persisted under `${dataDir}/jobs/` before submit returns, so a job survives a restart:
  * start() re-queues every unfinished job and runs it again from scratch (up to MAX_ATTEMPTS).
@@ -16,7 +19,14 @@ import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { FINAL_JOB_STATUSES, type MediaConvertJobDetail, type MediaConvertJobStateChangeEvent } from '../../../src/schemas/events.ts';
+import {
+  FINAL_JOB_STATUSES,
+  TRANSCODE_UPDATE_SOURCE,
+  type MediaConvertJobDetail,
+  type MediaConvertJobStateChangeEvent,
+  type TranscodeUpdateEvent,
+} from '../../../src/schemas/events.ts';
+import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
@@ -55,6 +65,9 @@ export interface JobRecord {
   finalEventPublished?: boolean;
 }
 
+/** What the worker sends the event bus: MediaConvert's job events, and its own fast-start updates. */
+export type TranscodeJobEvent = MediaConvertJobStateChangeEvent | TranscodeUpdateEvent;
+
 /** Pino-style (object first), so a Fastify/pino logger or `console` both fit. */
 export interface TranscodeWorkerLogger {
   info(details: Record<string, unknown>, message: string): void;
@@ -72,7 +85,7 @@ export interface TranscodeWorkerOptions {
   concurrency?: number;
   region: string;
   accountId: string;
-  publish(event: MediaConvertJobStateChangeEvent): Promise<void>;
+  publish(event: TranscodeJobEvent): Promise<void>;
   logger?: TranscodeWorkerLogger;
   /** Minimum time between STATUS_UPDATE events of one job; default 1000 ms. */
   progressIntervalMs?: number;
@@ -186,18 +199,25 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   type EventDetail = Partial<MediaConvertJobDetail> & Pick<MediaConvertJobDetail, 'status'>;
 
-  /** The full EventBridge envelope MediaConvert sends, around the status-specific detail. */
-  function event(record: JobRecord, detail: EventDetail): MediaConvertJobStateChangeEvent {
-    const now = new Date();
+  /** EventBridge's envelope, as MediaConvert's events and the service's own have it. */
+  function envelope(record: JobRecord, now: Date) {
     return {
       version: '0',
       id: randomUUID(),
-      'detail-type': 'MediaConvert Job State Change',
-      source: 'aws.mediaconvert',
       account: accountId,
       time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), // EventBridge times have no milliseconds
       region,
       resources: [`arn:aws:mediaconvert:${region}:${accountId}:jobs/${record.jobId}`],
+    };
+  }
+
+  /** The full event MediaConvert sends, around the status-specific detail. */
+  function event(record: JobRecord, detail: EventDetail): MediaConvertJobStateChangeEvent {
+    const now = new Date();
+    return {
+      ...envelope(record, now),
+      'detail-type': 'MediaConvert Job State Change',
+      source: 'aws.mediaconvert',
       detail: {
         timestamp: now.getTime(),
         accountId,
@@ -209,21 +229,23 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     };
   }
 
+  /** An update MediaConvert has no event for, in the domain's own words. */
+  function updateEvent(record: JobRecord, update: TranscodeUpdate): TranscodeUpdateEvent {
+    return { ...envelope(record, new Date()), 'detail-type': 'Transcode Update', source: TRANSCODE_UPDATE_SOURCE, detail: update };
+  }
+
   /**
    * Retries a few times, then logs: a lost event must never take the worker down. True once the
    * event bus has the event (it is durable from then on).
    */
-  async function publish(evt: MediaConvertJobStateChangeEvent): Promise<boolean> {
+  async function publish(evt: TranscodeJobEvent): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await options.publish(evt);
         return true;
       } catch (error) {
         if (attempt >= PUBLISH_ATTEMPTS) {
-          logger.error(
-            { jobId: evt.detail.jobId, status: evt.detail.status, err: error },
-            'Could not publish a MediaConvert job event; giving up on this event',
-          );
+          logger.error({ jobId: evt.detail.jobId, event: evt['detail-type'], err: error }, 'Could not publish a job event; giving up on this event');
           return false;
         }
         await sleep(100 * 2 ** attempt);
@@ -374,8 +396,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     let chain = Promise.resolve();
     let lastPublished = { percent: -1, at: 0 };
     let percent = 0;
-    const send = (detail: EventDetail) => {
-      const evt = event(record, detail);
+    const send = (evt: TranscodeJobEvent) => {
       chain = chain.then(async () => {
         await publish(evt);
       });
@@ -401,13 +422,21 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
           const now = Date.now();
           if (now - lastPublished.at < progressIntervalMs) return;
           lastPublished = { percent: value, at: now };
-          send({ status: 'STATUS_UPDATE', jobProgress: jobProgress() });
+          send(event(record, { status: 'STATUS_UPDATE', jobProgress: jobProgress() }));
         },
-        // Real MediaConvert never reports outputs before COMPLETE; this stand-in does, on
-        // STATUS_UPDATE, when a rendition can be watched (see handleJobStateChange).
+        // MediaConvert reports outputs only at COMPLETE: a rendition watchable before then is the
+        // worker's own news (fast start), told in the domain's words.
         onPublished: (group) => {
+          const durations = group.outputDetails.flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
+          const update: TranscodeUpdate = {
+            type: 'renditions-published',
+            videoId: record.request.videoId,
+            jobId: record.jobId,
+            videoRenditions: group.outputDetails.filter((output) => output.videoDetails).length,
+            ...(durations.length > 0 ? { durationSeconds: Math.max(...durations) / 1000 } : {}),
+          };
           logger.info({ jobId: record.jobId, renditions: group.outputDetails.length }, 'Published renditions');
-          send({ status: 'STATUS_UPDATE', jobProgress: jobProgress(), outputGroupDetails: [group] });
+          send(updateEvent(record, update));
         },
       });
     } finally {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent } from '../../../src/schemas/events.ts';
+import { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent, TranscodeUpdateEvent } from '../../../src/schemas/events.ts';
 
 const fixturesDir = fileURLToPath(new URL('../../fixtures/events/', import.meta.url));
 
@@ -22,6 +22,7 @@ function errorsOf(schema: TSchema, value: unknown): string[] {
 
 const s3Fixtures = loadFixtures('s3');
 const mediaConvertFixtures = loadFixtures('eventbridge');
+const serviceFixtures = loadFixtures('service');
 
 t.test('every S3 notification fixture matches the S3Event schema', async (t) => {
   t.equal(s3Fixtures.length, 3);
@@ -31,7 +32,7 @@ t.test('every S3 notification fixture matches the S3Event schema', async (t) => 
 });
 
 t.test('every MediaConvert fixture matches the MediaConvertJobStateChangeEvent schema', async (t) => {
-  t.equal(mediaConvertFixtures.length, 6);
+  t.equal(mediaConvertFixtures.length, 5);
   for (const { file, event } of mediaConvertFixtures) {
     t.same(errorsOf(MediaConvertJobStateChangeEvent, event), [], file);
   }
@@ -69,24 +70,17 @@ t.test('the MediaConvert fixtures describe one job for one video, each with its 
   );
   // Handlers deduplicate on the EventBridge id, so distinct events must not share one.
   t.equal(new Set(events.map((event) => event.id)).size, events.length);
-  t.same(events.map((event) => event.detail.status).sort(), ['COMPLETE', 'ERROR', 'NEW_WARNING', 'PROGRESSING', 'STATUS_UPDATE', 'STATUS_UPDATE']);
+  t.same(events.map((event) => event.detail.status).sort(), ['COMPLETE', 'ERROR', 'NEW_WARNING', 'PROGRESSING', 'STATUS_UPDATE']);
 });
 
-t.test("the local worker's STATUS_UPDATE announces outputs in the COMPLETE fixture's shape", async (t) => {
-  const parse = (name: string) => Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === name)?.event);
-  const published = parse('local-worker-status-update-published.json');
-  const complete = parse('mediaconvert-complete.json');
-  const sample = parse('mediaconvert-status-update.json');
-  t.same(published.detail.jobProgress, sample.detail.jobProgress, 'the documented STATUS_UPDATE, plus outputs');
-  const [group] = published.detail.outputGroupDetails ?? [];
-  const [completeGroup] = complete.detail.outputGroupDetails ?? [];
-  t.equal(group?.type, 'HLS_GROUP');
-  t.same(group?.playlistFilePaths, completeGroup?.playlistFilePaths, 'the same master playlist');
-  t.same(
-    group?.outputDetails.map((detail) => detail.outputFilePaths),
-    completeGroup?.outputDetails.slice(0, 1).map((detail) => detail.outputFilePaths),
-    'the first rendition published so far',
-  );
+t.test("the service's own Transcode Update fixture matches its schema and names the MediaConvert fixtures' job", async (t) => {
+  t.equal(serviceFixtures.length, 1);
+  for (const { file, event } of serviceFixtures) {
+    t.same(errorsOf(TranscodeUpdateEvent, event), [], file);
+  }
+  const published = Value.Parse(TranscodeUpdateEvent, serviceFixtures[0]?.event);
+  const complete = Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === 'mediaconvert-complete.json')?.event);
+  t.match(published.detail, { videoId: complete.detail.userMetadata.videoId, jobId: complete.detail.jobId });
 });
 
 t.test('the COMPLETE fixture lists the master playlist and one rendition per rung', async (t) => {

@@ -16,7 +16,8 @@ import {
   type TranscodeWorkerOptions,
 } from '../../../../deploy/local/transcoder/worker.ts';
 import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
-import { MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
+import { MediaConvertJobStateChangeEvent, TranscodeUpdateEvent } from '../../../../src/schemas/events.ts';
+import type { TranscodeJobEvent } from '../../../../deploy/local/transcoder/worker.ts';
 import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
 import { sendWorkerToken } from '../../../../src/aws-clients.ts';
 import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/iso-header.ts';
@@ -67,7 +68,10 @@ const silent: TranscodeWorkerLogger = { info() {}, warn() {}, error() {} };
 
 interface Harness {
   worker: TranscodeWorker;
+  /** MediaConvert's job events, as the worker stands in for it. */
   events: MediaConvertJobStateChangeEvent[];
+  /** Its own "Transcode Update" events: renditions published before the job ends. */
+  published: TranscodeUpdateEvent[];
   dataDir: string;
   logged: Array<{ level: string; message: string }>;
 }
@@ -77,6 +81,7 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'worker-test-data-')));
   if (!options.dataDir) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const events: MediaConvertJobStateChangeEvent[] = [];
+  const published: TranscodeUpdateEvent[] = [];
   const logged: Harness['logged'] = [];
   const worker = createTranscodeWorker({
     s3,
@@ -85,7 +90,7 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
     region: REGION,
     accountId: ACCOUNT,
     publish: async (event) => {
-      events.push(event);
+      sortEvent(event, events, published);
     },
     logger: {
       info: (_, message) => logged.push({ level: 'info', message }),
@@ -96,7 +101,7 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
   });
   t.teardown(() => worker.stop());
   if (options.start !== false) await worker.start();
-  return { worker, events, dataDir, logged };
+  return { worker, events, published, dataDir, logged };
 }
 
 async function uploadSource(videoId: string, file: string): Promise<string> {
@@ -139,14 +144,23 @@ async function listKeys(prefix: string): Promise<string[]> {
   return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
 }
 
-function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[]) {
+/** Keeps a MediaConvert job event in `events`, a "Transcode Update" in `published`. */
+function sortEvent(event: TranscodeJobEvent, events: MediaConvertJobStateChangeEvent[], published: TranscodeUpdateEvent[]): void {
+  if (event['detail-type'] === 'Transcode Update') published.push(event);
+  else events.push(event);
+}
+
+function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[], published: TranscodeUpdateEvent[] = []) {
   for (const event of events) {
     t.ok(Value.Check(MediaConvertJobStateChangeEvent, event), `${event.detail.status} matches the EventBridge schema`);
+  }
+  for (const event of published) {
+    t.ok(Value.Check(TranscodeUpdateEvent, event), `${event.detail.type} matches the Transcode Update schema`);
   }
 }
 
 t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_UPDATEs and COMPLETE', async (t) => {
-  const { worker, events, dataDir } = await harness(t);
+  const { worker, events, published, dataDir } = await harness(t);
   const videoId = newVideoId();
   // A keyframe every 2 s at a web bitrate: packaged as it is, its segments are 4 + 2 s, like the
   // encoded ladder's.
@@ -158,7 +172,7 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   t.match(jobId, /^\d{13}-[0-9a-z]{6}$/, 'a MediaConvert-like job id');
   await worker.idle();
 
-  assertValidEvents(t, events);
+  assertValidEvents(t, events, published);
   const statuses = events.map((e) => e.detail.status);
   t.equal(statuses[0], 'PROGRESSING');
   t.equal(statuses.at(-1), 'COMPLETE');
@@ -175,48 +189,33 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
     `percent never falls: ${percents.join(',')}`,
   );
   t.ok(updates.every((e) => e.detail.jobProgress?.currentPhase === 'TRANSCODING'));
-  // Progress alone goes out at most about once a second; a publication goes out at once.
-  const progressOnly = updates.filter((e) => !e.detail.outputGroupDetails);
-  const times = progressOnly.map((e) => e.detail.timestamp);
+  // Progress goes out at most about once a second, and never carries outputs (MediaConvert's never do).
+  t.ok(
+    updates.every((e) => e.detail.outputGroupDetails === undefined),
+    'no STATUS_UPDATE names outputs',
+  );
+  const times = updates.map((e) => e.detail.timestamp);
   t.ok(
     times.every((time, i) => i === 0 || time - times[i - 1]! >= 900),
     'at most about one progress update a second',
   );
-  const progressPercents = progressOnly.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
+  const progressPercents = updates.map((e) => e.detail.jobProgress?.jobPercentComplete ?? -1);
   t.ok(
     progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!),
     `progress rises: ${progressPercents.join(',')}`,
   );
-  const announcements = updates.filter((e) => e.detail.outputGroupDetails);
-  // Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition is
-  // announced finished (with its duration) or still being written (without), whichever came first.
-  const announced = announcements.map((e) =>
-    e.detail.outputGroupDetails!.map((group) => ({
-      ...group,
-      outputDetails: group.outputDetails.map(({ durationInMs, ...rest }) => {
-        if (durationInMs !== undefined) t.equal(durationInMs, 6000, 'a finished rendition has its duration');
-        return rest;
-      }),
-    })),
-  );
-  t.same(
-    announced,
-    [
-      [
-        {
-          type: 'HLS_GROUP',
-          playlistFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/master.m3u8`],
-          outputDetails: [
-            {
-              outputFilePaths: [`s3://${BUCKET}/video-streams/${videoId}/720p/index.m3u8`],
-              videoDetails: { widthInPx: 1280, heightInPx: 720 },
-            },
-          ],
-        },
-      ],
-    ],
-    'the source packaged as its 720p rendition is announced first',
-  );
+  // The source packaged as its 720p rendition is published before COMPLETE, in the domain's
+  // words. Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition
+  // is announced finished (with its duration) or still being written (without), whichever came first.
+  t.equal(published.length, 1, 'one publication');
+  const { durationSeconds, ...announced } = published[0]!.detail as Extract<TranscodeUpdateEvent['detail'], { type: 'renditions-published' }>;
+  if (durationSeconds !== undefined) t.equal(durationSeconds, 6, 'a finished rendition has its duration');
+  t.same(announced, { type: 'renditions-published', videoId, jobId, videoRenditions: 1 }, 'the source packaged as its 720p rendition is announced first');
+  t.match(published[0], {
+    'detail-type': 'Transcode Update',
+    source: 'vod.transcoder',
+    resources: [`arn:aws:mediaconvert:${REGION}:${ACCOUNT}:jobs/${jobId}`],
+  });
 
   const complete = events.at(-1)!;
   t.match(complete, {
@@ -499,7 +498,7 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
   const flaky = await harness(t, {
     publish: async (event) => {
       if (++calls % 2 === 1) throw new Error('event bus unavailable');
-      delivered.push(event.detail.status);
+      delivered.push(event['detail-type'] === 'Transcode Update' ? event.detail.type : event.detail.status);
     },
   });
   const { jobId } = await flaky.worker.submit(await requestFor(flaky.worker, videoId));
@@ -671,10 +670,13 @@ t.test('the HTTP front and its client', async (t) => {
     t.same(await transcoder.findJob(other, before), { jobId }, 'found by its video');
     t.equal(await transcoder.findJob(other, new Date(Date.now() + 60_000)), undefined, 'not among later jobs');
     t.equal(await transcoder.findJob(newVideoId(), before), undefined, 'another video has none');
-    t.match(await transcoder.getJob(jobId), { jobId, status: 'SUBMITTED', userMetadata: { videoId: other } }, 'queued: the worker is not started');
+    t.same(await transcoder.getJob(jobId), { finished: false }, 'queued: the worker is not started');
+    // The worker answers as MediaConvert's GetJob, in its event's shape; the app reads it with MediaConvert's adapter.
+    const raw = await fetch(`${server.url}/jobs/${jobId}`, { headers: { [WORKER_TOKEN_HEADER]: token } });
+    t.match(await raw.json(), { detail: { jobId, status: 'SUBMITTED', userMetadata: { videoId: other } } });
     t.equal(await transcoder.getJob('1700000000000-nojob'), undefined);
     await transcoder.cancel(jobId);
-    t.match(await transcoder.getJob(jobId), { jobId, status: 'CANCELED' }, 'canceled before it started');
+    t.same(await transcoder.getJob(jobId), { finished: true, update: { type: 'canceled', videoId: other, jobId } }, 'canceled before it started');
     t.match(await readRecord(dataDir, jobId), { status: 'CANCELED', finalEventPublished: true });
     await transcoder.cancel(jobId);
     await transcoder.cancel('1700000000000-nojob');
@@ -700,12 +702,14 @@ async function getText(key: string): Promise<string> {
   return object.Body!.transformToString();
 }
 
-/** What storage held when each announcement (a STATUS_UPDATE with outputs) was published. */
-async function snapshotOnAnnouncement(event: MediaConvertJobStateChangeEvent, into: Array<Record<string, string>>) {
-  const group = event.detail.outputGroupDetails?.[0];
-  if (!group || event.detail.status !== 'STATUS_UPDATE') return;
-  const keys = [group.playlistFilePaths![0]!, ...group.outputDetails.map((o) => o.outputFilePaths![0]!)].map((uri) => uri.replace(`s3://${BUCKET}/`, ''));
-  into.push(Object.fromEntries(await Promise.all(keys.map(async (key) => [key.split('/').slice(2).join('/'), await getText(key)] as const))));
+/** What storage held when each publication was reported: the master and every media playlist it lists. */
+async function snapshotOnAnnouncement(event: TranscodeJobEvent, into: Array<Record<string, string>>) {
+  if (event['detail-type'] !== 'Transcode Update' || event.detail.type !== 'renditions-published') return;
+  const prefix = `video-streams/${event.detail.videoId}/`;
+  const master = await getText(`${prefix}master.m3u8`);
+  const listed = [...master.matchAll(/^(?:[^#\n][^\n]*|#EXT-X-MEDIA:.*URI="([^"]+)".*)$/gm)].map((match) => match[1] ?? match[0]);
+  const playlists = await Promise.all(listed.map(async (uri) => [uri, await getText(`${prefix}${uri}`)] as const));
+  into.push({ 'master.m3u8': master, ...Object.fromEntries(playlists) });
 }
 
 const extinfs = (playlist: string) => [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
@@ -759,7 +763,7 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
   const events: MediaConvertJobStateChangeEvent[] = [];
   const { worker } = await harness(t, {
     publish: async (event) => {
-      events.push(event);
+      sortEvent(event, events, []);
       await snapshotOnAnnouncement(event, snapshots);
     },
   });
@@ -834,7 +838,7 @@ t.test('any other source has its smallest rendition published while the ladder e
   const events: MediaConvertJobStateChangeEvent[] = [];
   const { worker, logged } = await harness(t, {
     publish: async (event) => {
-      events.push(event);
+      sortEvent(event, events, []);
       await snapshotOnAnnouncement(event, snapshots);
     },
   });
