@@ -92,6 +92,23 @@ export default tseslint.config(
     },
   },
   {
+    // Loaded by the server, the edge signer and the browser page alike: plain TypeScript and nothing else.
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./[\\w-]+\\.ts$)',
+              message: 'src/shared/ imports only its own folder: no package, no node: module, nothing else of the project (src/shared/README.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['routes/**/*.ts'],
     ignores: ['routes/web/page/**'],
     rules: {
@@ -118,8 +135,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts)$)',
-              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node: and ./object-key.ts (README, Layout).',
+              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts|\\.\\./src/shared/[\\w-]+\\.ts)$)',
+              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node:, ./object-key.ts and src/shared/ (README, Layout).',
             },
           ],
         },
@@ -127,7 +144,7 @@ export default tseslint.config(
     },
   },
   {
-    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts alone.
+    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts and src/shared/.
     files: ['routes/web/page/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -135,8 +152,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(?!\\.\\./)(?!src/ladder\\.ts$)',
-              message: 'the page imports only its own folder and src/ladder.ts (README, Layout).',
+              regex: '^(\\.\\./)+(?!\\.\\./)(?!(src/ladder\\.ts|src/shared/[\\w-]+\\.ts)$)',
+              message: 'the page imports only its own folder, src/ladder.ts and src/shared/ (README, Layout).',
             },
           ],
         },
