@@ -14,7 +14,8 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { createBoundedCache } from './bounded-cache.ts';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { MASTER_PLAYLIST, streamPrefix } from './video-storage.ts';
+import { MASTER_PLAYLIST } from './shared/stream-files.ts';
+import { streamPrefix } from './video-storage.ts';
 
 export interface PlaybackGrant {
   manifestUrl: string;

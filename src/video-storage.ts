@@ -6,10 +6,10 @@
  * show, play) never touch the bucket, and a cold start need not parse the SDK for them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { MASTER_PLAYLIST } from './shared/stream-files.ts';
 
 export const UPLOADS_PREFIX = 'uploads/';
 export const STREAMS_PREFIX = 'video-streams/';
-export const MASTER_PLAYLIST = 'master.m3u8';
 
 export const sourceKey = (videoId: string) => `${UPLOADS_PREFIX}${videoId}/source`;
 export const streamPrefix = (videoId: string) => `${STREAMS_PREFIX}${videoId}/`;

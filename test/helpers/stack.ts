@@ -9,6 +9,7 @@ import type { Test } from 'tap';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
 import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { masterPlaylistKey } from '../../src/video-storage.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { MediaConvertJobDetail } from '../../src/schemas/events.ts';
@@ -180,7 +181,7 @@ export async function makeReadyWithStreams(stack: LocalStack, videoId: string, o
         outputGroupDetails: [
           {
             type: 'HLS_GROUP',
-            playlistFilePaths: [`s3://${bucket}/video-streams/${videoId}/master.m3u8`],
+            playlistFilePaths: [`s3://${bucket}/${masterPlaylistKey(videoId)}`],
             outputDetails: [{ durationInMs: Math.round(options.durationSeconds * 1000) }],
           },
         ],
