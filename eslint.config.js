@@ -42,6 +42,17 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       // Its findings were execFile's errors, which are Errors (ExecFileException is built with Omit<>).
       '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      // URL and URLSearchParams stringify to their text, which the default allows for the DOM's
+      // (`from: 'lib'`); the root tsconfig.json has no DOM, so there they are Node's (node:url).
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          allow: [
+            { from: 'lib', name: ['Error', 'URL', 'URLSearchParams'] },
+            { from: 'package', package: 'url', name: ['URL', 'URLSearchParams'] },
+          ],
+        },
+      ],
       // A leading underscore says "unused on purpose"; rest siblings omit keys from a copy.
       '@typescript-eslint/no-unused-vars': [
         'error',
