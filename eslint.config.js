@@ -42,6 +42,17 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       // Its findings were execFile's errors, which are Errors (ExecFileException is built with Omit<>).
       '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      // URL and URLSearchParams stringify to their text, which the default allows for the DOM's
+      // (`from: 'lib'`); the root tsconfig.json has no DOM, so there they are Node's (node:url).
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          allow: [
+            { from: 'lib', name: ['Error', 'URL', 'URLSearchParams'] },
+            { from: 'package', package: 'url', name: ['URL', 'URLSearchParams'] },
+          ],
+        },
+      ],
       // A leading underscore says "unused on purpose"; rest siblings omit keys from a copy.
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -92,6 +103,23 @@ export default tseslint.config(
     },
   },
   {
+    // Loaded by the server, the edge signer and the browser page alike: plain TypeScript and nothing else.
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./[\\w-]+\\.ts$)',
+              message: 'src/shared/ imports only its own folder: no package, no node: module, nothing else of the project (src/shared/README.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['routes/**/*.ts'],
     ignores: ['routes/web/page/**'],
     rules: {
@@ -118,8 +146,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts)$)',
-              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node: and ./object-key.ts (README, Layout).',
+              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts|\\.\\./src/shared/[\\w-]+\\.ts)$)',
+              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node:, ./object-key.ts and src/shared/ (README, Layout).',
             },
           ],
         },
@@ -127,7 +155,7 @@ export default tseslint.config(
     },
   },
   {
-    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts alone.
+    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts and src/shared/.
     files: ['routes/web/page/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -135,8 +163,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(?!\\.\\./)(?!src/ladder\\.ts$)',
-              message: 'the page imports only its own folder and src/ladder.ts (README, Layout).',
+              regex: '^(\\.\\./)+(?!\\.\\./)(?!(src/ladder\\.ts|src/shared/[\\w-]+\\.ts)$)',
+              message: 'the page imports only its own folder, src/ladder.ts and src/shared/ (README, Layout).',
             },
           ],
         },

@@ -24,6 +24,7 @@ import type {
   CloudFrontResultResponse,
 } from 'aws-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { queryPairName, signedCookieName, signingQueryOf } from '../src/shared/cloudfront-signing.ts';
 import { playbackKeyOfPath, resourcePathOf } from './object-key.ts';
 
 /**
@@ -34,40 +35,18 @@ export const GENERATED_RESPONSE_LIMIT_BYTES = 1_000_000;
 
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 
-/** Query parameters that make up a CloudFront signature, and the cookie each becomes. */
-const SIGNING_PARAMETERS: Readonly<Record<string, string>> = {
-  Policy: 'CloudFront-Policy',
-  Expires: 'CloudFront-Expires',
-  Signature: 'CloudFront-Signature',
-  'Key-Pair-Id': 'CloudFront-Key-Pair-Id',
-  'Hash-Algorithm': 'CloudFront-Hash-Algorithm',
-};
-
-const nameOf = (pair: string) => {
-  const equals = pair.indexOf('=');
-  return equals === -1 ? pair : pair.slice(0, equals);
-};
-
 /**
  * The path of the Resource in the custom policy a raw query carries; undefined when there is no
  * custom policy (a canned one signs the very URL) or it names no Resource. CloudFront has verified
  * the policy before this runs; its text is only read here.
  */
 export function policyResourcePathOf(querystring: string): string | undefined {
-  const pair = querystring.split('&').find((candidate) => nameOf(candidate) === 'Policy');
+  const pair = querystring.split('&').find((candidate) => queryPairName(candidate) === 'Policy');
   if (pair === undefined) return undefined;
   const encoded = decodeURIComponent(pair.slice('Policy='.length)).replace(/-/g, '+').replace(/_/g, '=').replace(/~/g, '/');
   const policy = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { Statement?: Array<{ Resource?: unknown }> };
   const resource = policy.Statement?.[0]?.Resource;
   return typeof resource === 'string' ? resourcePathOf(resource) : undefined;
-}
-
-/** The signing parameters of a raw query string, byte for byte and in their order, or ''. */
-export function signingQueryOf(querystring: string): string {
-  return querystring
-    .split('&')
-    .filter((pair) => Object.hasOwn(SIGNING_PARAMETERS, nameOf(pair)))
-    .join('&');
 }
 
 export interface RewriteOptions {
@@ -198,7 +177,7 @@ function signedCookies(query: string, path: string, secure: boolean): string[] {
   const attributes = secure ? `; Path=${path}; Secure; HttpOnly; SameSite=None` : `; Path=${path}; HttpOnly; SameSite=Lax`;
   return query.split('&').map((pair) => {
     const equals = pair.indexOf('=');
-    return `${SIGNING_PARAMETERS[pair.slice(0, equals)]}=${pair.slice(equals + 1)}${attributes}`;
+    return `${signedCookieName(pair.slice(0, equals))}=${pair.slice(equals + 1)}${attributes}`;
   });
 }
 

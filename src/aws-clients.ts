@@ -15,6 +15,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from './config.ts';
+import { loadOnce } from './shared/load-once.ts';
 import { WORKER_TOKEN_HEADER } from './transcoder/ffmpeg-worker-transcoder.ts';
 
 export interface AwsClients {
@@ -26,16 +27,6 @@ export interface AwsClients {
   mediaConvert: () => Promise<MediaConvertClient>;
   /** Reads the CloudFront signing key (a SecureString parameter) in AWS; built at the first call. */
   ssm: () => Promise<SSMClient>;
-}
-
-/** `create` runs once, at the first call; a failed creation is tried again at the next. */
-export function onFirstUse<T>(create: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () =>
-    (pending ??= create().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    }));
 }
 
 export async function createS3Client(config: Pick<Config, 'AWS_REGION' | 'S3_ENDPOINT'>): Promise<S3Client> {
@@ -87,10 +78,10 @@ export function sendWorkerToken(client: MediaConvertClient, token: string): void
 
 export function createAwsClients(config: Config): AwsClients {
   return {
-    s3: onFirstUse(() => createS3Client(config)),
-    dynamo: onFirstUse(() => createDynamoDbClient(config)),
+    s3: loadOnce(() => createS3Client(config)),
+    dynamo: loadOnce(() => createDynamoDbClient(config)),
     // MediaConvert accounts have a regional endpoint; DescribeEndpoints is throttled and not needed.
-    mediaConvert: onFirstUse(async () => {
+    mediaConvert: loadOnce(async () => {
       const { MediaConvertClient } = await import('@aws-sdk/client-mediaconvert');
       const client = new MediaConvertClient({
         region: config.AWS_REGION,
@@ -99,7 +90,7 @@ export function createAwsClients(config: Config): AwsClients {
       if (config.TRANSCODE_WORKER_TOKEN) sendWorkerToken(client, config.TRANSCODE_WORKER_TOKEN);
       return client;
     }),
-    ssm: onFirstUse(async () => {
+    ssm: loadOnce(async () => {
       const { SSMClient } = await import('@aws-sdk/client-ssm');
       return new SSMClient({ region: config.AWS_REGION });
     }),

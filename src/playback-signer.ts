@@ -14,7 +14,9 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { createBoundedCache } from './bounded-cache.ts';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { MASTER_PLAYLIST, streamPrefix } from './video-storage.ts';
+import { loadOnce } from './shared/load-once.ts';
+import { MASTER_PLAYLIST } from './shared/stream-files.ts';
+import { streamPrefix } from './video-storage.ts';
 
 export interface PlaybackGrant {
   manifestUrl: string;
@@ -40,21 +42,13 @@ export const inlinePrivateKey =
  * failed read is retried next time.
  */
 export function privateKeyFromSsm(ssm: SSMClient | (() => Promise<SSMClient>), parameterName: string): PrivateKeySource {
-  let pending: Promise<string> | undefined;
-  return () => {
-    pending ??= Promise.all([import('@aws-sdk/client-ssm'), typeof ssm === 'function' ? ssm() : ssm])
-      .then(([{ GetParameterCommand }, client]) => client.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true })))
-      .then((output) => {
-        const value = output.Parameter?.Value;
-        if (!value) throw new Error(`SSM parameter ${parameterName} has no value`);
-        return value;
-      })
-      .catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-    return pending;
-  };
+  return loadOnce(async () => {
+    const [{ GetParameterCommand }, client] = await Promise.all([import('@aws-sdk/client-ssm'), typeof ssm === 'function' ? ssm() : ssm]);
+    const output = await client.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }));
+    const value = output.Parameter?.Value;
+    if (!value) throw new Error(`SSM parameter ${parameterName} has no value`);
+    return value;
+  });
 }
 
 export interface PlaybackSignerOptions {

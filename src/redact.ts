@@ -14,7 +14,9 @@ export const REDACTED = '[REDACTED]';
 
 const SECRETS: ReadonlyArray<[RegExp, string]> = [
   // Query parameters and cookies: SigV4 pre-signing, CloudFront signed URLs and cookies
-  // (CloudFront-Policy=..., Policy=...), raw or percent-encoded inside another URL.
+  // (CloudFront-Policy=..., Policy=...), raw or percent-encoded inside another URL. Of CloudFront's
+  // signing parameters (src/shared/cloudfront-signing.ts) Expires and Hash-Algorithm are left out on
+  // purpose: they grant nothing, and the expiry is what a person reading the log needs.
   [/\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|Policy|Key-Pair-Id)(=|%3D)[^&\s"'`;,<>\\]+/gi, `$1$2${REDACTED}`],
   // An Authorization header's value, SigV4 (Credential=..., Signature=...) handled above.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/gi, `$1 ${REDACTED}`],

@@ -3,7 +3,8 @@
  * Every runtime (API Lambda, event Lambdas, local stack, tests) builds them here, once.
  */
 import type { Config } from './config.ts';
-import { createAwsClients, onFirstUse, type AwsClients } from './aws-clients.ts';
+import { createAwsClients, type AwsClients } from './aws-clients.ts';
+import { loadOnce } from './shared/load-once.ts';
 import { createVideoCatalog } from './video-catalog.ts';
 import { createVideoStorage } from './video-storage.ts';
 import { createVideoService, type VideoService } from './video-service.ts';
@@ -24,7 +25,7 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
   // Both runtimes inspect sources alike: MediaConvert's Probe (the local worker answers it when
   // MEDIACONVERT_ENDPOINT points there) and the MP4 header. Loaded at the first upload event (a
   // chunk of its own): the API function never inspects a source nor submits a job.
-  const inspector = onFirstUse(async () => {
+  const inspector = loadOnce(async () => {
     const { createSourceInspector } = await import('./transcoder/source-inspector.ts');
     return createSourceInspector({ mediaConvert: clients.mediaConvert, s3: clients.s3, bucket: config.BUCKET_NAME });
   });
@@ -32,7 +33,7 @@ function createTranscoder(config: Config, clients: AwsClients): Transcoder {
   if (config.TRANSCODER === 'ffmpeg-worker') {
     return createFfmpegWorkerTranscoder({ endpoint: config.TRANSCODE_WORKER_URL!, token: config.TRANSCODE_WORKER_TOKEN!, inspect });
   }
-  const mediaConvert = onFirstUse(async () => {
+  const mediaConvert = loadOnce(async () => {
     const [{ createMediaConvertTranscoder }, client] = await Promise.all([import('./transcoder/mediaconvert-transcoder.ts'), clients.mediaConvert()]);
     return createMediaConvertTranscoder({
       client,

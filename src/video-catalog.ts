@@ -12,7 +12,7 @@
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { onFirstUse } from './aws-clients.ts';
+import { loadOnce } from './shared/load-once.ts';
 import type { AudioTrack, Rendition, Video, VideoError, VideoStatus, VideoWarning } from './schemas/video.ts';
 
 export const STATUS_INDEX = 'byStatus';
@@ -141,7 +141,7 @@ export type DynamoDbSource = DynamoDBDocumentClient | (() => Promise<DynamoDBDoc
 export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: string }): VideoCatalog {
   const { dynamo: source, tableName } = deps;
   // The client and the command classes load together at the first call (see aws-clients.ts).
-  const sdk = onFirstUse(async () => {
+  const sdk = loadOnce(async () => {
     const [commands, dynamo] = await Promise.all([import('@aws-sdk/lib-dynamodb'), typeof source === 'function' ? source() : source]);
     return { ...commands, dynamo };
   });

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  PART_URLS_PER_BATCH,
   type CompleteUploadRequest,
   type CreateUploadRequest,
   type CreateUploadResponse,
@@ -14,6 +13,8 @@ import {
   type UploadProgress,
 } from './schemas/upload.ts';
 import { SINGLE_PUT_LIMIT_BYTES } from './config.ts';
+import { PART_URLS_PER_BATCH } from './shared/upload-limits.ts';
+import { canBeWatched } from './shared/video-status.ts';
 import { listNumbers, partSize, planParts, sameEtag, type PartLayout } from './multipart-plan.ts';
 import type { ListVideosQuery, Video, VideoPage, VideoStatus } from './schemas/video.ts';
 import { isFinalUpdate, type TranscodeUpdate } from './schemas/transcode-update.ts';
@@ -98,8 +99,7 @@ export const isVisible = (record: VideoRecord | undefined): record is VisibleRec
 
 export function toPublicVideo(record: VisibleRecord): Video {
   const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
-  // Records made ready before `playable` existed are playable all the same.
-  const playable = status === 'ready' || (status === 'processing' && record.playable === true) ? true : undefined;
+  const playable = canBeWatched(record) ? true : undefined;
   return {
     videoId,
     title,
@@ -117,9 +117,6 @@ export function toPublicVideo(record: VisibleRecord): Video {
     error,
   };
 }
-
-/** A processing video whose first renditions are published can be watched by its owner. */
-const isPlayable = (video: VideoRecord) => video.status === 'ready' || (video.status === 'processing' && video.playable === true);
 
 const encodeCursor = (sortKey: string) => Buffer.from(sortKey, 'utf8').toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -477,7 +474,7 @@ export function createVideoService(options: VideoServiceOptions) {
      */
     async getPlayback(viewer: Viewer, videoId: string): Promise<Playback> {
       const video = await visibleVideo(viewer, videoId);
-      if (!isPlayable(video)) {
+      if (!canBeWatched(video)) {
         throw new VideoNotReadyError(`Video ${videoId} is ${video.status.replace('_', ' ')}; it can be watched once its first rendition is ready`);
       }
       const grant = await options.playback.signManifest({ videoId, durationSeconds: video.durationSeconds, now: now() });

@@ -6,10 +6,11 @@
  * show, play) never touch the bucket, and a cold start need not parse the SDK for them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { loadOnce } from './shared/load-once.ts';
+import { MASTER_PLAYLIST } from './shared/stream-files.ts';
 
 export const UPLOADS_PREFIX = 'uploads/';
 export const STREAMS_PREFIX = 'video-streams/';
-export const MASTER_PLAYLIST = 'master.m3u8';
 
 export const sourceKey = (videoId: string) => `${UPLOADS_PREFIX}${videoId}/source`;
 export const streamPrefix = (videoId: string) => `${STREAMS_PREFIX}${videoId}/`;
@@ -120,10 +121,7 @@ function isNoSuchUpload(error: unknown): boolean {
 }
 
 /** The S3 SDK's commands and presigner, loaded once at the first storage call. */
-const loadSdk = (() => {
-  let pending: Promise<[typeof import('@aws-sdk/client-s3'), typeof import('@aws-sdk/s3-request-presigner')]> | undefined;
-  return () => (pending ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]));
-})();
+const loadSdk = loadOnce(() => Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]));
 
 export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Client>); bucket: string }): VideoStorage {
   const { bucket } = deps;

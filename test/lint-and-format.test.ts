@@ -23,6 +23,20 @@ t.test('eslint rejects a floating promise and an import across a boundary', asyn
   t.ok(rules.includes('no-restricted-imports'), 'src/ importing deploy/ is reported', { rules });
 });
 
+t.test('src/shared/ imports nothing outside itself, and the page and the edge signer may import it', async (t) => {
+  const eslint = new ESLint({ cwd: root });
+  const restricted = async (filePath: string, ...imports: string[]) => {
+    const code = imports.map((from, index) => `export * as m${index} from '${from}';`).join('\n');
+    const [result] = await eslint.lintText(`${code}\n`, { filePath: `${root}${filePath}` });
+    return result!.messages.filter((message) => message.ruleId === 'no-restricted-imports').length;
+  };
+  t.equal(await restricted('src/shared/stream-files.ts', 'node:path', '@sinclair/typebox', '../video-storage.ts'), 3, 'no node:, no package, no other src/');
+  t.equal(await restricted('src/shared/stream-files.ts', './video-status.ts'), 0, 'its own folder');
+  t.equal(await restricted('edge/object-key.ts', '../src/shared/cloudfront-signing.ts'), 0, 'edge/');
+  t.equal(await restricted('edge/object-key.ts', '../src/video-storage.ts'), 1, 'but nothing else of src/ at the edge');
+  t.equal(await restricted('routes/web/page/format.ts', '../../../src/shared/video-status.ts'), 0, 'the page');
+});
+
 t.test('prettier rejects a line that is not formatted', async (t) => {
   const filepath = `${root}src/format-plant.ts`;
   const options = { ...(await prettier.resolveConfig(filepath)), filepath };

@@ -7,7 +7,8 @@
  * trigger, it runs the edge handler with a real origin-request event for `*.m3u8` and serves
  * everything else from the S3 stand-in with Range support and the CORS headers of the
  * distribution's policy (PLAYER_CORS_POLICY, as template.yaml sets it). It shares no code with
- * the app: it checks what the app's signer made. The key a granted path names is decoded once and
+ * the app's signer, only CloudFront's parameter and cookie names (src/shared/cloudfront-signing.ts):
+ * it checks what the app's signer made. The key a granted path names is decoded once and
  * must stay inside the signed video folder, by the same rule the edge signer and the S3 stand-in
  * use (edge/object-key.ts).
  */
@@ -17,6 +18,7 @@ import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, 
 import { join } from 'node:path';
 import { loadOrCreateKeyFile } from './key-file.ts';
 import { playbackKeyOfPath, resourcePathOf } from '../../edge/object-key.ts';
+import { isSigningPair, queryPairName, signedCookieName, type SigningParameter } from '../../src/shared/cloudfront-signing.ts';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';
@@ -52,8 +54,6 @@ export async function loadCloudFrontKeyPair(dir: string): Promise<CloudFrontKeyP
 
 // ---------------------------------------------------------------------------------------------
 // Signature verification, as CloudFront does it.
-
-const URL_SIGNING_PARAMETERS = new Set(['Expires', 'Policy', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm']);
 
 export type Denial = { code: 'MissingKey' | 'InvalidKey' | 'AccessDenied'; message: string; reason: string };
 /** Access granted, with the Resource of the policy that granted it (undefined: the policy names none). */
@@ -135,15 +135,14 @@ interface PolicyStatement {
  */
 export function verifyViewerRequest(request: ViewerRequest, trustedKeys: ReadonlyMap<string, KeyObject>, nowSeconds: number): Denial | Grant {
   const pairs = request.query === '' ? [] : request.query.split('&');
-  const nameOf = (pair: string) => (pair.includes('=') ? pair.slice(0, pair.indexOf('=')) : pair);
-  const signedUrl = pairs.some((pair) => URL_SIGNING_PARAMETERS.has(nameOf(pair)));
+  const signedUrl = pairs.some(isSigningPair);
   // The URL the policy's Resource is compared with: the viewer's URL less the signing parameters.
-  const unsignedQuery = pairs.filter((pair) => !URL_SIGNING_PARAMETERS.has(nameOf(pair))).join('&');
+  const unsignedQuery = pairs.filter((pair) => !isSigningPair(pair)).join('&');
   const url = `${request.origin}${request.path}${unsignedQuery ? `?${unsignedQuery}` : ''}`;
 
-  const get = (name: string): string | undefined => {
-    if (!signedUrl) return request.cookies[`CloudFront-${name}`];
-    const pair = pairs.find((candidate) => nameOf(candidate) === name);
+  const get = (name: SigningParameter): string | undefined => {
+    if (!signedUrl) return request.cookies[signedCookieName(name)];
+    const pair = pairs.find((candidate) => queryPairName(candidate) === name);
     return pair === undefined ? undefined : decodeComponent(pair.slice(name.length + 1));
   };
   const keyPairId = get('Key-Pair-Id');

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { loadOnce } from '../../src/shared/load-once.ts';
 import { authConfigOf, type WebSettings } from './settings.ts';
 
 export interface WebRoutesOptions {
@@ -80,8 +81,8 @@ async function listAssets(dir: string): Promise<Map<string, () => Promise<Asset>
   const read = (file: string) => (present.has(file) ? readFile(path.join(dir, file)) : undefined);
   const assets = new Map<string, () => Promise<Asset>>();
   for (const name of [...present].filter((file) => !/\.(br|gz)$/.test(file))) {
-    let loading: Promise<Asset> | undefined;
-    const load = async (): Promise<Asset> => {
+    // A failed read (the file vanished) is tried again at the next request.
+    const asset = loadOnce(async (): Promise<Asset> => {
       const [body, br, gzip] = await Promise.all([read(name)!, read(`${name}.br`), read(`${name}.gz`)]);
       return {
         body,
@@ -90,16 +91,8 @@ async function listAssets(dir: string): Promise<Map<string, () => Promise<Asset>
         type: TYPES[path.extname(name)] ?? 'application/octet-stream',
         etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
       };
-    };
-    assets.set(
-      name,
-      () =>
-        (loading ??= load().catch((error: unknown) => {
-          // A failed read (the file vanished) is tried again at the next request.
-          loading = undefined;
-          throw error;
-        })),
-    );
+    });
+    assets.set(name, asset);
   }
   return assets;
 }

@@ -4,6 +4,7 @@
  * S3 keeps the parts, so a client that crashed or reloaded asks which parts are stored and goes on.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { PART_URLS_PER_BATCH } from '../shared/upload-limits.ts';
 import { VideoId } from './video.ts';
 
 /** S3's rules for multipart uploads (Amazon S3 multipart upload limits). */
@@ -14,9 +15,6 @@ export const S3_MULTIPART = {
   /** The largest object S3 stores. */
   maxObjectBytes: 5 * 1024 ** 4,
 } as const;
-
-/** How many part URLs one answer carries at most (POST /uploads and POST .../parts). */
-export const PART_URLS_PER_BATCH = 100;
 
 export const CreateUploadRequest = Type.Object(
   {

@@ -44,6 +44,7 @@ import type { SourceInspector } from './source-inspector.ts';
 import type { TranscodeJobRequest, TranscodeJobSubmission, Transcoder } from './transcoder.ts';
 import type { MediaConvertJobDetail } from '../schemas/events.ts';
 import { jobStatusOfDetail } from './mediaconvert-updates.ts';
+import { MASTER_PLAYLIST } from '../shared/stream-files.ts';
 import { JobRefusedError } from '../errors.ts';
 
 export interface MediaConvertTranscoderOptions {
@@ -67,7 +68,7 @@ export interface JobSettingsInput {
 }
 
 /** Base name of the multivariant playlist: MediaConvert appends `.m3u8`. */
-export const MASTER_BASENAME = 'master';
+export const MASTER_BASENAME = MASTER_PLAYLIST.replace(/\.m3u8$/, '');
 
 /** The HLS group id of alternate audio renditions (the local worker's master uses the same). */
 export const AUDIO_GROUP_ID = 'audio';

@@ -13,7 +13,6 @@ import {
   generatedResponseSize,
   handler,
   rewritePlaylist,
-  signingQueryOf,
 } from '../../edge/manifest-signer.ts';
 import { FIXTURE_VIDEO_ID, loadEventFixture } from '../helpers/fixtures.ts';
 import { mediaPlaylist } from '../helpers/playlists.ts';
@@ -21,16 +20,6 @@ import { mediaPlaylist } from '../helpers/playlists.ts';
 const HOST = 'd111111abcdef8.cloudfront.net';
 const Q = 'Policy=eyJQ~_-&Signature=c2ln~bmF-0dXJl_&Key-Pair-Id=K2JCJMDEHXQW5F';
 const options = { query: Q, sameHosts: [HOST] };
-
-t.test('keeps only the signing parameters of the viewer query, byte for byte and in order', async (t) => {
-  t.equal(
-    signingQueryOf('utm=1&Policy=a%7E_&x=&Signature=b~-&Key-Pair-Id=K1&Hash-Algorithm=SHA256'),
-    'Policy=a%7E_&Signature=b~-&Key-Pair-Id=K1&Hash-Algorithm=SHA256',
-  );
-  t.equal(signingQueryOf('Expires=1767225600&Signature=s&Key-Pair-Id=K'), 'Expires=1767225600&Signature=s&Key-Pair-Id=K', 'canned too');
-  t.equal(signingQueryOf(''), '');
-  t.equal(signingQueryOf('PolicyX=1&policy=2'), '', 'names are exact and case-sensitive');
-});
 
 t.test('signs every URI of a master playlist and keeps every other byte', async (t) => {
   const master = [

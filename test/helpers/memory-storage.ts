@@ -45,7 +45,7 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
   const uploads = new Map<string, MultipartUpload>();
   let uploadsMade = 0;
   const signed = (key: string, query: Record<string, string | number>) =>
-    `https://s3.test/${key}?${new URLSearchParams(Object.entries(query).map(([name, value]) => [name, String(value)]))}&X-Amz-Signature=test`;
+    `https://s3.test/${key}?${new URLSearchParams(Object.entries(query).map(([name, value]): [string, string] => [name, String(value)]))}&X-Amz-Signature=test`;
   const videoFolders = (videoId: string) => [`${UPLOADS_PREFIX}${videoId}/`, `${STREAMS_PREFIX}${videoId}/`];
   function upload(videoId: string, uploadId: string): MultipartUpload {
     const found = uploads.get(uploadId);

@@ -1,5 +1,6 @@
 /** HLS playlist text without encoding anything: long ladders for size and reach tests. */
 import { SEGMENT_SECONDS } from '../../src/ladder.ts';
+import { MASTER_PLAYLIST } from '../../src/shared/stream-files.ts';
 
 export const segmentName = (index: number) => `segment_${String(index).padStart(5, '0')}.ts`;
 
@@ -37,7 +38,7 @@ export function ladderPlaylists(seconds: number, segmentSeconds = SEGMENT_SECOND
     master.push(`#EXT-X-STREAM-INF:BANDWIDTH=${rung.bandwidth},RESOLUTION=${rung.resolution},CODECS="${rung.codecs}"`, `${rung.name}/index.m3u8`);
   }
   return {
-    master: { key: 'master.m3u8', text: `${master.join('\n')}\n` },
+    master: { key: MASTER_PLAYLIST, text: `${master.join('\n')}\n` },
     media: rungs.map((rung) => ({
       key: `${rung.name}/index.m3u8`,
       text: mediaPlaylist(count, segmentSeconds),

@@ -20,9 +20,9 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { frameRateValue, type FrameRate } from '../../../src/ladder.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 import { measureBandwidth } from '../../../src/transcoder/transcode-plan.ts';
+import { MASTER_PLAYLIST } from '../../../src/shared/stream-files.ts';
 import { AAC_LC_CODEC, codecsOf } from './ffmpeg-ladder.ts';
 
-export const MASTER_PLAYLIST = 'master.m3u8';
 const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 const UPLOAD_ATTEMPTS = 4;
 /** The version ffmpeg 5.1 writes in media playlists with independent segments; the master matches. */

@@ -30,6 +30,7 @@ import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
 import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
+import { loadOnce } from '../../../src/shared/load-once.ts';
 import { redactSecrets } from '../../../src/redact.ts';
 import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
 import { probeAsMediaConvert } from './probe.ts';
@@ -157,7 +158,6 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
   /** Running jobs being canceled: their abort ends in CANCELED, not in a resumable stop. */
   const canceling = new Set<string>();
   const idleWaiters: Array<() => void> = [];
-  let loaded: Promise<void> | undefined;
   let started = false;
   let stopping = false;
   // Submits run one at a time so two submits with one token cannot both create a job.
@@ -173,27 +173,25 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     await rename(temp, recordPath(record.jobId));
   }
 
-  function load(): Promise<void> {
-    loaded ??= (async () => {
-      await mkdir(jobsDir, { recursive: true });
-      for (const name of await readdir(jobsDir)) {
-        if (name.endsWith('.tmp')) {
-          // The leftover of a save a crash interrupted: the record it was replacing is intact.
-          await rm(path.join(jobsDir, name), { force: true });
-          continue;
-        }
-        if (!name.endsWith('.json')) continue;
-        try {
-          const record = JSON.parse(await readFile(path.join(jobsDir, name), 'utf8')) as JobRecord;
-          records.set(record.jobId, record);
-          jobIdByToken.set(record.request.clientRequestToken, record.jobId);
-        } catch (error) {
-          logger.warn({ file: name, err: error }, 'Skipping an unreadable transcode job record');
-        }
+  // A load that fails (a disk error) is tried again by the next call, not kept for good.
+  const load = loadOnce(async () => {
+    await mkdir(jobsDir, { recursive: true });
+    for (const name of await readdir(jobsDir)) {
+      if (name.endsWith('.tmp')) {
+        // The leftover of a save a crash interrupted: the record it was replacing is intact.
+        await rm(path.join(jobsDir, name), { force: true });
+        continue;
       }
-    })();
-    return loaded;
-  }
+      if (!name.endsWith('.json')) continue;
+      try {
+        const record = JSON.parse(await readFile(path.join(jobsDir, name), 'utf8')) as JobRecord;
+        records.set(record.jobId, record);
+        jobIdByToken.set(record.request.clientRequestToken, record.jobId);
+      } catch (error) {
+        logger.warn({ file: name, err: error }, 'Skipping an unreadable transcode job record');
+      }
+    }
+  });
 
   // --- events ---------------------------------------------------------------------------------
 

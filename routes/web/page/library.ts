@@ -7,6 +7,7 @@ import { ApiError, type Api, type Video } from './api.ts';
 import type { Grants } from './grants.ts';
 import { formatDuration } from './format.ts';
 import { POSTER_FILE, siblingUrl } from './signed-url.ts';
+import { canBeWatched } from '../../../src/shared/video-status.ts';
 
 const POLL_MS = 1500;
 const REFRESH_MS = 30_000;
@@ -156,7 +157,7 @@ export function createLibrary(options: LibraryOptions) {
     note.hidden = !video.warnings?.length;
 
     const actions = card.querySelector('.actions')!;
-    const watchable = video.status === 'ready' || (own && video.status === 'processing' && video.playable === true);
+    const watchable = canBeWatched(video) && (video.status === 'ready' || own);
     const wanted = `${video.status}:${own}:${watchable}`;
     if (actions.getAttribute('data-state') !== wanted) {
       actions.setAttribute('data-state', wanted);

@@ -10,6 +10,7 @@ import Uppy, { type Body, type Meta, type UppyFile } from '@uppy/core';
 import AwsS3 from '@uppy/aws-s3';
 import { ApiError, type Api, type PartUploadUrl } from './api.ts';
 import { UploadError, type RunningUpload } from './upload.ts';
+import { PART_URLS_PER_BATCH } from '../../../src/shared/upload-limits.ts';
 
 /** Parts in flight at once: enough to fill a fast uplink, few enough for HTTP/1.1's six connections per host. */
 export const PART_CONCURRENCY = 4;
@@ -23,9 +24,6 @@ export const RETRY_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_00
 
 /** A part URL this close to its expiry is signed again rather than used (a part takes a while to send). */
 const URL_EXPIRY_MARGIN_MS = 60_000;
-
-/** How many part URLs POST /uploads/{videoId}/parts signs at once (the API's batch limit). */
-const PART_URLS_PER_BATCH = 100;
 
 export interface PartsPlan {
   videoId: string;

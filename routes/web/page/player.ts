@@ -20,6 +20,7 @@ import { ApiError, type Api, type Video } from './api.ts';
 import type { Grants, HeldGrant } from './grants.ts';
 import { formatBitrate } from './format.ts';
 import { refreshDelayMs, withGrantQuery } from './signed-url.ts';
+import { canBeWatched } from '../../../src/shared/video-status.ts';
 
 /** Built beside the page bundle by deploy/web-build.ts (hls.js's transmuxer off the main thread). */
 declare const HLS_WORKER_PATH: string;
@@ -61,8 +62,6 @@ interface Resume {
   /** The rendition the viewer pinned; undefined for automatic. */
   quality?: string;
 }
-
-const canWatch = (video: Video) => video.status === 'ready' || (video.status === 'processing' && video.playable === true);
 
 function describe(data: ErrorData): string {
   const status = data.response?.code;
@@ -300,7 +299,7 @@ export function createPlayer(options: PlayerOptions) {
       elements.notes.textContent = (video.warnings ?? []).map((warning) => `Note: ${warning.message}`).join(' ');
       elements.notes.hidden = !video.warnings?.length;
       elements.remove.hidden = video.ownerId !== options.viewerId;
-      if (!canWatch(video)) {
+      if (!canBeWatched(video)) {
         setProblem(
           video.status === 'failed'
             ? `This video could not be converted: ${video.error?.message ?? 'no reason given'}`

@@ -5,20 +5,14 @@
  * policy. So the same signing query serves the master playlist, the renditions, the segments and
  * the poster, and a fresh grant's query can replace an old one on any of them.
  */
-
-/** The query parameters of a CloudFront signature (signed URL form). */
-export const SIGNING_PARAMETERS = ['Policy', 'Expires', 'Signature', 'Key-Pair-Id', 'Hash-Algorithm'] as const;
+import { isSigningPair, signingQueryOf } from '../../../src/shared/cloudfront-signing.ts';
 
 /** The poster's file name beside the master playlist (MediaConvert's frame capture naming). */
 export { POSTER_FILE } from '../../../src/ladder.ts';
 
 /** The raw signing query of a URL (`Policy=…&Signature=…&Key-Pair-Id=…`), byte for byte. */
-export function signingQueryOf(url: string): string {
-  const query = new URL(url).search.slice(1);
-  return query
-    .split('&')
-    .filter((pair) => (SIGNING_PARAMETERS as readonly string[]).includes(pair.split('=')[0] ?? ''))
-    .join('&');
+export function signingQueryOfUrl(url: string): string {
+  return signingQueryOf(new URL(url).search.slice(1));
 }
 
 /** The folder every object of the grant lives in: the manifest URL up to its last slash, no query. */
@@ -39,10 +33,8 @@ export function withGrantQuery(url: string, manifestUrl: string): string {
   const queryAt = withoutHash.indexOf('?');
   const base = queryAt === -1 ? withoutHash : withoutHash.slice(0, queryAt);
   if (!base.startsWith(prefix)) return url;
-  const others = (queryAt === -1 ? '' : withoutHash.slice(queryAt + 1))
-    .split('&')
-    .filter((pair) => pair !== '' && !(SIGNING_PARAMETERS as readonly string[]).includes(pair.split('=')[0] ?? ''));
-  const query = [...others, signingQueryOf(manifestUrl)].filter(Boolean).join('&');
+  const others = (queryAt === -1 ? '' : withoutHash.slice(queryAt + 1)).split('&').filter((pair) => pair !== '' && !isSigningPair(pair));
+  const query = [...others, signingQueryOfUrl(manifestUrl)].filter(Boolean).join('&');
   return query ? `${base}?${query}` : base;
 }
 

@@ -2,7 +2,7 @@
  * The multipart upload the page has not finished, remembered per signed-in user in localStorage,
  * so that after a reload (or a crash, or a closed tab) the page offers to resume it: the user
  * picks the same file again (a page may not keep a file across reloads) and only the parts storage
- * does not hold yet are sent. DOM-free apart from the Storage interface; tested in Node.
+ * does not hold yet are sent. DOM-free (localStorage is handed in, as a KeyValueStorage); tested in Node.
  */
 
 export interface UnfinishedUpload {
@@ -16,7 +16,14 @@ export interface UnfinishedUpload {
 
 const keyOf = (viewerId: string) => `vod:unfinished-upload:${viewerId}`;
 
-export function createUnfinishedUploads(storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>, viewerId: string) {
+/** What it uses of the browser's Storage (localStorage), spelled out so that Node's tests need no DOM types. */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export function createUnfinishedUploads(storage: KeyValueStorage, viewerId: string) {
   const key = keyOf(viewerId);
   return {
     get(): UnfinishedUpload | undefined {

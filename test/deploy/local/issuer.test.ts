@@ -26,7 +26,7 @@ function authorizeParams(overrides: Record<string, string | undefined> = {}, cod
     code_challenge_method: 'S256',
     ...overrides,
   };
-  return new URLSearchParams(Object.entries(params).flatMap(([name, value]) => (value === undefined ? [] : [[name, value]])));
+  return new URLSearchParams(Object.entries(params).flatMap(([name, value]): Array<[string, string]> => (value === undefined ? [] : [[name, value]])));
 }
 
 const post = (url: string, form: URLSearchParams) =>

@@ -1,6 +1,6 @@
 /** The page's plain functions (no DOM): signed URLs of a playback grant, and formatting. */
 import t from 'tap';
-import { grantPrefixOf, refreshDelayMs, siblingUrl, signingQueryOf, withGrantQuery } from '../../../routes/web/page/signed-url.ts';
+import { grantPrefixOf, refreshDelayMs, siblingUrl, signingQueryOfUrl, withGrantQuery } from '../../../routes/web/page/signed-url.ts';
 import {
   contentTypeOf,
   formatBitrate,
@@ -22,8 +22,8 @@ const oldManifest = `${cdn}/video-streams/${id}/master.m3u8?${oldQuery}`;
 const newManifest = `${cdn}/video-streams/${id}/master.m3u8?${newQuery}`;
 
 t.test('the signing query of a grant, copied verbatim', async (t) => {
-  t.equal(signingQueryOf(oldManifest), oldQuery);
-  t.equal(signingQueryOf(`${cdn}/a.m3u8?x=1&Expires=5&Signature=s&Key-Pair-Id=K&y=2`), 'Expires=5&Signature=s&Key-Pair-Id=K');
+  t.equal(signingQueryOfUrl(oldManifest), oldQuery);
+  t.equal(signingQueryOfUrl(`${cdn}/a.m3u8?x=1&Expires=5&Signature=s&Key-Pair-Id=K&y=2`), 'Expires=5&Signature=s&Key-Pair-Id=K');
   t.equal(grantPrefixOf(oldManifest), `${cdn}/video-streams/${id}/`);
 });
 

@@ -5,10 +5,16 @@
  * API model (botocore's service-2.json: every member, enum, minimum, maximum and pattern).
  */
 import t, { type Test } from 'tap';
-import { MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
+import { GetJobCommand, MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
 import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
 import type { SourceMedia, TranscodePlan } from '../../../src/schemas/transcode.ts';
-import { AUDIO_GROUP_ID, buildCreateJobInput, buildJobSettings, createMediaConvertTranscoder } from '../../../src/transcoder/mediaconvert-transcoder.ts';
+import {
+  AUDIO_GROUP_ID,
+  buildCreateJobInput,
+  buildJobSettings,
+  createMediaConvertTranscoder,
+  jobDetailOfJob,
+} from '../../../src/transcoder/mediaconvert-transcoder.ts';
 import { planTranscode } from '../../../src/transcoder/transcode-plan.ts';
 import { JobRefusedError, SourceRejectedError } from '../../../src/errors.ts';
 import { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
@@ -364,7 +370,7 @@ async function scriptedMediaConvert(t: Test, answers: Array<{ status: number; ty
   };
 }
 
-t.test('getJob gives a finished job in the shape of its state-change event, from GetJob as MediaConvert answers it', async (t) => {
+t.test('getJob gives a finished job as the update it ended with, read from GetJob as MediaConvert answers it', async (t) => {
   // The job as CreateJob sent it (captured on the wire), then as GetJob reports it finished.
   const { client, requests: created } = await startFakeMediaConvert(t);
   await createMediaConvertTranscoder({
@@ -388,9 +394,19 @@ t.test('getJob gives a finished job in the shape of its state-change event, from
     outputGroupDetails: [{ outputDetails: [{ durationInMs: 10010, videoDetails: { widthInPx: 1920, heightInPx: 1080 } }, { durationInMs: 10010 }] }],
   };
   t.same(validateOperationOutput(model, 'GetJob', fromWire(model, 'GetJobResponse', { job: wireJob })), [], 'the scripted answer fits the API model');
-  const { transcoder, requests } = await scriptedMediaConvert(t, [{ status: 200, body: { job: wireJob } }]);
-  const detail = await transcoder.getJob(JOB_ID);
+  const {
+    transcoder,
+    client: scripted,
+    requests,
+  } = await scriptedMediaConvert(t, [
+    { status: 200, body: { job: wireJob } },
+    { status: 200, body: { job: wireJob } },
+  ]);
+  // The reconciler hears the job's end in the domain's words, read from the event-shaped detail.
+  t.same(await transcoder.getJob(JOB_ID), { finished: true, update: { type: 'complete', videoId: VIDEO_ID, jobId: JOB_ID, durationSeconds: 10.01 } });
   t.equal(requests[0]?.url, `/2017-08-29/jobs/${JOB_ID}`);
+  const { Job: job } = await scripted.send(new GetJobCommand({ Id: JOB_ID }));
+  const detail = jobDetailOfJob(job!);
   t.match(detail, {
     jobId: JOB_ID,
     status: 'COMPLETE',
@@ -404,7 +420,7 @@ t.test('getJob gives a finished job in the shape of its state-change event, from
       },
     ],
   });
-  t.ok(Value.Check(MediaConvertJobDetail, detail), 'a valid job-state-change detail, as the handler validates events');
+  t.ok(Value.Check(MediaConvertJobDetail, detail), 'a valid job-state-change detail, as the event handler validates events');
 });
 
 t.test('getJob: a job MediaConvert does not know is undefined; other errors are thrown', async (t) => {
