@@ -35,7 +35,8 @@ export async function createS3Client(config: Pick<Config, 'AWS_REGION' | 'S3_END
     region: config.AWS_REGION,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {}),
     // Checksums only where S3 requires them: SDK >= 3.729 otherwise sends aws-chunked bodies and
-    // signs an empty-body CRC32 into presigned PUTs, which S3-compatible stores mishandle (FACTS.md).
+    // signs an empty-body CRC32 into presigned PUTs, which S3-compatible stores such as
+    // the local stand-in mishandle (test/deploy/local/s3-auth-proxy.test.ts shows the refusal).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -1,5 +1,5 @@
 /**
- * s3rver emits notifications close to S3's but not the same (FACTS.md): eventVersion 2.0, keys
+ * s3rver emits notifications close to S3's but not the same (s3rver 3.7): eventVersion 2.0, keys
  * not URL-encoded, `arn:aws:s3: : :bucket`. This turns one into what S3 itself sends, and applies
  * the bucket notification filter the SAM template declares (ObjectCreated under uploads/).
  */

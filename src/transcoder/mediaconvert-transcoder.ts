@@ -22,7 +22,7 @@
  *   video-streams/{videoId}/poster.0000000.jpg  the first frame (POSTER_FILE, as locally)
  * The service names renditions from the master playlist's RESOLUTION, never from paths.
  *
- * Fast start (issue 6) is the local worker's: MediaConvert reports outputs only in its COMPLETE
+ * Fast start is the local worker's: MediaConvert reports outputs only in its COMPLETE
  * event, so in AWS a video becomes `playable` when it becomes ready.
  */
 import {
@@ -265,7 +265,7 @@ export function buildJobSettings(input: JobSettingsInput): JobSettings {
             ManifestDurationFormat: 'FLOATING_POINT',
             CodecSpecification: 'RFC_4281',
             OutputSelection: 'MANIFESTS_AND_SEGMENTS',
-            // One folder per rendition, as DESIGN.md's storage layout asks.
+            // One folder per rendition: the storage layout both transcoders write (README: "Storage layout").
             DirectoryStructure: 'SUBDIRECTORY_PER_STREAM',
           },
         },

@@ -641,7 +641,7 @@ t.test('the HTTP API: JWT on every route but the public ones', async (t) => {
   t.same(
     publicRoutes.sort(),
     ['GET /', 'GET /assets/{proxy+}', 'GET /config.json', 'GET /docs', 'GET /docs/{proxy+}', 'GET /health', 'GET /openapi.json'],
-    'DESIGN.md: health, openapi.json, docs, the web page (with its assets and sign-in config)',
+    'public: health, openapi.json, docs, the web page (with its assets and sign-in config)',
   );
   const defaultRoute = events.filter((event) => event.Properties.Path === undefined);
   t.equal(defaultRoute.length, 1, '$default takes everything else');

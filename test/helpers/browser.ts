@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-/** Headless Chromium as it runs on these machines (FACTS.md), for playwright-core's `chromium.launch`. */
+/** Headless Chromium as Debian packages it (`chromium`, installed by .ci/run), for playwright-core's `chromium.launch`. */
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** No GPU, no sandbox in a container, no background traffic; playwright adds a fresh profile. */

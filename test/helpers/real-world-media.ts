@@ -1,5 +1,5 @@
 /**
- * Small generated files of every kind real uploads come in (issue 9): phone HDR (HLG, PQ, Dolby
+ * Small generated files of every kind real uploads come in: phone HDR (HLG, PQ, Dolby
  * Vision 8.4), camera bitrates, variable frame rate with dropped frames, anamorphic DVD and HDV,
  * interlaced fields (flagged, and flagged progressive), 5.1 and several audio tracks, SD sizes,
  * audio-only formats, and files that are not videos at all. Each is a few seconds of ffmpeg

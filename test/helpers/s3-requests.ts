@@ -119,7 +119,7 @@ export async function signRequest(input: {
   return signed.headers;
 }
 
-/** An SDK client of the S3 stand-in: its credentials, path-style, checksums only where S3 requires them (FACTS.md). */
+/** An SDK client of the S3 stand-in: its credentials, path-style, checksums only where S3 requires them (src/aws-clients.ts says why). */
 export function standInS3Client(endpoint: string, overrides: Partial<S3ClientConfig> = {}): S3Client {
   return new S3Client({
     region: 'us-east-1',

@@ -1,5 +1,5 @@
 /**
- * Deleting a video's objects never hides S3's refusals (issue 10, item 4). DeleteObjects answers
+ * Deleting a video's objects never hides S3's refusals. DeleteObjects answers
  * 200 even when it keeps some keys, listing them as <Error> entries; the storage adapter must
  * raise them. The S3 side is a small HTTP server speaking S3's XML, so the real SDK client
  * serializes the requests and parses the answers.

@@ -388,7 +388,7 @@ t.test('SDK clients with a wrong secret or an unknown access key are refused', a
 
 t.test('an SDK client that sends aws-chunked bodies is told clearly, and nothing is stored', async (t) => {
   // SDK defaults (checksums WHEN_SUPPORTED) frame streamed bodies with aws-chunked, which s3rver
-  // would store framing and all (FACTS.md); our clients set WHEN_REQUIRED.
+  // would store framing and all; our clients set WHEN_REQUIRED.
   const defaults = client({ requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' });
   const body = randomBytes(10_000);
   const error = await defaults
