@@ -129,5 +129,8 @@ t.test("sizes and the API bundle's cold init (import + ready)", async (t) => {
   t.comment(
     `API cold init, median of 3 fresh processes: import + ready ${median.importReadyMs.toFixed(0)} ms, ${median.sinceProcessStartMs.toFixed(0)} ms since process start`,
   );
-  t.ok(median.importReadyMs < 3000, 'well under the 10 s Lambda init limit even on a loaded machine');
+  // Lambda's hard limit on init, a contract; how fast init is belongs to the bench (`npm run bench
+  // -- --only cold-init`, a ratio to a baseline of the same run), not to a timed test on a machine
+  // whose load this test does not control.
+  t.ok(median.importReadyMs < 10_000, 'within the 10 s Lambda init limit');
 });
