@@ -85,7 +85,7 @@ export default tseslint.config(
   },
   {
     // It requires the compilers lazily, on purpose (see its comment): require() is typed any.
-    files: ['src/schema-compilers.ts'],
+    files: ['src/app/schema-compilers.ts'],
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
@@ -155,7 +155,7 @@ export default tseslint.config(
     },
   },
   {
-    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts and src/shared/.
+    // The browser page is bundled on its own: the project's own code it takes is src/domain/ladder.ts and src/shared/.
     files: ['routes/web/page/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -163,8 +163,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(?!\\.\\./)(?!(src/ladder\\.ts|src/shared/[\\w-]+\\.ts)$)',
-              message: 'the page imports only its own folder, src/ladder.ts and src/shared/ (README, Layout).',
+              regex: '^(\\.\\./)+(?!\\.\\./)(?!(src/domain/ladder\\.ts|src/shared/[\\w-]+\\.ts)$)',
+              message: 'the page imports only its own folder, src/domain/ladder.ts and src/shared/ (README, Layout).',
             },
           ],
         },

@@ -17,7 +17,7 @@ t.test('eslint rejects a floating promise and an import across a boundary', asyn
     '',
   ].join('\n');
   // A file of src/ the project knows (the type-aware rules need one), linted as this text instead.
-  const [result] = await eslint.lintText(code, { filePath: `${root}src/redact.ts` });
+  const [result] = await eslint.lintText(code, { filePath: `${root}src/shared/redact.ts` });
   const rules = result!.messages.map((message) => message.ruleId ?? message.message);
   t.ok(rules.includes('@typescript-eslint/no-floating-promises'), 'the floating promise is reported');
   t.ok(rules.includes('no-restricted-imports'), 'src/ importing deploy/ is reported', { rules });

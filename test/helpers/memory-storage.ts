@@ -9,12 +9,10 @@ import {
   MultipartCompletionRefusedError,
   MultipartUploadGoneError,
   ObjectsNotDeletedError,
-  sourceKey,
-  STREAMS_PREFIX,
-  UPLOADS_PREFIX,
   type StoredUploadPart,
   type VideoStorage,
-} from '../../src/video-storage.ts';
+} from '../../src/domain/ports/video-storage.ts';
+import { sourceKey, STREAMS_PREFIX, UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
 
 interface StoredObject {
   text: string;

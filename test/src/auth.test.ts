@@ -1,11 +1,11 @@
 /**
- * Bearer token verification (src/auth.ts) against the local issuer: the checks, and the cache of
+ * Bearer token verification (src/adapters/cognito/token-verifier.ts) against the local issuer: the checks, and the cache of
  * verified tokens that spares later requests the signature check.
  */
 import t from 'tap';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
-import { createTokenVerifier } from '../../src/auth.ts';
-import { UnauthenticatedError } from '../../src/errors.ts';
+import { createTokenVerifier } from '../../src/adapters/cognito/token-verifier.ts';
+import { UnauthenticatedError } from '../../src/domain/errors.ts';
 import { tempDir } from '../helpers/media.ts';
 
 const issuer = await startLocalIssuer({ dir: await tempDir(t, 'vod-auth-'), port: 0 });

@@ -1,12 +1,12 @@
 /**
- * The viewers' catalog read cache (src/catalog-read-cache.ts): identical reads share one catalog
+ * The viewers' catalog read cache (src/domain/catalog-read-cache.ts): identical reads share one catalog
  * request while in flight and for the TTL after; invalidation and failures are never served.
  * The catalog behind it is a counting stand-in; the API-level behaviour against the real stack
  * is in test/routes/catalog-cache.test.ts.
  */
 import t from 'tap';
-import { createCatalogReadCache, type CatalogReads } from '../../src/catalog-read-cache.ts';
-import type { VideoRecord } from '../../src/video-catalog.ts';
+import { createCatalogReadCache, type CatalogReads } from '../../src/domain/catalog-read-cache.ts';
+import type { VideoRecord } from '../../src/domain/ports/video-catalog.ts';
 
 function countingCatalog() {
   const calls: string[] = [];

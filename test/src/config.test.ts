@@ -1,6 +1,6 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
-import { loadConfig, ConfigError } from '../../src/config.ts';
+import { loadConfig, ConfigError } from '../../src/app/config.ts';
 import { S3_MULTIPART } from '../../src/schemas/upload.ts';
 import { MINIMAL_ENV } from '../helpers/config.ts';
 

@@ -1,14 +1,14 @@
 /**
- * Lazy schema compilation (src/schema-compilers.ts): nothing compiled at ready, every schema of the
+ * Lazy schema compilation (src/app/schema-compilers.ts): nothing compiled at ready, every schema of the
  * app compiles, and a route answers exactly as with Fastify's own eager compilers.
  */
 import t from 'tap';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import app, { buildServerOptions } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createServices } from '../../src/services.ts';
-import { createLazySchemaCompilers } from '../../src/schema-compilers.ts';
+import app, { buildServerOptions } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { createServices } from '../../src/app/services.ts';
+import { createLazySchemaCompilers } from '../../src/app/schema-compilers.ts';
 import { MINIMAL_ENV } from '../helpers/config.ts';
 
 t.test('the app compiles no schema at ready, and every one of them compiles', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * The storage adapter's multipart calls (src/video-storage.ts), sent by the real SDK client to the
+ * The storage adapter's multipart calls (src/adapters/s3/video-storage.ts), sent by the real SDK client to the
  * S3 stand-in: each request the adapter makes is checked against botocore's S3 model, part URLs
  * store their part only, and S3's refusals become the adapter's errors (never a silent success).
  */
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { startLocalS3 } from '../../deploy/local/s3-server.ts';
-import { createVideoStorage, MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../src/video-storage.ts';
+import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
+import { MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../src/domain/ports/video-storage.ts';
 import { loadServiceModel, validateOperationInput } from '../helpers/aws-model.ts';
 import { standInS3Client } from '../helpers/s3-requests.ts';
 

@@ -8,8 +8,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createAwsClients } from '../../../src/aws-clients.ts';
-import { createS3RangeReader, readIsoHeader, type RangeReader } from '../../../src/transcoder/iso-header.ts';
+import { createAwsClients } from '../../../src/app/aws-clients.ts';
+import { createS3RangeReader, readIsoHeader, type RangeReader } from '../../../src/adapters/mediaconvert/iso-header.ts';
 import { startTestStack } from '../../helpers/stack.ts';
 import { addDolbyVisionConfig, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../../helpers/media.ts';
 

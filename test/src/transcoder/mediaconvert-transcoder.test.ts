@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { GetJobCommand, MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
-import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
 import type { SourceMedia, TranscodePlan } from '../../../src/schemas/transcode.ts';
 import {
   AUDIO_GROUP_ID,
@@ -14,9 +14,9 @@ import {
   buildJobSettings,
   createMediaConvertTranscoder,
   jobDetailOfJob,
-} from '../../../src/transcoder/mediaconvert-transcoder.ts';
-import { planTranscode } from '../../../src/transcoder/transcode-plan.ts';
-import { JobRefusedError, SourceRejectedError } from '../../../src/errors.ts';
+} from '../../../src/adapters/mediaconvert/mediaconvert-transcoder.ts';
+import { planTranscode } from '../../../src/domain/transcode-plan.ts';
+import { JobRefusedError, SourceRejectedError } from '../../../src/domain/errors.ts';
 import { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,12 +1,12 @@
 /**
- * MediaConvert's reports in the domain's words (src/transcoder/mediaconvert-updates.ts): every
+ * MediaConvert's reports in the domain's words (src/adapters/mediaconvert/mediaconvert-updates.ts): every
  * AWS-documented job event, and GetJob's answers in the event's shape, as the reconciler sees them.
  */
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
 import type { MediaConvertJobDetail, MediaConvertJobStateChangeEvent } from '../../../src/schemas/events.ts';
 import { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
-import { jobStatusOfDetail, updateOfJobDetail } from '../../../src/transcoder/mediaconvert-updates.ts';
+import { jobStatusOfDetail, updateOfJobDetail } from '../../../src/adapters/mediaconvert/mediaconvert-updates.ts';
 import { FIXTURE_VIDEO_ID, loadEventFixture } from '../../helpers/fixtures.ts';
 
 const JOB = '1671477617078-2886ye';

@@ -2,9 +2,9 @@
  * The shared rules, on their own: what a probed source becomes, for both transcoders.
  */
 import t from 'tap';
-import { SourceRejectedError } from '../../../src/errors.ts';
+import { SourceRejectedError } from '../../../src/domain/errors.ts';
 import type { SourceAudio, SourceMedia, SourceVideo } from '../../../src/schemas/transcode.ts';
-import { displaySize, languageTag, measureBandwidth, planAudioTracks, planTranscode } from '../../../src/transcoder/transcode-plan.ts';
+import { displaySize, languageTag, measureBandwidth, planAudioTracks, planTranscode } from '../../../src/domain/transcode-plan.ts';
 
 /** A web-ready 1280x720 H.264 clip with stereo AAC, as Probe reports one. */
 const video: SourceVideo = {
