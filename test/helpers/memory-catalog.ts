@@ -1,6 +1,6 @@
 /**
  * An in-memory VideoCatalog with the DynamoDB adapter's semantics (src/adapters/dynamodb/video-catalog.ts), for
- * testing the domain on its own. test/src/video-catalog.test.ts runs one suite against both, so
+ * testing the domain on its own. test/src/adapters/dynamodb/video-catalog.test.ts runs one suite against both, so
  * this cannot drift from the adapter. Each method states the adapter's condition as a predicate
  * over the stored item; a refused condition answers false, as the adapter's
  * ConditionalCheckFailedException does.

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
-import { loadConfig, ConfigError } from '../../src/app/config.ts';
-import { S3_MULTIPART } from '../../src/schemas/upload.ts';
-import { MINIMAL_ENV } from '../helpers/config.ts';
+import { loadConfig, ConfigError } from '../../../src/app/config.ts';
+import { S3_MULTIPART } from '../../../src/schemas/upload.ts';
+import { MINIMAL_ENV } from '../../helpers/config.ts';
 
 const minimal = MINIMAL_ENV;
 

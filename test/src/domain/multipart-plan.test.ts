@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { listNumbers, partSize, planParts, sameEtag } from '../../src/domain/multipart-plan.ts';
-import { S3_MULTIPART } from '../../src/schemas/upload.ts';
+import { listNumbers, partSize, planParts, sameEtag } from '../../../src/domain/multipart-plan.ts';
+import { S3_MULTIPART } from '../../../src/schemas/upload.ts';
 
 const MiB = 1024 ** 2;
 

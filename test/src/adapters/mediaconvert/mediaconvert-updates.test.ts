@@ -4,10 +4,10 @@
  */
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
-import type { MediaConvertJobDetail, MediaConvertJobStateChangeEvent } from '../../../src/schemas/events.ts';
-import { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
-import { jobStatusOfDetail, updateOfJobDetail } from '../../../src/adapters/mediaconvert/mediaconvert-updates.ts';
-import { FIXTURE_VIDEO_ID, loadEventFixture } from '../../helpers/fixtures.ts';
+import type { MediaConvertJobDetail, MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
+import { TranscodeUpdate } from '../../../../src/schemas/transcode-update.ts';
+import { jobStatusOfDetail, updateOfJobDetail } from '../../../../src/adapters/mediaconvert/mediaconvert-updates.ts';
+import { FIXTURE_VIDEO_ID, loadEventFixture } from '../../../helpers/fixtures.ts';
 
 const JOB = '1671477617078-2886ye';
 const job = { videoId: FIXTURE_VIDEO_ID, jobId: JOB };

@@ -8,8 +8,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
-import { ObjectsNotDeletedError } from '../../src/domain/ports/video-storage.ts';
+import { createVideoStorage } from '../../../../src/adapters/s3/video-storage.ts';
+import { ObjectsNotDeletedError } from '../../../../src/domain/ports/video-storage.ts';
 
 const requests: string[] = [];
 const server = createServer((req, res) => {

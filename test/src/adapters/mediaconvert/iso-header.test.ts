@@ -8,10 +8,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createAwsClients } from '../../../src/app/aws-clients.ts';
-import { createS3RangeReader, readIsoHeader, type RangeReader } from '../../../src/adapters/mediaconvert/iso-header.ts';
-import { startTestStack } from '../../helpers/stack.ts';
-import { addDolbyVisionConfig, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../../helpers/media.ts';
+import { createAwsClients } from '../../../../src/app/aws-clients.ts';
+import { createS3RangeReader, readIsoHeader, type RangeReader } from '../../../../src/adapters/mediaconvert/iso-header.ts';
+import { startTestStack } from '../../../helpers/stack.ts';
+import { addDolbyVisionConfig, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../../../helpers/media.ts';
 
 const run = promisify(execFile);
 const stack = await startTestStack(t);
@@ -141,10 +141,10 @@ t.test('a missing object is an error, not a guess, so the event is retried', asy
 });
 
 t.test("the segments a packaged video would make are read from its sample table, as ffmpeg's HLS muxer cuts them", async (t) => {
-  const { runFfmpeg, buildPackageArgs } = await import('../../../deploy/local/transcoder/ffmpeg-ladder.ts');
-  const { planForFile } = await import('../../helpers/plans.ts');
+  const { runFfmpeg, buildPackageArgs } = await import('../../../../deploy/local/transcoder/ffmpeg-ladder.ts');
+  const { planForFile } = await import('../../../helpers/plans.ts');
   const dir = await tempDir(t);
-  const { makeSource } = await import('../../helpers/real-world-media.ts');
+  const { makeSource } = await import('../../../helpers/real-world-media.ts');
   const cases: Array<{ file: string; cuts: number[] }> = [
     // Keyframes every 3 s: cut at the first keyframe past each 4 s: 6, 9, 12, 18, then the end.
     { file: await makeClip({ seconds: 20, width: 640, height: 360, audio: true, keyframeSeconds: 3, videoBitrate: 600_000, dir }), cuts: [6, 3, 3, 6, 2] },

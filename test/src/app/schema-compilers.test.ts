@@ -5,11 +5,11 @@
 import t from 'tap';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import app, { buildServerOptions } from '../../src/app/app.ts';
-import { loadConfig } from '../../src/app/config.ts';
-import { createServices } from '../../src/app/services.ts';
-import { createLazySchemaCompilers } from '../../src/app/schema-compilers.ts';
-import { MINIMAL_ENV } from '../helpers/config.ts';
+import app, { buildServerOptions } from '../../../src/app/app.ts';
+import { loadConfig } from '../../../src/app/config.ts';
+import { createServices } from '../../../src/app/services.ts';
+import { createLazySchemaCompilers } from '../../../src/app/schema-compilers.ts';
+import { MINIMAL_ENV } from '../../helpers/config.ts';
 
 t.test('the app compiles no schema at ready, and every one of them compiles', async (t) => {
   const config = loadConfig({ ...MINIMAL_ENV, LOG_LEVEL: 'silent' });

@@ -2,25 +2,25 @@
  * The video domain on its own (src/domain/video-service.ts): the state machine of a video from its
  * upload to ready or failed, with duplicate, late and out-of-order events, visibility, playback,
  * delete and uploads in parts. The catalog is the in-memory one that keeps the DynamoDB adapter's
- * semantics (test/src/video-catalog.test.ts holds them equal), storage an in-memory bucket, the
+ * semantics (test/src/adapters/dynamodb/video-catalog.test.ts holds them equal), storage an in-memory bucket, the
  * transcoder a recorder, and time an injected clock: nothing sleeps and no server runs. The same
  * handlers on the real local stand-ins are test/events/handlers.test.ts and test/e2e/.
  */
 import t from 'tap';
-import { createVideoService, type Viewer } from '../../src/domain/video-service.ts';
-import type { VideoCatalog } from '../../src/domain/ports/video-catalog.ts';
-import type { Transcoder, TranscodeJobRequest } from '../../src/domain/ports/transcoder.ts';
-import type { SourceMedia } from '../../src/schemas/transcode.ts';
-import type { TranscodeUpdate } from '../../src/schemas/transcode-update.ts';
-import type { CreateUploadRequest } from '../../src/schemas/upload.ts';
-import { SINGLE_PUT_LIMIT_BYTES } from '../../src/schemas/upload.ts';
-import { JobRefusedError, SourceRejectedError } from '../../src/domain/errors.ts';
-import { masterPlaylistKey, sourceKey } from '../../src/domain/storage-layout.ts';
-import { MultipartCompletionRefusedError, ObjectsNotDeletedError } from '../../src/domain/ports/video-storage.ts';
-import { REDACTED } from '../../src/shared/redact.ts';
-import { createMemoryCatalog } from '../helpers/memory-catalog.ts';
-import { createMemoryStorage } from '../helpers/memory-storage.ts';
-import { webReadyClip } from '../helpers/sources.ts';
+import { createVideoService, type Viewer } from '../../../src/domain/video-service.ts';
+import type { VideoCatalog } from '../../../src/domain/ports/video-catalog.ts';
+import type { Transcoder, TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
+import type { SourceMedia } from '../../../src/schemas/transcode.ts';
+import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
+import type { CreateUploadRequest } from '../../../src/schemas/upload.ts';
+import { SINGLE_PUT_LIMIT_BYTES } from '../../../src/schemas/upload.ts';
+import { JobRefusedError, SourceRejectedError } from '../../../src/domain/errors.ts';
+import { masterPlaylistKey, sourceKey } from '../../../src/domain/storage-layout.ts';
+import { MultipartCompletionRefusedError, ObjectsNotDeletedError } from '../../../src/domain/ports/video-storage.ts';
+import { REDACTED } from '../../../src/shared/redact.ts';
+import { createMemoryCatalog } from '../../helpers/memory-catalog.ts';
+import { createMemoryStorage } from '../../helpers/memory-storage.ts';
+import { webReadyClip } from '../../helpers/sources.ts';
 
 const MiB = 1024 ** 2;
 const alice: Viewer = { userId: 'alice' };

@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { startLocalS3 } from '../../deploy/local/s3-server.ts';
-import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
-import { MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../src/domain/ports/video-storage.ts';
-import { loadServiceModel, validateOperationInput } from '../helpers/aws-model.ts';
-import { standInS3Client } from '../helpers/s3-requests.ts';
+import { startLocalS3 } from '../../../../deploy/local/s3-server.ts';
+import { createVideoStorage } from '../../../../src/adapters/s3/video-storage.ts';
+import { MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../../../src/domain/ports/video-storage.ts';
+import { loadServiceModel, validateOperationInput } from '../../../helpers/aws-model.ts';
+import { standInS3Client } from '../../../helpers/s3-requests.ts';
 
 const BUCKET = 'storage-multipart';
 const MiB = 1024 ** 2;

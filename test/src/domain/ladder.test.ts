@@ -9,7 +9,7 @@ import {
   stereoDownmix,
   toEven,
   videoBitrateFor,
-} from '../../src/domain/ladder.ts';
+} from '../../../src/domain/ladder.ts';
 
 const sizes = (source: { width: number; height: number }) => planRenditions(source).map((r) => `${r.name} ${r.width}x${r.height}`);
 

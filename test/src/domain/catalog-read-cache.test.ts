@@ -5,8 +5,8 @@
  * is in test/routes/catalog-cache.test.ts.
  */
 import t from 'tap';
-import { createCatalogReadCache, type CatalogReads } from '../../src/domain/catalog-read-cache.ts';
-import type { VideoRecord } from '../../src/domain/ports/video-catalog.ts';
+import { createCatalogReadCache, type CatalogReads } from '../../../src/domain/catalog-read-cache.ts';
+import type { VideoRecord } from '../../../src/domain/ports/video-catalog.ts';
 
 function countingCatalog() {
   const calls: string[] = [];

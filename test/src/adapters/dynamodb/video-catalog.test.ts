@@ -8,11 +8,11 @@ import t, { type Test } from 'tap';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../../src/app/aws-clients.ts';
-import { createVideoCatalog, VIDEO_TABLE_KEYS } from '../../src/adapters/dynamodb/video-catalog.ts';
-import { type NewVideo, type VideoCatalog, type VideoRecord } from '../../src/domain/ports/video-catalog.ts';
-import type { Rendition } from '../../src/schemas/video.ts';
-import { createMemoryCatalog, MAX_WARNINGS } from '../helpers/memory-catalog.ts';
+import { createDynamoDbClient } from '../../../../src/app/aws-clients.ts';
+import { createVideoCatalog, VIDEO_TABLE_KEYS } from '../../../../src/adapters/dynamodb/video-catalog.ts';
+import { type NewVideo, type VideoCatalog, type VideoRecord } from '../../../../src/domain/ports/video-catalog.ts';
+import type { Rendition } from '../../../../src/schemas/video.ts';
+import { createMemoryCatalog, MAX_WARNINGS } from '../../../helpers/memory-catalog.ts';
 
 const REGION = 'us-east-1';
 // dynalite checks no signature, but the SDK will not send a request without credentials.

@@ -3,10 +3,10 @@
  * verified tokens that spares later requests the signature check.
  */
 import t from 'tap';
-import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
-import { createTokenVerifier } from '../../src/adapters/cognito/token-verifier.ts';
-import { UnauthenticatedError } from '../../src/domain/errors.ts';
-import { tempDir } from '../helpers/media.ts';
+import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../../../deploy/local/issuer.ts';
+import { createTokenVerifier } from '../../../../src/adapters/cognito/token-verifier.ts';
+import { UnauthenticatedError } from '../../../../src/domain/errors.ts';
+import { tempDir } from '../../../helpers/media.ts';
 
 const issuer = await startLocalIssuer({ dir: await tempDir(t, 'vod-auth-'), port: 0 });
 t.teardown(() => issuer.close());

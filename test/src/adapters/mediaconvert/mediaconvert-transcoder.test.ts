@@ -6,26 +6,26 @@
  */
 import t, { type Test } from 'tap';
 import { GetJobCommand, MediaConvertClient, type Output } from '@aws-sdk/client-mediaconvert';
-import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
-import type { SourceMedia, TranscodePlan } from '../../../src/schemas/transcode.ts';
+import { AUDIO_BITRATE, POSTER_FILE, SEGMENT_SECONDS } from '../../../../src/domain/ladder.ts';
+import type { SourceMedia, TranscodePlan } from '../../../../src/schemas/transcode.ts';
 import {
   AUDIO_GROUP_ID,
   buildCreateJobInput,
   buildJobSettings,
   createMediaConvertTranscoder,
   jobDetailOfJob,
-} from '../../../src/adapters/mediaconvert/mediaconvert-transcoder.ts';
-import { planTranscode } from '../../../src/domain/transcode-plan.ts';
-import { JobRefusedError, SourceRejectedError } from '../../../src/domain/errors.ts';
-import { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
+} from '../../../../src/adapters/mediaconvert/mediaconvert-transcoder.ts';
+import { planTranscode } from '../../../../src/domain/transcode-plan.ts';
+import { JobRefusedError, SourceRejectedError } from '../../../../src/domain/errors.ts';
+import { MediaConvertJobDetail } from '../../../../src/schemas/events.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Value } from '@sinclair/typebox/value';
-import { inspectFile } from '../../helpers/plans.ts';
-import { FAKE_JOB_ID as JOB_ID, startFakeMediaConvert as startFakeMediaConvertServer } from '../../helpers/fake-mediaconvert.ts';
-import { fromWire, loadServiceModel, validateOperationInput, validateOperationOutput } from '../../helpers/aws-model.ts';
-import { tempDir } from '../../helpers/media.ts';
-import { makeSource, type SourceKind } from '../../helpers/real-world-media.ts';
+import { inspectFile } from '../../../helpers/plans.ts';
+import { FAKE_JOB_ID as JOB_ID, startFakeMediaConvert as startFakeMediaConvertServer } from '../../../helpers/fake-mediaconvert.ts';
+import { fromWire, loadServiceModel, validateOperationInput, validateOperationOutput } from '../../../helpers/aws-model.ts';
+import { tempDir } from '../../../helpers/media.ts';
+import { makeSource, type SourceKind } from '../../../helpers/real-world-media.ts';
 
 const VIDEO_ID = '01J9Z8Q4V6X7Y8Z9A0B1C2D3E4';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/MediaConvertRole';
