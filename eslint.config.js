@@ -1,15 +1,86 @@
 // ESLint flat config: typescript-eslint's type-checked recommendations over all of the
-// TypeScript, the import boundaries that hold today (README, Layout), and eslint-config-prettier
-// last so that no rule argues with the formatter (layout is Prettier's: `npm run format:check`).
+// TypeScript, the import boundaries each folder's README states (checked on resolved paths), and
+// eslint-config-prettier last so that no rule argues with the formatter (layout is Prettier's:
+// `npm run format:check`).
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Forbids relative imports that reach the named top-level folders (or files, with their path). */
-const noImportOf = (why, ...targets) => ({
-  regex: `^(\\.\\./)+(${targets.map((target) => target.replaceAll('.', '\\.')).join('|')})(/|$)`,
-  message: `${why} (README, Layout).`,
+/**
+ * Which folder may import which, checked on the path each import resolves to (import-x's
+ * no-restricted-paths: `target` files may not import from `from`, except `except`), so that
+ * `../../domain/x.ts` and `../domain/x.ts` are judged alike wherever the importing file sits. Each
+ * zone says what a README says in words. An import that does not resolve is not judged here:
+ * tsc fails on it first.
+ */
+const everythingBut = (...allowed) => ({ from: '.', except: [...allowed, './node_modules'] });
+const ADAPTERS = readdirSync(new URL('src/adapters/', import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+/** The one edge between adapters: the ffmpeg worker is MediaConvert's stand-in and speaks its API (src/adapters/README.md). */
+const ADAPTER_MAY_USE = { 'ffmpeg-worker': ['mediaconvert'] };
+const ZONES = [
+  {
+    target: 'src/shared',
+    ...everythingBut('./src/shared'),
+    message: 'src/shared/ imports nothing outside itself: the edge signer and the page load it too (src/shared/README.md).',
+  },
+  {
+    target: 'src/schemas',
+    ...everythingBut('./src/schemas', './src/shared'),
+    message: 'src/schemas/ imports only schemas and src/shared/ (src/schemas/README.md).',
+  },
+  {
+    target: 'src/domain',
+    ...everythingBut('./src/domain', './src/schemas', './src/shared'),
+    message: 'src/domain/ knows no adapter, no app, no entry point: it imports only the domain, schemas and src/shared/ (src/domain/README.md).',
+  },
+  {
+    target: 'src/adapters',
+    from: ['src/app', 'routes', 'events', 'edge', 'deploy', 'openapi', 'test'],
+    message:
+      'an adapter implements a port of the domain: it imports the domain, schemas, src/shared/ and its own folder, never the app (src/adapters/README.md).',
+  },
+  ...ADAPTERS.map((name) => ({
+    target: `src/adapters/${name}`,
+    from: 'src/adapters',
+    except: [`./${name}`, ...(ADAPTER_MAY_USE[name] ?? []).map((other) => `./${other}`)],
+    message: 'one adapter per outside system: an adapter does not import another (src/adapters/README.md).',
+  })),
+  {
+    target: 'src',
+    from: ['events', 'edge', 'deploy', 'openapi', 'test'],
+    message: 'src/ is the core: it imports no other entry point, stand-in or test; the app registers the route plugins of routes/ (src/README.md).',
+  },
+  {
+    target: 'routes',
+    from: ['src/adapters', 'events', 'edge', 'deploy', 'openapi', 'test'],
+    message: 'routes/ are thin plugins over the app, the domain and the schemas: no adapter, no other entry point, stand-in or test (routes/README.md).',
+  },
+  {
+    target: 'routes/web/page',
+    ...everythingBut('./routes/web/page', './src/shared', './src/domain/ladder.ts'),
+    message: 'the page is bundled for browsers on its own: it imports its own folder, src/domain/ladder.ts and src/shared/ (routes/web/page/README.md).',
+  },
+  {
+    target: 'events',
+    from: ['routes', 'edge', 'deploy', 'openapi', 'test'],
+    message: 'events/ sit on src/: no route, no other entry point, stand-in or test (events/README.md).',
+  },
+  {
+    target: 'edge',
+    ...everythingBut('./edge', './src/shared'),
+    message: 'edge/ bundles nothing of the application: only its own files and src/shared/ (edge/README.md).',
+  },
+];
+
+/** Packages by name (they resolve outside the tree, so the zones above do not see them). */
+const onlyPackages = (why, ...allowed) => ({
+  regex: `^(?!\\.|(${allowed.join('|')})$)`,
+  message: why,
 });
 
 export default tseslint.config(
@@ -85,22 +156,19 @@ export default tseslint.config(
   },
   {
     // It requires the compilers lazily, on purpose (see its comment): require() is typed any.
-    files: ['src/schema-compilers.ts'],
+    files: ['src/app/schema-compilers.ts'],
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
   },
-  // Import boundaries that hold today (README, Layout). Written relatively, as this code imports.
+  // Import boundaries (README, Layout, and each folder's README).
   {
-    files: ['src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [noImportOf('src/ is the core: it imports no entry point, stand-in or test', 'events', 'deploy', 'edge', 'openapi', 'test')] },
-      ],
-    },
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver()] },
+    rules: { 'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: ZONES }] },
   },
   {
     // Loaded by the server, the edge signer and the browser page alike: plain TypeScript and nothing else.
@@ -120,21 +188,45 @@ export default tseslint.config(
     },
   },
   {
-    files: ['routes/**/*.ts'],
-    ignores: ['routes/web/page/**'],
+    files: ['src/schemas/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [noImportOf('routes/ sits on src/: no other entry point, stand-in or test', 'events', 'deploy', 'edge', 'openapi', 'test')] },
+        { patterns: [onlyPackages('src/schemas/ is TypeBox and nothing else (src/schemas/README.md).', '@sinclair/typebox(/.*)?')] },
       ],
     },
   },
   {
-    files: ['events/**/*.ts'],
+    files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [noImportOf('events/ sits on src/: no other entry point, stand-in or test', 'routes', 'deploy', 'edge', 'openapi', 'test')] },
+        {
+          patterns: [
+            onlyPackages(
+              'src/domain/ knows no AWS SDK, no Fastify, no HTTP or Lambda type: of packages only node:crypto, hls-parser and TypeBox (src/domain/README.md).',
+              'node:crypto',
+              'hls-parser',
+              '@sinclair/typebox(/.*)?',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(fastify|fastify-plugin|@fastify/.*|aws-lambda)$',
+              message: 'an adapter speaks to its outside system, not to HTTP clients or Lambda: no Fastify, no aws-lambda (src/adapters/README.md).',
+            },
+          ],
+        },
       ],
     },
   },
@@ -145,27 +237,12 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            {
-              regex: '^(?!(@aws-sdk/client-s3|aws-lambda|node:.*|\\./object-key\\.ts|\\.\\./src/shared/[\\w-]+\\.ts)$)',
-              message: 'edge/ bundles nothing heavy: only @aws-sdk/client-s3, aws-lambda types, node:, ./object-key.ts and src/shared/ (README, Layout).',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The browser page is bundled on its own: the project's own code it takes is src/ladder.ts and src/shared/.
-    files: ['routes/web/page/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^(\\.\\./)+(?!\\.\\./)(?!(src/ladder\\.ts|src/shared/[\\w-]+\\.ts)$)',
-              message: 'the page imports only its own folder, src/ladder.ts and src/shared/ (README, Layout).',
-            },
+            onlyPackages(
+              'edge/ bundles nothing heavy: of packages only @aws-sdk/client-s3, aws-lambda types and node: (edge/README.md).',
+              '@aws-sdk/client-s3',
+              'aws-lambda',
+              'node:.*',
+            ),
           ],
         },
       ],

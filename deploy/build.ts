@@ -3,7 +3,7 @@
  * exactly what template.yaml's CodeUri values name. `sam deploy` zips those folders as they are;
  * nothing is installed at deploy time.
  *
- *   dist/api/app/index.mjs         the Fastify monolith (src/lambda.ts), handler `app/index.handler`
+ *   dist/api/app/index.mjs         the Fastify monolith (src/app/lambda.ts), handler `app/index.handler`
  *   dist/api/static/               Swagger UI's assets: @fastify/swagger-ui serves them from
  *                                  `<bundle dir>/../static` (its lib/routes.js), so the bundle
  *                                  sits one folder down; its index.js reads the logo from
@@ -17,15 +17,15 @@
  *
  * Every bundle is ESM (the `.mjs` extension tells Lambda), minified, with a source map beside it,
  * and carries the AWS SDK it was tested with rather than the runtime's own copy (which is pinned to
- * an older minor version and lacks, for one, the checksum settings src/aws-clients.ts relies on).
+ * an older minor version and lacks, for one, the checksum settings src/app/aws-clients.ts relies on).
  * Each folder also gets a package.json, so an accidental `sam build` copies it unchanged.
  *
  * Cold start (`npm run measure:cold-init`) is mostly V8 compiling what the bundle loads, so:
  * - Code split: every dynamic `import()` (the SDK clients a function loads on first use, see
- *   src/aws-clients.ts; the SDK's own credential providers) becomes a file under `chunks/` that
+ *   src/app/aws-clients.ts; the SDK's own credential providers) becomes a file under `chunks/` that
  *   is read and compiled only when first imported. The handler file loads the rest.
  * - No `keepNames`: it wraps every function and class in a `__name()` call (10 ms of the API's cold
- *   start). Error names do not depend on it (src/errors.ts, the SDK's exceptions and
+ *   start). Error names do not depend on it (src/domain/errors.ts, the SDK's exceptions and
  *   @fastify/error set `name` explicitly); constructor names in logs (pino's `err.type`) and
  *   function names in stack traces are minified, as stack frames were before: read them with the
  *   source map (`NODE_OPTIONS=--enable-source-maps`).
@@ -65,7 +65,7 @@ const swaggerUiStatic = path.join(path.dirname(require.resolve('@fastify/swagger
 export const BUNDLES: readonly BundleSpec[] = [
   {
     name: 'api',
-    entry: 'src/lambda.ts',
+    entry: 'src/app/lambda.ts',
     file: 'app/index.mjs',
     handler: 'app/index.handler',
     assets: [

@@ -2,7 +2,7 @@
  * `npm run measure:cold-init`: how long a fresh Node process takes to import a built bundle and
  * get it ready, which is the part of a Lambda cold start that the code controls (the runtime's own
  * start and the zip download come on top and are not measurable here). For the API bundle,
- * "ready" includes `await fastify.ready()`, which src/lambda.ts runs at module scope.
+ * "ready" includes `await fastify.ready()`, which src/app/lambda.ts runs at module scope.
  *
  * Each run is a new `node` process with the environment a deployed function gets (no network is
  * touched at import: JWKS and the signing key are fetched on first use). Reports the median.

@@ -5,10 +5,10 @@
  * failed with a reason. Late or repeated events are no-ops; failures throw so EventBridge/Lambda retry.
  */
 import { MediaConvertJobStateChangeEvent } from '../src/schemas/events.ts';
-import { updateOfJobDetail } from '../src/transcoder/mediaconvert-updates.ts';
+import { updateOfJobDetail } from '../src/adapters/mediaconvert/mediaconvert-updates.ts';
 import { eventParser } from './parse-event.ts';
-import type { EventOutcome, VideoService } from '../src/video-service.ts';
-import { servicesFromEnvironment } from '../src/runtime.ts';
+import type { EventOutcome, VideoService } from '../src/domain/video-service.ts';
+import { servicesFromEnvironment } from '../src/app/runtime.ts';
 
 const parseJobStateChange = eventParser('MediaConvert Job State Change event', MediaConvertJobStateChangeEvent);
 

@@ -1,6 +1,6 @@
 /**
  * The reconciler's Lambda, on an EventBridge schedule (template.yaml: ReconcileFunction, every
- * ReconcilePeriodMinutes): one run of src/reconciler.ts, the same code the local stack runs on a
+ * ReconcilePeriodMinutes): one run of src/domain/reconciler.ts, the same code the local stack runs on a
  * timer. Each action is a log line; the run's counts also go out as one CloudWatch Embedded
  * Metric Format record, so they are metrics (namespace VideoOnDemand/Reconciler) without any
  * PutMetricData call. A run that throws is retried at the next tick.
@@ -8,11 +8,11 @@
 import pino from 'pino';
 import { ScheduledEvent } from '../src/schemas/events.ts';
 import { eventParser } from './parse-event.ts';
-import type { ReconcileReport } from '../src/reconciler.ts';
-import type { Services } from '../src/services.ts';
-import type { Config } from '../src/config.ts';
-import { servicesFromEnvironment } from '../src/runtime.ts';
-import { redactingDestination } from '../src/redact.ts';
+import type { ReconcileReport } from '../src/domain/reconciler.ts';
+import type { Services } from '../src/app/services.ts';
+import type { Config } from '../src/app/config.ts';
+import { servicesFromEnvironment } from '../src/app/runtime.ts';
+import { redactingDestination } from '../src/shared/redact.ts';
 
 export const METRICS_NAMESPACE = 'VideoOnDemand/Reconciler';
 
@@ -37,7 +37,7 @@ export function createReconcileHandler(
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   level: Config['LOG_LEVEL'] = 'info',
 ) {
-  const logger = pino({ level, base: { fn: 'reconcile' } }, redactingDestination());
+  const logger = pino({ level, base: { fn: 'reconcile' } }, redactingDestination(process.stdout));
   return async (): Promise<ReconcileReport> => {
     const report = await services.reconcile(logger);
     write(JSON.stringify(metricsRecord(report, Date.now())));

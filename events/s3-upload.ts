@@ -5,8 +5,8 @@
  */
 import { S3Event } from '../src/schemas/events.ts';
 import { eventParser } from './parse-event.ts';
-import type { EventOutcome, VideoService } from '../src/video-service.ts';
-import { servicesFromEnvironment } from '../src/runtime.ts';
+import type { EventOutcome, VideoService } from '../src/domain/video-service.ts';
+import { servicesFromEnvironment } from '../src/app/runtime.ts';
 
 /** S3 URL-encodes keys in notifications, with spaces as '+'. */
 export const decodeS3Key = (key: string) => decodeURIComponent(key.replace(/\+/g, ' '));

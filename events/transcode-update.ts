@@ -6,7 +6,7 @@
  */
 import { TranscodeUpdateEvent } from '../src/schemas/events.ts';
 import { eventParser } from './parse-event.ts';
-import type { EventOutcome, VideoService } from '../src/video-service.ts';
+import type { EventOutcome, VideoService } from '../src/domain/video-service.ts';
 
 const parseTranscodeUpdate = eventParser('Transcode Update event', TranscodeUpdateEvent);
 

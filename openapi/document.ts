@@ -3,9 +3,9 @@
  * settings (nothing is called), made ready, and asked for its spec.
  */
 import Fastify from 'fastify';
-import app, { buildServerOptions } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createServices } from '../src/services.ts';
+import app, { buildServerOptions } from '../src/app/app.ts';
+import { loadConfig } from '../src/app/config.ts';
+import { createServices } from '../src/app/services.ts';
 
 export async function buildOpenApiDocument(): Promise<string> {
   const config = loadConfig({

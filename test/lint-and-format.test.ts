@@ -10,31 +10,98 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 t.test('eslint rejects a floating promise and an import across a boundary', async (t) => {
   const eslint = new ESLint({ cwd: root });
   const code = [
-    "import { startLocalS3 } from '../deploy/local/s3-server.ts';",
+    "import { startLocalS3 } from '../../deploy/local/s3-server.ts';",
     'async function work(): Promise<void> {}',
     'work();',
     'export const started = startLocalS3;',
     '',
   ].join('\n');
   // A file of src/ the project knows (the type-aware rules need one), linted as this text instead.
-  const [result] = await eslint.lintText(code, { filePath: `${root}src/redact.ts` });
+  const [result] = await eslint.lintText(code, { filePath: `${root}src/app/runtime.ts` });
   const rules = result!.messages.map((message) => message.ruleId ?? message.message);
   t.ok(rules.includes('@typescript-eslint/no-floating-promises'), 'the floating promise is reported');
-  t.ok(rules.includes('no-restricted-imports'), 'src/ importing deploy/ is reported', { rules });
+  t.ok(rules.includes('import-x/no-restricted-paths'), 'src/ importing deploy/ is reported', { rules });
 });
 
-t.test('src/shared/ imports nothing outside itself, and the page and the edge signer may import it', async (t) => {
+// Each boundary of the folders' READMEs, planted once: the text is linted as if it were the named
+// file (a real file of that folder, so the config and the import resolver apply as they do to it),
+// without writing anything. Imports name real files: an import that does not resolve is left to tsc.
+t.test('every import boundary the READMEs state fails on a planted violation, and its allowed imports pass', async (t) => {
   const eslint = new ESLint({ cwd: root });
-  const restricted = async (filePath: string, ...imports: string[]) => {
+  const BOUNDARY_RULES = new Set(['import-x/no-restricted-paths', 'no-restricted-imports']);
+  const violations = async (filePath: string, ...imports: string[]) => {
     const code = imports.map((from, index) => `export * as m${index} from '${from}';`).join('\n');
     const [result] = await eslint.lintText(`${code}\n`, { filePath: `${root}${filePath}` });
-    return result!.messages.filter((message) => message.ruleId === 'no-restricted-imports').length;
+    // Imports reported (one line each), whichever rule caught them: a path or a package.
+    return new Set(result!.messages.filter((message) => message.ruleId !== null && BOUNDARY_RULES.has(message.ruleId)).map((message) => message.line)).size;
   };
-  t.equal(await restricted('src/shared/stream-files.ts', 'node:path', '@sinclair/typebox', '../video-storage.ts'), 3, 'no node:, no package, no other src/');
-  t.equal(await restricted('src/shared/stream-files.ts', './video-status.ts'), 0, 'its own folder');
-  t.equal(await restricted('edge/object-key.ts', '../src/shared/cloudfront-signing.ts'), 0, 'edge/');
-  t.equal(await restricted('edge/object-key.ts', '../src/video-storage.ts'), 1, 'but nothing else of src/ at the edge');
-  t.equal(await restricted('routes/web/page/format.ts', '../../../src/shared/video-status.ts'), 0, 'the page');
+  const zones: Array<[zone: string, file: string, violating: string[], allowed: string[]]> = [
+    [
+      'src/shared: nothing outside itself, no package, no node:',
+      'src/shared/stream-files.ts',
+      ['../domain/ladder.ts', 'node:path', '@sinclair/typebox'],
+      ['./video-status.ts'],
+    ],
+    [
+      'src/schemas: schemas, shared and TypeBox',
+      'src/schemas/video.ts',
+      ['../domain/errors.ts', 'fastify'],
+      ['./problem.ts', '../shared/upload-limits.ts', '@sinclair/typebox'],
+    ],
+    [
+      'src/domain: no adapter, no app, no AWS SDK, no Fastify',
+      'src/domain/errors.ts',
+      ['../adapters/s3/video-storage.ts', '../app/config.ts', '@aws-sdk/client-s3', 'fastify'],
+      ['./ladder.ts', './ports/video-catalog.ts', '../schemas/video.ts', '../shared/redact.ts', 'node:crypto'],
+    ],
+    [
+      'src/adapters: never the app',
+      'src/adapters/s3/video-storage.ts',
+      ['../../app/config.ts', 'fastify'],
+      ['../../domain/storage-layout.ts', '../../shared/load-once.ts'],
+    ],
+    ['src/adapters: never another adapter', 'src/adapters/s3/video-storage.ts', ['../dynamodb/video-catalog.ts'], []],
+    [
+      'src/adapters: the ffmpeg worker speaks MediaConvert',
+      'src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts',
+      [],
+      ['../mediaconvert/mediaconvert-updates.ts'],
+    ],
+    [
+      'src/app: no entry point, stand-in or test',
+      'src/app/app.ts',
+      ['../../events/reconcile.ts', '../../deploy/local/stack.ts', '../../test/helpers/config.ts'],
+      ['../../routes/health/index.ts', '../adapters/s3/video-storage.ts'],
+    ],
+    [
+      'routes: no adapter, no other entry point',
+      'routes/health/index.ts',
+      ['../../src/adapters/s3/video-storage.ts', '../../events/reconcile.ts'],
+      ['../../src/schemas/problem.ts', '../../src/app/config.ts'],
+    ],
+    [
+      'the page: its folder, src/domain/ladder.ts and src/shared',
+      'routes/web/page/format.ts',
+      ['../../../src/domain/video-service.ts', '../index.ts'],
+      ['../../../src/domain/ladder.ts', '../../../src/shared/video-status.ts', './api.ts'],
+    ],
+    [
+      'events: no route, stand-in or edge',
+      'events/reconcile.ts',
+      ['../routes/health/index.ts', '../deploy/local/stack.ts', '../edge/object-key.ts'],
+      ['../src/app/runtime.ts', '../src/adapters/mediaconvert/mediaconvert-updates.ts'],
+    ],
+    [
+      'edge: its own files and src/shared',
+      'edge/object-key.ts',
+      ['../src/domain/storage-layout.ts', '@aws-sdk/client-dynamodb'],
+      ['../src/shared/cloudfront-signing.ts', './manifest-signer.ts', '@aws-sdk/client-s3', 'node:path'],
+    ],
+  ];
+  for (const [zone, file, violating, allowed] of zones) {
+    if (violating.length > 0) t.equal(await violations(file, ...violating), violating.length, `${zone}: each violation reported`);
+    if (allowed.length > 0) t.equal(await violations(file, ...allowed), 0, `${zone}: allowed imports pass`);
+  }
 });
 
 t.test('prettier rejects a line that is not formatted', async (t) => {

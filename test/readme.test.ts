@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
-import { ConfigSchema } from '../src/config.ts';
+import { ConfigSchema } from '../src/app/config.ts';
 import { LocalSettingsSchema } from '../deploy/local/settings.ts';
 
 const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');

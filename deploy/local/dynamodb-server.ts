@@ -1,12 +1,12 @@
 /**
  * The DynamoDB stand-in: dynalite on a loopback port, stored on disk, with the videos table
- * created (keys and indexes from src/video-catalog.ts) when it does not exist yet.
+ * created (keys and indexes from src/adapters/dynamodb/video-catalog.ts) when it does not exist yet.
  */
 import dynalite from 'dynalite';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { VIDEO_TABLE_KEYS } from '../../src/video-catalog.ts';
+import { VIDEO_TABLE_KEYS } from '../../src/adapters/dynamodb/video-catalog.ts';
 
 export interface LocalDynamoDb {
   url: string;

@@ -331,7 +331,7 @@ function checkPayloadHash(value: string, headers: ReceivedRequest['headers']): s
   const encodings = (headers['content-encoding'] ?? []).join(',');
   if (value.startsWith('STREAMING-') || /aws-chunked/i.test(encodings)) {
     // S3 accepts aws-chunked bodies; this stand-in does not (s3rver would store the framing). Our
-    // clients never send them: they set requestChecksumCalculation WHEN_REQUIRED (src/aws-clients.ts).
+    // clients never send them: they set requestChecksumCalculation WHEN_REQUIRED (src/app/aws-clients.ts).
     throw notImplemented(
       `aws-chunked request bodies (x-amz-content-sha256: ${value}) are not supported by the local S3 stand-in; ` +
         "create the S3 client with requestChecksumCalculation: 'WHEN_REQUIRED'.",

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
-import { createServices, type Services } from '../../src/services.ts';
-import { startApiServer } from '../../src/server.ts';
+import { loadConfig, type Config } from '../../src/app/config.ts';
+import { createAwsClients, createS3Client } from '../../src/app/aws-clients.ts';
+import { createServices, type Services } from '../../src/app/services.ts';
+import { startApiServer } from '../../src/app/server.ts';
 import type { S3Event } from '../../src/schemas/events.ts';
-import type { ReconcileReport } from '../../src/reconciler.ts';
-import { redactingDestination, type LogDestination } from '../../src/redact.ts';
+import type { ReconcileReport } from '../../src/domain/reconciler.ts';
+import { redactingDestination, type LogDestination } from '../../src/shared/redact.ts';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
 import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
@@ -59,7 +59,7 @@ export interface LocalStackOptions {
   logLevel?: Config['LOG_LEVEL'];
   /** Delays between event delivery attempts (tests shorten them). */
   eventRetryDelaysMs?: number[];
-  /** Where every part's log lines go, redacted (src/redact.ts); stdout by default. */
+  /** Where every part's log lines go, redacted (src/shared/redact.ts); stdout by default. */
   logDestination?: LogDestination;
 }
 

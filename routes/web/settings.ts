@@ -1,9 +1,9 @@
 /**
- * What the web page needs from the settings (src/config.ts, validated there once at boot): where
+ * What the web page needs from the settings (src/app/config.ts, validated there once at boot): where
  * its built assets are and where to sign in. Sign-in is the OAuth 2 authorization code flow with
  * PKCE against Cognito's hosted UI (or the local stack's issuer, which offers the same endpoints).
  */
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/app/config.ts';
 
 export type WebSettings = Pick<Config, 'WEB_ASSETS_DIR' | 'AUTH_AUTHORIZE_URL' | 'AUTH_TOKEN_URL' | 'AUTH_CLIENT_ID' | 'AUTH_LOGOUT_URL' | 'AUTH_SCOPES'>;
 

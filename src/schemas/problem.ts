@@ -29,7 +29,7 @@ const GatewayMessage = Type.Object({ message: Type.String() }, { description: "A
 
 /**
  * A 429, which every operation may answer: from the app's per-client rate limit
- * (src/rate-limit.ts, the local stack) as problem+json with the seconds to wait in Retry-After,
+ * (src/app/rate-limit.ts, the local stack) as problem+json with the seconds to wait in Retry-After,
  * or, in AWS, from API Gateway's throttling of the whole API as its own JSON message.
  */
 export const tooManyRequestsResponse = {
@@ -45,7 +45,7 @@ export const tooManyRequestsResponse = {
 /**
  * What any operation may answer whatever its own inputs, declared on every one: a URI or headers
  * over what the server reads (Node's HTTP parser: 16 KB for the request line and the headers
- * together, src/error-handler.ts; API Gateway's HTTP APIs read about 10 KB), and the 429.
+ * together, src/app/error-handler.ts; API Gateway's HTTP APIs read about 10 KB), and the 429.
  */
 export const anyRequestResponses = {
   414: problemResponse('URI too long: more than the server reads'),

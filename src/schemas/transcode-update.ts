@@ -2,7 +2,7 @@
  * The domain's own language for what a transcode job did: the video service receives these and
  * nothing else (video-service.ts, applyTranscodeUpdate). Each transcoder's adapter turns its own
  * reports into them: MediaConvert's EventBridge events and GetJob answers
- * (src/transcoder/mediaconvert-updates.ts, which the local ffmpeg worker's MediaConvert-shaped
+ * (src/adapters/mediaconvert/mediaconvert-updates.ts, which the local ffmpeg worker's MediaConvert-shaped
  * events go through as well), and the worker's fast-start publications, which MediaConvert has no
  * word for, arrive as they are (events/transcode-update.ts).
  *

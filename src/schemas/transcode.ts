@@ -1,6 +1,6 @@
 /**
  * What the service knows of an uploaded source (SourceMedia, from a probe) and what it decided to
- * make of it (TranscodePlan): runtime-neutral, so one planner (src/transcoder/transcode-plan.ts)
+ * make of it (TranscodePlan): runtime-neutral, so one planner (src/domain/transcode-plan.ts)
  * serves both transcoders. The MediaConvert adapter turns a plan into job settings; the local
  * ffmpeg worker receives it as its job and validates it with this same schema.
  */

@@ -16,6 +16,9 @@ export const S3_MULTIPART = {
   maxObjectBytes: 5 * 1024 ** 4,
 } as const;
 
+/** S3's limit for a single PUT; larger files are uploaded in parts. */
+export const SINGLE_PUT_LIMIT_BYTES = 5 * 1024 ** 3;
+
 export const CreateUploadRequest = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: 200 }),

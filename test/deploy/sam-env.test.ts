@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { DEFAULT_PORTS, LOCAL_BUCKET, LOCAL_REGION, LOCAL_TABLE } from '../../deploy/local/stack.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
 import { loadCloudFrontKeyPair } from '../../deploy/local/cloudfront.ts';

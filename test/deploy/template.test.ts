@@ -6,14 +6,14 @@
 import t from 'tap';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { loadConfig, ConfigSchema } from '../../src/config.ts';
+import { loadConfig, ConfigSchema } from '../../src/app/config.ts';
 import { authConfigOf } from '../../routes/web/settings.ts';
-import { VIDEO_TABLE_KEYS } from '../../src/video-catalog.ts';
-import { USER_METADATA_BUCKET } from '../../src/transcoder/mediaconvert-transcoder.ts';
-import { UPLOADS_PREFIX } from '../../src/video-storage.ts';
+import { VIDEO_TABLE_KEYS } from '../../src/adapters/dynamodb/video-catalog.ts';
+import { USER_METADATA_BUCKET } from '../../src/adapters/mediaconvert/mediaconvert-transcoder.ts';
+import { UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
 import type { MediaConvertJobStateChangeEvent } from '../../src/schemas/events.ts';
 import { publicKeyParameterOf } from '../../deploy/keys.ts';
-import { allowedOriginsOf, API_CORS } from '../../src/cors.ts';
+import { allowedOriginsOf, API_CORS } from '../../src/app/cors.ts';
 import { PLAYER_CORS_POLICY } from '../../deploy/local/cloudfront.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import {
@@ -75,14 +75,14 @@ t.test('the regional functions run nodejs22.x on arm64 with the same validated s
   t.same(functions.map(([id]) => id).sort(), ['ApiFunction', 'JobEventFunction', 'ReconcileFunction', 'S3EventFunction']);
   for (const [id, fn] of functions) {
     for (const name of Object.keys(fn.Properties.Environment?.Variables ?? {})) {
-      t.ok(name in ConfigSchema.properties, `${id}: ${name} is a setting src/config.ts reads`);
+      t.ok(name in ConfigSchema.properties, `${id}: ${name} is a setting src/app/config.ts reads`);
     }
   }
   const settings: Array<Record<string, string>> = [{}, { JwtIssuer: 'https://issuer.example.com', JwtAudience: 'vod', UseDedicatedQueue: 'true' }];
   for (const setting of settings) {
     const env = (evaluate(template.Globals!.Function!.Environment as Json, context(setting)) as { Variables: Record<string, string> }).Variables;
     for (const name of Object.keys(env)) {
-      t.ok(name in ConfigSchema.properties, `${name} is a setting src/config.ts reads`);
+      t.ok(name in ConfigSchema.properties, `${name} is a setting src/app/config.ts reads`);
     }
     const config = loadConfig(env);
     t.match(config, {
@@ -294,7 +294,7 @@ t.test('the reconciler runs every ReconcilePeriodMinutes, one run at a time, wit
   t.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref]!.Type, 'AWS::Logs::LogGroup');
 });
 
-t.test('the table has the keys and indexes src/video-catalog.ts queries', async (t) => {
+t.test('the table has the keys and indexes src/adapters/dynamodb/video-catalog.ts queries', async (t) => {
   const table = resources.VideosTable!.Properties;
   const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(items: T[]) =>
     [...items].sort((a, b) => String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)));
@@ -388,7 +388,7 @@ const IAM_ACTION_OF_COMMAND: Record<string, string> = {
   GetParameterCommand: 'ssm:GetParameter',
 };
 
-/** The domain operations in src/video-service.ts the events and the reconciler share. */
+/** The domain operations in src/domain/video-service.ts the events and the reconciler share. */
 const SOURCE_UPLOADED = [
   'GetCommand',
   'UpdateCommand', // claim, intent, job, failure
@@ -430,7 +430,7 @@ const COMMANDS_OF_FUNCTION: Record<string, string[]> = {
   ],
   S3EventFunction: SOURCE_UPLOADED,
   JobEventFunction: JOB_STATE_CHANGE,
-  // src/reconciler.ts: both of the above, plus its index queries, whether a source is stored, the
+  // src/domain/reconciler.ts: both of the above, plus its index queries, whether a source is stored, the
   // transcoder's word on a job, cancels, the bucket sample and tombstones removed at last.
   ReconcileFunction: [
     ...SOURCE_UPLOADED,

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createAwsClients } from '../../src/aws-clients.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';

@@ -9,11 +9,11 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import t from 'tap';
 import fc from 'fast-check';
-import { createS3Client } from '../../src/aws-clients.ts';
-import { createFfmpegWorkerTranscoder } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
-import { planTranscode } from '../../src/transcoder/transcode-plan.ts';
-import { sourceKey, streamPrefix } from '../../src/video-storage.ts';
-import { redactSecrets } from '../../src/redact.ts';
+import { createS3Client } from '../../src/app/aws-clients.ts';
+import { createFfmpegWorkerTranscoder } from '../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
+import { planTranscode } from '../../src/domain/transcode-plan.ts';
+import { sourceKey, streamPrefix } from '../../src/domain/storage-layout.ts';
+import { redactSecrets } from '../../src/shared/redact.ts';
 import type { SourceMedia } from '../../src/schemas/transcode.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 

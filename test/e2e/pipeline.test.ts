@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import HLS from 'hls-parser';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createAwsClients } from '../../src/aws-clients.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack, uploadVideo, waitForStatus } from '../helpers/stack.ts';
 import { decodedDurationSeconds, ffprobeJson, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../helpers/media.ts';

@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { MAX_TARGET_DURATION_SECONDS, peakBandwidthBudget } from '../../src/ladder.ts';
+import { MAX_TARGET_DURATION_SECONDS, peakBandwidthBudget } from '../../src/domain/ladder.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';

@@ -1,5 +1,5 @@
 /**
- * The reconciler (src/reconciler.ts) on the real local stack: DynamoDB and S3 stand-ins, the
+ * The reconciler (src/domain/reconciler.ts) on the real local stack: DynamoDB and S3 stand-ins, the
  * ffmpeg worker, the app's own video service. Each test makes one of the states that lost events,
  * crashes and refusals leave, runs the reconciler with its clock moved forward (no test waits for
  * a period to pass), and checks that the video ends ready or failed with a reason, and what the
@@ -9,14 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
-import { JobRefusedError } from '../../src/errors.ts';
-import { createReconciler, RUN_LIMITS, type ReconcileReport, type ReconcilerSettings } from '../../src/reconciler.ts';
-import { createFfmpegWorkerTranscoder } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
-import type { Transcoder } from '../../src/transcoder/transcoder.ts';
-import { createVideoCatalog, type VideoRecord } from '../../src/video-catalog.ts';
-import { createVideoService } from '../../src/video-service.ts';
-import { createVideoStorage, ObjectsNotDeletedError, sourceKey, streamPrefix } from '../../src/video-storage.ts';
+import { createAwsClients, createS3Client } from '../../src/app/aws-clients.ts';
+import { JobRefusedError } from '../../src/domain/errors.ts';
+import { createReconciler, RUN_LIMITS, type ReconcileReport, type ReconcilerSettings } from '../../src/domain/reconciler.ts';
+import { createFfmpegWorkerTranscoder } from '../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
+import type { Transcoder } from '../../src/domain/ports/transcoder.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
+import { type VideoRecord } from '../../src/domain/ports/video-catalog.ts';
+import { createVideoService } from '../../src/domain/video-service.ts';
+import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
+import { ObjectsNotDeletedError } from '../../src/domain/ports/video-storage.ts';
+import { sourceKey, streamPrefix } from '../../src/domain/storage-layout.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { makeClip } from '../helpers/media.ts';
 import { inspectFile, planForFile } from '../helpers/plans.ts';

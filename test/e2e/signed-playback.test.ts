@@ -8,7 +8,7 @@ import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedCookies } from '@aws-sdk/cloudfront-signer';
-import { createAwsClients } from '../../src/aws-clients.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import { callApi, createVideo, startTestStack, uploadVideo, waitForStatus } from '../helpers/stack.ts';
 import { makeClip } from '../helpers/media.ts';

@@ -5,14 +5,14 @@
  * one): what is under test is that each handler is idempotent and never moves a video backwards.
  */
 import t from 'tap';
-import { JobRefusedError } from '../../src/errors.ts';
+import { JobRefusedError } from '../../src/domain/errors.ts';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { createAwsClients } from '../../src/aws-clients.ts';
-import { createVideoCatalog } from '../../src/video-catalog.ts';
-import { createVideoStorage } from '../../src/video-storage.ts';
-import { createVideoService } from '../../src/video-service.ts';
-import type { Transcoder, TranscodeJobRequest } from '../../src/transcoder/transcoder.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
+import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
+import { createVideoService } from '../../src/domain/video-service.ts';
+import type { Transcoder, TranscodeJobRequest } from '../../src/domain/ports/transcoder.ts';
 import type { SourceMedia } from '../../src/schemas/transcode.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
 import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';

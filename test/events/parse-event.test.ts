@@ -10,7 +10,7 @@ import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { handler as reconcileHandler } from '../../events/reconcile.ts';
 import { MalformedEventError } from '../../events/parse-event.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
-import type { VideoService } from '../../src/video-service.ts';
+import type { VideoService } from '../../src/domain/video-service.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 
 /** A domain that records what reached it. */

@@ -8,7 +8,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
-import { WORKER_TOKEN_HEADER } from '../../src/transcoder/ffmpeg-worker-transcoder.ts';
+import { WORKER_TOKEN_HEADER } from '../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 
 export const FAKE_JOB_ID = '1671477617078-2886ye';
 

@@ -1,11 +1,11 @@
 /**
- * An in-memory VideoCatalog with the DynamoDB adapter's semantics (src/video-catalog.ts), for
- * testing the domain on its own. test/src/video-catalog.test.ts runs one suite against both, so
+ * An in-memory VideoCatalog with the DynamoDB adapter's semantics (src/adapters/dynamodb/video-catalog.ts), for
+ * testing the domain on its own. test/src/adapters/dynamodb/video-catalog.test.ts runs one suite against both, so
  * this cannot drift from the adapter. Each method states the adapter's condition as a predicate
  * over the stored item; a refused condition answers false, as the adapter's
  * ConditionalCheckFailedException does.
  */
-import type { PublishedStreams, RecordStatus, VideoCatalog, VideoKey, VideoRecord } from '../../src/video-catalog.ts';
+import type { PublishedStreams, RecordStatus, VideoCatalog, VideoKey, VideoRecord } from '../../src/domain/ports/video-catalog.ts';
 
 /** The adapter keeps at most this many warnings per video (MAX_WARNINGS in video-catalog.ts). */
 export const MAX_WARNINGS = 10;

@@ -2,19 +2,17 @@
  * An in-memory VideoStorage for testing the domain on its own: objects in a Map, multipart uploads
  * with their parts, and S3's answers where the domain relies on them (a completed or aborted
  * upload is gone, a completion never overwrites a stored source, a part with another ETag is
- * refused). The adapter itself is tested against the S3 stand-in (test/src/video-storage*.test.ts).
+ * refused). The adapter itself is tested against the S3 stand-in (test/src/adapters/s3/video-storage*.test.ts).
  */
 import { createHash } from 'node:crypto';
 import {
   MultipartCompletionRefusedError,
   MultipartUploadGoneError,
   ObjectsNotDeletedError,
-  sourceKey,
-  STREAMS_PREFIX,
-  UPLOADS_PREFIX,
   type StoredUploadPart,
   type VideoStorage,
-} from '../../src/video-storage.ts';
+} from '../../src/domain/ports/video-storage.ts';
+import { sourceKey, STREAMS_PREFIX, UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
 
 interface StoredObject {
   text: string;

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { probeAsMediaConvert } from '../../deploy/local/transcoder/probe.ts';
 import type { SourceMedia, TranscodePlan } from '../../src/schemas/transcode.ts';
-import { readIsoHeader } from '../../src/transcoder/iso-header.ts';
-import { sourceMediaOfProbe } from '../../src/transcoder/source-inspector.ts';
-import { planTranscode } from '../../src/transcoder/transcode-plan.ts';
+import { readIsoHeader } from '../../src/adapters/mediaconvert/iso-header.ts';
+import { sourceMediaOfProbe } from '../../src/adapters/mediaconvert/source-inspector.ts';
+import { planTranscode } from '../../src/domain/transcode-plan.ts';
 
 export async function inspectFile(file: string): Promise<SourceMedia> {
   const bytes = await readFile(file);

@@ -1,5 +1,5 @@
 /** HLS playlist text without encoding anything: long ladders for size and reach tests. */
-import { SEGMENT_SECONDS } from '../../src/ladder.ts';
+import { SEGMENT_SECONDS } from '../../src/domain/ladder.ts';
 import { MASTER_PLAYLIST } from '../../src/shared/stream-files.ts';
 
 export const segmentName = (index: number) => `segment_${String(index).padStart(5, '0')}.ts`;

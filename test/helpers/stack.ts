@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createAwsClients, createS3Client } from '../../src/aws-clients.ts';
-import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { createAwsClients, createS3Client } from '../../src/app/aws-clients.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../deploy/local/stack.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { TranscodeUpdate } from '../../src/schemas/transcode-update.ts';
-import type { EventOutcome } from '../../src/video-service.ts';
+import type { EventOutcome } from '../../src/domain/video-service.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { singlePut } from './uploads.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The API Lambda entry point (src/lambda.ts, what runs in AWS) invoked with API Gateway HTTP API
+ * The API Lambda entry point (src/app/lambda.ts, what runs in AWS) invoked with API Gateway HTTP API
  * payload 2.0 events, configured from the environment exactly as template.yaml configures it,
  * but pointed at the local stack's stand-ins. A whole round: upload, transcode, list, playback.
  */
@@ -14,12 +14,12 @@ import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { singlePut } from '../helpers/uploads.ts';
 
 const stack = await startTestStack(t);
-// What template.yaml gives the function, here with the stand-ins' values (src/config.ts reads
+// What template.yaml gives the function, here with the stand-ins' values (src/app/config.ts reads
 // the environment once, at import).
 for (const [name, value] of Object.entries(stack.config)) {
   if (value !== undefined) process.env[name] = String(value);
 }
-const { handler } = await import('../../src/lambda.ts');
+const { handler } = await import('../../src/app/lambda.ts');
 const fixture = await loadEventFixture<APIGatewayProxyEventV2>('apigateway/http-api-v2-get');
 
 /** The documented 2.0 event for one request (the fixture's headers, context and shape). */

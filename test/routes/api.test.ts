@@ -6,8 +6,8 @@
 import t from 'tap';
 import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generateKeyPair, SignJWT } from 'jose';
-import { createAwsClients } from '../../src/aws-clients.ts';
-import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import type { Video, VideoPage } from '../../src/schemas/video.ts';
 import { singlePut } from '../helpers/uploads.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';

@@ -5,8 +5,8 @@
  * setting, and with 0 every read goes to the table.
  */
 import t from 'tap';
-import { createAwsClients } from '../../src/aws-clients.ts';
-import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import type { Video, VideoPage } from '../../src/schemas/video.ts';
 import { callApi, createVideo, startTestStack } from '../helpers/stack.ts';
 

@@ -6,8 +6,8 @@ import t from 'tap';
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Problem } from '../../src/schemas/problem.ts';
 import type { Video } from '../../src/schemas/video.ts';
-import { createAwsClients } from '../../src/aws-clients.ts';
-import { createVideoCatalog } from '../../src/video-catalog.ts';
+import { createAwsClients } from '../../src/app/aws-clients.ts';
+import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import { applyJobUpdates, callApi, createVideo, makeReadyWithStreams, putObjects, startTestStack } from '../helpers/stack.ts';
 
 const TTL = 600;

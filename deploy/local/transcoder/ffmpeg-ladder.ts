@@ -1,5 +1,5 @@
 /**
- * The ffmpeg commands that carry out a transcode plan (src/transcoder/transcode-plan.ts), the
+ * The ffmpeg commands that carry out a transcode plan (src/domain/transcode-plan.ts), the
  * local counterpart of the MediaConvert job settings built from the same plan:
  *
  *   <outDir>/<rendition>/index.m3u8 and segment_00000.ts ... for every video rendition and, when
@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
 import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../../src/schemas/transcode.ts';
 import { isUrl, summarizeFfmpegStderr } from './probe.ts';
 

@@ -17,9 +17,9 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { frameRateValue, type FrameRate } from '../../../src/ladder.ts';
+import { frameRateValue, type FrameRate } from '../../../src/domain/ladder.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
-import { measureBandwidth } from '../../../src/transcoder/transcode-plan.ts';
+import { measureBandwidth } from '../../../src/domain/transcode-plan.ts';
 import { MASTER_PLAYLIST } from '../../../src/shared/stream-files.ts';
 import { AAC_LC_CODEC, codecsOf } from './ffmpeg-ladder.ts';
 

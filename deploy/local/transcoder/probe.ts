@@ -3,7 +3,7 @@
  * http(s) URL, read with range requests, never copied whole) and the answer is given in Probe's
  * own shape (ProbeResult), field for field what MediaConvert reports and nothing more: no rotation,
  * no pixel aspect (the app reads those from the MP4 header, as it does in AWS). So the app inspects
- * and plans a source through the same code in both runtimes (src/transcoder/source-inspector.ts).
+ * and plans a source through the same code in both runtimes (src/adapters/mediaconvert/source-inspector.ts).
  */
 import { execFile } from 'node:child_process';
 import type { ProbeResult, Track } from '@aws-sdk/client-mediaconvert';

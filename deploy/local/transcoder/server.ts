@@ -22,7 +22,7 @@ import { Value } from '@sinclair/typebox/value';
 import { TranscodePlan } from '../../../src/schemas/transcode.ts';
 import { ProbeRefusedError, type TranscodeWorker } from './worker.ts';
 import { loadOrCreateKeyFile } from '../key-file.ts';
-import { WORKER_TOKEN_HEADER } from '../../../src/transcoder/ffmpeg-worker-transcoder.ts';
+import { WORKER_TOKEN_HEADER } from '../../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 1024 });
 

@@ -1,5 +1,5 @@
 /**
- * One transcode: a plan (src/transcoder/transcode-plan.ts) carried out with ffmpeg and published
+ * One transcode: a plan (src/domain/transcode-plan.ts) carried out with ffmpeg and published
  * to storage as early as a rendition can be watched.
  *
  * - A source the plan lets be packaged is first remuxed whole into its top rendition (its audio
@@ -28,7 +28,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { readFile, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/ladder.ts';
+import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
 import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
 import {
   AAC_LC_CODEC,

@@ -27,11 +27,11 @@ import {
   type TranscodeUpdateEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
-import type { TranscodeJobRequest } from '../../../src/transcoder/transcoder.ts';
+import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
 import { loadOnce } from '../../../src/shared/load-once.ts';
-import { redactSecrets } from '../../../src/redact.ts';
+import { redactSecrets } from '../../../src/shared/redact.ts';
 import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
 import { probeAsMediaConvert } from './probe.ts';
 

@@ -8,7 +8,7 @@
 import { isSigningPair, signingQueryOf } from '../../../src/shared/cloudfront-signing.ts';
 
 /** The poster's file name beside the master playlist (MediaConvert's frame capture naming). */
-export { POSTER_FILE } from '../../../src/ladder.ts';
+export { POSTER_FILE } from '../../../src/domain/ladder.ts';
 
 /** The raw signing query of a URL (`Policy=…&Signature=…&Key-Pair-Id=…`), byte for byte. */
 export function signingQueryOfUrl(url: string): string {

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
-import { createDynamoDbClient } from '../../../src/aws-clients.ts';
+import { createDynamoDbClient } from '../../../src/app/aws-clients.ts';
 
 type AttributeValue = { S: string } | { N: string } | { BOOL: boolean } | { NULL: true } | { L: AttributeValue[] } | { M: Record<string, AttributeValue> };
 
@@ -68,7 +68,7 @@ export function createInstantDynamoDb(items: readonly object[], config: Paramete
       throw new Error(`the instant DynamoDB does not answer ${target}`);
     },
   };
-  // The API's own client (src/aws-clients.ts), settings and all, with the handler swapped in.
+  // The API's own client (src/app/aws-clients.ts), settings and all, with the handler swapped in.
   return createDynamoDbClient(config, {
     endpoint: 'http://instant.invalid',
     credentials: { accessKeyId: 'instant', secretAccessKey: 'instant' },

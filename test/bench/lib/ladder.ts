@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { videoBitrateFor } from '../../../src/ladder.ts';
+import { videoBitrateFor } from '../../../src/domain/ladder.ts';
 import { buildEncodeArgs } from '../../../deploy/local/transcoder/ffmpeg-ladder.ts';
 import { planForFile } from '../../helpers/plans.ts';
 import { sampleTreeRss } from './processes.ts';

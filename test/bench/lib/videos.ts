@@ -1,10 +1,10 @@
 /**
- * Ready videos as the catalog stores them (src/video-catalog.ts VideoRecord), for the servers that
+ * Ready videos as the catalog stores them (src/adapters/dynamodb/video-catalog.ts VideoRecord), for the servers that
  * answer DynamoDB without DynamoDB: a full default page of the list route, with the renditions
  * and duration a 1080p upload gets.
  */
 import { randomUUID } from 'node:crypto';
-import type { VideoRecord } from '../../../src/video-catalog.ts';
+import type { VideoRecord } from '../../../src/domain/ports/video-catalog.ts';
 
 export function readyVideoRecords(count: number, ownerId = 'bench-owner'): VideoRecord[] {
   const start = Date.parse('2026-11-01T00:00:00.000Z');

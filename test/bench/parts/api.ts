@@ -7,13 +7,13 @@
  *
  *   stack     the local stack as `npm start` runs it: reads go to dynalite, which runs in the API's
  *             own process and event loop, through the viewers' read cache (CATALOG_CACHE_MS,
- *             src/catalog-read-cache.ts), as they would go to DynamoDB in AWS
+ *             src/domain/catalog-read-cache.ts), as they would go to DynamoDB in AWS
  *   sdk       the API alone, DynamoDB answering in-process through the real SDK client, behind
  *             the read cache: the API's cost per request in AWS for videos and pages in demand
  *   uncached  the same with CATALOG_CACHE_MS=0: the SDK's client-side work in every request
  *   direct    the API alone, the document client answering directly: the API's own work only
  *
- * The playback runs rotate over 20 ready videos, so the signed-URL cache (src/playback-signer.ts)
+ * The playback runs rotate over 20 ready videos, so the signed-URL cache (src/adapters/cloudfront/playback-signer.ts)
  * signs each video once per second, as it would for 20 videos watched at once.
  */
 import { writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
- * The API alone in its process, as the Lambda runs it (src/app.ts with the services from
- * src/services.ts), with DynamoDB answering at once so the load measures the API's own cost:
+ * The API alone in its process, as the Lambda runs it (src/app/app.ts with the services from
+ * src/app/services.ts), with DynamoDB answering at once so the load measures the API's own cost:
  *
  *   sdkUrl       the DynamoDB client is the real SDK client; a request handler answers in-process
  *                (the SDK's serializing, signing and parsing stay in: what a call costs the API),
@@ -15,10 +15,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig } from '../../../src/config.ts';
-import { createAwsClients } from '../../../src/aws-clients.ts';
-import { createServices } from '../../../src/services.ts';
-import { startApiServer } from '../../../src/server.ts';
+import { loadConfig } from '../../../src/app/config.ts';
+import { createAwsClients } from '../../../src/app/aws-clients.ts';
+import { createServices } from '../../../src/app/services.ts';
+import { startApiServer } from '../../../src/app/server.ts';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../../deploy/local/issuer.ts';
 import { loadCloudFrontKeyPair } from '../../../deploy/local/cloudfront.ts';
 import { readyVideoRecords } from '../lib/videos.ts';
@@ -47,7 +47,7 @@ const config = loadConfig({
   WEB_ASSETS_DIR: path.join(scratch, 'no-web-page'),
   LOG_LEVEL: 'warn',
   // Load from one address: the per-client limit stays in the path (its cost is measured) but
-  // never refuses (src/rate-limit.ts).
+  // never refuses (src/app/rate-limit.ts).
   RATE_LIMIT_MAX: String(1e9),
   // Credentials are never checked by the instant DynamoDB; set so the SDK looks nothing up.
   AWS_ACCESS_KEY_ID: 'bench',

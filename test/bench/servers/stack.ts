@@ -36,7 +36,7 @@ const stack = await startLocalStack({
   ports: { api: 0, cdn: 0, issuer: 0, s3: 0, dynamodb: 0, transcoder: 0 },
   logLevel: 'warn',
   // Load from one address: the per-client limit stays in the path (its cost is measured) but
-  // never refuses (src/rate-limit.ts).
+  // never refuses (src/app/rate-limit.ts).
   settings: { RATE_LIMIT_MAX: String(1e9) },
 });
 const token = await stack.token('bench-viewer', { expiresInSeconds: 3600 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import { createS3Client } from '../../../src/aws-clients.ts';
+import { createS3Client } from '../../../src/app/aws-clients.ts';
 import { LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, startLocalS3 } from '../../../deploy/local/s3-server.ts';
 import { loadCloudFrontKeyPair, PLAYER_CORS_POLICY, startLocalCloudFront, type CorsPolicy } from '../../../deploy/local/cloudfront.ts';
 

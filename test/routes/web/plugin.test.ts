@@ -1,13 +1,13 @@
 /**
  * The page plugin on its own (inject): the built page and its assets, caching and compression,
  * /config.json, and what happens without a build. The page's settings are validated with the
- * rest of the config (src/config.ts).
+ * rest of the config (src/app/config.ts).
  */
 import t, { type Test } from 'tap';
 import Fastify from 'fastify';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import webRoutes from '../../../routes/web/index.ts';
-import { loadConfig } from '../../../src/config.ts';
+import { loadConfig } from '../../../src/app/config.ts';
 import { MINIMAL_ENV } from '../../helpers/config.ts';
 import { buildWebPage } from '../../../deploy/web-build.ts';
 import { tempDir } from '../../helpers/media.ts';

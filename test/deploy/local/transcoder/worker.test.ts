@@ -18,12 +18,12 @@ import {
 import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
 import { MediaConvertJobStateChangeEvent, TranscodeUpdateEvent } from '../../../../src/schemas/events.ts';
 import type { TranscodeJobEvent } from '../../../../deploy/local/transcoder/worker.ts';
-import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/transcoder/ffmpeg-worker-transcoder.ts';
-import { sendWorkerToken } from '../../../../src/aws-clients.ts';
-import { createS3RangeReader, readIsoHeader } from '../../../../src/transcoder/iso-header.ts';
-import { sourceMediaOfProbe } from '../../../../src/transcoder/source-inspector.ts';
-import { planTranscode } from '../../../../src/transcoder/transcode-plan.ts';
-import type { TranscodeJobRequest } from '../../../../src/transcoder/transcoder.ts';
+import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
+import { sendWorkerToken } from '../../../../src/app/aws-clients.ts';
+import { createS3RangeReader, readIsoHeader } from '../../../../src/adapters/mediaconvert/iso-header.ts';
+import { sourceMediaOfProbe } from '../../../../src/adapters/mediaconvert/source-inspector.ts';
+import { planTranscode } from '../../../../src/domain/transcode-plan.ts';
+import type { TranscodeJobRequest } from '../../../../src/domain/ports/transcoder.ts';
 import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir, type ClipOptions } from '../../../helpers/media.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';

@@ -1,0 +1,50 @@
+/**
+ * The one interface both transcoders implement: AWS Elemental MediaConvert in production and the
+ * local ffmpeg worker in the local stack. The service inspects a stored source, plans it with the
+ * shared rules (transcode-plan.ts) and submits the plan; progress and the outcome come back as
+ * the transcoder's own reports, which its adapter turns into the domain's TranscodeUpdates
+ * (src/schemas/transcode-update.ts): MediaConvert's EventBridge events through
+ * `events/job-state-change.ts` in both runtimes (the local worker sends them in MediaConvert's
+ * shape), and the worker's fast-start publications through `events/transcode-update.ts`.
+ */
+import type { SourceMedia, TranscodePlan } from '../../schemas/transcode.ts';
+import type { TranscodeJobStatus } from '../../schemas/transcode-update.ts';
+
+export interface TranscodeJobRequest {
+  videoId: string;
+  /** Object key of the original upload, `uploads/{videoId}/source`. */
+  sourceKey: string;
+  /** Key prefix every output goes under, `video-streams/{videoId}/`. */
+  outputPrefix: string;
+  /**
+   * Idempotency token: submitting twice with the same token returns the first job instead of
+   * starting a second one (MediaConvert's ClientRequestToken has the same meaning).
+   */
+  clientRequestToken: string;
+  /** What to make of the source: renditions, colour, audio, geometry (planTranscode). */
+  plan: TranscodePlan;
+}
+
+export interface TranscodeJobSubmission {
+  jobId: string;
+}
+
+export interface Transcoder {
+  /** What the stored source is (MediaConvert's Probe and the MP4 header, in both runtimes). */
+  inspect(sourceKey: string): Promise<SourceMedia>;
+  /**
+   * Starts a job. Throws JobRefusedError when the transcoder refuses it for good (a bad request,
+   * a missing role...), any other error when a retry may succeed (throttling, an outage).
+   */
+  submit(request: TranscodeJobRequest): Promise<TranscodeJobSubmission>;
+  /**
+   * The job as the transcoder knows it now: at work, or the final update it ended with (which the
+   * reconciler applies as the lost event would have been); undefined when the transcoder has no
+   * such job.
+   */
+  getJob(jobId: string): Promise<TranscodeJobStatus | undefined>;
+  /** A job created for this video at or after `since` (found by its user metadata), if any. */
+  findJob(videoId: string, since: Date): Promise<TranscodeJobSubmission | undefined>;
+  /** Stops a job; a finished or unknown job is left as it is. */
+  cancel(jobId: string): Promise<void>;
+}
