@@ -71,7 +71,7 @@ const ZONES = [
   {
     target: 'routes/web/page',
     ...everythingBut('./routes/web/page', './src/shared', './src/domain/ladder.ts'),
-    message: 'the page is bundled for browsers on its own: it imports its own folder, src/domain/ladder.ts and src/shared/ (routes/web/page/README.md).',
+    message: 'the page is bundled for browsers on its own: it imports its own folder, src/domain/ladder.ts and src/shared/ (routes/web/README.md).',
   },
   {
     target: 'events',
