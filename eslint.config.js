@@ -22,6 +22,9 @@ const ADAPTERS = readdirSync(new URL('src/adapters/', import.meta.url), { withFi
   .map((entry) => entry.name);
 /** The one edge between adapters: the ffmpeg worker is MediaConvert's stand-in and speaks its API (src/adapters/README.md). */
 const ADAPTER_MAY_USE = { 'ffmpeg-worker': ['mediaconvert'] };
+const STAND_INS = readdirSync(new URL('deploy/local/', import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
 const ZONES = [
   {
     target: 'src/shared',
@@ -50,6 +53,11 @@ const ZONES = [
     except: [`./${name}`, ...(ADAPTER_MAY_USE[name] ?? []).map((other) => `./${other}`)],
     message: 'one adapter per outside system: an adapter does not import another (src/adapters/README.md).',
   })),
+  ...STAND_INS.map((name) => ({
+    target: `deploy/local/${name}`,
+    from: STAND_INS.filter((other) => other !== name).map((other) => `deploy/local/${other}`),
+    message: 'a stand-in does not import another: they meet in deploy/local/stack.ts, as the services meet through their APIs (deploy/local/README.md).',
+  })),
   {
     target: 'src',
     from: ['events', 'edge', 'deploy', 'openapi', 'test'],
@@ -63,7 +71,7 @@ const ZONES = [
   {
     target: 'routes/web/page',
     ...everythingBut('./routes/web/page', './src/shared', './src/domain/ladder.ts'),
-    message: 'the page is bundled for browsers on its own: it imports its own folder, src/domain/ladder.ts and src/shared/ (routes/web/page/README.md).',
+    message: 'the page is bundled for browsers on its own: it imports its own folder, src/domain/ladder.ts and src/shared/ (routes/web/README.md).',
   },
   {
     target: 'events',

@@ -13,8 +13,8 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCloudFrontKeyPair } from './local/cloudfront.ts';
-import { loadWorkerToken } from './local/transcoder/server.ts';
+import { loadCloudFrontKeyPair } from './local/cloudfront/cloudfront.ts';
+import { loadWorkerToken } from './local/mediaconvert/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

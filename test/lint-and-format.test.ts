@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 t.test('eslint rejects a floating promise and an import across a boundary', async (t) => {
   const eslint = new ESLint({ cwd: root });
   const code = [
-    "import { startLocalS3 } from '../../deploy/local/s3-server.ts';",
+    "import { startLocalS3 } from '../../deploy/local/s3/s3-server.ts';",
     'async function work(): Promise<void> {}',
     'work();',
     'export const started = startLocalS3;',
@@ -90,6 +90,12 @@ t.test('every import boundary the READMEs state fails on a planted violation, an
       'events/reconcile.ts',
       ['../routes/health/index.ts', '../deploy/local/stack.ts', '../edge/object-key.ts'],
       ['../src/app/runtime.ts', '../src/adapters/mediaconvert/mediaconvert-updates.ts'],
+    ],
+    [
+      'deploy/local: a stand-in imports no other stand-in',
+      'deploy/local/s3/s3-server.ts',
+      ['../dynamodb/dynamodb-server.ts'],
+      ['../key-file.ts', '../../../src/domain/storage-layout.ts', '../../../events/s3-upload.ts'],
     ],
     [
       'edge: its own files and src/shared',

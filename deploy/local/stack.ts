@@ -20,16 +20,16 @@ import { redactingDestination, type LogDestination } from '../../src/shared/reda
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
 import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
-import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3-server.ts';
-import { startLocalDynamoDb } from './dynamodb-server.ts';
-import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './issuer.ts';
+import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3/s3-server.ts';
+import { startLocalDynamoDb } from './dynamodb/dynamodb-server.ts';
+import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './cognito/issuer.ts';
 import { createEventOutbox } from './event-outbox.ts';
-import { toAwsS3Event } from './s3-notifications.ts';
+import { toAwsS3Event } from './s3/s3-notifications.ts';
 import { crashArmed } from './crash-points.ts';
-import { createTranscodeWorker, type TranscodeJobEvent } from './transcoder/worker.ts';
-import { loadCloudFrontKeyPair, startLocalCloudFront } from './cloudfront.ts';
+import { createTranscodeWorker, type TranscodeJobEvent } from './mediaconvert/worker.ts';
+import { loadCloudFrontKeyPair, startLocalCloudFront } from './cloudfront/cloudfront.ts';
 import { createManifestSigner } from '../../edge/manifest-signer.ts';
-import { loadWorkerToken, startTranscodeWorkerServer } from './transcoder/server.ts';
+import { loadWorkerToken, startTranscodeWorkerServer } from './mediaconvert/server.ts';
 
 export const LOCAL_BUCKET = 'vod-local';
 export const LOCAL_TABLE = 'vod-videos';

@@ -1,7 +1,7 @@
 /**
  * The one set of rules that turns a probed source into a transcode plan, for both transcoders:
  * the MediaConvert job settings (mediaconvert-transcoder.ts) and the local ffmpeg worker
- * (deploy/local/transcoder/) execute what this decides, and nothing else decides it.
+ * (deploy/local/mediaconvert/) execute what this decides, and nothing else decides it.
  *
  * - Files that cannot become a stream are refused here, before any job, with a reason a person
  *   can read (SourceRejectedError): still images, text, empty or unrecognisable files, pictures

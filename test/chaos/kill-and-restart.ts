@@ -16,15 +16,15 @@ import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { CRASH_POINTS, type CrashPoint } from '../../deploy/local/crash-points.ts';
-import { issueToken, loadIssuerKeys } from '../../deploy/local/issuer.ts';
+import { issueToken, loadIssuerKeys } from '../../deploy/local/cognito/issuer.ts';
 import { LOCAL_BUCKET, LOCAL_REGION } from '../../deploy/local/stack.ts';
-import { LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from '../../deploy/local/s3-server.ts';
+import { LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from '../../deploy/local/s3/s3-server.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import { makeClip } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
-import { INTERRUPTED_TOO_OFTEN } from '../../deploy/local/transcoder/worker.ts';
+import { INTERRUPTED_TOO_OFTEN } from '../../deploy/local/mediaconvert/worker.ts';
 import { singlePut } from '../helpers/uploads.ts';
 
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 20);

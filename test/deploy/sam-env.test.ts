@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/app/config.ts';
 import { DEFAULT_PORTS, LOCAL_BUCKET, LOCAL_REGION, LOCAL_TABLE } from '../../deploy/local/stack.ts';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
-import { loadCloudFrontKeyPair } from '../../deploy/local/cloudfront.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/cognito/issuer.ts';
+import { loadCloudFrontKeyPair } from '../../deploy/local/cloudfront/cloudfront.ts';
 import { buildSamEnv, readCheckedInSamEnv } from '../../deploy/sam-env.ts';
-import { loadWorkerToken } from '../../deploy/local/transcoder/server.ts';
+import { loadWorkerToken } from '../../deploy/local/mediaconvert/server.ts';
 import { loadTemplate } from './cfn.ts';
 
 const template = await loadTemplate(new URL('../../template.yaml', import.meta.url));

@@ -14,7 +14,7 @@ import { UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
 import type { MediaConvertJobStateChangeEvent } from '../../src/schemas/events.ts';
 import { publicKeyParameterOf } from '../../deploy/keys.ts';
 import { allowedOriginsOf, API_CORS } from '../../src/app/cors.ts';
-import { PLAYER_CORS_POLICY } from '../../deploy/local/cloudfront.ts';
+import { PLAYER_CORS_POLICY } from '../../deploy/local/cloudfront/cloudfront.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import {
   condition,

@@ -4,7 +4,7 @@
  * shared rules. For tests and benchmarks that run the local worker's commands without the stack.
  */
 import { readFile } from 'node:fs/promises';
-import { probeAsMediaConvert } from '../../deploy/local/transcoder/probe.ts';
+import { probeAsMediaConvert } from '../../deploy/local/mediaconvert/probe.ts';
 import type { SourceMedia, TranscodePlan } from '../../src/schemas/transcode.ts';
 import { readIsoHeader } from '../../src/adapters/mediaconvert/iso-header.ts';
 import { sourceMediaOfProbe } from '../../src/adapters/mediaconvert/source-inspector.ts';

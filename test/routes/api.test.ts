@@ -13,7 +13,7 @@ import { singlePut } from '../helpers/uploads.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import type { Problem } from '../../src/schemas/problem.ts';
 import { callApi, makeReadyWithStreams, startTestStack } from '../helpers/stack.ts';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/cognito/issuer.ts';
 
 const stack = await startTestStack(t);
 const alice = await stack.token('alice');

@@ -22,7 +22,7 @@ import { createAwsClients } from '../../src/app/aws-clients.ts';
 import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { multipartPlan, putPartBytes } from '../helpers/uploads.ts';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/issuer.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../deploy/local/cognito/issuer.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);

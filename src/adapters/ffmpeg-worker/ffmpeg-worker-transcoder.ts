@@ -1,6 +1,6 @@
 /**
  * The Transcoder for the local stack: submits planned jobs to the ffmpeg worker over HTTP
- * (`deploy/local/transcoder/server.ts`), which then reports progress as MediaConvert events, and
+ * (`deploy/local/mediaconvert/server.ts`), which then reports progress as MediaConvert events, and
  * asks it about jobs (status, a video's job, cancel) as the reconciler and deletes need.
  * Sources are inspected as in AWS: the worker answers MediaConvert's Probe call too.
  *

@@ -1,6 +1,6 @@
 /**
  * A source clip and the bare ffmpeg baseline for the worker's memory measure (parts/memory.ts):
- * the ladder command for that source (deploy/local/transcoder/ffmpeg-ladder.ts buildEncodeArgs for
+ * the ladder command for that source (deploy/local/mediaconvert/ffmpeg-ladder.ts buildEncodeArgs for
  * the plan the shared rules make of it), run directly on a local file with nothing around it.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { videoBitrateFor } from '../../../src/domain/ladder.ts';
-import { buildEncodeArgs } from '../../../deploy/local/transcoder/ffmpeg-ladder.ts';
+import { buildEncodeArgs } from '../../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
 import { planForFile } from '../../helpers/plans.ts';
 import { sampleTreeRss } from './processes.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Manifest requests per second through the CloudFront stand-in (deploy/local/cloudfront.ts: it
+ * Manifest requests per second through the CloudFront stand-in (deploy/local/cloudfront/cloudfront.ts: it
  * checks the viewer's signature, then runs the Lambda@Edge signer, which reads the playlist from
  * the S3 stand-in and appends the signing query to each of its URIs), for a 10-minute media
  * playlist (151 URIs), against:

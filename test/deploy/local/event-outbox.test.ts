@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createEventOutbox } from '../../../deploy/local/event-outbox.ts';
-import { toAwsS3Event, encodeS3Key } from '../../../deploy/local/s3-notifications.ts';
+import { toAwsS3Event, encodeS3Key } from '../../../deploy/local/s3/s3-notifications.ts';
 import { Value } from '@sinclair/typebox/value';
 import { S3Event } from '../../../src/schemas/events.ts';
 import { decodeS3Key } from '../../../events/s3-upload.ts';

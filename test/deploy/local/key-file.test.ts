@@ -6,8 +6,8 @@ import t from 'tap';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadOrCreateKeyFile } from '../../../deploy/local/key-file.ts';
-import { loadCloudFrontKeyPair } from '../../../deploy/local/cloudfront.ts';
-import { loadIssuerKeys } from '../../../deploy/local/issuer.ts';
+import { loadCloudFrontKeyPair } from '../../../deploy/local/cloudfront/cloudfront.ts';
+import { loadIssuerKeys } from '../../../deploy/local/cognito/issuer.ts';
 import { tempDir } from '../../helpers/media.ts';
 
 t.test('made once, mode 0600, then read back without making another', async (t) => {

@@ -3,7 +3,7 @@
  * verified tokens that spares later requests the signature check.
  */
 import t from 'tap';
-import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../../../deploy/local/issuer.ts';
+import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../../../deploy/local/cognito/issuer.ts';
 import { createTokenVerifier } from '../../../../src/adapters/cognito/token-verifier.ts';
 import { UnauthenticatedError } from '../../../../src/domain/errors.ts';
 import { tempDir } from '../../../helpers/media.ts';

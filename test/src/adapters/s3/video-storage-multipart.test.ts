@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { startLocalS3 } from '../../../../deploy/local/s3-server.ts';
+import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
 import { createVideoStorage } from '../../../../src/adapters/s3/video-storage.ts';
 import { MultipartCompletionRefusedError, MultipartUploadGoneError } from '../../../../src/domain/ports/video-storage.ts';
 import { loadServiceModel, validateOperationInput } from '../../../helpers/aws-model.ts';

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { createPublicKey, createSign, generateKeyPairSync } from 'node:crypto';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import { parseCookies, verifyViewerRequest, type ViewerRequest } from '../../../deploy/local/cloudfront.ts';
+import { parseCookies, verifyViewerRequest, type ViewerRequest } from '../../../../deploy/local/cloudfront/cloudfront.ts';
 
 const keyPair = () =>
   generateKeyPairSync('rsa', {

@@ -4,9 +4,9 @@
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { startLocalIssuer, LOCAL_AUDIENCE, LOCAL_CLIENT_ID, LOCAL_ISSUER } from '../../../deploy/local/issuer.ts';
-import { createTokenVerifier } from '../../../src/adapters/cognito/token-verifier.ts';
-import { tempDir } from '../../helpers/media.ts';
+import { startLocalIssuer, LOCAL_AUDIENCE, LOCAL_CLIENT_ID, LOCAL_ISSUER } from '../../../../deploy/local/cognito/issuer.ts';
+import { createTokenVerifier } from '../../../../src/adapters/cognito/token-verifier.ts';
+import { tempDir } from '../../../helpers/media.ts';
 
 const issuer = await startLocalIssuer({ dir: await tempDir(t, 'vod-issuer-'), port: 0 });
 t.teardown(() => issuer.close());

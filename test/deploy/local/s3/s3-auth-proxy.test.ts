@@ -1,5 +1,5 @@
 /**
- * The S3 stand-in's verifying front (deploy/local/s3-auth-proxy.ts) as startLocalS3 runs it,
+ * The S3 stand-in's verifying front (deploy/local/s3/s3-auth-proxy.ts) as startLocalS3 runs it,
  * in front of a real s3rver: the SDK's requests and pre-signed URLs work; anonymous, forged,
  * tampered, expired and future-dated requests get S3's error codes; a body that is not what was
  * signed stores nothing. A second front, before a recording server, shows refused requests are
@@ -27,9 +27,9 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
-import { startS3AuthProxy } from '../../../deploy/local/s3-auth-proxy.ts';
-import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, sha256Hex, signRequest, standInS3Client } from '../../helpers/s3-requests.ts';
+import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
+import { startS3AuthProxy } from '../../../../deploy/local/s3/s3-auth-proxy.ts';
+import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, sha256Hex, signRequest, standInS3Client } from '../../../helpers/s3-requests.ts';
 
 const BUCKET = 'auth-test';
 const REGION = 'us-east-1';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import HLS from 'hls-parser';
-import { masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/transcoder/hls-publisher.ts';
+import { masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/mediaconvert/hls-publisher.ts';
 import { readMasterPlaylist, renditionsOfMasterPlaylist } from '../../../../src/domain/master-playlist.ts';
 
 const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes });

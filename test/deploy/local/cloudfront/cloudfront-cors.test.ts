@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import { createS3Client } from '../../../src/app/aws-clients.ts';
-import { LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, startLocalS3 } from '../../../deploy/local/s3-server.ts';
-import { loadCloudFrontKeyPair, PLAYER_CORS_POLICY, startLocalCloudFront, type CorsPolicy } from '../../../deploy/local/cloudfront.ts';
+import { createS3Client } from '../../../../src/app/aws-clients.ts';
+import { LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
+import { loadCloudFrontKeyPair, PLAYER_CORS_POLICY, startLocalCloudFront, type CorsPolicy } from '../../../../deploy/local/cloudfront/cloudfront.ts';
 
 const BUCKET = 'vod-cors';
 const KEY = 'video-streams/v1/360p/segment_00000.ts';

@@ -5,7 +5,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { Value } from '@sinclair/typebox/value';
 import S3rver from 's3rver';
 import t, { type Test } from 'tap';
-import { startTranscodeWorkerServer } from '../../../../deploy/local/transcoder/server.ts';
+import { startTranscodeWorkerServer } from '../../../../deploy/local/mediaconvert/server.ts';
 import {
   createTranscodeWorker,
   MAX_ATTEMPTS,
@@ -14,10 +14,10 @@ import {
   type TranscodeWorker,
   type TranscodeWorkerLogger,
   type TranscodeWorkerOptions,
-} from '../../../../deploy/local/transcoder/worker.ts';
+} from '../../../../deploy/local/mediaconvert/worker.ts';
 import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
 import { MediaConvertJobStateChangeEvent, TranscodeUpdateEvent } from '../../../../src/schemas/events.ts';
-import type { TranscodeJobEvent } from '../../../../deploy/local/transcoder/worker.ts';
+import type { TranscodeJobEvent } from '../../../../deploy/local/mediaconvert/worker.ts';
 import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 import { sendWorkerToken } from '../../../../src/app/aws-clients.ts';
 import { createS3RangeReader, readIsoHeader } from '../../../../src/adapters/mediaconvert/iso-header.ts';

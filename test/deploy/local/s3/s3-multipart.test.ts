@@ -1,5 +1,5 @@
 /**
- * Multipart upload in the S3 stand-in (deploy/local/s3-multipart.ts), driven as the API and the
+ * Multipart upload in the S3 stand-in (deploy/local/s3/s3-multipart.ts), driven as the API and the
  * browser will drive it: SDK v3 commands for create, list, complete and abort; pre-signed
  * UploadPart URLs PUT with fetch. Every answer is S3's: the object assembled byte for byte with
  * the `-N` ETag, one ObjectCreated:CompleteMultipartUpload notification, and S3's error codes for
@@ -30,11 +30,11 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
-import { toAwsS3Event } from '../../../deploy/local/s3-notifications.ts';
-import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../deploy/local/s3-multipart.ts';
-import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../helpers/s3-requests.ts';
-import { loadServiceModel, validateOperationOutput } from '../../helpers/aws-model.ts';
+import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
+import { toAwsS3Event } from '../../../../deploy/local/s3/s3-notifications.ts';
+import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../../deploy/local/s3/s3-multipart.ts';
+import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../../helpers/s3-requests.ts';
+import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
 const BUCKET = 'multipart-test';
 const REGION = 'us-east-1';
@@ -602,7 +602,7 @@ t.test('stored parts survive a restart of the stand-in; a part write cut by a cr
 t.test("the crash point after-upload-200 fires once a source's CompleteMultipartUpload is answered, not before", async (t) => {
   const crashDir = await mkdtemp(path.join(tmpdir(), 's3-multipart-crash-'));
   t.teardown(() => rm(crashDir, { recursive: true, force: true }));
-  const serverModule = fileURLToPath(new URL('../../../deploy/local/s3-server.ts', import.meta.url));
+  const serverModule = fileURLToPath(new URL('../../../../deploy/local/s3/s3-server.ts', import.meta.url));
   const script = `import { startLocalS3 } from ${JSON.stringify(serverModule)};
     const s3 = await startLocalS3({ directory: process.argv[1], port: 0, bucket: ${JSON.stringify(BUCKET)} });
     console.log(s3.url);`;

@@ -6,7 +6,7 @@ import dynalite from 'dynalite';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { VIDEO_TABLE_KEYS } from '../../src/adapters/dynamodb/video-catalog.ts';
+import { VIDEO_TABLE_KEYS } from '../../../src/adapters/dynamodb/video-catalog.ts';
 
 export interface LocalDynamoDb {
   url: string;

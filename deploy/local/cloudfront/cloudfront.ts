@@ -16,9 +16,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { loadOrCreateKeyFile } from './key-file.ts';
-import { playbackKeyOfPath, resourcePathOf } from '../../edge/object-key.ts';
-import { isSigningPair, queryPairName, signedCookieName, type SigningParameter } from '../../src/shared/cloudfront-signing.ts';
+import { loadOrCreateKeyFile } from '../key-file.ts';
+import { playbackKeyOfPath, resourcePathOf } from '../../../edge/object-key.ts';
+import { isSigningPair, queryPairName, signedCookieName, type SigningParameter } from '../../../src/shared/cloudfront-signing.ts';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';

@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { loadOrCreateKeyFile } from './key-file.ts';
+import { loadOrCreateKeyFile } from '../key-file.ts';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 

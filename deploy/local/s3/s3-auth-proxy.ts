@@ -32,8 +32,8 @@ import {
   S3ErrorResponse,
   s3ErrorXml,
 } from './s3-errors.ts';
-import { objectKeyOfPath } from '../../edge/object-key.ts';
-import { crashPoint } from './crash-points.ts';
+import { objectKeyOfPath } from '../../../edge/object-key.ts';
+import { crashPoint } from '../crash-points.ts';
 import { createSigV4Verifier, UNSIGNED_PAYLOAD, type SigV4VerifierOptions, type VerifiedRequest } from './s3-sigv4.ts';
 import { createMultipartUploads, multipartOperationOf, type CompletingUploads, type MultipartAnswer } from './s3-multipart.ts';
 

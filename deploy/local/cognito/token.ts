@@ -1,6 +1,6 @@
 /** `npm run token -- <userId>`: prints a bearer token from the local issuer, and nothing else. */
 import { join } from 'node:path';
-import { loadLocalSettings } from './settings.ts';
+import { loadLocalSettings } from '../settings.ts';
 import { issueToken, loadIssuerKeys } from './issuer.ts';
 
 const userId = process.argv[2];

@@ -3,8 +3,8 @@
  * not URL-encoded, `arn:aws:s3: : :bucket`. This turns one into what S3 itself sends, and applies
  * the bucket notification filter the SAM template declares (ObjectCreated under uploads/).
  */
-import type { S3Event, S3EventRecord } from '../../src/schemas/events.ts';
-import { UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
+import type { S3Event, S3EventRecord } from '../../../src/schemas/events.ts';
+import { UPLOADS_PREFIX } from '../../../src/domain/storage-layout.ts';
 
 /** S3 encodes keys like an HTML form: percent-encoding, spaces as '+', slashes kept. */
 export const encodeS3Key = (key: string) =>

@@ -1,12 +1,12 @@
 /**
- * A PUT that a SIGKILL cut leaves its temporary file beside the object (deploy/local/s3-atomic-store.ts);
+ * A PUT that a SIGKILL cut leaves its temporary file beside the object (deploy/local/s3/s3-atomic-store.ts);
  * the S3 stand-in removes such leftovers when it starts, and never the objects themselves.
  */
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { removeInterruptedWrites } from '../../../deploy/local/s3-atomic-store.ts';
-import { startLocalS3 } from '../../../deploy/local/s3-server.ts';
+import { removeInterruptedWrites } from '../../../../deploy/local/s3/s3-atomic-store.ts';
+import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
 
 t.test('leftovers of interrupted writes are removed at start; objects stay', async (t) => {
   const dir = t.testdir({
