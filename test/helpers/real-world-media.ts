@@ -6,8 +6,12 @@
  * `lavfi` at small frames where the case allows, so the suite stays fast on 2 cores.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { addDolbyVisionConfig } from './media.ts';
 
@@ -95,8 +99,64 @@ async function damage(file: string, from: number, share: number): Promise<void> 
   await writeFile(file, bytes);
 }
 
-/** Makes one source of `kind` in `dir`. */
+/**
+ * Under tap, the test files of one run share the sources they make: several files need the same
+ * kinds, and each takes seconds of ffmpeg. The first to need a kind makes it in a folder of the
+ * run (named after the tap process and this file's text, so no other run or version of it reads
+ * it); the others copy it. A folder whose tap process is gone is removed by the next run.
+ */
+const RUN_FOLDER_PREFIX = `vod-sources-${createHash('sha256')
+  .update(readFileSync(fileURLToPath(import.meta.url)))
+  .digest('hex')
+  .slice(0, 12)}-tap`;
+let runFolder: Promise<string> | undefined;
+
+async function sourcesOfThisRun(): Promise<string> {
+  runFolder ??= (async () => {
+    for (const name of await readdir(tmpdir())) {
+      const pid = Number(/^vod-sources-\w+-tap(\d+)$/.exec(name)?.[1]);
+      if (pid && !isRunning(pid)) await rm(path.join(tmpdir(), name), { recursive: true, force: true });
+    }
+    const folder = path.join(tmpdir(), `${RUN_FOLDER_PREFIX}${process.ppid}`);
+    await mkdir(folder, { recursive: true });
+    return folder;
+  })();
+  return runFolder;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes one source of `kind` in `dir` (copied from this tap run's when another file made it). */
 export async function makeSource(kind: SourceKind, dir: string): Promise<GeneratedSource> {
+  if (process.env.TAP !== '1') return generateSource(kind, dir);
+  const shared = await sourcesOfThisRun();
+  const described = path.join(shared, `${kind}.json`);
+  let source: GeneratedSource;
+  try {
+    source = JSON.parse(await readFile(described, 'utf8')) as GeneratedSource;
+  } catch {
+    // Made aside, then renamed into place: a file reading the folder meanwhile sees all or nothing.
+    const scratch = await mkdtemp(path.join(shared, `${kind}-`));
+    const made = await generateSource(kind, scratch);
+    source = { ...made, file: path.join(shared, path.basename(made.file)) };
+    await rename(made.file, source.file);
+    await writeFile(path.join(scratch, 'source.json'), JSON.stringify(source));
+    await rename(path.join(scratch, 'source.json'), described);
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const file = path.join(dir, path.basename(source.file));
+  await copyFile(source.file, file);
+  return { ...source, file };
+}
+
+async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedSource> {
   const file = (extension: string) => path.join(dir, `${kind}.${extension}`);
   const made = async (out: string, args: string[], contentType: string, seconds: number): Promise<GeneratedSource> => {
     await run('ffmpeg', [...FFMPEG, ...args, out]);
