@@ -27,6 +27,7 @@ import {
   type TranscodeUpdateEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
+import { longestDurationSeconds } from '../../../src/adapters/mediaconvert/mediaconvert-updates.ts';
 import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
@@ -425,13 +426,13 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         // MediaConvert reports outputs only at COMPLETE: a rendition watchable before then is the
         // worker's own news (fast start), told in the domain's words.
         onPublished: (group) => {
-          const durations = group.outputDetails.flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
+          const durationSeconds = longestDurationSeconds(group.outputDetails);
           const update: TranscodeUpdate = {
             type: 'renditions-published',
             videoId: record.request.videoId,
             jobId: record.jobId,
             videoRenditions: group.outputDetails.filter((output) => output.videoDetails).length,
-            ...(durations.length > 0 ? { durationSeconds: Math.max(...durations) / 1000 } : {}),
+            ...(durationSeconds === undefined ? {} : { durationSeconds }),
           };
           logger.info({ jobId: record.jobId, renditions: group.outputDetails.length }, 'Published renditions');
           send(updateEvent(record, update));

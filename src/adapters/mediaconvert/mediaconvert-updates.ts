@@ -10,14 +10,16 @@ import type { MediaConvertJobDetail } from '../../schemas/events.ts';
 import { isFinalUpdate, type TranscodeJobStatus, type TranscodeUpdate } from '../../schemas/transcode-update.ts';
 
 /**
- * The longest duration MediaConvert reports among the HLS group's outputs: outputs have one only
- * once written in full, so in practice at COMPLETE.
+ * The longest duration among an output group's outputs, in seconds: MediaConvert gives an output
+ * one only once it is written in full (in practice at COMPLETE); the local worker does the same.
  */
-function hlsDurationSeconds(detail: MediaConvertJobDetail): number | undefined {
-  const group = detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP');
-  const durations = (group?.outputDetails ?? []).flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
+export function longestDurationSeconds(outputs: ReadonlyArray<{ durationInMs?: number | undefined }>): number | undefined {
+  const durations = outputs.flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
   return durations.length > 0 ? Math.max(...durations) / 1000 : undefined;
 }
+
+const hlsDurationSeconds = (detail: MediaConvertJobDetail) =>
+  longestDurationSeconds(detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP')?.outputDetails ?? []);
 
 /**
  * The update a job event says, or undefined when it says nothing the service keeps: a status the
