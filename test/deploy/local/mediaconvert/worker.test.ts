@@ -434,10 +434,11 @@ t.test('jobs run one at a time with the default concurrency', async (t) => {
 });
 
 t.test('a job stopped mid-transcode is finished by the next worker on the same data dir', async (t) => {
-  const first = await harness(t);
+  // Read at real time, as MediaConvert takes about that long: still encoding when stopped.
+  const first = await harness(t, { speedLimit: 1 });
   const videoId = newVideoId();
   // 4:4:4 is encoded (a 4:2:0 H.264 source of this size would only be packaged, in a blink).
-  await uploadClip(videoId, { seconds: 20, width: 640, height: 360, audio: true, pixelFormat: 'yuv444p' });
+  await uploadClip(videoId, { seconds: 6, width: 640, height: 360, audio: true, pixelFormat: 'yuv444p' });
 
   const request = await requestFor(first.worker, videoId);
   const { jobId } = await first.worker.submit(request);
@@ -844,7 +845,7 @@ t.test('any other source has its smallest rendition published while the ladder e
   });
   const videoId = newVideoId();
   // 4:4:4 cannot be packaged for browsers; 15 fps keeps the encode well ahead of real time.
-  await uploadClip(videoId, { seconds: 20, width: 1280, height: 720, audio: true, fps: 15, pixelFormat: 'yuv444p' });
+  await uploadClip(videoId, { seconds: 12, width: 1280, height: 720, audio: true, fps: 15, pixelFormat: 'yuv444p' });
   await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
@@ -874,7 +875,7 @@ t.test('any other source has its smallest rendition published while the ladder e
   const live = first?.['360p/index.m3u8'] ?? '';
   t.match(live, /#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n/, 'published while still growing');
   t.notMatch(live, /#EXT-X-ENDLIST/);
-  t.ok(extinfs(live).length >= 1 && extinfs(live).length < 5, `with the segments done so far (${extinfs(live).length})`);
+  t.ok(extinfs(live).length >= 1 && extinfs(live).length < 3, `with the segments done so far (${extinfs(live).length})`);
 
   const prefix = `video-streams/${videoId}/`;
   const final = await getText(`${prefix}360p/index.m3u8`);
@@ -891,23 +892,23 @@ t.test('any other source has its smallest rendition published while the ladder e
     ),
     'the same playlist, ended',
   );
-  t.same(extinfs(final), [4, 4, 4, 4, 4]);
-  t.same(extinfs(await getText(`${prefix}720p/index.m3u8`)), [4, 4, 4, 4, 4]);
+  t.same(extinfs(final), [4, 4, 4]);
+  t.same(extinfs(await getText(`${prefix}720p/index.m3u8`)), [4, 4, 4]);
 });
 
 t.test('a source with keyframes too far apart to stream well is encoded, not packaged, as its sample table shows', async (t) => {
   const { worker, events, logged } = await harness(t);
   const videoId = newVideoId();
-  await uploadClip(videoId, { seconds: 15, width: 640, height: 360, audio: false, keyframeSeconds: 30, videoBitrate: 500_000 });
+  await uploadClip(videoId, { seconds: 9, width: 640, height: 360, audio: false, keyframeSeconds: 30, videoBitrate: 500_000 });
   await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
   assertValidEvents(t, events);
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
   t.ok(
-    logged.some((l) => /Encoding every rendition: its keyframes are too far apart \(a segment of 15\.0 s; at most 6 s\)/.test(l.message)),
+    logged.some((l) => /Encoding every rendition: its keyframes are too far apart \(a segment of 9\.0 s; at most 6 s\)/.test(l.message)),
     'says why',
   );
   const playlist = await getText(`video-streams/${videoId}/360p/index.m3u8`);
-  t.same(extinfs(playlist), [4, 4, 4, 3], 'the ladder own 4 s segments');
+  t.same(extinfs(playlist), [4, 4, 1], "the ladder's own 4 s segments");
   t.notMatch(await getText(`video-streams/${videoId}/master.m3u8`), /avc1\.42/, 'encoded (High profile), not the source');
 });
