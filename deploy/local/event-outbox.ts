@@ -5,14 +5,24 @@
  * Like AWS, delivery is concurrent and unordered, and a failing handler is retried with backoff
  * before the event goes to a dead-letter folder.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
+import pRetry from 'p-retry';
+import writeFileAtomic from 'write-file-atomic';
+import type { Logger } from '../../src/shared/logger.ts';
 
-export interface OutboxLogger {
-  info(object: object, message: string): void;
-  error(object: object, message: string): void;
+/**
+ * Any failure of one delivery attempt. Lambda retries whatever the handler threw, while p-retry
+ * gives up at once on a TypeError (it takes one for a bug) or on a thrown non-Error: wrapped, every
+ * failure is retried alike.
+ */
+class DeliveryFailed extends Error {
+  override name = 'DeliveryFailed';
+  constructor(cause: unknown) {
+    super('event delivery failed', { cause });
+  }
 }
 
 export interface EventOutbox<E> {
@@ -29,7 +39,7 @@ export function createEventOutbox<E>(options: {
   name: string;
   dir: string;
   deliver: (event: E) => Promise<unknown>;
-  logger: OutboxLogger;
+  logger: Pick<Logger, 'info' | 'error'>;
   /** Delays between attempts; Lambda's asynchronous invocation retries twice. */
   retryDelaysMs?: number[];
 }): EventOutbox<E> {
@@ -43,23 +53,38 @@ export function createEventOutbox<E>(options: {
   let sequence = 0;
 
   async function deliverFile(file: string, event: E): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (stopped) return;
-      try {
-        await options.deliver(event);
-        await rm(join(pendingDir, file), { force: true });
-        return;
-      } catch (error) {
-        const delay = retryDelaysMs[attempt];
-        if (delay === undefined) {
-          options.logger.error({ err: error, outbox: options.name, file }, 'event delivery failed for good; moved to dead-letter');
-          await rename(join(pendingDir, file), join(deadLetterDir, file)).catch(() => undefined);
-          return;
-        }
-        options.logger.info({ err: error, outbox: options.name, file, attempt }, 'event delivery failed; retrying');
-        const waited = await sleep(delay, true, { signal: stopSignal.signal }).catch(() => false);
-        if (!waited) return;
-      }
+    const { signal } = stopSignal;
+    try {
+      await pRetry(
+        async () => {
+          try {
+            await options.deliver(event);
+            await rm(join(pendingDir, file), { force: true });
+          } catch (error) {
+            throw new DeliveryFailed(error);
+          }
+        },
+        {
+          retries: retryDelaysMs.length,
+          signal,
+          // The waits are Lambda's schedule, a list p-retry's exponential formula cannot express:
+          // p-retry waits nothing, and each failed attempt waits out its delay here.
+          minTimeout: 0,
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft === 0) return;
+            options.logger.info({ err: error.cause, outbox: options.name, file, attempt: attemptNumber - 1 }, 'event delivery failed; retrying');
+            await sleep(retryDelaysMs[attemptNumber - 1], undefined, { signal });
+          },
+        },
+      );
+    } catch (error) {
+      // Stopped (before an attempt or during a wait): the event stays on disk for the next start.
+      if (signal.aborted) return;
+      options.logger.error(
+        { err: error instanceof DeliveryFailed ? error.cause : error, outbox: options.name, file },
+        'event delivery failed for good; moved to dead-letter',
+      );
+      await rename(join(pendingDir, file), join(deadLetterDir, file)).catch(() => undefined);
     }
   }
 
@@ -75,8 +100,7 @@ export function createEventOutbox<E>(options: {
         await mkdir(pendingDir, { recursive: true });
         // Time-ordered names so a restart redelivers oldest first.
         const file = `${Date.now().toString().padStart(15, '0')}-${String(sequence++).padStart(6, '0')}-${randomUUID()}.json`;
-        await writeFile(join(pendingDir, `${file}.tmp`), JSON.stringify(event));
-        await rename(join(pendingDir, `${file}.tmp`), join(pendingDir, file));
+        await writeFileAtomic(join(pendingDir, file), JSON.stringify(event));
         if (!stopped) track(file, event);
       })();
       const settled = publishing.catch(() => undefined).finally(() => inFlight.delete(settled));
@@ -90,8 +114,9 @@ export function createEventOutbox<E>(options: {
       await mkdir(pendingDir, { recursive: true });
       await mkdir(deadLetterDir, { recursive: true });
       const entries = await readdir(pendingDir);
-      // An event whose write a crash interrupted was never published (publish had not returned).
-      await Promise.all(entries.filter((file) => file.endsWith('.tmp')).map((file) => rm(join(pendingDir, file), { force: true })));
+      // Anything but a whole event is the temporary file of a write a crash interrupted (write-file-atomic's
+      // `<event>.json.<hash>`, or an older `.tmp`): that event was never published (publish had not returned).
+      await Promise.all(entries.filter((file) => !file.endsWith('.json')).map((file) => rm(join(pendingDir, file), { force: true })));
       const files = entries.filter((file) => file.endsWith('.json')).sort();
       for (const file of files) {
         const event = JSON.parse(await readFile(join(pendingDir, file), 'utf8')) as E;

@@ -1,4 +1,4 @@
-// The stand-ins ship no type declarations; these cover what deploy/local uses of them.
+// These packages ship no type declarations; these cover what deploy/local uses of them.
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
   interface S3rverOptions {
@@ -30,4 +30,12 @@ declare module 'dynalite' {
     maxItemSizeKb?: number;
   }
   export default function dynalite(options?: DynaliteOptions): Server;
+}
+
+declare module 'write-file-atomic' {
+  /**
+   * Writes `data` to `<filename>.<hash>` beside the file, fsyncs it and renames it over the file;
+   * the temporary file is removed when the write fails (or the process exits in between).
+   */
+  export default function writeFileAtomic(filename: string, data: string | Uint8Array): Promise<void>;
 }

@@ -13,13 +13,14 @@ import type { Transcoder } from '../domain/ports/transcoder.ts';
 import { createFfmpegWorkerTranscoder } from '../adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm } from '../adapters/cloudfront/playback-signer.ts';
 import { type PlaybackSigner } from '../domain/ports/playback-signer.ts';
-import type { ReconcileReport, ReconcilerLogger } from '../domain/reconciler.ts';
+import type { ReconcileReport } from '../domain/reconciler.ts';
+import type { Logger } from '../shared/logger.ts';
 
 export interface Services {
   videos: VideoService;
   tokens: TokenVerifier;
   /** One reconciler run (src/domain/reconciler.ts), logging to `logger`. */
-  reconcile(logger: ReconcilerLogger): Promise<ReconcileReport>;
+  reconcile(logger: Logger): Promise<ReconcileReport>;
 }
 
 function createTranscoder(config: Config, clients: AwsClients): Transcoder {

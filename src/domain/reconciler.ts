@@ -37,6 +37,7 @@ import type { VideoStorage } from './ports/video-storage.ts';
 import { sourceKey, videoIdOfSourceKey } from './storage-layout.ts';
 import type { Transcoder } from './ports/transcoder.ts';
 import type { VideoService } from './video-service.ts';
+import type { Logger } from '../shared/logger.ts';
 
 export interface ReconcilerSettings {
   /** A video is left to its events this long before the reconciler looks at it. */
@@ -88,19 +89,13 @@ export interface ReconcileReport {
   durationMs: number;
 }
 
-export interface ReconcilerLogger {
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-  error(details: Record<string, unknown>, message: string): void;
-}
-
 export interface ReconcilerDeps {
   videos: Pick<VideoService, 'handleSourceUploaded' | 'applyTranscodeUpdate' | 'clearDeleted'>;
   catalog: VideoCatalog;
   storage: VideoStorage;
   transcoder: Pick<Transcoder, 'getJob' | 'cancel'>;
   settings: ReconcilerSettings;
-  logger: ReconcilerLogger;
+  logger: Logger;
   now?: () => Date;
 }
 

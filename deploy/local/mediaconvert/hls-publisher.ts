@@ -15,8 +15,9 @@
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import pRetry from 'p-retry';
 import { frameRateValue, type FrameRate } from '../../../src/domain/ladder.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 import { measureBandwidth } from '../../../src/domain/transcode-plan.ts';
@@ -214,21 +215,6 @@ export function parseMediaPlaylist(text: string): { segments: Array<{ uri: strin
   return { segments, endlist };
 }
 
-function createLimiter(concurrency: number) {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async function limit<T>(task: () => Promise<T>): Promise<T> {
-    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 const isMissing = (error: unknown) =>
   (error as NodeJS.ErrnoException).code === 'ENOENT' ||
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 ||
@@ -236,7 +222,7 @@ const isMissing = (error: unknown) =>
 
 export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
   const { s3, bucket, prefix, outDir, signal } = options;
-  const limit = createLimiter(options.uploadConcurrency ?? 4);
+  const limit = pLimit(options.uploadConcurrency ?? 4);
   const tracked = new Map<string, Tracked>();
   const floors = new Map<string, number>();
   let syncing: Promise<void> = Promise.resolve();
@@ -259,18 +245,13 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
    * so this does, with a fresh stream: a dropped keep-alive connection must not fail the job.
    */
   async function putFile(relative: string, file: string, size: number, contentType: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: createReadStream(file), ContentLength: size, ContentType: contentType }),
-          { abortSignal: signal },
-        );
-        return;
-      } catch (error) {
-        if (signal.aborted || attempt >= UPLOAD_ATTEMPTS) throw error;
-        await sleep(100 * 2 ** attempt, undefined, { signal });
-      }
-    }
+    await pRetry(
+      () =>
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key(relative), Body: createReadStream(file), ContentLength: size, ContentType: contentType }), {
+          abortSignal: signal,
+        }),
+      { retries: UPLOAD_ATTEMPTS - 1, minTimeout: 200, factor: 2, signal },
+    );
   }
 
   async function readLocal(name: string): Promise<string | undefined> {

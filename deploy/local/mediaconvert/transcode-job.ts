@@ -30,6 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
 import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
+import type { Logger } from '../../../src/shared/logger.ts';
 import {
   AAC_LC_CODEC,
   avc1CodecString,
@@ -70,11 +71,6 @@ export const MAX_DAMAGED_SHARE = 0.25;
 /** The warning code this stand-in reports for decoding damage (MediaConvert has its own codes). */
 export const DECODE_DAMAGE_WARNING = 'LOCAL_DECODE_DAMAGE';
 
-export interface TranscodeLogger {
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-}
-
 export interface TranscodeWarning {
   code: string;
   message: string;
@@ -94,7 +90,7 @@ export interface HlsTranscodeOptions {
   speedLimit?: number;
   /** An earlier attempt of this job may have published: never republish its playlists shorter. */
   retry: boolean;
-  logger: TranscodeLogger;
+  logger: Pick<Logger, 'info' | 'warn'>;
   /** Rising whole percentages, 0-99. */
   onProgress(percent: number): void;
   /** Renditions were published: the master and the outputs it lists now (reported as renditions-published). */

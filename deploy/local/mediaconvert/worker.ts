@@ -13,12 +13,15 @@
  * event a crash left unpublished, so no job ends without the service hearing of it.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeResult } from '@aws-sdk/client-mediaconvert';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import PQueue from 'p-queue';
+import pRetry from 'p-retry';
+import writeFileAtomic from 'write-file-atomic';
 import {
   FINAL_JOB_STATUSES,
   TRANSCODE_UPDATE_SOURCE,
@@ -32,6 +35,7 @@ import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.t
 import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
 import { loadOnce } from '../../../src/shared/load-once.ts';
+import type { Logger } from '../../../src/shared/logger.ts';
 import { redactSecrets } from '../../../src/shared/redact.ts';
 import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
 import { probeAsMediaConvert } from './probe.ts';
@@ -70,12 +74,8 @@ export interface JobRecord {
 /** What the worker sends the event bus: MediaConvert's job events, and its own fast-start updates. */
 export type TranscodeJobEvent = MediaConvertJobStateChangeEvent | TranscodeUpdateEvent;
 
-/** Pino-style (object first), so a Fastify/pino logger or `console` both fit. */
-export interface TranscodeWorkerLogger {
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-  error(details: Record<string, unknown>, message: string): void;
-}
+/** The shared structural logger (src/shared/logger.ts), under the name the worker's callers know. */
+export type TranscodeWorkerLogger = Logger;
 
 export interface TranscodeWorkerOptions {
   /** Configured by the caller (endpoint, forcePathStyle, credentials). */
@@ -88,7 +88,7 @@ export interface TranscodeWorkerOptions {
   region: string;
   accountId: string;
   publish(event: TranscodeJobEvent): Promise<void>;
-  logger?: TranscodeWorkerLogger;
+  logger?: Logger;
   /** Minimum time between STATUS_UPDATE events of one job; default 1000 ms. */
   progressIntervalMs?: number;
   /** Transcode at most this many times real time (ffmpeg -readrate); default: as fast as it can. */
@@ -143,24 +143,22 @@ function newJobId(): string {
   return `${Date.now()}-${suffix}`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createTranscodeWorker(options: TranscodeWorkerOptions): TranscodeWorker {
   const { s3, bucket, region, accountId } = options;
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
-  const logger: TranscodeWorkerLogger = options.logger ?? console;
+  const logger: Logger = options.logger ?? console;
   const jobsDir = path.join(options.dataDir, 'jobs');
 
   const records = new Map<string, JobRecord>();
   const jobIdByToken = new Map<string, string>();
-  const queue: string[] = [];
+  // Jobs wait here, FIFO, and run `concurrency` at a time; paused until start() and from stop().
+  const jobs = new PQueue({ concurrency, autoStart: false });
+  /** Queued jobs, each with what takes it off the queue (a cancel before it started). */
+  const queued = new Map<string, AbortController>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Running jobs being canceled: their abort ends in CANCELED, not in a resumable stop. */
   const canceling = new Set<string>();
-  const idleWaiters: Array<() => void> = [];
-  let started = false;
-  let stopping = false;
   // Submits run one at a time so two submits with one token cannot both create a job.
   let submitChain: Promise<unknown> = Promise.resolve();
 
@@ -168,22 +166,20 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   async function save(record: JobRecord): Promise<void> {
     record.updatedAt = new Date().toISOString();
-    // Temp file + rename: a crash mid-write never leaves a half-written record.
-    const temp = `${recordPath(record.jobId)}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(temp, JSON.stringify(record, null, 2));
-    await rename(temp, recordPath(record.jobId));
+    // Atomic: a crash mid-write never leaves a half-written record.
+    await writeFileAtomic(recordPath(record.jobId), JSON.stringify(record, null, 2));
   }
 
   // A load that fails (a disk error) is tried again by the next call, not kept for good.
   const load = loadOnce(async () => {
     await mkdir(jobsDir, { recursive: true });
     for (const name of await readdir(jobsDir)) {
-      if (name.endsWith('.tmp')) {
-        // The leftover of a save a crash interrupted: the record it was replacing is intact.
+      if (!name.endsWith('.json')) {
+        // The leftover of a save a crash interrupted (write-file-atomic's `<jobId>.json.<hash>`, or
+        // an older `.tmp`): the record it was replacing is intact.
         await rm(path.join(jobsDir, name), { force: true });
         continue;
       }
-      if (!name.endsWith('.json')) continue;
       try {
         const record = JSON.parse(await readFile(path.join(jobsDir, name), 'utf8')) as JobRecord;
         records.set(record.jobId, record);
@@ -235,20 +231,16 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   /**
    * Retries a few times, then logs: a lost event must never take the worker down. True once the
-   * event bus has the event (it is durable from then on).
+   * event bus has the event (it is durable from then on). A TypeError is not retried (p-retry takes
+   * it for a bug, which a second try would meet again).
    */
   async function publish(evt: TranscodeJobEvent): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await options.publish(evt);
-        return true;
-      } catch (error) {
-        if (attempt >= PUBLISH_ATTEMPTS) {
-          logger.error({ jobId: evt.detail.jobId, event: evt['detail-type'], err: error }, 'Could not publish a job event; giving up on this event');
-          return false;
-        }
-        await sleep(100 * 2 ** attempt);
-      }
+    try {
+      await pRetry(() => options.publish(evt), { retries: PUBLISH_ATTEMPTS - 1, minTimeout: 200, factor: 2 });
+      return true;
+    } catch (error) {
+      logger.error({ jobId: evt.detail.jobId, event: evt['detail-type'], err: error }, 'Could not publish a job event; giving up on this event');
+      return false;
     }
   }
 
@@ -277,35 +269,30 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   // --- the queue ------------------------------------------------------------------------------
 
-  function notifyIfIdle(): void {
-    if (queue.length > 0 || running.size > 0) return;
-    for (const resolve of idleWaiters.splice(0)) resolve();
-  }
-
   function enqueue(jobId: string): void {
-    if (!queue.includes(jobId) && !running.has(jobId)) queue.push(jobId);
-    pump();
-  }
-
-  function pump(): void {
-    while (started && !stopping && running.size < concurrency && queue.length > 0) {
-      const jobId = queue.shift()!;
-      const record = records.get(jobId);
-      if (!record) continue;
-      const controller = new AbortController();
-      const done = runJob(record, controller.signal)
-        .catch((error: unknown) => {
-          // runJob handles its own failures; this is a bug guard so the process never crashes.
-          logger.error({ jobId, err: error }, 'Transcode job crashed');
-        })
-        .finally(() => {
-          running.delete(jobId);
-          pump();
-          notifyIfIdle();
-        });
-      running.set(jobId, { controller, done });
-    }
-    notifyIfIdle();
+    if (queued.has(jobId) || running.has(jobId)) return;
+    const dequeue = new AbortController();
+    queued.set(jobId, dequeue);
+    jobs
+      .add(
+        async () => {
+          queued.delete(jobId);
+          const record = records.get(jobId);
+          if (!record) return;
+          const controller = new AbortController();
+          const done = runJob(record, controller.signal)
+            .catch((error: unknown) => {
+              // runJob handles its own failures; this is a bug guard so the process never crashes.
+              logger.error({ jobId, err: error }, 'Transcode job crashed');
+            })
+            .finally(() => running.delete(jobId));
+          running.set(jobId, { controller, done });
+          return done;
+        },
+        { signal: dequeue.signal },
+      )
+      // Rejected only when a cancel took the job off the queue.
+      .catch(() => undefined);
   }
 
   // --- one job --------------------------------------------------------------------------------
@@ -507,11 +494,10 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         canceling.delete(jobId);
         return records.get(jobId)?.status === 'CANCELED' ? 'canceled' : 'finished';
       }
-      const queued = queue.indexOf(jobId);
-      if (queued !== -1) queue.splice(queued, 1);
+      queued.get(jobId)?.abort();
+      queued.delete(jobId);
       logger.info({ jobId }, 'Transcode job canceled before it started');
       await finish(record, { status: 'CANCELED' });
-      notifyIfIdle();
       return 'canceled';
     },
 
@@ -543,8 +529,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
     async start() {
       await load();
-      started = true;
-      stopping = false;
+      jobs.start();
       const unfinished = [...records.values()]
         .filter((r) => r.status === 'SUBMITTED' || r.status === 'PROGRESSING')
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -559,22 +544,18 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
           await publishFinal(record);
         }
       }
-      pump();
     },
 
     async stop() {
-      stopping = true;
-      started = false;
-      const jobs = [...running.values()];
-      for (const job of jobs) job.controller.abort(new Error('The transcode worker is stopping'));
-      await Promise.all(jobs.map((job) => job.done));
+      // Queued jobs stay queued (and on disk) for the next start.
+      jobs.pause();
+      const stopping = [...running.values()];
+      for (const job of stopping) job.controller.abort(new Error('The transcode worker is stopping'));
+      await Promise.all(stopping.map((job) => job.done));
     },
 
     idle() {
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        notifyIfIdle();
-      });
+      return jobs.onIdle();
     },
   };
 }

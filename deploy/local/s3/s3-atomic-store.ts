@@ -4,19 +4,16 @@
  * partial bytes as the object (HeadObject answers 200 with the partial size) or truncates the
  * object that was there, and the request hangs. S3 stores an object only once its whole body has
  * arrived. This makes s3rver's filesystem store do the same for PutObject and UploadPart: the body
- * goes to a temporary file beside the target, renamed over it only when the stream ended cleanly;
- * a stream that errors or closes early removes the temporary file and leaves the old object intact.
- *
- * Temporary names end in `.partial-<uuid>`, never in s3rver's `._S3rver_object` suffix, so
- * listings never show them.
+ * is written with writeStreamAtomically (../stream-file-atomic.ts), so it replaces the object only
+ * when the stream ended cleanly, and a stream that errors or closes early leaves the old object
+ * intact.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
+import { isInterruptedWrite, writeStreamAtomically } from '../stream-file-atomic.ts';
 
 /** The part of s3rver's FilesystemStore (lib/stores/filesystem.js) this replaces and relies on. */
 interface FilesystemStore {
@@ -68,9 +65,6 @@ export function makeS3rverWritesAtomic(server: S3rver, options: AtomicStoreOptio
   };
 }
 
-/** The temporary name of a write in progress: `<target>.partial-<uuid>`. */
-const PARTIAL_WRITE = /\.partial-[0-9a-f-]{36}$/;
-
 /**
  * Removes what writes interrupted by a crash left (a SIGKILL mid-PUT leaves its temporary file
  * behind, never the object). Run before s3rver serves, so no write is in progress. Returns how
@@ -78,14 +72,13 @@ const PARTIAL_WRITE = /\.partial-[0-9a-f-]{36}$/;
  */
 export async function removeInterruptedWrites(directory: string): Promise<number> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
-  const leftovers = entries.filter((entry) => entry.isFile() && PARTIAL_WRITE.test(entry.name));
+  const leftovers = entries.filter((entry) => entry.isFile() && isInterruptedWrite(entry.name));
   await Promise.all(leftovers.map((entry) => rm(path.join(entry.parentPath, entry.name), { force: true })));
   return leftovers.length;
 }
 
 async function writeAtomically(target: string, content: Readable | Buffer): Promise<WriteResult> {
   await mkdir(path.dirname(target), { recursive: true });
-  const temporary = `${target}.partial-${randomUUID()}`;
   const md5 = createHash('md5');
   let size = 0;
   const measure = new Transform({
@@ -95,12 +88,6 @@ async function writeAtomically(target: string, content: Readable | Buffer): Prom
       callback(null, chunk);
     },
   });
-  try {
-    await pipeline(Buffer.isBuffer(content) ? Readable.from([content]) : content, measure, createWriteStream(temporary));
-    await rename(temporary, target);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeStreamAtomically(target, Buffer.isBuffer(content) ? Readable.from([content]) : content, measure);
   return { size, md5: md5.digest('hex') };
 }

@@ -14,7 +14,8 @@
  *
  * Parts live under `<directory>/.multipart/<uploadId>/`: `upload.json` (bucket, key, the object's
  * headers given at creation, initiation time), per part a data file `<N>-<uuid>.data` and its record `<N>.json`
- * (size, MD5, file name). A part counts as stored only once its record is renamed into place,
+ * (size, MD5, file name). Both are written atomically (the data with writeStreamAtomically, the
+ * records with write-file-atomic), and a part counts as stored only once its record is in place,
  * after the whole body arrived and passed every check, so a crash mid-part never leaves half a part
  * that ListParts shows or a completion uses; `recoverMultipartStore` removes what such a crash left.
  * A completion writes the object to s3rver with one streamed internal PUT of the listed parts, so
@@ -23,8 +24,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import { createHash, randomBytes, randomUUID, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +33,8 @@ import { pipeline } from 'node:stream/promises';
 // what the SDK writes, and writes what it reads, the same way.
 import { parseXML, XmlNode } from '@aws-sdk/xml-builder';
 import type S3rver from 's3rver';
+import writeFileAtomic from 'write-file-atomic';
+import { writeStreamAtomically } from '../stream-file-atomic.ts';
 import {
   badChecksum,
   badDigest,
@@ -284,7 +287,7 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     const upload: UploadRecord = { bucket, key, initiated: new Date().toISOString(), headers };
     await mkdir(uploadDir(uploadId), { recursive: true });
     // The record is the upload: a folder without it (a crash right here) is swept at start.
-    await writeFileAtomically(path.join(uploadDir(uploadId), UPLOAD_RECORD), JSON.stringify(upload));
+    await writeFileAtomic(path.join(uploadDir(uploadId), UPLOAD_RECORD), JSON.stringify(upload));
     return xmlAnswer(result('InitiateMultipartUploadResult').c(text('Bucket', bucket)).c(text('Key', key)).c(text('UploadId', uploadId)));
   }
 
@@ -328,9 +331,8 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     });
     try {
       body.proceed();
-      await pipeline(req, body.stream, measure, createWriteStream(path.join(dir, file), { flags: 'wx' }));
+      await writeStreamAtomically(path.join(dir, file), req, body.stream, measure);
     } catch (error) {
-      await rm(path.join(dir, file), { force: true });
       // The upload was aborted or completed while this part streamed in.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId);
       throw error;
@@ -343,7 +345,7 @@ export function createMultipartUploads(options: MultipartUploadsOptions): Multip
     );
     try {
       // The commit: from here on the part is stored, and a part of the same number before it is not.
-      await writeFileAtomically(recordPath, JSON.stringify(part));
+      await writeFileAtomic(recordPath, JSON.stringify(part));
     } catch (error) {
       await rm(path.join(dir, file), { force: true });
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId);
@@ -683,17 +685,6 @@ async function drain(req: IncomingMessage, body: CheckedBody): Promise<void> {
   await pipeline(req, body.stream, async (checked: AsyncIterable<Buffer>) => {
     for await (const _chunk of checked);
   });
-}
-
-async function writeFileAtomically(target: string, content: string): Promise<void> {
-  const temporary = `${target}.partial-${randomUUID()}`;
-  try {
-    await writeFile(temporary, content, { flag: 'wx' });
-    await rename(temporary, target);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 const text = (name: string, value: string) => XmlNode.of(name, value);
