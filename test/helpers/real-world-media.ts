@@ -168,8 +168,8 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
       return made(
         file('mp4'),
         [
-          ...picture('1280x720', 12),
-          ...tone(12),
+          ...picture('1280x720', 8),
+          ...tone(8),
           '-c:v',
           'libx264',
           '-preset',
@@ -195,7 +195,7 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
           '-shortest',
         ],
         'video/mp4',
-        12,
+        8,
       );
     case 'sdr-reference':
       return made(file('mp4'), [...picture('640x360', 3), ...h264], 'video/mp4', 3);
@@ -273,9 +273,9 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
       // 30 fps with a third of every second dropped: timestamps keep the gaps, as phones write them.
       return made(
         file('mp4'),
-        [...picture('960x540', 10), ...tone(10), '-vf', "select='not(between(mod(n\\,30)\\,5\\,14))'", '-fps_mode', 'vfr', ...h264, ...aac, '-shortest'],
+        [...picture('960x540', 6), ...tone(6), '-vf', "select='not(between(mod(n\\,30)\\,5\\,14))'", '-fps_mode', 'vfr', ...h264, ...aac, '-shortest'],
         'video/mp4',
-        10,
+        6,
       );
     case 'anamorphic-dvd':
       return made(file('mp4'), [...picture('720x480', 3, 30000 / 1001), ...tone(3), '-vf', 'setsar=32/27', ...h264, ...aac, '-shortest'], 'video/mp4', 3);

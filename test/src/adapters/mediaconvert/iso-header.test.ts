@@ -150,7 +150,7 @@ t.test("the segments a packaged video would make are read from its sample table,
     { file: await makeClip({ seconds: 20, width: 640, height: 360, audio: true, keyframeSeconds: 3, videoBitrate: 600_000, dir }), cuts: [6, 3, 3, 6, 2] },
     { file: await makeClip({ seconds: 9, width: 320, height: 240, audio: false, keyframeSeconds: 1, fps: 25, dir }), cuts: [4, 4, 1] },
     // B-frames (x264's veryfast; ultrafast has none): presentation times from ctts.
-    { file: (await makeSource('web-ready-720p', dir)).file, cuts: [4, 4, 4] },
+    { file: (await makeSource('web-ready-720p', dir)).file, cuts: [4, 4] },
   ];
   for (const { file, cuts } of cases) {
     const predicted = (await header(file))?.tracks.find((track) => track.handler === 'vide')?.segmentsAsPackaged;
