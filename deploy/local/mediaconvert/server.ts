@@ -13,12 +13,13 @@
  * `x-vod-worker-token` (401 otherwise), so no other program on the machine can submit a job that
  * writes into someone's video folder, or read sources through it.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError } from 'fastify';
+import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { TranscodePlan } from '../../../src/schemas/transcode.ts';
 import { ProbeRefusedError, type TranscodeWorker } from './worker.ts';
 import { loadOrCreateKeyFile } from '../key-file.ts';
@@ -71,38 +72,48 @@ export interface TranscodeWorkerServer {
   close(): Promise<void>;
 }
 
-class BadRequest extends Error {
+/** MediaConvert's Probe request as the SDK puts it on the wire: at least one file, each with its URL. */
+const ProbeRequestBody = Type.Object({ inputFiles: Type.Array(Type.Object({ fileUrl: Type.String() }), { minItems: 1 }) });
+
+const JobsQuery = Type.Object({ videoId: Type.String({ minLength: 1 }), since: Type.Optional(Type.String()) });
+const JobParams = Type.Object({ jobId: Type.String() });
+
+/** A refusal the client should hear about; Fastify and the error handlers read `statusCode`. */
+class ClientError extends Error {
   constructor(
+    readonly statusCode: number,
     message: string,
-    readonly status = 400,
   ) {
     super(message);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json') {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+const NOT_JSON = 'The request body is not valid JSON';
+
+/** A request without a body never reaches the content-type parser; it is no JSON either. */
+async function requireBody(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) throw new ClientError(400, NOT_JSON);
 }
 
-function problem(res: ServerResponse, status: number, title: string, detail: string) {
-  send(res, status, { type: 'about:blank', title, status, detail }, 'application/problem+json');
+/** What a 4xx says: Fastify's own words for a body over the limit, the refusal's otherwise. */
+const clientDetail = (error: FastifyError) => (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is too large' : error.message);
+const isClientError = (error: FastifyError) => error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
+
+/** JSON under exactly the given content type (Fastify would add `; charset=utf-8` to a serialised object's). */
+function sendJson(reply: FastifyReply, status: number, body: unknown, contentType = 'application/json') {
+  return reply
+    .code(status)
+    .type(contentType)
+    .send(Buffer.from(JSON.stringify(body)));
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BadRequest('The request body is too large', 413);
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new BadRequest('The request body is not valid JSON');
-  }
+function problem(reply: FastifyReply, status: number, detail: string) {
+  return sendJson(reply, status, { type: 'about:blank', title: STATUS_CODES[status], status, detail }, 'application/problem+json');
+}
+
+/** MediaConvert's errors: the status, its type in `x-amzn-ErrorType`, and `{message}`. */
+function mediaConvertError(reply: FastifyReply, status: number, type: string, message: string) {
+  return sendJson(reply.header('x-amzn-errortype', type), status, { message });
 }
 
 export async function startTranscodeWorkerServer(options: {
@@ -113,116 +124,133 @@ export async function startTranscodeWorkerServer(options: {
   /** 0 picks a free port. */
   port: number;
   /** Where failures that are not the client's go (the stack's redacting logger); stderr by default. */
-  logger?: { error(details: object, message: string): void };
+  logger?: { info?(details: object, message: string): void; error(details: object, message: string): void };
 }): Promise<TranscodeWorkerServer> {
   const { worker, host = '127.0.0.1', port } = options;
   const expected = Buffer.from(options.token);
   const logger = options.logger ?? { error: (details: object, message: string) => console.error(message, details) };
-  const authorised = (req: IncomingMessage) => {
-    const given = Buffer.from(String(req.headers[WORKER_TOKEN_HEADER] ?? ''));
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  };
 
-  /** MediaConvert's errors: the status, its type in `x-amzn-ErrorType`, and `{message}`. */
-  function mediaConvertError(res: ServerResponse, status: number, type: string, message: string) {
-    const text = JSON.stringify({ message });
-    res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+  /** Refuses a request without the stack's token; true when it did. */
+  function refusedStranger(request: FastifyRequest, reply: FastifyReply): boolean {
+    const given = Buffer.from(String(request.headers[WORKER_TOKEN_HEADER] ?? ''));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return false;
+    void problem(reply, 401, `This worker takes requests from its own stack only (${WORKER_TOKEN_HEADER})`);
+    return true;
   }
 
-  async function answerProbe(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let files: Array<{ fileUrl?: unknown }> = [];
-    try {
-      const body = (await readJson(req)) as { inputFiles?: Array<{ fileUrl?: unknown }> };
-      files = Array.isArray(body?.inputFiles) ? body.inputFiles : [];
-    } catch (error) {
-      return mediaConvertError(res, 400, 'BadRequestException', error instanceof Error ? error.message : 'Bad request');
-    }
-    if (files.length === 0 || files.some((file) => typeof file.fileUrl !== 'string')) {
-      return mediaConvertError(res, 400, 'BadRequestException', 'inputFiles must list at least one fileUrl');
-    }
-    try {
-      const results = [];
-      for (const file of files) results.push(await worker.probe(file.fileUrl as string));
-      send(res, 200, toMediaConvertWire({ ProbeResults: results }));
-    } catch (error) {
-      if (error instanceof ProbeRefusedError) {
-        return mediaConvertError(res, error.status, error.status === 404 ? 'NotFoundException' : 'BadRequestException', error.message);
-      }
-      logger.error({ err: error }, 'Transcode worker server: probe failed');
-      mediaConvertError(res, 500, 'InternalServerErrorException', 'The file could not be probed');
-    }
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    // HEAD is not answered as GET: like any other method this front does not serve, it is refused.
+    exposeHeadRoutes: false,
+    bodyLimit: MAX_BODY_BYTES,
+    // A path that does not percent-decode is refused before any hook runs: after the token check
+    // still, and as problem+json like every other refusal.
+    frameworkErrors: (error, request, reply) => {
+      if (!refusedStranger(request, reply)) void problem(reply, error.statusCode ?? 400, error.message);
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // Bodies and query strings are checked by TypeBox itself, as the app's interface is typed: no
+  // coercion, and TypeBox's own error paths and messages in the answers.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Reads and cancel take no body: one sent along is left unread, as it always was.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  // Before routing and before any body is read: every path, unknown ones too, needs the token.
+  app.addHook('onRequest', async (request, reply) => {
+    if (refusedStranger(request, reply)) return reply;
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (isClientError(error)) return problem(reply, error.statusCode!, clientDetail(error));
+    logger.error({ err: error }, 'Transcode worker server: request failed');
+    return problem(reply, 500, 'The request could not be carried out');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (path === '/jobs') return problem(reply.header('allow', 'GET, POST'), 405, 'Use POST /jobs or GET /jobs?videoId=');
+    return problem(reply, 404, path.startsWith('/jobs/') ? `No route ${request.method} ${path}` : `No route ${path}`);
+  });
+
+  /** A failed Probe as MediaConvert reports it: status, error type, message. */
+  function probeFailure(error: FastifyError): [status: number, type: string, message: string] {
+    if (error instanceof ProbeRefusedError) return [error.status, error.status === 404 ? 'NotFoundException' : 'BadRequestException', error.message];
+    if (isClientError(error)) return [400, 'BadRequestException', clientDetail(error)];
+    logger.error({ err: error }, 'Transcode worker server: probe failed');
+    return [500, 'InternalServerErrorException', 'The file could not be probed'];
   }
 
-  async function answerJobs(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const [, , jobId, action] = url.pathname.split('/').map(decodeURIComponent) as [string, string, string | undefined, string | undefined];
-    if (jobId === undefined) {
-      if (req.method === 'GET') {
-        const videoId = url.searchParams.get('videoId');
-        const since = new Date(url.searchParams.get('since') ?? 0);
-        if (!videoId || Number.isNaN(since.getTime())) throw new BadRequest('GET /jobs needs videoId and an ISO since');
-        return send(res, 200, { jobs: await worker.findJobs(videoId, since) });
-      }
-      if (req.method !== 'POST') {
-        res.setHeader('allow', 'GET, POST');
-        return problem(res, 405, 'Method Not Allowed', 'Use POST /jobs or GET /jobs?videoId=');
-      }
-      const body = await readJson(req);
-      if (!Value.Check(TranscodeJobRequestBody, body)) {
-        const first = Value.Errors(TranscodeJobRequestBody, body).First();
-        const where = first?.path || 'body';
-        throw new BadRequest(`Invalid transcode job request: ${where} ${first?.message ?? 'is invalid'}`);
-      }
-      const { videoId, sourceKey, outputPrefix, clientRequestToken, plan } = body;
-      const { jobId: created } = await worker.submit({ videoId, sourceKey, outputPrefix, clientRequestToken, plan });
-      return send(res, 201, { jobId: created });
-    }
-    if (action === undefined && req.method === 'GET') {
-      const detail = await worker.getJob(jobId);
-      return detail ? send(res, 200, { detail }) : problem(res, 404, 'Not Found', `No job ${jobId}`);
-    }
-    if (action === 'cancel' && req.method === 'POST') {
-      const result = await worker.cancel(jobId);
-      return result === 'unknown' ? problem(res, 404, 'Not Found', `No job ${jobId}`) : send(res, 200, { result });
-    }
-    return problem(res, 404, 'Not Found', `No route ${req.method} ${url.pathname}`);
-  }
+  app.get(
+    '/jobs',
+    { schema: { querystring: JobsQuery }, schemaErrorFormatter: () => new Error('GET /jobs needs videoId and an ISO since') },
+    async (request, reply) => {
+      const since = new Date(request.query.since ?? 0);
+      if (Number.isNaN(since.getTime())) throw new ClientError(400, 'GET /jobs needs videoId and an ISO since');
+      return sendJson(reply, 200, { jobs: await worker.findJobs(request.query.videoId, since) });
+    },
+  );
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (!authorised(req)) {
-        req.resume();
-        return problem(res, 401, 'Unauthorized', `This worker takes requests from its own stack only (${WORKER_TOKEN_HEADER})`);
-      }
-      if (url.pathname === PROBE_PATH && req.method === 'POST') return answerProbe(req, res);
-      if (url.pathname !== '/jobs' && !url.pathname.startsWith('/jobs/')) return problem(res, 404, 'Not Found', `No route ${url.pathname}`);
+  app.get('/jobs/:jobId', { schema: { params: JobParams } }, async (request, reply) => {
+    const { jobId } = request.params;
+    const detail = await worker.getJob(jobId);
+    return detail ? sendJson(reply, 200, { detail }) : problem(reply, 404, `No job ${jobId}`);
+  });
+
+  app.post('/jobs/:jobId/cancel', { schema: { params: JobParams } }, async (request, reply) => {
+    const { jobId } = request.params;
+    const result = await worker.cancel(jobId);
+    return result === 'unknown' ? problem(reply, 404, `No job ${jobId}`) : sendJson(reply, 200, { result });
+  });
+
+  const routesWithBody: FastifyPluginAsyncTypebox = async (withBody) => {
+    // Probe's and a job's body are read as JSON whatever the content type says, as they always were.
+    withBody.removeAllContentTypeParsers();
+    withBody.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
       try {
-        await answerJobs(req, res, url);
-      } catch (error) {
-        if (error instanceof BadRequest) {
-          return problem(res, error.status, error.status === 413 ? 'Payload Too Large' : 'Bad Request', error.message);
-        }
-        logger.error({ err: error }, 'Transcode worker server: request failed');
-        problem(res, 500, 'Internal Server Error', 'The request could not be carried out');
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new ClientError(400, NOT_JSON));
       }
-    })();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
     });
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+
+    withBody.post(
+      PROBE_PATH,
+      {
+        schema: { body: ProbeRequestBody },
+        preValidation: requireBody,
+        schemaErrorFormatter: () => new Error('inputFiles must list at least one fileUrl'),
+        // Probe is answered in MediaConvert's error shape, which the SDK reads, not problem+json.
+        errorHandler: (error, _request, reply) => {
+          void mediaConvertError(reply, ...probeFailure(error));
+        },
+      },
+      async (request, reply) => {
+        const results = [];
+        for (const file of request.body.inputFiles) results.push(await worker.probe(file.fileUrl));
+        return sendJson(reply, 200, toMediaConvertWire({ ProbeResults: results }));
+      },
+    );
+
+    withBody.post(
+      '/jobs',
+      {
+        schema: { body: TranscodeJobRequestBody },
+        preValidation: requireBody,
+        schemaErrorFormatter: ([first]: FastifySchemaValidationError[]) =>
+          new Error(`Invalid transcode job request: ${first?.instancePath || 'body'} ${first?.message ?? 'is invalid'}`),
+      },
+      async (request, reply) => {
+        const { videoId, sourceKey, outputPrefix, clientRequestToken, plan } = request.body;
+        const { jobId } = await worker.submit({ videoId, sourceKey, outputPrefix, clientRequestToken, plan });
+        return sendJson(reply, 201, { jobId });
+      },
+    );
   };
+  await app.register(routesWithBody);
+
+  await app.listen({ host, port });
+  const { port: bound } = app.server.address() as AddressInfo;
+  return { url: `http://${host}:${bound}`, close: () => app.close() };
 }
