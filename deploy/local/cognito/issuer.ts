@@ -15,10 +15,11 @@
  * `npm run token -- alice` and signing in as alice are the same user).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { validateHeaderValue } from 'node:http';
 import { join } from 'node:path';
-import { loadOrCreateKeyFile } from '../key-file.ts';
 import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { loadOrCreateKeyFile } from '../key-file.ts';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 
 export const LOCAL_ISSUER = 'urn:vod:local-issuer';
@@ -202,24 +203,6 @@ function errorPage(status: number, text: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${htmlEscape(text)}</p></main></body></html>`;
 }
 
-function readForm(request: IncomingMessage): Promise<URLSearchParams> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_FORM_BYTES) {
-        reject(new OAuthError('invalid_request', 'The request body is too large'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
-    request.on('error', reject);
-  });
-}
-
 const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
 export async function startLocalIssuer(options: { dir: string; port: number; clientId?: string }): Promise<LocalIssuer> {
@@ -228,19 +211,28 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
   const jwks = JSON.stringify({ keys: [keys.publicJwk] });
   const codes = new Map<string, IssuedCode>();
 
-  const send = (response: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}) => {
-    response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(body);
-  };
-  const sendHtml = (response: ServerResponse, status: number, body: string) =>
-    send(response, status, 'text/html; charset=utf-8', body, {
+  const send = (reply: FastifyReply, status: number, type: string, body: string, headers: Record<string, string> = {}) =>
+    // A Buffer, so the content type goes out as given (Fastify adds a charset to a JSON string's).
+    reply
+      .code(status)
+      .headers({ 'content-type': type, 'cache-control': 'no-store', ...headers })
+      .send(Buffer.from(body));
+  const sendHtml = (reply: FastifyReply, status: number, body: string) =>
+    send(reply, status, 'text/html; charset=utf-8', body, {
       // No form-action: browsers apply it to the redirect that follows the form (to the page).
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
     });
   // The token endpoint answers browsers on another origin (the web page), as Cognito's does.
-  const sendJson = (response: ServerResponse, status: number, value: unknown) =>
-    send(response, status, 'application/json', JSON.stringify(value), { 'access-control-allow-origin': '*', pragma: 'no-cache' });
+  const sendJson = (reply: FastifyReply, status: number, value: unknown) =>
+    send(reply, status, 'application/json', JSON.stringify(value), { 'access-control-allow-origin': '*', pragma: 'no-cache' });
+  const redirectTo = (reply: FastifyReply, target: string) => {
+    // Node refuses some characters in a header only when it writes it, and Fastify then answers
+    // its own 500; checked first, such a target is this issuer's 500 (server_error).
+    validateHeaderValue('location', target);
+    return reply.header('cache-control', 'no-store').redirect(target, 302);
+  };
 
   /** Checks an authorization request; errors that may not be redirected are thrown as text. */
   function authorizationRequest(params: URLSearchParams): AuthorizationRequest {
@@ -268,32 +260,33 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     return undefined;
   }
 
-  const redirectTo = (response: ServerResponse, target: string, params: Record<string, string | undefined>) => {
-    const url = new URL(target);
+  /** Back to the client's page with OAuth's answer in the query. */
+  const answerTo = (reply: FastifyReply, redirectUri: string, params: Record<string, string | undefined>) => {
+    const url = new URL(redirectUri);
     for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
-    response.writeHead(302, { location: url.href, 'cache-control': 'no-store' }).end();
+    return redirectTo(reply, url.href);
   };
 
-  async function authorize(request: IncomingMessage, response: ServerResponse, params: URLSearchParams) {
+  function authorize(request: FastifyRequest, reply: FastifyReply, params: URLSearchParams) {
     let authorization: AuthorizationRequest;
     try {
       authorization = authorizationRequest(params);
     } catch (error) {
-      return sendHtml(response, 400, errorPage(400, (error as Error).message));
+      return sendHtml(reply, 400, errorPage(400, (error as Error).message));
     }
     const problem = requestProblem(params, authorization);
     if (problem) {
-      return redirectTo(response, authorization.redirectUri, { error: problem.error, error_description: problem.message, state: authorization.state });
+      return answerTo(reply, authorization.redirectUri, { error: problem.error, error_description: problem.message, state: authorization.state });
     }
-    if (request.method === 'GET') return sendHtml(response, 200, signInPage(authorization));
+    if (request.method === 'GET') return sendHtml(reply, 200, signInPage(authorization));
 
     const userName = (params.get('username') ?? '').trim();
     if (!USER_NAME.test(userName)) {
-      return sendHtml(response, 400, signInPage(authorization, { text: 'A user name is 1 to 128 letters, digits or . _ @ + -', userName }));
+      return sendHtml(reply, 400, signInPage(authorization, { text: 'A user name is 1 to 128 letters, digits or . _ @ + -', userName }));
     }
     const code = randomBytes(24).toString('base64url');
     codes.set(code, { ...authorization, userId: userName, authTime: Math.floor(Date.now() / 1000), expiresAt: Date.now() + CODE_LIFETIME_MS });
-    redirectTo(response, authorization.redirectUri, { code, state: authorization.state });
+    return answerTo(reply, authorization.redirectUri, { code, state: authorization.state });
   }
 
   async function tokensFor(userId: string, scope: string, extra: { nonce?: string; authTime?: number }, withRefresh: boolean) {
@@ -347,61 +340,67 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://issuer.invalid');
-    const route = `${request.method} ${url.pathname}`;
-    switch (route) {
-      case 'GET /.well-known/jwks.json':
-        return send(response, 200, 'application/json', jwks, { 'cache-control': 'max-age=300' });
-      case 'GET /oauth2/authorize':
-        return authorize(request, response, url.searchParams);
-      case 'POST /oauth2/authorize':
-        return authorize(request, response, await readForm(request));
-      case 'OPTIONS /oauth2/token':
-        response.writeHead(204, {
-          'access-control-allow-origin': '*',
-          'access-control-allow-methods': 'POST',
-          'access-control-allow-headers': 'content-type',
-          'access-control-max-age': '3000',
-        });
-        return void response.end();
-      case 'POST /oauth2/token':
-        try {
-          return sendJson(response, 200, await token(await readForm(request)));
-        } catch (error) {
-          if (!(error instanceof OAuthError)) throw error;
-          return sendJson(response, error.error === 'invalid_client' ? 401 : 400, { error: error.error, error_description: error.message });
-        }
-      case 'GET /logout': {
-        // Cognito ends its session cookie here; the local form keeps no session, so only redirect.
-        const logoutUri = url.searchParams.get('logout_uri') ?? undefined;
-        if (url.searchParams.get('client_id') !== clientId || !isAllowedRedirect(logoutUri)) {
-          return sendHtml(response, 400, errorPage(400, 'Unknown client_id or a logout_uri that is not allowed'));
-        }
-        response.writeHead(302, { location: logoutUri, 'cache-control': 'no-store' });
-        return void response.end();
-      }
-      default:
-        send(response, 404, 'application/json', '{"message":"not found"}');
-    }
-  }
-
-  const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (response.headersSent) return void response.destroy();
-      const status = error instanceof OAuthError ? 400 : 500;
-      send(response, status, 'application/json', JSON.stringify({ error: status === 400 ? 'invalid_request' : 'server_error' }));
-    });
+  const notFound = (reply: FastifyReply) => send(reply, 404, 'application/json', '{"message":"not found"}');
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    // HEAD is not answered as GET: like any method Cognito's endpoints do not take, it gets the 404.
+    exposeHeadRoutes: false,
+    // A path that does not percent-decode names no endpoint either (Fastify would answer its own 400).
+    frameworkErrors: (_error, _request, reply) => void notFound(reply),
   });
+  // A form is read as it always was: whatever its content type says, up to MAX_FORM_BYTES, the
+  // first value of a repeated name counting (URLSearchParams, as for the query).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
+  const queryOf = (request: FastifyRequest) => new URL(request.url, 'http://issuer.invalid').searchParams;
+  const formOf = (request: FastifyRequest) => (request.body as URLSearchParams | undefined) ?? new URLSearchParams();
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    // What Fastify refuses itself (a form over the limit) is the client's; anything else the issuer's.
+    const status = error.statusCode !== undefined && error.statusCode < 500 ? 400 : 500;
+    return send(reply, status, 'application/json', JSON.stringify({ error: status === 400 ? 'invalid_request' : 'server_error' }));
+  });
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
+
+  app.get('/.well-known/jwks.json', (_request, reply) => send(reply, 200, 'application/json', jwks, { 'cache-control': 'max-age=300' }));
+  app.get('/oauth2/authorize', (request, reply) => authorize(request, reply, queryOf(request)));
+  app.post('/oauth2/authorize', (request, reply) => authorize(request, reply, formOf(request)));
+  app.options('/oauth2/token', (_request, reply) =>
+    reply
+      .code(204)
+      .headers({
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '3000',
+      })
+      .send(),
+  );
+  app.post('/oauth2/token', async (request, reply) => {
+    try {
+      return sendJson(reply, 200, await token(formOf(request)));
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      return sendJson(reply, error.error === 'invalid_client' ? 401 : 400, { error: error.error, error_description: error.message });
+    }
+  });
+  app.get('/logout', (request, reply) => {
+    // Cognito ends its session cookie here; the local form keeps no session, so only redirect.
+    const params = queryOf(request);
+    const logoutUri = params.get('logout_uri') ?? undefined;
+    if (params.get('client_id') !== clientId || !isAllowedRedirect(logoutUri)) {
+      return sendHtml(reply, 400, errorPage(400, 'Unknown client_id or a logout_uri that is not allowed'));
+    }
+    return redirectTo(reply, logoutUri);
+  });
+
   // Expired codes are dropped now and then, so a long-running stack does not keep them all.
   const sweep = setInterval(() => {
     for (const [code, issued] of codes) if (issued.expiresAt < Date.now()) codes.delete(code);
   }, CODE_LIFETIME_MS).unref();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await app.listen({ host: '127.0.0.1', port: options.port });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     url,
     jwksUrl: `${url}/.well-known/jwks.json`,
@@ -410,10 +409,9 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     logoutUrl: `${url}/logout`,
     clientId,
     keys,
-    close: () =>
-      new Promise<void>((resolve) => {
-        clearInterval(sweep);
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      clearInterval(sweep);
+      await app.close();
+    },
   };
 }
