@@ -12,7 +12,6 @@
  * must stay inside the signed video folder, by the same rule the edge signer and the S3 stand-in
  * use (edge/object-key.ts).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { loadOrCreateKeyFile } from '../key-file.ts';
 import { playbackKeyOfPath, resourcePathOf } from '../../../edge/object-key.ts';
 import { isSigningPair, queryPairName, signedCookieName, type SigningParameter } from '../../../src/shared/cloudfront-signing.ts';
 import type { Readable } from 'node:stream';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CloudFrontRequestEvent, CloudFrontRequestResult, CloudFrontResultResponse } from 'aws-lambda';
 
@@ -217,7 +217,7 @@ export interface LocalCloudFrontOptions {
   edgeHandler?: EdgeHandler;
   /** The distribution's CORS policy; template.yaml's (PLAYER_CORS_POLICY) unless given. */
   cors?: CorsPolicy;
-  logger?: { info(object: object, message: string): void; error(object: object, message: string): void };
+  logger?: { info?(details: object, message: string): void; error(details: object, message: string): void };
 }
 
 export interface LocalCloudFront {
@@ -263,38 +263,38 @@ function checkCorsPolicy(policy: CorsPolicy): void {
   }
 }
 
-/** Sets the CORS headers of an answer to `request`; true when its origin is allowed. */
-function setCorsHeaders(request: IncomingMessage, response: ServerResponse, policy: CorsPolicy): boolean {
+/** Sets the CORS headers of an answer to `request`; Access-Control-Allow-Origin only when its origin is allowed. */
+function setCorsHeaders(request: FastifyRequest, reply: FastifyReply, policy: CorsPolicy): void {
   const origin = request.headers.origin;
-  if (!origin) return false;
+  if (!origin) return;
   if (policy.AccessControlAllowOrigins.includes('*')) {
-    response.setHeader('Access-Control-Allow-Origin', '*');
+    reply.header('Access-Control-Allow-Origin', '*');
   } else if (policy.AccessControlAllowOrigins.includes(origin)) {
-    response.setHeader('Access-Control-Allow-Origin', origin);
-    response.setHeader('Vary', 'Origin');
-    if (policy.AccessControlAllowCredentials) response.setHeader('Access-Control-Allow-Credentials', 'true');
+    reply.header('Access-Control-Allow-Origin', origin);
+    reply.header('Vary', 'Origin');
+    if (policy.AccessControlAllowCredentials) reply.header('Access-Control-Allow-Credentials', 'true');
   } else {
     // Answers to other origins differ too: a shared cache must keep them apart.
-    response.setHeader('Vary', 'Origin');
-    return false;
+    reply.header('Vary', 'Origin');
+    return;
   }
-  response.setHeader('Access-Control-Expose-Headers', policy.AccessControlExposeHeaders.join(', '));
-  return true;
+  reply.header('Access-Control-Expose-Headers', policy.AccessControlExposeHeaders.join(', '));
 }
 
-function setPreflightHeaders(request: IncomingMessage, response: ServerResponse, policy: CorsPolicy): void {
-  response.setHeader('Access-Control-Allow-Methods', policy.AccessControlAllowMethods.join(', '));
+function setPreflightHeaders(request: FastifyRequest, reply: FastifyReply, policy: CorsPolicy): void {
+  reply.header('Access-Control-Allow-Methods', policy.AccessControlAllowMethods.join(', '));
   const asked = request.headers['access-control-request-headers'];
   const headers = policy.AccessControlAllowHeaders.includes('*') ? asked : policy.AccessControlAllowHeaders.join(', ');
-  if (headers) response.setHeader('Access-Control-Allow-Headers', headers);
-  response.setHeader('Access-Control-Max-Age', String(policy.AccessControlMaxAgeSec));
+  if (headers) reply.header('Access-Control-Allow-Headers', headers);
+  reply.header('Access-Control-Max-Age', String(policy.AccessControlMaxAgeSec));
 }
 
-function sendError(response: ServerResponse, status: number, code: string, message: string): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-  response.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
-  response.end(body);
+function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).type('text/xml').send(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
 }
+
+/** The methods the distribution allows (its AllowedMethods); any other is refused before anything is read. */
+const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function generatedSize(generated: CloudFrontResultResponse): number {
   let size = generated.body === undefined ? 0 : Buffer.byteLength(generated.body, 'utf8');
@@ -313,7 +313,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
   const originDomain = `${bucket}.s3.${region}.amazonaws.com`;
   let distributionDomainName = '';
 
-  function originRequestEvent(request: IncomingMessage, uri: string, querystring: string, clientIp: string): CloudFrontRequestEvent {
+  function originRequestEvent(method: string, uri: string, querystring: string, clientIp: string): CloudFrontRequestEvent {
     const header = (key: string, value: string) => [{ key, value }];
     return {
       Records: [
@@ -333,7 +333,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
                 via: header('Via', `2.0 ${randomBytes(16).toString('hex')}.cloudfront.net (CloudFront)`),
                 host: header('Host', originDomain),
               },
-              method: request.method ?? 'GET',
+              method,
               origin: { s3: { authMethod: 'none', customHeaders: {}, domainName: originDomain, path: '' } },
               querystring,
               uri,
@@ -344,7 +344,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     };
   }
 
-  function sendGenerated(request: IncomingMessage, response: ServerResponse, generated: CloudFrontResultResponse): void {
+  function sendGenerated(request: FastifyRequest, reply: FastifyReply, generated: CloudFrontResultResponse): FastifyReply {
     const status = Number(generated.status);
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new Error(`the edge function answered an invalid status ${generated.status}`);
@@ -353,21 +353,22 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     if (size > GENERATED_RESPONSE_LIMIT_BYTES) {
       // What CloudFront does with an oversized generated response.
       options.logger?.error({ size, limit: GENERATED_RESPONSE_LIMIT_BYTES }, 'generated response over the Lambda@Edge limit');
-      sendError(response, 502, 'LambdaResponseTooLarge', 'The Lambda function returned a response that is too large.');
-      return;
+      return sendError(reply, 502, 'LambdaResponseTooLarge', 'The Lambda function returned a response that is too large.');
     }
     for (const [name, values] of Object.entries(generated.headers ?? {})) {
       if (name !== name.toLowerCase()) throw new Error(`the edge function's header ${name} is not lowercase`);
-      response.setHeader(values[0]?.key ?? name, values.length === 1 ? values[0]!.value : values.map((value) => value.value));
+      reply.header(values[0]?.key ?? name, values.length === 1 ? values[0]!.value : values.map((value) => value.value));
     }
     const body = generated.body === undefined ? Buffer.alloc(0) : Buffer.from(generated.body, generated.bodyEncoding === 'base64' ? 'base64' : 'utf8');
-    response.statusCode = status;
-    if (generated.statusDescription) response.statusMessage = generated.statusDescription;
-    response.setHeader('Content-Length', body.length);
-    response.end(request.method === 'HEAD' ? undefined : body);
+    // Fastify has no word for a reason phrase; Node's writeHead keeps one set on the response.
+    if (generated.statusDescription) reply.raw.statusMessage = generated.statusDescription;
+    return reply
+      .code(status)
+      .header('Content-Length', body.length)
+      .send(request.method === 'HEAD' ? undefined : body);
   }
 
-  async function sendObject(request: IncomingMessage, response: ServerResponse, key: string): Promise<void> {
+  async function sendObject(request: FastifyRequest, reply: FastifyReply, key: string): Promise<FastifyReply> {
     const range = request.headers.range;
     const input = { Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) };
     try {
@@ -379,34 +380,33 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
       if (object.ETag) headers.ETag = object.ETag;
       if (object.LastModified) headers['Last-Modified'] = object.LastModified.toUTCString();
       if (object.CacheControl) headers['Cache-Control'] = object.CacheControl;
-      response.writeHead(object.ContentRange ? 206 : 200, headers);
-      const body = 'Body' in object ? (object.Body as Readable | undefined) : undefined;
-      if (!body) {
-        response.end();
-        return;
-      }
-      body.on('error', (error) => response.destroy(error));
-      body.pipe(response);
+      // The object streams from S3 as it comes: Fastify pipes it, ends the answer if S3 fails
+      // midway, and stops reading S3 if the viewer goes away.
+      return reply
+        .code(object.ContentRange ? 206 : 200)
+        .headers(headers)
+        .send('Body' in object ? (object.Body as Readable | undefined) : undefined);
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404) return sendError(response, 404, 'NoSuchKey', 'The specified key does not exist.');
-      if (status === 416) return sendError(response, 416, 'InvalidRange', 'The requested range is not satisfiable');
+      if (status === 404) return sendError(reply, 404, 'NoSuchKey', 'The specified key does not exist.');
+      if (status === 416) return sendError(reply, 416, 'InvalidRange', 'The requested range is not satisfiable');
       throw error;
     }
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const corsAllowed = setCorsHeaders(request, response, cors);
-    const method = request.method ?? 'GET';
-    if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
-      return sendError(
-        response,
-        403,
-        'MethodNotAllowed',
-        'This distribution is not configured to allow the HTTP request method that was used for this request.',
-      );
-    }
-    const raw = request.url ?? '/';
+  /**
+   * What the distribution does before anything else, to every request: its CORS headers, and 403
+   * to a method it does not allow (before Fastify would read or refuse a body). True when refused.
+   */
+  function refusedMethod(request: FastifyRequest, reply: FastifyReply): boolean {
+    setCorsHeaders(request, reply, cors);
+    if (ALLOWED_METHODS.has(request.method)) return false;
+    void sendError(reply, 403, 'MethodNotAllowed', 'This distribution is not configured to allow the HTTP request method that was used for this request.');
+    return true;
+  }
+
+  async function serve(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const raw = request.url;
     const questionMark = raw.indexOf('?');
     const path = questionMark === -1 ? raw : raw.slice(0, questionMark);
     const query = questionMark === -1 ? '' : raw.slice(questionMark + 1);
@@ -418,8 +418,8 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
       Math.floor(Date.now() / 1000),
     );
     if (verdict.code !== 'Granted') {
-      options.logger?.info({ path, reason: verdict.reason }, 'CloudFront stand-in denied a request');
-      return sendError(response, 403, verdict.code, verdict.message);
+      options.logger?.info?.({ path, reason: verdict.reason }, 'CloudFront stand-in denied a request');
+      return sendError(reply, 403, verdict.code, verdict.message);
     }
     // The signature covers the path as sent; the key it names must stay inside what it covers
     // once decoded (edge/object-key.ts), or `..%2F` would reach the whole bucket.
@@ -427,48 +427,54 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     const keyOf = (uri: string): string | undefined => {
       const checked = playbackKeyOfPath(uri, resourcePath);
       if ('key' in checked) return checked.key;
-      options.logger?.info({ path: uri, reason: checked.refused }, 'CloudFront stand-in refused a key');
-      sendError(response, 403, 'AccessDenied', 'Access denied');
+      options.logger?.info?.({ path: uri, reason: checked.refused }, 'CloudFront stand-in refused a key');
       return undefined;
     };
-    if (keyOf(path) === undefined) return;
+    const accessDenied = () => sendError(reply, 403, 'AccessDenied', 'Access denied');
+    if (keyOf(path) === undefined) return accessDenied();
 
-    if (method === 'OPTIONS') {
-      if (corsAllowed) setPreflightHeaders(request, response, cors);
-      response.writeHead(204).end();
-      return;
+    if (request.method === 'OPTIONS') {
+      // The CORS headers went on in refusedMethod; Access-Control-Allow-Origin only for an allowed origin.
+      if (reply.hasHeader('Access-Control-Allow-Origin')) setPreflightHeaders(request, reply, cors);
+      return reply.code(204).send();
     }
 
     let uri = path;
     if (options.edgeHandler && path.endsWith('.m3u8')) {
-      const result = await options.edgeHandler(originRequestEvent(request, path, query, clientIp));
+      const result = await options.edgeHandler(originRequestEvent(request.method, path, query, clientIp));
       if (!result) throw new Error('the origin-request function returned nothing');
-      if ('status' in result) return sendGenerated(request, response, result);
+      if ('status' in result) return sendGenerated(request, reply, result);
       uri = result.uri; // a (possibly changed) request goes on to the origin
     }
     const key = keyOf(uri);
-    if (key === undefined) return;
-    await sendObject(request, response, key);
+    return key === undefined ? accessDenied() : sendObject(request, reply, key);
   }
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      options.logger?.error({ err: error, url: request.url }, 'CloudFront stand-in failed a request');
-      if (!response.headersSent) sendError(response, 502, 'BadGateway', 'The request could not be satisfied.');
-      else response.destroy();
-    });
+  function failed(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    options.logger?.error({ err: error, url: request.url }, 'CloudFront stand-in failed a request');
+    return sendError(reply, 502, 'BadGateway', 'The request could not be satisfied.');
+  }
+
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    // HEAD is served by its own route below (HeadObject, not a GET without its body).
+    exposeHeadRoutes: false,
+    // CloudFront checks the signature on the path as sent, before anything decodes it; a path
+    // Fastify's router cannot decode takes the same way (and is refused there, 403), not Fastify's 400.
+    frameworkErrors: (_error, request, reply) => {
+      if (!refusedMethod(request, reply)) serve(request, reply).catch((error: FastifyError) => failed(error, request, reply));
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+  // A preflight's body is never read, as a GET's is not (Fastify would parse it, or refuse its content type).
+  app.addHttpMethod('OPTIONS', { hasBody: false, overrideExisting: true });
+  app.addHook('onRequest', async (request, reply) => {
+    if (refusedMethod(request, reply)) return reply;
   });
-  distributionDomainName = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: `http://${distributionDomainName}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  app.setErrorHandler(failed);
+  app.route({ method: [...ALLOWED_METHODS], url: '/*', handler: serve });
+
+  await app.listen({ host: '127.0.0.1', port: options.port });
+  distributionDomainName = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return { url: `http://${distributionDomainName}`, close: () => app.close() };
 }
