@@ -349,8 +349,8 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     // A path that does not percent-decode names no endpoint either (Fastify would answer its own 400).
     frameworkErrors: (_error, _request, reply) => void notFound(reply),
   });
-  // A form is read as it always was: whatever its content type says, up to MAX_FORM_BYTES, the
-  // first value of a repeated name counting (URLSearchParams, as for the query).
+  // A form is read whatever its content type says, up to MAX_FORM_BYTES, the first value of a
+  // repeated name counting (URLSearchParams, as for the query).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
   const queryOf = (request: FastifyRequest) => new URL(request.url, 'http://issuer.invalid').searchParams;

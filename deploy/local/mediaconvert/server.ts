@@ -95,7 +95,7 @@ async function requireBody(request: FastifyRequest): Promise<void> {
   if (request.body === undefined) throw new ClientError(400, NOT_JSON);
 }
 
-/** What a 4xx says: Fastify's own words for a body over the limit, the refusal's otherwise. */
+/** What a 4xx says: a body over the limit in the worker's words rather than Fastify's, any other refusal its own message. */
 const clientDetail = (error: FastifyError) => (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is too large' : error.message);
 const isClientError = (error: FastifyError) => error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
 
@@ -153,7 +153,8 @@ export async function startTranscodeWorkerServer(options: {
   // Bodies and query strings are checked by TypeBox itself, as the app's interface is typed: no
   // coercion, and TypeBox's own error paths and messages in the answers.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  // Reads and cancel take no body: one sent along is left unread, as it always was.
+  // Reads and cancel take no body: one sent along is left unread rather than parsed and refused
+  // (a client may well send an empty JSON body with a cancel).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
@@ -205,7 +206,8 @@ export async function startTranscodeWorkerServer(options: {
   });
 
   const routesWithBody: FastifyPluginAsyncTypebox = async (withBody) => {
-    // Probe's and a job's body are read as JSON whatever the content type says, as they always were.
+    // Probe's and a job's body are read as JSON whatever the content type says: the SDK and the app
+    // send JSON, and anything else is answered as a body that is not JSON.
     withBody.removeAllContentTypeParsers();
     withBody.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
       try {

@@ -96,6 +96,19 @@ t.test('a policy listing origins with credentials: what it configures for them, 
   }
 });
 
+t.test('refusals are readable too: a method the distribution does not allow, a path that does not decode', async (t) => {
+  const { url, signed } = await startCdn();
+  const headers = { origin: PAGE, 'content-type': 'not a media type' };
+  const post = await fetch(signed, { method: 'POST', headers, body: '{' });
+  t.equal(post.status, 403, 'refused before its body or content type is looked at');
+  t.equal(post.headers.get('access-control-allow-origin'), '*');
+  t.match(await post.text(), /<Code>MethodNotAllowed<\/Code>/);
+  const undecodable = await fetch(`${url.replace(KEY, 'video-streams/v1/%E0%A4%A/x.ts')}?${signed.split('?')[1]}`, { headers: { origin: PAGE } });
+  t.equal(undecodable.status, 403, "CloudFront's refusal, not the router's 400");
+  t.equal(undecodable.headers.get('access-control-allow-origin'), '*');
+  t.match(await undecodable.text(), /<Code>AccessDenied<\/Code>/);
+});
+
 t.test('credentials with * are refused, as CloudFront refuses such a policy', async (t) => {
   await t.rejects(
     startLocalCloudFront({ port: 0, s3Client, bucket: BUCKET, trustedKeys: [keys], cors: { ...PLAYER_CORS_POLICY, AccessControlAllowCredentials: true } }),

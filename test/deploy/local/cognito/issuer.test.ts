@@ -157,3 +157,13 @@ t.test('logout redirects back to an allowed page only', async (t) => {
   });
   t.equal(foreign.status, 400);
 });
+
+t.test('a form over 16 KiB is refused as an invalid request, and HEAD is no GET', async (t) => {
+  const response = await post(
+    issuer.tokenUrl,
+    new URLSearchParams({ grant_type: 'refresh_token', client_id: LOCAL_CLIENT_ID, refresh_token: 'x'.repeat(16 * 1024) }),
+  );
+  t.equal(response.status, 400);
+  t.same(await response.json(), { error: 'invalid_request' });
+  t.equal((await fetch(issuer.jwksUrl, { method: 'HEAD' })).status, 404);
+});

@@ -624,6 +624,21 @@ t.test('the HTTP front and its client', async (t) => {
   t.test('other routes and methods are refused', async (t) => {
     t.equal((await fetch(`${server.url}/nope`, { headers: withToken })).status, 404);
     t.equal((await fetch(`${server.url}/jobs`, { method: 'PUT', headers: withToken })).status, 405);
+    const undecodable = await fetch(`${server.url}/jobs/%E0%A4%A`, { headers: withToken });
+    t.equal(undecodable.status, 400, 'a path that does not percent-decode');
+    t.equal(undecodable.headers.get('content-type'), 'application/problem+json');
+  });
+
+  t.test('a body over 256 KiB is refused: 413 on /jobs, BadRequestException on Probe', async (t) => {
+    const body = JSON.stringify({ ...request, padding: 'x'.repeat(256 * 1024) });
+    const headers = { 'content-type': 'application/json', ...withToken };
+    const job = await fetch(`${server.url}/jobs`, { method: 'POST', headers, body });
+    t.equal(job.status, 413);
+    t.match(await job.json(), { title: 'Payload Too Large', detail: 'The request body is too large' });
+    const probe = await fetch(`${server.url}/2017-08-29/probe`, { method: 'POST', headers, body });
+    t.equal(probe.status, 400);
+    t.equal(probe.headers.get('x-amzn-errortype'), 'BadRequestException');
+    t.same(await probe.json(), { message: 'The request body is too large' });
   });
 
   t.test('nobody but its own stack may use it: every route answers 401 without the token', async (t) => {
