@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { loadOrCreateKeyFile } from '../key-file.ts';
 import { playbackKeyOfPath, resourcePathOf } from '../../../edge/object-key.ts';
 import { isSigningPair, queryPairName, signedCookieName, type SigningParameter } from '../../../src/shared/cloudfront-signing.ts';
+import type { Logger } from '../../../src/shared/logger.ts';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -217,7 +218,7 @@ export interface LocalCloudFrontOptions {
   edgeHandler?: EdgeHandler;
   /** The distribution's CORS policy; template.yaml's (PLAYER_CORS_POLICY) unless given. */
   cors?: CorsPolicy;
-  logger?: { info?(details: object, message: string): void; error(details: object, message: string): void };
+  logger?: Pick<Logger, 'info' | 'error'>;
 }
 
 export interface LocalCloudFront {
@@ -418,7 +419,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
       Math.floor(Date.now() / 1000),
     );
     if (verdict.code !== 'Granted') {
-      options.logger?.info?.({ path, reason: verdict.reason }, 'CloudFront stand-in denied a request');
+      options.logger?.info({ path, reason: verdict.reason }, 'CloudFront stand-in denied a request');
       return sendError(reply, 403, verdict.code, verdict.message);
     }
     // The signature covers the path as sent; the key it names must stay inside what it covers
@@ -427,7 +428,7 @@ export async function startLocalCloudFront(options: LocalCloudFrontOptions): Pro
     const keyOf = (uri: string): string | undefined => {
       const checked = playbackKeyOfPath(uri, resourcePath);
       if ('key' in checked) return checked.key;
-      options.logger?.info?.({ path: uri, reason: checked.refused }, 'CloudFront stand-in refused a key');
+      options.logger?.info({ path: uri, reason: checked.refused }, 'CloudFront stand-in refused a key');
       return undefined;
     };
     const accessDenied = () => sendError(reply, 403, 'AccessDenied', 'Access denied');

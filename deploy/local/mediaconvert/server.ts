@@ -24,6 +24,7 @@ import { TranscodePlan } from '../../../src/schemas/transcode.ts';
 import { ProbeRefusedError, type TranscodeWorker } from './worker.ts';
 import { loadOrCreateKeyFile } from '../key-file.ts';
 import { WORKER_TOKEN_HEADER } from '../../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
+import type { Logger } from '../../../src/shared/logger.ts';
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 1024 });
 
@@ -124,7 +125,7 @@ export async function startTranscodeWorkerServer(options: {
   /** 0 picks a free port. */
   port: number;
   /** Where failures that are not the client's go (the stack's redacting logger); stderr by default. */
-  logger?: { info?(details: object, message: string): void; error(details: object, message: string): void };
+  logger?: Pick<Logger, 'error'>;
 }): Promise<TranscodeWorkerServer> {
   const { worker, host = '127.0.0.1', port } = options;
   const expected = Buffer.from(options.token);
