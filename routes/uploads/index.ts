@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { anyRequestResponses, problemResponse } from '../../src/schemas/problem.ts';
+import { notFound, security, unauthenticated } from '../responses.ts';
 import { CompleteUploadRequest, CreateUploadRequest, CreateUploadResponse, SignedParts, SignPartsRequest, UploadProgress } from '../../src/schemas/upload.ts';
 import { Video, VideoParams } from '../../src/schemas/video.ts';
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const security = [{ bearerAuth: [] }];
-  const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
-  const notFound = problemResponse('No such video, or one you may not see');
   const notOwner = problemResponse("The video is someone else's: only its owner uploads it");
   // Fastify reads a body on any method: one too large or not JSON is refused before the route.
   const bodyTooLarge = problemResponse('The request body is over 1 MiB');

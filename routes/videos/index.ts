@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { anyRequestResponses, problemResponse } from '../../src/schemas/problem.ts';
+import { notFound, security, unauthenticated } from '../responses.ts';
 import { ListVideosQuery, Video, VideoPage, VideoParams } from '../../src/schemas/video.ts';
 import { Playback } from '../../src/schemas/playback.ts';
 
 const videoRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const security = [{ bearerAuth: [] }];
-  const unauthenticated = problemResponse('Missing, malformed, expired or foreign bearer token');
-  const notFound = problemResponse('No such video, or one you may not see');
   // Any id is looked up, but one that cannot be an id is refused before the lookup.
   const invalidId = problemResponse('The video id is not valid: empty, over 64 characters, or not a valid URL path segment (a stray %)');
   const idTooLong = problemResponse(

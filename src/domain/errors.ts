@@ -10,60 +10,43 @@ export abstract class DomainError extends Error {
   }
 }
 
-export class InvalidInputError extends DomainError {
-  override name = 'InvalidInputError';
-  readonly code = 'invalid-input';
+/**
+ * The base of one kind of domain error: its `name`, spelt out because the bundles are minified
+ * without keepNames (a class's own name does not survive), and its problem `code`.
+ */
+function domainError<const Code extends string>(errorName: string, errorCode: Code) {
+  return class extends DomainError {
+    override name = errorName;
+    readonly code = errorCode;
+  };
 }
-export class UnauthenticatedError extends DomainError {
-  override name = 'UnauthenticatedError';
-  readonly code = 'unauthenticated';
-}
-export class ForbiddenError extends DomainError {
-  override name = 'ForbiddenError';
-  readonly code = 'forbidden';
-}
-export class VideoNotFoundError extends DomainError {
-  override name = 'VideoNotFoundError';
-  readonly code = 'video-not-found';
+
+export class InvalidInputError extends domainError('InvalidInputError', 'invalid-input') {}
+export class UnauthenticatedError extends domainError('UnauthenticatedError', 'unauthenticated') {}
+export class ForbiddenError extends domainError('ForbiddenError', 'forbidden') {}
+export class VideoNotFoundError extends domainError('VideoNotFoundError', 'video-not-found') {
   constructor(videoId: string) {
     super(`No video ${videoId} that you can see.`);
   }
 }
-export class VideoNotReadyError extends DomainError {
-  override name = 'VideoNotReadyError';
-  readonly code = 'video-not-ready';
-}
-export class UploadTooLargeError extends DomainError {
-  override name = 'UploadTooLargeError';
-  readonly code = 'upload-too-large';
-}
-export class UnsupportedContentTypeError extends DomainError {
-  override name = 'UnsupportedContentTypeError';
-  readonly code = 'unsupported-content-type';
-}
+export class VideoNotReadyError extends domainError('VideoNotReadyError', 'video-not-ready') {}
+export class UploadTooLargeError extends domainError('UploadTooLargeError', 'upload-too-large') {}
+export class UnsupportedContentTypeError extends domainError('UnsupportedContentTypeError', 'unsupported-content-type') {}
 
 /**
  * The parts of a multipart upload do not make the declared file (a part missing, stored with
  * another ETag or another length); the message names the parts, so the client knows what to send again.
  */
-export class UploadIncompleteError extends DomainError {
-  override name = 'UploadIncompleteError';
-  readonly code = 'upload-incomplete';
-}
+export class UploadIncompleteError extends domainError('UploadIncompleteError', 'upload-incomplete') {}
 /** The video has no upload in progress that this request could act on (completed, abandoned, single PUT). */
-export class UploadNotInProgressError extends DomainError {
-  override name = 'UploadNotInProgressError';
-  readonly code = 'upload-not-in-progress';
-}
+export class UploadNotInProgressError extends domainError('UploadNotInProgressError', 'upload-not-in-progress') {}
 
 /**
  * An uploaded file that cannot become a video (or audio) stream: a still image, a text file, an
  * empty or unreadable file, a picture outside what the transcoders take. Found before any job is
  * started; the video ends `failed` with `reason` as its error code and the message as its text.
  */
-export class SourceRejectedError extends DomainError {
-  override name = 'SourceRejectedError';
-  readonly code = 'source-rejected';
+export class SourceRejectedError extends domainError('SourceRejectedError', 'source-rejected') {
   constructor(
     /** Stable slug of the kind of problem, e.g. `still-image`; the video's `error.code`. */
     readonly reason: string,
@@ -78,13 +61,7 @@ export class SourceRejectedError extends DomainError {
  * Conflict; the local worker's 4xx): retrying the same request cannot help, so the video fails
  * with the transcoder's own reason instead of waiting for retries that end in a dead-letter queue.
  */
-export class JobRefusedError extends DomainError {
-  override name = 'JobRefusedError';
-  readonly code = 'transcoder-refused';
-}
+export class JobRefusedError extends domainError('JobRefusedError', 'transcoder-refused') {}
 
 /** A client sent more requests than the rate limit allows (src/app/rate-limit.ts); 429 with Retry-After. */
-export class TooManyRequestsError extends DomainError {
-  override name = 'TooManyRequestsError';
-  readonly code = 'too-many-requests';
-}
+export class TooManyRequestsError extends domainError('TooManyRequestsError', 'too-many-requests') {}

@@ -14,7 +14,7 @@
  *   (/proc/self/stat cutime + cstime: every ffmpeg and ffprobe, the worker's and the baselines')
  *   is steady on a busy machine where wall time is not.
  *
- * Standard source: a web-ready H.264 upload within the ladder's contract (lib/ladder.ts
+ * Standard source: a web-ready H.264 upload within the ladder's contract (test/helpers/media.ts
  * webReadyVideo: a keyframe every 2 s, within the budget of its size) + AAC-LC, so it is packaged.
  * Non-standard: HEVC (as phones record), or `--nonstandard yuv444p` (H.264 4:4:4, cheaper to
  * generate).
@@ -33,8 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
 import { buildEncodeArgs, buildPackageArgs, videoStartSeconds } from '../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+import { webReadyVideo } from '../helpers/media.ts';
 import { planForFile } from '../helpers/plans.ts';
-import { webReadyVideo } from './lib/ladder.ts';
+import { makeSource } from './lib/ladder.ts';
 import { measure, median, type Measure } from './lib/measure.ts';
 import { uploadAndWait } from './lib/pipeline-client.ts';
 
@@ -66,36 +67,11 @@ async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: n
   return { seconds: (performance.now() - started) / 1000, cpu: childCpuSeconds() - cpu };
 }
 
-async function makeSource(dir: string, kind: 'standard' | 'hevc' | 'yuv444p', seconds: number, width: number, height: number): Promise<string> {
-  const file = path.join(dir, `${kind}-${width}x${height}-${seconds}s.mp4`);
-  const video =
-    kind === 'hevc'
-      ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error']
-      : kind === 'yuv444p'
-        ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p']
-        : webReadyVideo({ width, height });
-  await run('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    ...video,
-    '-c:a',
-    'aac',
-    '-ac',
-    '2',
-    '-shortest',
-    file,
-  ]);
-  return file;
-}
+/** The video of the non-standard sources: HEVC as phones record it, or H.264 4:4:4 (cheaper to generate). */
+const NON_STANDARD_VIDEO = {
+  hevc: ['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error'],
+  yuv444p: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p'],
+};
 
 const ffmpeg = (args: string[]) => run('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 }).then(() => undefined);
 
@@ -158,7 +134,8 @@ export async function measureFastStart(options: FastStartBenchOptions): Promise<
     const token = await stack.token('bench');
     for (const seconds of options.seconds) {
       for (const kind of ['standard', options.nonStandard] as const) {
-        const source = await makeSource(options.workDir, kind, seconds, options.width, options.height);
+        const spec = { seconds, width: options.width, height: options.height };
+        const source = await makeSource(options.workDir, spec, { name: kind, args: kind === 'standard' ? webReadyVideo(spec) : NON_STANDARD_VIDEO[kind] });
         const clip = `${options.width}x${options.height} ${seconds} s ${kind === 'standard' ? 'H.264/AAC' : kind === 'hevc' ? 'HEVC/AAC' : 'H.264 4:4:4/AAC'}`;
         const samples: Array<{ bare: Awaited<ReturnType<typeof bareCommands>>; pipeline: Awaited<ReturnType<typeof throughPipeline>> }> = [];
         // Interleaved, so that drift in machine load hits both alike.
@@ -170,51 +147,40 @@ export async function measureFastStart(options: FastStartBenchOptions): Promise<
         const standard = samples[0]!.bare.remux !== undefined;
         const detail = { clip, runs: options.runs, renditions: samples[0]!.pipeline.renditions, samples };
         const bareLadder = { label: 'bare ffmpeg ladder', value: m((s) => s.bare.ladder.seconds) };
+        // Every measure here: the clip's, lower is better, against a baseline of the same run.
+        const clipMeasure = (name: string, unit: string, label: string, value: number, baseline: Measure['baseline']) =>
+          measure({ id: `${id}.${name}`, part: 'fast-start', unit, better: 'lower', detail, label: `${clip}: ${label}`, value, baseline });
+        const wholeLadderCpu = m((s) => s.pipeline.cpu);
         measures.push(
-          measure({
-            id: `${id}.playable`,
-            part: 'fast-start',
-            unit: 's',
-            better: 'lower',
-            detail,
-            label: `${clip}: upload complete → playable`,
-            value: m((s) => s.pipeline.playable),
-            baseline: standard ? { label: 'bare remux', value: m((s) => s.bare.remux!.seconds) } : bareLadder,
-          }),
-          measure({
-            id: `${id}.ready`,
-            part: 'fast-start',
-            unit: 's',
-            better: 'lower',
-            detail,
-            label: `${clip}: upload complete → ready`,
-            value: m((s) => s.pipeline.ready),
-            baseline: bareLadder,
-          }),
-          measure({
-            id: `${id}.cpu`,
-            part: 'fast-start',
-            unit: 'CPU s',
-            better: 'lower',
-            detail,
-            label: `${clip}: ffmpeg CPU for the whole ladder`,
-            value: m((s) => s.pipeline.cpu),
-            baseline: standard
+          clipMeasure(
+            'playable',
+            's',
+            'upload complete → playable',
+            m((s) => s.pipeline.playable),
+            standard ? { label: 'bare remux', value: m((s) => s.bare.remux!.seconds) } : bareLadder,
+          ),
+          clipMeasure(
+            'ready',
+            's',
+            'upload complete → ready',
+            m((s) => s.pipeline.ready),
+            bareLadder,
+          ),
+          clipMeasure(
+            'cpu',
+            'CPU s',
+            'ffmpeg CPU for the whole ladder',
+            wholeLadderCpu,
+            standard
               ? { label: 'bare remux + bare lower rungs', value: m((s) => s.bare.remux!.cpu + s.bare.lower!.cpu) }
               : { label: 'bare ffmpeg ladder', value: m((s) => s.bare.ladder.cpu) },
-          }),
+          ),
         );
         if (standard) {
           measures.push(
-            measure({
-              id: `${id}.cpu-vs-encoding-all`,
-              part: 'fast-start',
-              unit: 'CPU s',
-              better: 'lower',
-              detail,
-              label: `${clip}: ffmpeg CPU for the whole ladder`,
-              value: m((s) => s.pipeline.cpu),
-              baseline: { label: 'bare ffmpeg ladder (every rung encoded)', value: m((s) => s.bare.ladder.cpu) },
+            clipMeasure('cpu-vs-encoding-all', 'CPU s', 'ffmpeg CPU for the whole ladder', wholeLadderCpu, {
+              label: 'bare ffmpeg ladder (every rung encoded)',
+              value: m((s) => s.bare.ladder.cpu),
             }),
           );
         }

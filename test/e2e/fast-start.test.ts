@@ -7,18 +7,15 @@
  */
 import t, { type Test } from 'tap';
 import HLS from 'hls-parser';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createAwsClients } from '../../src/app/aws-clients.ts';
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
-import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir } from '../helpers/media.ts';
+import { decodedDurationSeconds, ffprobeJson, firstVideoTimestamp, makeClip, tempDir } from '../helpers/media.ts';
 import { downloadPrefix } from '../helpers/streams.ts';
 
-const run = promisify(execFile);
 const stack = await startTestStack(t);
 const token = await stack.token('fast-starter');
 const s3 = await createAwsClients(stack.config).s3();
@@ -61,6 +58,13 @@ async function followUpload(t: Test, clip: string, title: string) {
   return { videoId, seen, ready: ready.video, early };
 }
 
+/** The renditions a 720p source gets, largest first. */
+const LADDER_OF_720P: Array<[number, number]> = [
+  [1280, 720],
+  [960, 540],
+  [640, 360],
+];
+
 /** Downloads the video's streams; every rendition decodes at its size for the whole duration. */
 async function checkRenditions(t: Test, video: Video, sizes: Array<[number, number]>, seconds: number) {
   const dir = await tempDir(t);
@@ -94,22 +98,7 @@ async function checkRenditions(t: Test, video: Video, sizes: Array<[number, numb
     const decoded = await decodedDurationSeconds(file);
     t.ok(Math.abs(decoded - seconds) < 0.5, `${variant.uri} decodes ${decoded.toFixed(2)} s of ${seconds}`);
     const starts: number[] = [];
-    for (const segment of media.segments) {
-      const { stdout } = await run('ffprobe', [
-        '-v',
-        'error',
-        '-select_streams',
-        'v:0',
-        '-show_entries',
-        'packet=pts_time',
-        '-read_intervals',
-        '%+#1',
-        '-of',
-        'csv=p=0',
-        path.join(path.dirname(file), segment.uri),
-      ]);
-      starts.push(Number(stdout.trim().split('\n')[0]));
-    }
+    for (const segment of media.segments) starts.push(await firstVideoTimestamp(path.join(path.dirname(file), segment.uri)));
     playlists[variant.uri] = { durations: media.segments.map((s) => s.duration), starts };
   }
   return playlists;
@@ -146,16 +135,7 @@ t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before 
     'renditions only grow',
   );
 
-  const playlists = await checkRenditions(
-    t,
-    ready,
-    [
-      [1280, 720],
-      [960, 540],
-      [640, 360],
-    ],
-    12,
-  );
+  const playlists = await checkRenditions(t, ready, LADDER_OF_720P, 12);
   const top = playlists['720p/index.m3u8']!;
   for (const rung of ['540p', '360p']) {
     const lower = playlists[`${rung}/index.m3u8`]!;
@@ -178,16 +158,7 @@ t.test('an HEVC clip plays from its smallest rendition first, then becomes ready
   );
   t.equal(early?.playback, 200);
   t.same(early?.variants, ['360p/index.m3u8']);
-  const playlists = await checkRenditions(
-    t,
-    ready,
-    [
-      [1280, 720],
-      [960, 540],
-      [640, 360],
-    ],
-    12,
-  );
+  const playlists = await checkRenditions(t, ready, LADDER_OF_720P, 12);
   t.same(playlists['360p/index.m3u8']!.durations, [4, 4, 4]);
   t.same(playlists['720p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
   t.same(playlists['540p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');

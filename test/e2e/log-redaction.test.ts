@@ -14,30 +14,15 @@ import { createFfmpegWorkerTranscoder } from '../../src/adapters/ffmpeg-worker/f
 import { planTranscode } from '../../src/domain/transcode-plan.ts';
 import { sourceKey, streamPrefix } from '../../src/domain/storage-layout.ts';
 import { redactSecrets } from '../../src/shared/redact.ts';
-import type { SourceMedia } from '../../src/schemas/transcode.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
+import { h264Clip } from '../helpers/sources.ts';
 
 const lines: string[] = [];
 const stack = await startTestStack(t, { logLevel: 'info', logDestination: { write: (line: string) => lines.push(line) } });
 const token = await stack.token('alice');
 
 /** What the app would plan for a 320x240 clip: the worker gets a valid job for a bad source. */
-const clip: SourceMedia = {
-  container: 'mp4',
-  durationSeconds: 3,
-  video: {
-    codec: 'avc',
-    codedWidth: 320,
-    codedHeight: 240,
-    rotation: 0,
-    frameRate: { numerator: 25, denominator: 1 },
-    bitDepth: 8,
-    chromaSubsampling: '4:2:0',
-    profile: 'High',
-    scanType: 'progressive',
-  },
-  audio: [{ track: 2, codec: 'aac', channels: 2 }],
-};
+const clip = h264Clip({ width: 320, height: 240, fps: 25, seconds: 3 });
 
 /** Every secret the stack holds or hands out, as it would appear in a line. */
 function leaks(text: string): string[] {

@@ -10,7 +10,6 @@ import { stat } from 'node:fs/promises';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, UploadPartCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { createS3Client } from '../../src/app/aws-clients.ts';
-import { createReconciler, RUN_LIMITS } from '../../src/domain/reconciler.ts';
 import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
 import { sourceKey } from '../../src/domain/storage-layout.ts';
@@ -24,6 +23,7 @@ import { decodedDurationSeconds, makeClip, padWithFreeBox } from '../helpers/med
 import { putThenDropConnection } from '../helpers/s3-requests.ts';
 import { callApi, startTestStack, waitForStatus } from '../helpers/stack.ts';
 import { multipartPlan, putPart, readSlice, uploadParts } from '../helpers/uploads.ts';
+import { stackReconciler } from '../helpers/reconcile.ts';
 
 const MiB = 1024 ** 2;
 const stack = await startTestStack(t, { settings: { MULTIPART_PART_BYTES: String(16 * MiB) } });
@@ -237,27 +237,16 @@ t.test('an abandoned upload fails with the reason after its expiry, and its part
   const strayVideoId = randomUUID();
   const stray = await storage.createSourceMultipartUpload({ videoId: strayVideoId, contentType: 'video/mp4' });
 
-  const reconcileAt = (aheadSeconds: number) =>
-    createReconciler({
-      videos: stack.services.videos,
-      catalog,
-      storage,
-      transcoder: createFfmpegWorkerTranscoder({
-        endpoint: stack.transcoderUrl,
-        token: stack.config.TRANSCODE_WORKER_TOKEN!,
-        inspect: async () => Promise.reject(new Error('unused')),
-      }),
-      settings: {
-        graceSeconds: 60,
-        silentJobSeconds: 3600,
-        uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
-        maxAttempts: 2,
-        backoffSeconds: 0,
-        ...RUN_LIMITS,
-      },
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      now: () => new Date(Date.now() + aheadSeconds * 1000),
-    })();
+  const reconcileAt = stackReconciler(stack, {
+    catalog,
+    storage,
+    transcoder: createFfmpegWorkerTranscoder({
+      endpoint: stack.transcoderUrl,
+      token: stack.config.TRANSCODE_WORKER_TOKEN!,
+      inspect: async () => Promise.reject(new Error('unused')),
+    }),
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+  });
 
   const early = await reconcileAt(120);
   t.equal(early.actions['upload-abandoned'], 0, 'an upload still within its time is left alone');

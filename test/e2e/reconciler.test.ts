@@ -11,7 +11,6 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { createAwsClients, createS3Client } from '../../src/app/aws-clients.ts';
 import { JobRefusedError } from '../../src/domain/errors.ts';
-import { createReconciler, RUN_LIMITS, type ReconcileReport, type ReconcilerSettings } from '../../src/domain/reconciler.ts';
 import { createFfmpegWorkerTranscoder } from '../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 import type { Transcoder } from '../../src/domain/ports/transcoder.ts';
 import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
@@ -25,6 +24,7 @@ import { makeClip } from '../helpers/media.ts';
 import { inspectFile, planForFile } from '../helpers/plans.ts';
 import { callApi, createVideo, putObjects, startTestStack, waitForStatus } from '../helpers/stack.ts';
 import { singlePut } from '../helpers/uploads.ts';
+import { reconcileSettings, stackReconciler } from '../helpers/reconcile.ts';
 
 const stack = await startTestStack(t);
 const token = await stack.token('alice');
@@ -41,14 +41,7 @@ const clipPlan = await planForFile(clip);
 /** The app's side of the worker, as services.ts makes it. */
 const worker = createFfmpegWorkerTranscoder({ endpoint: stack.transcoderUrl, token: stack.config.TRANSCODE_WORKER_TOKEN!, inspect: async () => clipMedia });
 
-const settings: ReconcilerSettings = {
-  graceSeconds: 60,
-  silentJobSeconds: 3600,
-  uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
-  maxAttempts: 2,
-  backoffSeconds: 0,
-  ...RUN_LIMITS,
-};
+const settings = reconcileSettings(stack);
 const logged: Array<{ level: string; details: Record<string, unknown>; message: string }> = [];
 const logger = {
   info: (details: Record<string, unknown>, message: string) => logged.push({ level: 'info', details, message }),
@@ -56,24 +49,8 @@ const logger = {
   error: (details: Record<string, unknown>, message: string) => logged.push({ level: 'error', details, message }),
 };
 
-/** One run, `aheadSeconds` in the future, with the stack's own service and transcoder unless given. */
-function reconcileAt(
-  aheadSeconds: number,
-  deps: {
-    videos?: Pick<ReturnType<typeof createVideoService>, 'handleSourceUploaded' | 'applyTranscodeUpdate' | 'clearDeleted'>;
-    transcoder?: Pick<Transcoder, 'getJob' | 'cancel'>;
-  } = {},
-): Promise<ReconcileReport> {
-  return createReconciler({
-    videos: deps.videos ?? stack.services.videos,
-    catalog,
-    storage,
-    transcoder: deps.transcoder ?? worker,
-    settings,
-    logger,
-    now: () => new Date(Date.now() + aheadSeconds * 1000),
-  })();
-}
+/** One run, `aheadSeconds` in the future, with the stack's own service and the worker unless given. */
+const reconcileAt = stackReconciler(stack, { catalog, storage, transcoder: worker, logger });
 const pastTheGrace = settings.graceSeconds + 5;
 
 /** A video service over the stack's catalog and bucket with a transcoder of the test's making. */

@@ -92,10 +92,25 @@ async function newVideo(): Promise<string> {
   return nextId;
 }
 const jobEvent = (name: string, videoId: string) => loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
+const uploadEvent = (videoId: string) => loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+
+/** A new video whose upload notification was handled: processing, with its job `job-<videoId>` submitted. */
+async function processingVideo(): Promise<string> {
+  const videoId = await newVideo();
+  await onUpload(await uploadEvent(videoId));
+  return videoId;
+}
+
+/** A MediaConvert event of `name` about the job the video's upload submitted (the fixture names another). */
+async function ownJobEvent(name: string, videoId: string): Promise<MediaConvertJobStateChangeEvent> {
+  const event = await jobEvent(name, videoId);
+  event.detail.jobId = `job-${videoId}`;
+  return event;
+}
 
 t.test('an upload notification claims the video and submits exactly one job', async (t) => {
   const videoId = await newVideo();
-  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const event = await uploadEvent(videoId);
   const before = submissions.length;
   t.same(await onUpload(event), ['applied']);
   const video = await catalog.get(videoId);
@@ -115,7 +130,7 @@ t.test('a source that cannot become a stream fails at once with its reason, and 
   const videoId = await newVideo();
   const before = submissions.length;
   nextSource = { mimeType: 'image/png', sizeBytes: 8828, audio: [] };
-  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const event = await uploadEvent(videoId);
   t.same(await onUpload(event), ['applied']);
   t.match(await catalog.get(videoId), { status: 'failed', error: { code: 'still-image', message: 'This is a still image, not a video.' } });
   t.equal(submissions.length, before, 'no job');
@@ -125,7 +140,7 @@ t.test('a source that cannot become a stream fails at once with its reason, and 
 t.test('an inspection that fails (MediaConvert throttling Probe) throws for a retry', async (t) => {
   const videoId = await newVideo();
   nextSource = Object.assign(new Error('Too many requests'), { name: 'TooManyRequestsException' });
-  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const event = await uploadEvent(videoId);
   await t.rejects(onUpload(event), { name: 'TooManyRequestsException' });
   t.match(await catalog.get(videoId), { status: 'processing' });
   t.same(await onUpload(event), ['applied'], 'the retry plans and submits');
@@ -134,16 +149,14 @@ t.test('an inspection that fails (MediaConvert throttling Probe) throws for a re
 t.test('an audio-only upload is recorded as such when its job starts', async (t) => {
   const videoId = await newVideo();
   nextSource = { container: 'mp4', durationSeconds: 30, audio: [{ track: 1, codec: 'aac', channels: 2 }] };
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  await onUpload(await uploadEvent(videoId));
   t.match(await catalog.get(videoId), { status: 'processing', audioOnly: true });
   t.equal(submissions.at(-1)?.plan.audioLayout, 'audio-only');
 });
 
 t.test('a NEW_WARNING is kept with the video, once, while processing and after ready', async (t) => {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
-  const warning = await jobEvent('new-warning', videoId);
-  warning.detail.jobId = `job-${videoId}`;
+  const videoId = await processingVideo();
+  const warning = await ownJobEvent('new-warning', videoId);
   t.equal(await onJobEvent(warning), 'applied');
   t.equal(await onJobEvent(warning), 'duplicate', 'the same warning again adds nothing');
   t.same((await catalog.get(videoId))?.warnings, [{ code: '000000', message: 'Example warning message' }]);
@@ -171,7 +184,7 @@ t.test('keys are URL-decoded; keys that are not a source upload are ignored', as
   const event = await loadEventFixture<S3Event>('s3/object-created-encoded-key', { bucket });
   t.same(await onUpload(event), ['ignored'], 'no such video');
   const videoId = await newVideo();
-  const put = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const put = await uploadEvent(videoId);
   put.Records[0]!.s3.object.key = `video-streams/${videoId}/master.m3u8`;
   t.same(await onUpload(put), ['ignored']);
   put.Records[0]!.eventName = 'ObjectRemoved:Delete';
@@ -181,7 +194,7 @@ t.test('keys are URL-decoded; keys that are not a source upload are ignored', as
 
 t.test('a failed submission throws for a retry, and the retry submits once', async (t) => {
   const videoId = await newVideo();
-  const event = await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId });
+  const event = await uploadEvent(videoId);
   failNextSubmission = true;
   await t.rejects(onUpload(event), /throttling/);
   const stuck = await catalog.get(videoId);
@@ -192,8 +205,7 @@ t.test('a failed submission throws for a retry, and the retry submits once', asy
 });
 
 t.test('job events move the video forward and never back', async (t) => {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const videoId = await processingVideo();
   const progressing = await jobEvent('progressing', videoId);
   const statusUpdate = await jobEvent('status-update', videoId);
   const complete = await jobEvent('complete', videoId);
@@ -241,17 +253,14 @@ t.test('job events move the video forward and never back', async (t) => {
   t.equal(await onJobEvent(complete), 'duplicate', 'a repeated COMPLETE');
   t.equal(await onJobEvent(progressing), 'duplicate', 'a late PROGRESSING');
   t.equal(await onJobEvent(statusUpdate), 'duplicate', 'a late STATUS_UPDATE');
-  const error = await jobEvent('error', videoId);
-  error.detail.jobId = `job-${videoId}`;
+  const error = await ownJobEvent('error', videoId);
   t.equal(await onJobEvent(error), 'duplicate', 'an ERROR after ready');
   t.equal((await catalog.get(videoId))?.status, 'ready', 'still ready');
 });
 
 t.test('an ERROR marks the video failed with the reason', async (t) => {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
-  const error = await jobEvent('error', videoId);
-  error.detail.jobId = `job-${videoId}`;
+  const videoId = await processingVideo();
+  const error = await ownJobEvent('error', videoId);
   t.equal(await onJobEvent(error), 'applied');
   t.match(await videos.getVideo({ userId: 'alice' }, videoId), {
     status: 'failed',
@@ -263,7 +272,7 @@ t.test('an ERROR marks the video failed with the reason', async (t) => {
 t.test('a refused job fails the video at once with the reason (no retry, no dead letter)', async (t) => {
   const videoId = await newVideo();
   refuseNextSubmission = 'MediaConvert refused the job: User is not authorized to perform: iam:PassRole';
-  t.same(await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId })), ['applied']);
+  t.same(await onUpload(await uploadEvent(videoId)), ['applied']);
   t.match(await catalog.get(videoId), {
     status: 'failed',
     error: { code: 'transcoder-refused', message: 'MediaConvert refused the job: User is not authorized to perform: iam:PassRole' },
@@ -271,10 +280,8 @@ t.test('a refused job fails the video at once with the reason (no retry, no dead
 });
 
 t.test("a transcoder's error message reaches the owner without a URL's signature", async (t) => {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
-  const error = await jobEvent('error', videoId);
-  error.detail.jobId = `job-${videoId}`;
+  const videoId = await processingVideo();
+  const error = await ownJobEvent('error', videoId);
   error.detail.errorMessage = `Could not read https://${bucket}.s3.amazonaws.com/uploads/${videoId}/source?X-Amz-Credential=AKIA%2F20261129&X-Amz-Signature=abcdef0123`;
   t.equal(await onJobEvent(error), 'applied');
   const failed = await catalog.get(videoId);
@@ -285,8 +292,7 @@ t.test("a transcoder's error message reaches the owner without a URL's signature
 });
 
 t.test('events of another job or of an unknown video change nothing', async (t) => {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
+  const videoId = await processingVideo();
   const foreign = await jobEvent('error', videoId);
   foreign.detail.jobId = 'some-older-job';
   t.equal(await onJobEvent(foreign), 'duplicate');
@@ -324,12 +330,6 @@ async function publishedEvent(videoId: string, count: number): Promise<Transcode
   return event;
 }
 
-async function processingVideo(): Promise<string> {
-  const videoId = await newVideo();
-  await onUpload(await loadEventFixture<S3Event>('s3/object-created-put', { bucket, videoId }));
-  return videoId;
-}
-
 const FULL_HD: [string, number, number, number] = ['1080p', 1920, 1080, 5_640_800];
 const HD: [string, number, number, number] = ['720p', 1280, 720, 3_220_800];
 const SD: [string, number, number, number] = ['360p', 640, 360, 1_020_800];
@@ -352,8 +352,7 @@ t.test('renditions published before the job ends make the video playable while p
 t.test("MediaConvert's STATUS_UPDATE only moves the progress, even were it to name outputs", async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(FULL_HD));
-  const event = await jobEvent('status-update', videoId);
-  event.detail.jobId = `job-${videoId}`;
+  const event = await ownJobEvent('status-update', videoId);
   // MediaConvert reports outputs at COMPLETE only: outputs on a STATUS_UPDATE are not its news.
   event.detail.outputGroupDetails = (await jobEvent('complete', videoId)).detail.outputGroupDetails;
   t.equal(await onJobEvent(event), 'applied');
@@ -390,8 +389,7 @@ t.test('announcements out of order never take renditions away; late ones after r
   );
 
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
-  const complete = await jobEvent('complete', videoId);
-  complete.detail.jobId = `job-${videoId}`;
+  const complete = await ownJobEvent('complete', videoId);
   t.equal(await onJobEvent(complete), 'applied');
   t.equal(await onUpdate(await publishedEvent(videoId, 1)), 'duplicate', 'an announcement after ready');
   t.match(await catalog.get(videoId), { status: 'ready', playable: true, progressPercent: 100 });

@@ -10,8 +10,79 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
+import { videoBitrateFor } from '../../src/domain/ladder.ts';
 
 const run = promisify(execFile);
+
+/** How the tests start every ffmpeg command: no banner, errors only, overwrite the output. */
+export const FFMPEG_QUIET = ['-hide_banner', '-v', 'error', '-y'];
+
+/** A lavfi input: testsrc2 pictures of `size` (`WxH`) at `rate` frames a second, for `seconds`. */
+export const testPicture = (size: string, seconds: number, rate = 30) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
+
+/** A lavfi input: a sine tone of `frequency` Hz sampled at `sampleRate`, for `seconds`. */
+export const testTone = (seconds: number, frequency = 440, sampleRate = 48_000) => [
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=frequency=${frequency}:sample_rate=${sampleRate}:duration=${seconds}`,
+];
+
+/**
+ * The x264 settings of a web-ready upload of this size, within what the ladder's contract lets be
+ * packaged as it is: a keyframe every 2 s, the average within the rendition's budget, peaks
+ * within its peak budget (VBV at 90% of the nominal rate, a buffer of twice that).
+ */
+export function webReadyVideo(spec: { width: number; height: number }): string[] {
+  const rate = Math.round(videoBitrateFor(Math.min(spec.width, spec.height)) * 0.9);
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '60',
+    '-keyint_min',
+    '60',
+    '-sc_threshold',
+    '0',
+    '-maxrate',
+    String(rate),
+    '-bufsize',
+    String(2 * rate),
+  ];
+}
+
+/**
+ * The inputs and codecs (all but the output file) of an upload as an editor's web export makes
+ * one: 30 fps pictures and a 440 Hz tone, `video` (by default webReadyVideo's H.264), stereo AAC
+ * at 128 kbit/s.
+ */
+export function uploadArgs(spec: { width: number; height: number; seconds: number }, video = webReadyVideo(spec)): string[] {
+  const { width, height, seconds } = spec;
+  return [...testPicture(`${width}x${height}`, seconds), ...testTone(seconds), ...video, '-c:a', 'aac', '-ac', '2', '-b:a', '128k', '-shortest'];
+}
+
+/**
+ * Maps a picture (input 0) and two tones (inputs 1 and 2) to a file with two audio tracks, as a
+ * bilingual release has them: English, then French named `commentary`.
+ */
+export const twoLanguageTracks = (commentary: string) => [
+  '-map',
+  '0',
+  '-map',
+  '1',
+  '-map',
+  '2',
+  '-metadata:s:a:0',
+  'language=eng',
+  '-metadata:s:a:1',
+  'language=fra',
+  '-metadata:s:a:1',
+  `handler_name=${commentary}`,
+];
 
 export interface ClipOptions {
   seconds: number;
@@ -67,9 +138,8 @@ const fileIn = (dir: string | undefined, name: string) => path.join(dir ?? media
 export async function makeClip(options: ClipOptions): Promise<string> {
   const { seconds, width, height, audio, rotate, fps = 30, faststart = false, dir, videoCodec = 'h264', keyframeSeconds, sampleAspect, videoBitrate } = options;
   const file = fileIn(dir, `clip-${width}x${height}${rotate ? `-rot${rotate}` : ''}${videoCodec === 'hevc' ? '-hevc' : ''}.mp4`);
-  const args = ['-hide_banner', '-v', 'error', '-y'];
-  args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
-  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  const args = [...FFMPEG_QUIET, ...testPicture(`${width}x${height}`, seconds, fps)];
+  if (audio) args.push(...testTone(seconds));
   if (sampleAspect) args.push('-vf', `setsar=${sampleAspect.replace(':', '/')}`);
   // yuv420p: odd sizes need an encoder that accepts them, so use 4:4:4 there (still decodable).
   const oddSize = width % 2 === 1 || height % 2 === 1;
@@ -92,10 +162,7 @@ export async function makeClip(options: ClipOptions): Promise<string> {
   const unrotated = `${file}.unrotated.mp4`;
   await run('ffmpeg', [...args, unrotated]);
   await run('ffmpeg', [
-    '-hide_banner',
-    '-v',
-    'error',
-    '-y',
+    ...FFMPEG_QUIET,
     '-i',
     unrotated,
     '-map',
@@ -168,6 +235,24 @@ export async function decodedDurationSeconds(pathOrUrl: string): Promise<number>
   if (!stream) throw new Error(`${pathOrUrl} has no video stream`);
   const [num, den] = stream.r_frame_rate.split('/').map(Number);
   return Number(stream.nb_read_frames) / ((num ?? 0) / (den ?? 1));
+}
+
+/** The timestamp in seconds of the first video packet of a file or URL: where an HLS segment starts. */
+export async function firstVideoTimestamp(pathOrUrl: string): Promise<number> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'packet=pts_time',
+    '-read_intervals',
+    '%+#1',
+    '-of',
+    'csv=p=0',
+    pathOrUrl,
+  ]);
+  return Number(stdout.trim().split('\n')[0]);
 }
 
 /**

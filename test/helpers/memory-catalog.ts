@@ -5,6 +5,7 @@
  * over the stored item; a refused condition answers false, as the adapter's
  * ConditionalCheckFailedException does.
  */
+import { newVideoRecord } from '../../src/domain/ports/video-catalog.ts';
 import type { PublishedStreams, RecordStatus, VideoCatalog, VideoKey, VideoRecord } from '../../src/domain/ports/video-catalog.ts';
 
 /** The adapter keeps at most this many warnings per video (MAX_WARNINGS in video-catalog.ts). */
@@ -76,13 +77,7 @@ export function createMemoryCatalog(): VideoCatalog {
   return {
     async create(video) {
       if (items.has(video.videoId)) throw new ConditionalCheckFailedException('The conditional request failed');
-      const record: VideoRecord = {
-        ...video,
-        status: 'awaiting_upload',
-        updatedAt: video.createdAt,
-        sortKey: `${video.createdAt}#${video.videoId}`,
-        ownerStatus: `${video.ownerId}#awaiting_upload`,
-      };
+      const record = newVideoRecord(video);
       items.set(video.videoId, stored(record));
       return record;
     },

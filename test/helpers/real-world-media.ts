@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { addDolbyVisionConfig } from './media.ts';
+import { addDolbyVisionConfig, FFMPEG_QUIET, testPicture as picture, testTone as tone, twoLanguageTracks, uploadArgs } from './media.ts';
 
 const run = promisify(execFile);
 
@@ -56,11 +56,29 @@ export interface GeneratedSource {
   seconds: number;
 }
 
-const FFMPEG = ['-hide_banner', '-v', 'error', '-y'];
-const picture = (size: string, seconds: number, rate = 30) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
-const tone = (seconds: number, frequency = 440, rate = 48_000) => ['-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=${rate}:duration=${seconds}`];
 const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const aac = ['-c:a', 'aac', '-b:a', '128k'];
+
+/** H.264 at a camera's or a phone's bitrate: noise in the pictures, so the encoder spends what it is given. */
+function highBitrate(rate: { noise: number; average: string; peak: string }): string[] {
+  const { noise, average, peak } = rate;
+  return [
+    '-vf',
+    `noise=alls=${noise}:allf=t`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-b:v',
+    average,
+    '-maxrate',
+    peak,
+    '-bufsize',
+    peak,
+    '-pix_fmt',
+    'yuv420p',
+  ];
+}
 
 /** SDR BT.709 pictures converted to an HDR transfer, as a phone records them: HEVC Main 10. */
 function hdr(transfer: 'arib-std-b67' | 'smpte2084'): string[] {
@@ -159,44 +177,24 @@ export async function makeSource(kind: SourceKind, dir: string): Promise<Generat
 async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedSource> {
   const file = (extension: string) => path.join(dir, `${kind}.${extension}`);
   const made = async (out: string, args: string[], contentType: string, seconds: number): Promise<GeneratedSource> => {
-    await run('ffmpeg', [...FFMPEG, ...args, out]);
+    await run('ffmpeg', [...FFMPEG_QUIET, ...args, out]);
     return { kind, file: out, contentType, seconds };
+  };
+  /** A 6 s web-optimised clip of `size`, a `share` of its bytes overwritten from `from` (a share of its length) on. */
+  const damaged = async (size: string, from: number, share: number): Promise<GeneratedSource> => {
+    const source = await made(
+      file('mp4'),
+      [...picture(size, 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'],
+      'video/mp4',
+      6,
+    );
+    await damage(source.file, from, share);
+    return source;
   };
   switch (kind) {
     case 'web-ready-720p':
-      // What an editor's web export looks like: H.264 at a web bitrate, a keyframe every 2 s, stereo AAC at 48 kHz.
-      return made(
-        file('mp4'),
-        [
-          ...picture('1280x720', 8),
-          ...tone(8),
-          '-c:v',
-          'libx264',
-          '-preset',
-          'veryfast',
-          '-pix_fmt',
-          'yuv420p',
-          '-g',
-          '60',
-          '-keyint_min',
-          '60',
-          '-sc_threshold',
-          '0',
-          '-maxrate',
-          '2500k',
-          '-bufsize',
-          '5000k',
-          '-c:a',
-          'aac',
-          '-ac',
-          '2',
-          '-b:a',
-          '128k',
-          '-shortest',
-        ],
-        'video/mp4',
-        8,
-      );
+      // What an editor's web export looks like: H.264 within the ladder's budget for 720p, a keyframe every 2 s, stereo AAC at 48 kHz.
+      return made(file('mp4'), uploadArgs({ width: 1280, height: 720, seconds: 8 }), 'video/mp4', 8);
     case 'sdr-reference':
       return made(file('mp4'), [...picture('640x360', 3), ...h264], 'video/mp4', 3);
     case 'hlg':
@@ -217,26 +215,7 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
       // 1080p at about 35 Mbit/s with x264's default 250-frame GOP: a camera or phone original.
       return made(
         file('mp4'),
-        [
-          ...picture('1920x1080', 3),
-          ...tone(3),
-          '-vf',
-          'noise=alls=30:allf=t',
-          '-c:v',
-          'libx264',
-          '-preset',
-          'ultrafast',
-          '-b:v',
-          '35M',
-          '-maxrate',
-          '40M',
-          '-bufsize',
-          '40M',
-          '-pix_fmt',
-          'yuv420p',
-          ...aac,
-          '-shortest',
-        ],
+        [...picture('1920x1080', 3), ...tone(3), ...highBitrate({ noise: 30, average: '35M', peak: '40M' }), ...aac, '-shortest'],
         'video/mp4',
         3,
       );
@@ -244,28 +223,7 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
       // 720p H.264 at about 8 Mbit/s with a keyframe a second: a browser could play it as it is.
       return made(
         file('mp4'),
-        [
-          ...picture('1280x720', 4),
-          ...tone(4),
-          '-vf',
-          'noise=alls=8:allf=t',
-          '-c:v',
-          'libx264',
-          '-preset',
-          'ultrafast',
-          '-b:v',
-          '8M',
-          '-maxrate',
-          '9M',
-          '-bufsize',
-          '9M',
-          '-g',
-          '30',
-          '-pix_fmt',
-          'yuv420p',
-          ...aac,
-          '-shortest',
-        ],
+        [...picture('1280x720', 4), ...tone(4), ...highBitrate({ noise: 8, average: '8M', peak: '9M' }), '-g', '30', ...aac, '-shortest'],
         'video/mp4',
         4,
       );
@@ -332,26 +290,7 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
     case 'two-languages':
       return made(
         file('mp4'),
-        [
-          ...picture('640x360', 3),
-          ...tone(3, 440),
-          ...tone(3, 660, 44_100),
-          '-map',
-          '0',
-          '-map',
-          '1',
-          '-map',
-          '2',
-          ...h264,
-          ...aac,
-          '-metadata:s:a:0',
-          'language=eng',
-          '-metadata:s:a:1',
-          'language=fra',
-          '-metadata:s:a:1',
-          'handler_name=Commentaire',
-          '-shortest',
-        ],
+        [...picture('640x360', 3), ...tone(3, 440), ...tone(3, 660, 44_100), ...twoLanguageTracks('Commentaire'), ...h264, ...aac, '-shortest'],
         'video/mp4',
         3,
       );
@@ -384,26 +323,10 @@ async function generateSource(kind: SourceKind, dir: string): Promise<GeneratedS
       await writeFile(out, 'This is a shopping list, not a video.\n- milk\n- eggs\n');
       return { kind, file: out, contentType: 'video/mp4', seconds: 0 };
     }
-    case 'corrupt-middle': {
+    case 'corrupt-middle':
       // 5% of the bytes in the middle are noise: a few pictures are lost, the rest plays.
-      const source = await made(
-        file('mp4'),
-        [...picture('1280x720', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'],
-        'video/mp4',
-        6,
-      );
-      await damage(source.file, 0.45, 0.03);
-      return source;
-    }
-    case 'corrupt-most': {
-      const source = await made(
-        file('mp4'),
-        [...picture('640x360', 6), ...tone(6), ...h264, '-g', '30', ...aac, '-shortest', '-movflags', '+faststart'],
-        'video/mp4',
-        6,
-      );
-      await damage(source.file, 0.15, 0.8);
-      return source;
-    }
+      return damaged('1280x720', 0.45, 0.03);
+    case 'corrupt-most':
+      return damaged('640x360', 0.15, 0.8);
   }
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export interface RawResponse {
   status: number;
@@ -131,6 +131,17 @@ export function standInS3Client(endpoint: string, overrides: Partial<S3ClientCon
     maxAttempts: 1,
     ...overrides,
   });
+}
+
+/** The bytes stored at `key`, or undefined when there is no such object. */
+export async function storedBytes(client: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await object.Body!.transformToByteArray());
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -86,7 +86,8 @@ interface AuthParts {
   credential: Credential;
   longDate: string;
   signingDate: Date;
-  signedHeaders: string[];
+  /** As the request lists them: names separated by `;`. */
+  signedHeaders: string;
   signature: string;
   payloadHash: string;
 }
@@ -123,6 +124,13 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     return { accessKeyId, date, region, scope: `${date}/${region}/${service}/${terminator}` };
   }
 
+  /** Both mechanisms: the credential's date must be the day of X-Amz-Date (each says so with its own error). */
+  function checkCredentialDate(credential: Credential, amzDate: string, fail: (message: string) => S3ErrorResponse): void {
+    if (credential.date !== amzDate.slice(0, 8)) {
+      throw fail(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
+    }
+  }
+
   function fromQuery(query: Query, headers: ReceivedRequest['headers']): AuthParts {
     const param = (name: string) => {
       const value = query[name];
@@ -156,9 +164,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const parsed = parseCredential(credential, (reason, details) =>
       authorizationQueryParametersError(`Error parsing the X-Amz-Credential parameter; ${reason}`, details),
     );
-    if (parsed.date !== amzDate.slice(0, 8)) {
-      throw authorizationQueryParametersError(`Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
-    }
+    checkCredentialDate(parsed, amzDate, authorizationQueryParametersError);
     if (!signers.has(parsed.accessKeyId)) throw invalidAccessKeyId(parsed.accessKeyId);
 
     const serverTime = now();
@@ -177,15 +183,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // A pre-signed URL's payload is unsigned unless the URL itself names a hash.
     const declaredHash = Object.keys(query).find((name) => name.toLowerCase() === CONTENT_SHA256_HEADER);
     const payloadHash = checkPayloadHash(declaredHash ? String(query[declaredHash]) : UNSIGNED_PAYLOAD, headers);
-    return {
-      mechanism: 'query-string',
-      credential: parsed,
-      longDate: amzDate,
-      signingDate,
-      signedHeaders: signedHeaders.split(';'),
-      signature,
-      payloadHash,
-    };
+    return { mechanism: 'query-string', credential: parsed, longDate: amzDate, signingDate, signedHeaders, signature, payloadHash };
   }
 
   function fromHeader(authorization: string, headers: ReceivedRequest['headers']): AuthParts {
@@ -215,9 +213,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const amzDate = only(headers['x-amz-date']);
     const signingDate = amzDate === undefined ? undefined : parseAmzDate(amzDate);
     if (!amzDate || !signingDate) throw accessDenied('AWS authentication requires a valid Date or x-amz-date header');
-    if (parsed.date !== amzDate.slice(0, 8)) {
-      throw authorizationHeaderMalformed(`Invalid credential date "${parsed.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
-    }
+    checkCredentialDate(parsed, amzDate, authorizationHeaderMalformed);
     const declaredHash = only(headers[CONTENT_SHA256_HEADER]);
     if (declaredHash === undefined) throw invalidRequest(`Missing required header for this request: ${CONTENT_SHA256_HEADER}`);
     const payloadHash = checkPayloadHash(declaredHash, headers);
@@ -231,15 +227,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
         MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
       });
     }
-    return {
-      mechanism: 'authorization-header',
-      credential: parsed,
-      longDate: amzDate,
-      signingDate,
-      signedHeaders: signedHeaders.split(';'),
-      signature,
-      payloadHash,
-    };
+    return { mechanism: 'authorization-header', credential: parsed, longDate: amzDate, signingDate, signedHeaders, signature, payloadHash };
   }
 
   return async function verify(request) {
@@ -259,7 +247,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     }
     const auth = authorization !== undefined ? fromHeader(authorization, request.headers) : fromQuery(query, request.headers);
 
-    const signed = new Set(auth.signedHeaders.map((name) => name.toLowerCase()));
+    const signed = new Set(auth.signedHeaders.split(';').map((name) => name.toLowerCase()));
     if (!signed.has('host')) throw accessDenied(NOT_SIGNED, { HeadersNotSigned: 'host' });
     // Every x-amz-* header takes effect in S3, so each must be signed (a pre-signed PUT cannot gain
     // an ACL, metadata or a copy source). The header-auth payload hash is signed as the hash line.

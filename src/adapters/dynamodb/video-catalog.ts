@@ -13,6 +13,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadOnce } from '../../shared/load-once.ts';
+import { newVideoRecord } from '../../domain/ports/video-catalog.ts';
 import type { PublishedStreams, RecordStatus, VideoCatalog, VideoKey, VideoRecord } from '../../domain/ports/video-catalog.ts';
 
 export const STATUS_INDEX = 'byStatus';
@@ -129,13 +130,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
 
   return {
     async create(video) {
-      const record: VideoRecord = {
-        ...video,
-        status: 'awaiting_upload',
-        updatedAt: video.createdAt,
-        sortKey: `${video.createdAt}#${video.videoId}`,
-        ownerStatus: `${video.ownerId}#awaiting_upload`,
-      };
+      const record = newVideoRecord(video);
       const { dynamo, PutCommand } = await sdk();
       await dynamo.send(new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(videoId)' }));
       return record;

@@ -90,6 +90,21 @@ export interface PublishedStreams {
 
 export type NewVideo = Pick<VideoRecord, 'videoId' | 'title' | 'ownerId' | 'filename' | 'contentType' | 'sizeBytes' | 'createdAt' | 'multipart'>;
 
+/**
+ * The record `create` stores for a new video, whatever stores it: awaiting its upload, and keyed
+ * for the indexes, `sortKey` unique and time-ordered (`createdAt#videoId`, so pages are keyset
+ * pages) and `ownerStatus` the owner's list of that state.
+ */
+export function newVideoRecord(video: NewVideo): VideoRecord {
+  return {
+    ...video,
+    status: 'awaiting_upload',
+    updatedAt: video.createdAt,
+    sortKey: `${video.createdAt}#${video.videoId}`,
+    ownerStatus: `${video.ownerId}#awaiting_upload`,
+  };
+}
+
 export interface MultipartPlan {
   uploadId: string;
   partSizeBytes: number;

@@ -7,8 +7,8 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { videoBitrateFor } from '../../../src/domain/ladder.ts';
 import { buildEncodeArgs } from '../../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+import { FFMPEG_QUIET, uploadArgs } from '../../helpers/media.ts';
 import { planForFile } from '../../helpers/plans.ts';
 import { sampleTreeRss } from './processes.ts';
 
@@ -21,55 +21,12 @@ export interface SourceSpec {
 }
 
 /**
- * The x264 settings of a web-ready upload of this size: what the ladder's contract lets be packaged
- * (issue 9): a keyframe every 2 s, the average within the rendition's budget, peaks within its
- * peak budget (VBV at 90% of the nominal rate, a buffer of twice that).
+ * An upload of this size and length (test/helpers/media.ts uploadArgs): a standard one, web-ready
+ * H.264 and stereo AAC in MP4, or one with other `video` codec settings, its file named after `name`.
  */
-export function webReadyVideo(spec: { width: number; height: number }): string[] {
-  const rate = Math.round(videoBitrateFor(Math.min(spec.width, spec.height)) * 0.9);
-  return [
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '60',
-    '-keyint_min',
-    '60',
-    '-sc_threshold',
-    '0',
-    '-maxrate',
-    String(rate),
-    '-bufsize',
-    String(2 * rate),
-  ];
-}
-
-/** A standard upload: web-ready H.264 (see webReadyVideo) + stereo AAC in MP4, 30 fps. */
-export async function makeSource(dir: string, spec: SourceSpec): Promise<string> {
-  const file = path.join(dir, `source-${spec.width}x${spec.height}-${spec.seconds}s.mp4`);
-  await run('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${spec.width}x${spec.height}:rate=30:duration=${spec.seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`,
-    ...webReadyVideo(spec),
-    '-c:a',
-    'aac',
-    '-ac',
-    '2',
-    '-shortest',
-    file,
-  ]);
+export async function makeSource(dir: string, spec: SourceSpec, video?: { name: string; args: string[] }): Promise<string> {
+  const file = path.join(dir, `${video?.name ?? 'source'}-${spec.width}x${spec.height}-${spec.seconds}s.mp4`);
+  await run('ffmpeg', [...FFMPEG_QUIET, ...uploadArgs(spec, video?.args), file]);
   return file;
 }
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createEventOutbox } from '../../../deploy/local/event-outbox.ts';
+import { createEventOutbox, type EventOutbox } from '../../../deploy/local/event-outbox.ts';
 import { toAwsS3Event, encodeS3Key } from '../../../deploy/local/s3/s3-notifications.ts';
 import { Value } from '@sinclair/typebox/value';
 import { S3Event } from '../../../src/schemas/events.ts';
@@ -9,55 +9,43 @@ import { decodeS3Key } from '../../../events/s3-upload.ts';
 
 const quietLogger = { info: () => undefined, error: () => undefined };
 
+type Delivery = Pick<Parameters<typeof createEventOutbox<{ n: number }>>[0], 'deliver' | 'retryDelaysMs'>;
+/** A quiet outbox of `{ n }` events in `dir`, delivered and retried as `delivery` says. */
+const outboxIn = (dir: string, delivery: Delivery) => createEventOutbox<{ n: number }>({ name: 'test', dir, logger: quietLogger, ...delivery });
+
+/** Starts the outbox, publishes one event and waits until its delivery succeeded or was given up. */
+async function publishOne(outbox: EventOutbox<{ n: number }>): Promise<void> {
+  await outbox.start();
+  await outbox.publish({ n: 1 });
+  await outbox.idle();
+}
+
 t.test('an event is retried until its handler succeeds, then removed from disk', async (t) => {
   const dir = t.testdir();
   let calls = 0;
-  const outbox = createEventOutbox<{ n: number }>({
-    name: 'test',
-    dir,
-    logger: quietLogger,
+  const outbox = outboxIn(dir, {
     retryDelaysMs: [10, 10, 10],
     deliver: async () => {
       calls++;
       if (calls < 3) throw new Error('not yet');
     },
   });
-  await outbox.start();
-  await outbox.publish({ n: 1 });
-  await outbox.idle();
+  await publishOne(outbox);
   t.equal(calls, 3);
   t.same(await readdir(path.join(dir, 'pending')), []);
 });
 
 t.test('an event that keeps failing goes to the dead-letter folder', async (t) => {
   const dir = t.testdir();
-  const outbox = createEventOutbox<{ n: number }>({
-    name: 'test',
-    dir,
-    logger: quietLogger,
-    retryDelaysMs: [5],
-    deliver: async () => {
-      throw new Error('broken handler');
-    },
-  });
-  await outbox.start();
-  await outbox.publish({ n: 1 });
-  await outbox.idle();
+  const outbox = outboxIn(dir, { retryDelaysMs: [5], deliver: () => Promise.reject(new Error('broken handler')) });
+  await publishOne(outbox);
   t.equal((await readdir(path.join(dir, 'dead-letter'))).length, 1);
   t.same(await readdir(path.join(dir, 'pending')), []);
 });
 
 t.test('events left at a stop are redelivered by the next start', async (t) => {
   const dir = t.testdir();
-  const first = createEventOutbox<{ n: number }>({
-    name: 'test',
-    dir,
-    logger: quietLogger,
-    retryDelaysMs: [60_000],
-    deliver: async () => {
-      throw new Error('down');
-    },
-  });
+  const first = outboxIn(dir, { retryDelaysMs: [60_000], deliver: () => Promise.reject(new Error('down')) });
   await first.start();
   await first.publish({ n: 7 });
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -65,14 +53,7 @@ t.test('events left at a stop are redelivered by the next start', async (t) => {
   await first.stop();
   t.ok(Date.now() - stopping < 1000, 'stop does not wait out a retry delay');
   const delivered: number[] = [];
-  const second = createEventOutbox<{ n: number }>({
-    name: 'test',
-    dir,
-    logger: quietLogger,
-    deliver: async (event) => {
-      delivered.push(event.n);
-    },
-  });
+  const second = outboxIn(dir, { deliver: async (event) => void delivered.push(event.n) });
   await second.start();
   await second.idle();
   t.same(delivered, [7]);
@@ -121,7 +102,7 @@ t.test('a start removes the half-written event a crash left, and delivers the wh
     },
   });
   const delivered: unknown[] = [];
-  const outbox = createEventOutbox<{ n: number }>({ name: 'test', dir, logger: quietLogger, deliver: async (event) => void delivered.push(event) });
+  const outbox = outboxIn(dir, { deliver: async (event) => void delivered.push(event) });
   await outbox.start();
   await outbox.idle();
   t.same(delivered, [{ n: 1 }]);

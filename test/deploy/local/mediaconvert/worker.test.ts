@@ -24,7 +24,7 @@ import { createS3RangeReader, readIsoHeader } from '../../../../src/adapters/med
 import { sourceMediaOfProbe } from '../../../../src/adapters/mediaconvert/source-inspector.ts';
 import { planTranscode } from '../../../../src/domain/transcode-plan.ts';
 import type { TranscodeJobRequest } from '../../../../src/domain/ports/transcoder.ts';
-import { decodedDurationSeconds, ffprobeJson, makeClip, tempDir, type ClipOptions } from '../../../helpers/media.ts';
+import { decodedDurationSeconds, ffprobeJson, firstVideoTimestamp, makeClip, tempDir, type ClipOptions } from '../../../helpers/media.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
@@ -735,27 +735,7 @@ async function segmentStarts(prefix: string, rendition: string): Promise<number[
   const playlist = await getText(`${prefix}${rendition}/index.m3u8`);
   const starts: number[] = [];
   for (const uri of playlist.split('\n').filter((line) => line.endsWith('.ts'))) {
-    const { execFile } = await import('node:child_process');
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-select_streams',
-          'v:0',
-          '-show_entries',
-          'packet=pts_time',
-          '-read_intervals',
-          '%+#1',
-          '-of',
-          'csv=p=0',
-          `${s3Url}/${BUCKET}/${prefix}${rendition}/${uri}`,
-        ],
-        (e, stdout) => (e ? reject(e) : resolve(stdout)),
-      ),
-    );
-    starts.push(Number(out.trim().split('\n')[0]));
+    starts.push(await firstVideoTimestamp(`${s3Url}/${BUCKET}/${prefix}${rendition}/${uri}`));
   }
   return starts;
 }

@@ -29,7 +29,16 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
 import { startS3AuthProxy } from '../../../../deploy/local/s3/s3-auth-proxy.ts';
-import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, sha256Hex, signRequest, standInS3Client } from '../../../helpers/s3-requests.ts';
+import {
+  putExpectingContinue,
+  putThenDropConnection,
+  rawRequest,
+  s3Error,
+  sha256Hex,
+  signRequest,
+  standInS3Client,
+  storedBytes,
+} from '../../../helpers/s3-requests.ts';
 
 const BUCKET = 'auth-test';
 const REGION = 'us-east-1';
@@ -53,15 +62,7 @@ function client(overrides: Partial<S3ClientConfig> = {}): S3Client {
 const s3 = client();
 const objectUrl = (key: string) => `${localS3.url}/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
-async function stored(key: string): Promise<Buffer | undefined> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return Buffer.from(await object.Body!.transformToByteArray());
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-}
+const stored = (key: string) => storedBytes(s3, BUCKET, key);
 
 async function presignPut(key: string, body: Buffer, options: { signingDate?: Date; expiresIn?: number } = {}) {
   return getSignedUrl(s3, new PutObjectCommand({ Bucket: BUCKET, Key: key, ContentType: 'video/mp4', ContentLength: body.length }), {
@@ -159,89 +160,47 @@ t.test('refuses what S3 refuses, with its status and error code, and stores noth
   const flipLastHex = (signature: string) => signature.slice(0, -1) + (signature.endsWith('0') ? '1' : '0');
   const signatureOf = (base: string) => new URL(base).searchParams.get('X-Amz-Signature')!;
   const hourAgo = new Date(Date.now() - 3600_000);
+  /** The body PUT to `target` with `headers`, by default those the pre-signed URL was made for. */
+  const put = (target: string, headers: http.OutgoingHttpHeaders = putHeaders) => rawRequest(target, { method: 'PUT', headers, body });
+  /** The body PUT to the key's plain URL, signed in an Authorization header as `signing` says. */
+  const headerSignedPut = async (signing: { headers: Record<string, string>; signingDate?: Date; service?: string }) =>
+    put(objectUrl(key), await signRequest({ url: objectUrl(key), method: 'PUT', ...signing }));
+  const unsignedPayload = { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
 
   const cases: Array<[string, () => Promise<{ status: number; body: string; headers?: http.IncomingHttpHeaders }>, number, string, RegExp?]> = [
-    ['an anonymous PUT', () => rawRequest(objectUrl(key), { method: 'PUT', headers: putHeaders, body }), 403, 'AccessDenied', /^Access Denied$/],
-    [
-      'a tampered signature',
-      () => rawRequest(withParam(url, 'X-Amz-Signature', flipLastHex(signatureOf(url))), { method: 'PUT', headers: putHeaders, body }),
-      403,
-      'SignatureDoesNotMatch',
-    ],
-    [
-      'a tampered query parameter',
-      () => rawRequest(withParam(url, 'X-Amz-Expires', '600'), { method: 'PUT', headers: putHeaders, body }),
-      403,
-      'SignatureDoesNotMatch',
-    ],
-    [
-      'an added query parameter',
-      () => rawRequest(withParam(url, 'response-content-type', 'text/html'), { method: 'PUT', headers: putHeaders, body }),
-      403,
-      'SignatureDoesNotMatch',
-    ],
-    [
-      'a URL signed for another key',
-      () => rawRequest(url.replace('/refused/source', '/refused/other'), { method: 'PUT', headers: putHeaders, body }),
-      403,
-      'SignatureDoesNotMatch',
-    ],
+    ['an anonymous PUT', () => put(objectUrl(key)), 403, 'AccessDenied', /^Access Denied$/],
+    ['a tampered signature', () => put(withParam(url, 'X-Amz-Signature', flipLastHex(signatureOf(url)))), 403, 'SignatureDoesNotMatch'],
+    ['a tampered query parameter', () => put(withParam(url, 'X-Amz-Expires', '600')), 403, 'SignatureDoesNotMatch'],
+    ['an added query parameter', () => put(withParam(url, 'response-content-type', 'text/html')), 403, 'SignatureDoesNotMatch'],
+    ['a URL signed for another key', () => put(url.replace('/refused/source', '/refused/other')), 403, 'SignatureDoesNotMatch'],
     ['another method', () => rawRequest(url, { method: 'DELETE' }), 403, 'SignatureDoesNotMatch'],
-    [
-      'a signed header left out',
-      () => rawRequest(url, { method: 'PUT', headers: { 'content-length': String(body.length) }, body }),
-      403,
-      'SignatureDoesNotMatch',
-    ],
+    ['a signed header left out', () => put(url, { 'content-length': String(body.length) }), 403, 'SignatureDoesNotMatch'],
     [
       'an unsigned x-amz-* header added',
-      () => rawRequest(url, { method: 'PUT', headers: { ...putHeaders, 'x-amz-acl': 'public-read', 'x-amz-meta-owner': 'mallory' }, body }),
+      () => put(url, { ...putHeaders, 'x-amz-acl': 'public-read', 'x-amz-meta-owner': 'mallory' }),
       403,
       'AccessDenied',
       /headers present in the request which were not signed/,
     ],
-    [
-      'an expired URL',
-      async () => rawRequest(await presignPut(key, body, { signingDate: hourAgo, expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }),
-      403,
-      'AccessDenied',
-      /^Request has expired$/,
-    ],
+    ['an expired URL', async () => put(await presignPut(key, body, { signingDate: hourAgo, expiresIn: 60 })), 403, 'AccessDenied', /^Request has expired$/],
     [
       'a URL dated a day ahead',
-      async () =>
-        rawRequest(await presignPut(key, body, { signingDate: new Date(Date.now() + 86400_000), expiresIn: 60 }), { method: 'PUT', headers: putHeaders, body }),
+      async () => put(await presignPut(key, body, { signingDate: new Date(Date.now() + 86400_000), expiresIn: 60 })),
       403,
       'AccessDenied',
       /^Request is not yet valid$/,
     ],
-    [
-      'X-Amz-Expires over a week',
-      () => rawRequest(withParam(url, 'X-Amz-Expires', '604801'), { method: 'PUT', headers: putHeaders, body }),
-      400,
-      'AuthorizationQueryParametersError',
-      /less than a week/,
-    ],
+    ['X-Amz-Expires over a week', () => put(withParam(url, 'X-Amz-Expires', '604801')), 400, 'AuthorizationQueryParametersError', /less than a week/],
     [
       'a credential for another service',
-      () =>
-        rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('/s3/', '/sqs/')), {
-          method: 'PUT',
-          headers: putHeaders,
-          body,
-        }),
+      () => put(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('/s3/', '/sqs/'))),
       400,
       'AuthorizationQueryParametersError',
       /incorrect service/,
     ],
     [
       'an unknown access key (pre-signed)',
-      () =>
-        rawRequest(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('S3RVER', 'AKIAOTHER')), {
-          method: 'PUT',
-          headers: putHeaders,
-          body,
-        }),
+      () => put(withParam(url, 'X-Amz-Credential', new URL(url).searchParams.get('X-Amz-Credential')!.replace('S3RVER', 'AKIAOTHER'))),
       403,
       'InvalidAccessKeyId',
     ],
@@ -250,7 +209,7 @@ t.test('refuses what S3 refuses, with its status and error code, and stores noth
       async () => {
         const signed = new URL(url);
         signed.searchParams.set('X-Amz-SignedHeaders', 'content-length;content-type');
-        return rawRequest(signed.toString(), { method: 'PUT', headers: putHeaders, body });
+        return put(signed.toString());
       },
       403,
       'AccessDenied',
@@ -258,87 +217,46 @@ t.test('refuses what S3 refuses, with its status and error code, and stores noth
     ],
     [
       'header auth dated an hour ago',
-      async () =>
-        rawRequest(objectUrl(key), {
-          method: 'PUT',
-          headers: await signRequest({
-            url: objectUrl(key),
-            method: 'PUT',
-            signingDate: hourAgo,
-            headers: { ...putHeaders, 'x-amz-content-sha256': sha256Hex(body) },
-          }),
-          body,
-        }),
+      () => headerSignedPut({ signingDate: hourAgo, headers: { ...putHeaders, 'x-amz-content-sha256': sha256Hex(body) } }),
       403,
       'RequestTimeTooSkewed',
     ],
     [
       'header auth without x-amz-content-sha256',
       async () => {
-        const headers = await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+        const headers = await signRequest({ url: objectUrl(key), method: 'PUT', headers: unsignedPayload });
         delete headers['x-amz-content-sha256'];
-        return rawRequest(objectUrl(key), { method: 'PUT', headers, body });
+        return put(objectUrl(key), headers);
       },
       400,
       'InvalidRequest',
       /x-amz-content-sha256/,
     ],
-    [
-      'header auth scoped to another service',
-      async () =>
-        rawRequest(objectUrl(key), {
-          method: 'PUT',
-          headers: await signRequest({
-            url: objectUrl(key),
-            method: 'PUT',
-            service: 'sqs',
-            headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-          }),
-          body,
-        }),
-      400,
-      'AuthorizationHeaderMalformed',
-    ],
+    ['header auth scoped to another service', () => headerSignedPut({ service: 'sqs', headers: unsignedPayload }), 400, 'AuthorizationHeaderMalformed'],
     [
       'Signature Version 2',
-      () =>
-        rawRequest(objectUrl(key), {
-          method: 'PUT',
-          headers: { ...putHeaders, authorization: 'AWS S3RVER:c2lnbmF0dXJl', date: new Date().toUTCString() },
-          body,
-        }),
+      () => put(objectUrl(key), { ...putHeaders, authorization: 'AWS S3RVER:c2lnbmF0dXJl', date: new Date().toUTCString() }),
       400,
       'InvalidRequest',
       /AWS4-HMAC-SHA256/,
     ],
     [
       'two auth mechanisms at once',
-      async () =>
-        rawRequest(url, {
-          method: 'PUT',
-          headers: await signRequest({ url: objectUrl(key), method: 'PUT', headers: { ...putHeaders, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }),
-          body,
-        }),
+      async () => put(url, await signRequest({ url: objectUrl(key), method: 'PUT', headers: unsignedPayload })),
       400,
       'InvalidArgument',
       /Only one auth mechanism/,
     ],
     [
       'an aws-chunked body',
-      async () =>
-        rawRequest(objectUrl(key), {
-          method: 'PUT',
-          headers: await signRequest({
-            url: objectUrl(key),
-            method: 'PUT',
-            headers: {
-              ...putHeaders,
-              'content-encoding': 'aws-chunked',
-              'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-              'x-amz-decoded-content-length': String(body.length),
-            },
-          }),
-          body,
+      () =>
+        headerSignedPut({
+          headers: {
+            ...putHeaders,
+            'content-encoding': 'aws-chunked',
+            'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+            'x-amz-decoded-content-length': String(body.length),
+          },
         }),
       501,
       'NotImplemented',
@@ -356,7 +274,7 @@ t.test('refuses what S3 refuses, with its status and error code, and stores noth
   t.equal(await stored(key), undefined, 'nothing stored at the key');
   t.equal(await stored('refused/other'), undefined, 'nor at the other key');
   t.equal(events.length, eventsBefore, 'no notification');
-  const correct = await rawRequest(url, { method: 'PUT', headers: putHeaders, body });
+  const correct = await put(url);
   t.equal(correct.status, 200, 'the untouched URL still works');
   t.same(await stored(key), body);
 });

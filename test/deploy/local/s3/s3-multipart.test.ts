@@ -33,7 +33,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3 } from '../../../../deploy/local/s3/s3-server.ts';
 import { toAwsS3Event } from '../../../../deploy/local/s3/s3-notifications.ts';
 import { MIN_PART_SIZE, MULTIPART_FOLDER } from '../../../../deploy/local/s3/s3-multipart.ts';
-import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client } from '../../../helpers/s3-requests.ts';
+import { putExpectingContinue, putThenDropConnection, rawRequest, s3Error, standInS3Client, storedBytes } from '../../../helpers/s3-requests.ts';
 import { loadServiceModel, validateOperationOutput } from '../../../helpers/aws-model.ts';
 
 const BUCKET = 'multipart-test';
@@ -105,15 +105,7 @@ const complete = (key: string, uploadId: string, parts: CompletedPart[], options
     }),
   );
 
-async function stored(key: string, client: S3Client = s3): Promise<Buffer | undefined> {
-  try {
-    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return Buffer.from(await object.Body!.transformToByteArray());
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-}
+const stored = (key: string, client: S3Client = s3) => storedBytes(client, BUCKET, key);
 
 /** What the SDK parsed, checked against S3's API model (botocore), without the SDK's own $metadata. */
 function modelProblems(operation: string, output: object): string[] {

@@ -11,7 +11,17 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../../../src/app/aws-clients.ts';
 import { createS3RangeReader, readIsoHeader, type RangeReader } from '../../../../src/adapters/mediaconvert/iso-header.ts';
 import { startTestStack } from '../../../helpers/stack.ts';
-import { addDolbyVisionConfig, makeClip, makeNotAVideo, makeTruncatedMp4, tempDir } from '../../../helpers/media.ts';
+import {
+  addDolbyVisionConfig,
+  FFMPEG_QUIET,
+  makeClip,
+  makeNotAVideo,
+  makeTruncatedMp4,
+  tempDir,
+  testPicture,
+  testTone,
+  twoLanguageTracks,
+} from '../../../helpers/media.ts';
 
 const run = promisify(execFile);
 const stack = await startTestStack(t);
@@ -77,40 +87,12 @@ t.test('the titles and languages of audio tracks', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'two-languages.mp4');
   await run('ffmpeg', [
-    '-hide_banner',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:duration=1',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=duration=1',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=f=660:duration=1',
-    '-map',
-    '0',
-    '-map',
-    '1',
-    '-map',
-    '2',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-c:a',
-    'aac',
-    '-metadata:s:a:0',
-    'language=eng',
-    '-metadata:s:a:1',
-    'language=fra',
-    '-metadata:s:a:1',
-    'handler_name=Commentaire du réalisateur',
+    ...FFMPEG_QUIET,
+    ...testPicture('320x240', 1),
+    ...testTone(1),
+    ...testTone(1, 660),
+    ...twoLanguageTracks('Commentaire du réalisateur'),
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac'],
     file,
   ]);
   t.match((await header(file))?.tracks, [
