@@ -25,7 +25,7 @@ import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
 import { IDET_FILTER, looksInterlaced, parseIdet } from '../../deploy/local/mediaconvert/interlace-check.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
-import { makeSource, type GeneratedSource, type SourceKind } from '../helpers/real-world-media.ts';
+import { AUDIO_ONLY_KINDS, makeSource, type GeneratedSource, type SourceKind } from '../helpers/real-world-media.ts';
 import { singlePut } from '../helpers/uploads.ts';
 
 const run = promisify(execFile);
@@ -152,11 +152,7 @@ const kinds: SourceKind[] = [
   'surround-5.1',
   'two-languages',
   'pal-576p',
-  'audio-mp3',
-  'audio-m4a',
-  'audio-wav',
-  'audio-flac',
-  'audio-opus',
+  ...AUDIO_ONLY_KINDS,
   'still-png',
   'text',
   'tiny-16',
@@ -483,7 +479,7 @@ t.test('two audio tracks: alternate audio renditions with language and name, the
   );
 });
 
-for (const kind of ['audio-mp3', 'audio-m4a', 'audio-wav', 'audio-flac', 'audio-opus'] as const) {
+for (const kind of AUDIO_ONLY_KINDS) {
   t.test(`${kind}: accepted, and published as an audio-only stream`, async (t) => {
     const result = await watched(kind);
     t.equal(result.video.status, 'ready', JSON.stringify(result.video.error));

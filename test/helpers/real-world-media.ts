@@ -17,7 +17,11 @@ import { addDolbyVisionConfig, FFMPEG_QUIET, testPicture as picture, testTone as
 
 const run = promisify(execFile);
 
+/** The audio-only formats people upload: podcasts, voice memos, music, recordings. */
+export const AUDIO_ONLY_KINDS = ['audio-mp3', 'audio-m4a', 'audio-wav', 'audio-flac', 'audio-opus'] as const;
+
 export type SourceKind =
+  | (typeof AUDIO_ONLY_KINDS)[number]
   | 'web-ready-720p'
   | 'sdr-reference'
   | 'hlg'
@@ -38,11 +42,6 @@ export type SourceKind =
   | 'uhd-4k'
   | 'uhd-8k'
   | 'tiny-16'
-  | 'audio-mp3'
-  | 'audio-m4a'
-  | 'audio-wav'
-  | 'audio-flac'
-  | 'audio-opus'
   | 'still-png'
   | 'text'
   | 'corrupt-middle'

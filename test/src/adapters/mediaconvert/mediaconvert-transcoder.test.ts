@@ -25,7 +25,7 @@ import { inspectFile } from '../../../helpers/plans.ts';
 import { FAKE_JOB_ID as JOB_ID, startFakeMediaConvert as startFakeMediaConvertServer } from '../../../helpers/fake-mediaconvert.ts';
 import { fromWire, loadServiceModel, validateOperationInput, validateOperationOutput } from '../../../helpers/aws-model.ts';
 import { tempDir } from '../../../helpers/media.ts';
-import { makeSource, type SourceKind } from '../../../helpers/real-world-media.ts';
+import { AUDIO_ONLY_KINDS, makeSource, type SourceKind } from '../../../helpers/real-world-media.ts';
 
 const VIDEO_ID = '01J9Z8Q4V6X7Y8Z9A0B1C2D3E4';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/MediaConvertRole';
@@ -292,11 +292,7 @@ t.test('every CreateJob the planner makes for a corpus of real sources is valid 
     'surround-5.1',
     'two-languages',
     'pal-576p',
-    'audio-mp3',
-    'audio-m4a',
-    'audio-wav',
-    'audio-flac',
-    'audio-opus',
+    ...AUDIO_ONLY_KINDS,
     'camera-bitrate',
   ];
   const checked: string[] = [];
