@@ -7,7 +7,6 @@
  */
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import pRetry from 'p-retry';
 import writeFileAtomic from 'write-file-atomic';
@@ -25,6 +24,16 @@ class DeliveryFailed extends Error {
   }
 }
 
+/**
+ * How a failing delivery is retried (p-retry's backoff): up to `retries` more tries, the first
+ * after `minTimeoutMs`, each wait after that `factor` times longer.
+ */
+export interface RetryPolicy {
+  retries: number;
+  minTimeoutMs: number;
+  factor: number;
+}
+
 export interface EventOutbox<E> {
   publish(event: E): Promise<void>;
   /** Redelivers the events a previous run left undelivered. */
@@ -40,12 +49,12 @@ export function createEventOutbox<E>(options: {
   dir: string;
   deliver: (event: E) => Promise<unknown>;
   logger: Pick<Logger, 'info' | 'error'>;
-  /** Delays between attempts; Lambda's asynchronous invocation retries twice. */
-  retryDelaysMs?: number[];
+  /** How a failing delivery is retried; by default 3 more tries, after 0.2, 1 and 5 s. */
+  retry?: RetryPolicy;
 }): EventOutbox<E> {
   const pendingDir = join(options.dir, 'pending');
   const deadLetterDir = join(options.dir, 'dead-letter');
-  const retryDelaysMs = options.retryDelaysMs ?? [200, 1000, 5000];
+  const retry = options.retry ?? { retries: 3, minTimeoutMs: 200, factor: 5 };
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
   // Aborted at stop(): a delivery waiting out its backoff gives up at once (it stays on disk).
@@ -65,15 +74,14 @@ export function createEventOutbox<E>(options: {
           }
         },
         {
-          retries: retryDelaysMs.length,
+          retries: retry.retries,
+          minTimeout: retry.minTimeoutMs,
+          factor: retry.factor,
+          // stop() ends a wait at once; the event stays on disk.
           signal,
-          // The waits are Lambda's schedule, a list p-retry's exponential formula cannot express:
-          // p-retry waits nothing, and each failed attempt waits out its delay here.
-          minTimeout: 0,
-          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft === 0) return;
-            options.logger.info({ err: error.cause, outbox: options.name, file, attempt: attemptNumber - 1 }, 'event delivery failed; retrying');
-            await sleep(retryDelaysMs[attemptNumber - 1], undefined, { signal });
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0)
+              options.logger.info({ err: error.cause, outbox: options.name, file, attempt: attemptNumber - 1 }, 'event delivery failed; retrying');
           },
         },
       );

@@ -23,7 +23,7 @@ import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3/s3-server.ts';
 import { startLocalDynamoDb } from './dynamodb/dynamodb-server.ts';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './cognito/issuer.ts';
-import { createEventOutbox } from './event-outbox.ts';
+import { createEventOutbox, type RetryPolicy } from './event-outbox.ts';
 import { toAwsS3Event } from './s3/s3-notifications.ts';
 import { crashArmed } from './crash-points.ts';
 import { createTranscodeWorker, type TranscodeJobEvent } from './mediaconvert/worker.ts';
@@ -57,8 +57,8 @@ export interface LocalStackOptions {
   /** Settings passed through to the app as environment variables would be (e.g. MAX_UPLOAD_BYTES). */
   settings?: Record<string, string>;
   logLevel?: Config['LOG_LEVEL'];
-  /** Delays between event delivery attempts (tests shorten them). */
-  eventRetryDelaysMs?: number[];
+  /** How event deliveries are retried (tests shorten the waits). */
+  eventRetry?: RetryPolicy;
   /** Where every part's log lines go, redacted (src/shared/redact.ts); stdout by default. */
   logDestination?: LogDestination;
 }
@@ -147,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dir: join(dataDir, 'events', 'eventbridge'),
       deliver: (event) => deliverJobEvent(event),
       logger,
-      ...(options.eventRetryDelaysMs ? { retryDelaysMs: options.eventRetryDelaysMs } : {}),
+      ...(options.eventRetry ? { retry: options.eventRetry } : {}),
     });
     const worker = createTranscodeWorker({
       s3: await createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url }),
@@ -210,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dir: join(dataDir, 'events', 's3'),
       deliver: onUploadCreated,
       logger,
-      ...(options.eventRetryDelaysMs ? { retryDelaysMs: options.eventRetryDelaysMs } : {}),
+      ...(options.eventRetry ? { retry: options.eventRetry } : {}),
     });
     s3.onEvent((event) => {
       const notification = toAwsS3Event(event, LOCAL_REGION);

@@ -53,7 +53,7 @@ t.test('an upload whose notification was not yet handled at the stop is handled 
   const first = await startTestStack(t, {
     dataDir,
     settings: { TRANSCODE_WORKER_URL: 'http://127.0.0.1:9/unreachable', MEDIACONVERT_ENDPOINT: 'http://127.0.0.1:9/unreachable' },
-    eventRetryDelaysMs: [60_000],
+    eventRetry: { retries: 1, minTimeoutMs: 60_000, factor: 1 },
   });
   const token = await first.token('restarter');
   const { videoId } = await uploadVideo(first, token, clip);

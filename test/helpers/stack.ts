@@ -23,7 +23,7 @@ export async function startTestStack(t: Test, options: Partial<LocalStackOptions
   const stack = await startLocalStack({
     ports: ALL_EPHEMERAL,
     logLevel: 'warn',
-    eventRetryDelaysMs: [50, 200, 500],
+    eventRetry: { retries: 3, minTimeoutMs: 50, factor: 4 },
     ...options,
     dataDir,
   });

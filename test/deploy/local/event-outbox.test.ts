@@ -9,7 +9,7 @@ import { decodeS3Key } from '../../../events/s3-upload.ts';
 
 const quietLogger = { info: () => undefined, error: () => undefined };
 
-type Delivery = Pick<Parameters<typeof createEventOutbox<{ n: number }>>[0], 'deliver' | 'retryDelaysMs'>;
+type Delivery = Pick<Parameters<typeof createEventOutbox<{ n: number }>>[0], 'deliver' | 'retry'>;
 /** A quiet outbox of `{ n }` events in `dir`, delivered and retried as `delivery` says. */
 const outboxIn = (dir: string, delivery: Delivery) => createEventOutbox<{ n: number }>({ name: 'test', dir, logger: quietLogger, ...delivery });
 
@@ -24,7 +24,7 @@ t.test('an event is retried until its handler succeeds, then removed from disk',
   const dir = t.testdir();
   let calls = 0;
   const outbox = outboxIn(dir, {
-    retryDelaysMs: [10, 10, 10],
+    retry: { retries: 3, minTimeoutMs: 10, factor: 1 },
     deliver: async () => {
       calls++;
       if (calls < 3) throw new Error('not yet');
@@ -37,7 +37,7 @@ t.test('an event is retried until its handler succeeds, then removed from disk',
 
 t.test('an event that keeps failing goes to the dead-letter folder', async (t) => {
   const dir = t.testdir();
-  const outbox = outboxIn(dir, { retryDelaysMs: [5], deliver: () => Promise.reject(new Error('broken handler')) });
+  const outbox = outboxIn(dir, { retry: { retries: 1, minTimeoutMs: 5, factor: 1 }, deliver: () => Promise.reject(new Error('broken handler')) });
   await publishOne(outbox);
   t.equal((await readdir(path.join(dir, 'dead-letter'))).length, 1);
   t.same(await readdir(path.join(dir, 'pending')), []);
@@ -45,7 +45,7 @@ t.test('an event that keeps failing goes to the dead-letter folder', async (t) =
 
 t.test('events left at a stop are redelivered by the next start', async (t) => {
   const dir = t.testdir();
-  const first = outboxIn(dir, { retryDelaysMs: [60_000], deliver: () => Promise.reject(new Error('down')) });
+  const first = outboxIn(dir, { retry: { retries: 1, minTimeoutMs: 60_000, factor: 1 }, deliver: () => Promise.reject(new Error('down')) });
   await first.start();
   await first.publish({ n: 7 });
   await new Promise((resolve) => setTimeout(resolve, 20));
