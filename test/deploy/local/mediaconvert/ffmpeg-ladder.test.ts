@@ -75,32 +75,30 @@ t.test('a 720p landscape clip with audio becomes an aligned 720p + 540p + 360p l
   t.ok(encoded.frames.length > 0 && encoded.frames.at(-1)! >= 170, `frames are reported as ffmpeg goes (${encoded.frames.at(-1)})`);
 });
 
-t.test('a clip rotated by its display matrix is encoded upright at its display size', async (t) => {
-  const encoded = await encode(t, { seconds: 2, width: 640, height: 360, audio: false, rotate: 90 });
-  t.same(
-    encoded.plan.video!.renditions.map((r) => [r.width, r.height]),
-    [[360, 640]],
-  );
-  await assertPlayableLadder(t, encoded, 2, false);
-});
-
-t.test('a clip with odd dimensions (641x361) is encoded at even dimensions', async (t) => {
-  const encoded = await encode(t, { seconds: 2, width: 641, height: 361, audio: true });
-  t.same(
-    encoded.plan.video!.renditions.map((r) => [r.width, r.height]),
-    [[640, 360]],
-  );
-  await assertPlayableLadder(t, encoded, 2, true);
-});
-
-t.test('a clip smaller than 360p is encoded once at its own size', async (t) => {
-  const encoded = await encode(t, { seconds: 2, width: 320, height: 240, audio: true });
-  t.same(
-    encoded.plan.video!.renditions.map((r) => r.name),
-    ['240p'],
-  );
-  await assertPlayableLadder(t, encoded, 2, true);
-});
+// Sources with one rung, each at its display size: the rendition's size, then a playable ladder.
+for (const { name, clip, size, rung } of [
+  {
+    name: 'a clip rotated by its display matrix is encoded upright at its display size',
+    clip: { width: 640, height: 360, audio: false, rotate: 90 },
+    size: [360, 640],
+  },
+  { name: 'a clip with odd dimensions (641x361) is encoded at even dimensions', clip: { width: 641, height: 361, audio: true }, size: [640, 360] },
+  { name: 'a clip smaller than 360p is encoded once at its own size', clip: { width: 320, height: 240, audio: true }, size: [320, 240], rung: '240p' },
+] as const) {
+  t.test(name, async (t) => {
+    const encoded = await encode(t, { seconds: 2, ...clip });
+    t.same(
+      encoded.plan.video!.renditions.map((r) => [r.width, r.height]),
+      [size],
+    );
+    if (rung)
+      t.same(
+        encoded.plan.video!.renditions.map((r) => r.name),
+        [rung],
+      );
+    await assertPlayableLadder(t, encoded, 2, clip.audio);
+  });
+}
 
 t.test('the command decodes once, at one frame rate, with a keyframe every segment', async (t) => {
   const plan = await planFor(await makeClip({ seconds: 1, width: 1920, height: 1080, audio: true, fps: 25 }));
