@@ -1,12 +1,15 @@
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { runTool } from './helpers/tools.ts';
 
-// `npm test` is tap: the tree is linted and its formatting checked here, beside the other test
-// files (tap's job pool overlaps these single-threaded checks with tests that wait on servers),
-// and both are shown to fail on a planted violation, with the repository's own configuration,
-// without writing a file.
+// `npm test` is tap: the tree is linted, type-checked and its formatting checked here, beside the
+// other test files (tap's job pool overlaps these single-threaded checks with tests that wait on
+// servers), and each is shown to fail on a planted violation, with the repository's own
+// configuration, without writing a file. tsx runs the tests without checking types, so this is
+// where they are checked: the linter's type-aware rules build the programs `npm run typecheck`
+// names, and test/helpers/lint-tree.js asks those same programs for tsc's errors.
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** A floating promise, and src/ importing a stand-in, in a file of src/ the project knows (the type-aware rules need one). */
@@ -19,6 +22,7 @@ const floating = {
     '',
   ].join('\n'),
   filePath: `${root}src/app/runtime.ts`,
+  types: true,
 };
 
 // Each boundary of the folders' READMEs, planted once: the text is linted as if it were the named
@@ -94,17 +98,38 @@ const zones: Array<[zone: string, file: string, violating: string[], allowed: st
   ],
 ];
 
+/**
+ * Type errors, each in a program of its own: a string where a number goes (the root program), a
+ * Node API in the page (no Node types there), the DOM in server code (no DOM there) and in a
+ * browser test (which has it).
+ */
+const typePlants = [
+  { code: 'export const seconds: number = "twelve";\n', filePath: `${root}src/domain/ladder.ts`, types: true },
+  { code: 'export const bytes = Buffer.from("page");\n', filePath: `${root}routes/web/page/format.ts`, types: true },
+  { code: 'export const title = document.title;\n', filePath: `${root}src/app/runtime.ts`, types: true },
+  { code: 'export const title = document.title;\n', filePath: `${root}test/e2e/web-page.test.ts`, types: true },
+];
+
 const importsOf = (file: string, imports: string[]) => ({
   code: `${imports.map((from, index) => `export * as m${index} from '${from}';`).join('\n')}\n`,
   filePath: `${root}${file}`,
 });
 const boundaryPlants = zones.flatMap(([, file, violating, allowed]) => [importsOf(file, violating), importsOf(file, allowed)]);
 
-// One ESLint for the tree and every planted text: the project's TypeScript program is built once.
-const linted = runTool('lint-tree', [], { cwd: root, input: JSON.stringify([floating, ...boundaryPlants]) }).then(({ code, stdout, output }) => {
+interface TreeCheck {
+  files: number;
+  errors: number;
+  report: string;
+  programs: Array<{ config: string; files: number; errors: number; report: string }>;
+  plants: Array<Array<{ rule: string; line: number }>>;
+}
+
+// One ESLint for the tree and every planted text: the project's TypeScript programs are built once.
+const linted = runTool('lint-tree', [], { cwd: root, input: JSON.stringify([floating, ...typePlants, ...boundaryPlants]) }).then(({ code, stdout, output }) => {
   if (code !== 0) throw new Error(`the linter did not run: ${output}`);
-  return JSON.parse(stdout) as { files: number; errors: number; report: string; plants: Array<Array<{ rule: string; line: number }>> };
+  return JSON.parse(stdout) as TreeCheck;
 });
+const boundaryPlantsFrom = 1 + typePlants.length;
 
 t.test('eslint finds no error in the tree, and rejects a floating promise and an import across a boundary', async (t) => {
   const lint = await linted;
@@ -121,9 +146,30 @@ t.test('every import boundary the READMEs state fails on a planted violation, an
   // Imports reported (one line each), whichever rule caught them: a path or a package.
   const reported = (index: number) => new Set(plants[index]!.filter((message) => BOUNDARY_RULES.has(message.rule)).map((message) => message.line)).size;
   zones.forEach(([zone, , violating, allowed], index) => {
-    if (violating.length > 0) t.equal(reported(1 + 2 * index), violating.length, `${zone}: each violation reported`);
-    if (allowed.length > 0) t.equal(reported(2 + 2 * index), 0, `${zone}: allowed imports pass`);
+    if (violating.length > 0) t.equal(reported(boundaryPlantsFrom + 2 * index), violating.length, `${zone}: each violation reported`);
+    if (allowed.length > 0) t.equal(reported(boundaryPlantsFrom + 1 + 2 * index), 0, `${zone}: allowed imports pass`);
   });
+});
+
+t.test('the tree type-checks: every program `npm run typecheck` names, with no error', async (t) => {
+  const { programs } = await linted;
+  const { scripts } = JSON.parse(await readFile(`${root}package.json`, 'utf8')) as { scripts: Record<string, string> };
+  const named = [...scripts.typecheck!.matchAll(/tsc --noEmit -p (\S+)/g)].map((match) => match[1]!);
+  t.same(named, ['.', 'routes/web/page', 'test/e2e'], 'npm run typecheck checks the three programs');
+  t.same(programs.map((program) => program.config).sort(), [...named].sort(), 'the linter built each of them, and no other');
+  for (const program of programs) {
+    t.ok(program.files > 0, `${program.config}: ${program.files} root files`);
+    t.equal(program.errors, 0, `\`tsc --noEmit -p ${program.config}\` would report no error${program.report ? `\n${program.report}` : ''}`);
+  }
+});
+
+t.test('a type error is reported in each program, by its own compiler options', async (t) => {
+  const { plants } = await linted;
+  const typeErrors = (index: number) => plants[index]!.filter((message) => message.rule.startsWith('ts')).map((message) => message.rule);
+  t.same(typeErrors(1), ['ts2322'], 'a string is not a number');
+  t.same(typeErrors(2), ['ts2591'], 'the page knows no Buffer: it has no Node types');
+  t.same(typeErrors(3), ['ts2584'], 'server code knows no document: it has no DOM');
+  t.same(typeErrors(4), [], 'a browser test has the DOM');
 });
 
 t.test('prettier finds every file of the tree formatted (`npm run format:check`)', async (t) => {

@@ -114,7 +114,8 @@ async function uploadAndWatch(source: GeneratedSource): Promise<Watched> {
     if (video.playable && playableSeconds === undefined) playableSeconds = (Date.now() - started) / 1000;
     if (video.status === 'ready' || video.status === 'failed') break;
     if (Date.now() - started > 240_000) throw new Error(`${source.kind} still ${video.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A quarter of a second: fine enough for the table, and the API is not kept busy meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const readySeconds = (Date.now() - started) / 1000;
   if (video.status !== 'ready') return { source, video, readySeconds, masterText: '', variants: [], audio: [] };
@@ -195,9 +196,17 @@ interface StreamInfo {
   field_order?: string;
 }
 
-async function streamsOf(url: string): Promise<StreamInfo[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', url], { maxBuffer: 8 * 1024 * 1024 });
-  return (JSON.parse(stdout) as { streams: StreamInfo[] }).streams;
+const probed = new Map<string, Promise<StreamInfo[]>>();
+/** The streams of a rendition as ffprobe reads them through the CDN (once per rendition: several checks read them). */
+function streamsOf(url: string): Promise<StreamInfo[]> {
+  let streams = probed.get(url);
+  if (!streams) {
+    streams = run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', url], { maxBuffer: 8 * 1024 * 1024 }).then(
+      ({ stdout }) => (JSON.parse(stdout) as { streams: StreamInfo[] }).streams,
+    );
+    probed.set(url, streams);
+  }
+  return streams;
 }
 
 /** Mean of a signalstats key over every frame. */
