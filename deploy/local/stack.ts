@@ -52,7 +52,7 @@ export interface LocalStackOptions {
   dataDir: string;
   ports?: Partial<LocalStackPorts>;
   transcodeConcurrency?: number;
-  /** The worker transcodes at most this many times real time (none by default; see ffmpeg-ladder.ts). */
+  /** The worker transcodes at most this many times real time (none by default; see src/adapters/ffmpeg-hls/ffmpeg-ladder.ts). */
   transcodeSpeedLimit?: number;
   /** Settings passed through to the app as environment variables would be (e.g. MAX_UPLOAD_BYTES). */
   settings?: Record<string, string>;

@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startLocalStack, type LocalStack } from '../../deploy/local/stack.ts';
-import { buildEncodeArgs, buildPackageArgs, videoStartSeconds } from '../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+import { buildEncodeArgs, buildPackageArgs, videoStartSeconds } from '../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { webReadyVideo } from '../helpers/media.ts';
 import { planForFile } from '../helpers/plans.ts';
 import { makeSource } from './lib/ladder.ts';

@@ -23,7 +23,7 @@ import { MAX_TARGET_DURATION_SECONDS, peakBandwidthBudget } from '../../src/doma
 import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import type { CreateUploadResponse } from '../../src/schemas/upload.ts';
-import { IDET_FILTER, looksInterlaced, parseIdet } from '../../deploy/local/mediaconvert/interlace-check.ts';
+import { IDET_FILTER, looksInterlaced, parseIdet } from '../../src/adapters/ffmpeg-hls/interlace-check.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { AUDIO_ONLY_KINDS, makeSource, type GeneratedSource, type SourceKind } from '../helpers/real-world-media.ts';
 import { singlePut } from '../helpers/uploads.ts';

@@ -7,30 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import type { ProbeResult, Track } from '@aws-sdk/client-mediaconvert';
-
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
-/**
- * Turns ffmpeg/ffprobe stderr (run with `-v error`) into one line a person can read: the last
- * line a component wrote (`[libx264 @ 0x...] width not divisible by 2`) is the cause; the
- * generic trailers after it ("Conversion failed!") are not. The input path or URL is replaced,
- * since a presigned URL is long and carries a signature.
- */
-export function summarizeFfmpegStderr(stderr: string, input?: string): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((line) => (input ? line.split(input).join('the source') : line).trim())
-    .filter((line) => line.length > 0 && !/^Conversion failed!?$/.test(line));
-  const componentPrefix = /^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/i;
-  const fromComponent = lines.filter((line) => componentPrefix.test(line)).at(-1);
-  const chosen = fromComponent ?? lines.at(-1) ?? 'unknown error';
-  return chosen
-    .replace(componentPrefix, '')
-    .replace(/^the source:\s*/, '')
-    .slice(0, 300);
-}
+import { isUrl, summarizeFfmpegStderr } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 
 interface FfprobeStream {
   index?: number;

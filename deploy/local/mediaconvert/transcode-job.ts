@@ -3,8 +3,8 @@
  * to storage as early as a rendition can be watched.
  *
  * - A source the plan lets be packaged is first remuxed whole into its top rendition (its audio
- *   encoded alongside), measured against the ladder's contract (checkPackagedSegments: segment
- *   lengths and peak bitrate), and published at once if it passes; then ONE ffmpeg command (one
+ *   encoded alongside), the plan having measured it against the ladder's contract (the source's
+ *   sample table: segment lengths and peak bitrate), and published as soon as it can be watched; then ONE ffmpeg command (one
  *   decode) encodes the rungs below, keyframes forced where the packaged segments start.
  * - Any other source, or a packaged one that failed its measurement, is encoded by ONE command for
  *   the whole ladder; its smallest rendition (with the audio renditions, if any) is published while
@@ -13,14 +13,14 @@
  * - An audio-only source becomes one audio rendition the same way.
  *
  * Before any of it, a source whose stream says progressive has its first frames checked for
- * interlacing (interlace-check.ts); flags that lie are caught here. Decoding damage met on the way
+ * interlacing (src/adapters/ffmpeg-hls/interlace-check.ts); flags that lie are caught here. Decoding damage met on the way
  * becomes a warning, or fails the job when most of the picture is lost.
  *
  * Encoding the smallest rung on its own first (and the rest after) was measured and rejected: the
  * second decode and scale cost 8.6% (60 s 1080p HEVC) to 12% (20 s) more ffmpeg CPU than the
  * one-command ladder. The growing playlist costs nothing extra.
  *
- * Segments are uploaded while ffmpeg writes them (hls-publisher.ts), so the end of the encode is
+ * Segments are uploaded while ffmpeg writes them (src/adapters/ffmpeg-hls/hls-publisher.ts), so the end of the encode is
  * followed by a few small uploads, not by the whole ladder's.
  */
 import path from 'node:path';
@@ -44,9 +44,10 @@ import {
   videoStartSeconds,
   type AudioOutput,
   type DecodeDamage,
-} from './ffmpeg-ladder.ts';
-import { createHlsPublisher, type OutputGroupDetail, type PublishedOutput } from './hls-publisher.ts';
-import { countInterlacedFrames, looksInterlaced } from './interlace-check.ts';
+} from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
+import { createHlsPublisher, type PublishedGroup, type PublishedOutput } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
+import { countInterlacedFrames, looksInterlaced } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
+import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 
 /** How often a running ffmpeg's output folder is checked for finished segments. */
 const POLL_MS = 100;
@@ -86,7 +87,7 @@ export interface HlsTranscodeOptions {
   plan: TranscodePlan;
   workDir: string;
   signal: AbortSignal;
-  /** Read the source at most this many times real time (see ffmpeg-ladder.ts); none by default. */
+  /** Read the source at most this many times real time (see src/adapters/ffmpeg-hls/ffmpeg-ladder.ts); none by default. */
   speedLimit?: number;
   /** An earlier attempt of this job may have published: never republish its playlists shorter. */
   retry: boolean;
@@ -94,12 +95,12 @@ export interface HlsTranscodeOptions {
   /** Rising whole percentages, 0-99. */
   onProgress(percent: number): void;
   /** Renditions were published: the master and the outputs it lists now (reported as renditions-published). */
-  onPublished(group: OutputGroupDetail): void;
+  onPublished(group: PublishedGroup): void;
 }
 
 export interface TranscodeResult {
   /** The outputs for COMPLETE: the HLS group and the poster. */
-  outputs: OutputGroupDetail[];
+  outputs: NonNullable<MediaConvertJobDetail['outputGroupDetails']>;
   warnings: TranscodeWarning[];
 }
 
@@ -430,7 +431,16 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
   const hls = await publisher.publish(names);
   return {
     outputs: [
-      hls,
+      {
+        type: 'HLS_GROUP',
+        playlistFilePaths: [publisher.s3Uri(hls.master)],
+        // As in MediaConvert's COMPLETE event: a duration for a finished output, video details for a video one.
+        outputDetails: hls.renditions.map(({ playlist, durationMs, width, height }) => ({
+          outputFilePaths: [publisher.s3Uri(playlist)],
+          ...(durationMs === undefined ? {} : { durationInMs: durationMs }),
+          ...(width === undefined || height === undefined ? {} : { videoDetails: { widthInPx: width, heightInPx: height } }),
+        })),
+      },
       // MediaConvert reports a frame capture output as a FILE_GROUP of its own.
       ...(posterMade && smallest
         ? [

@@ -30,15 +30,17 @@ import {
   type TranscodeUpdateEvent,
 } from '../../../src/schemas/events.ts';
 import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
-import { longestDurationSeconds } from '../../../src/adapters/mediaconvert/mediaconvert-updates.ts';
+import { renditionsPublishedOf } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
-import { ERROR_CODE_UNKNOWN } from './ffmpeg-ladder.ts';
 import { crashPoint } from '../crash-points.ts';
 import { loadOnce } from '../../../src/shared/load-once.ts';
 import type { Logger } from '../../../src/shared/logger.ts';
 import { redactSecrets } from '../../../src/shared/redact.ts';
 import { transcodeToHls, type TranscodeResult } from './transcode-job.ts';
 import { probeAsMediaConvert } from './probe.ts';
+
+/** MediaConvert's catch-all code for a failure that is not the input's fault: how any failure of ffmpeg's is reported. */
+export const ERROR_CODE_UNKNOWN = 1999;
 
 /** MediaConvert's code for "can't open one or more of your input files". */
 export const ERROR_CODE_INPUT_UNREADABLE = 1010;
@@ -413,15 +415,8 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         // MediaConvert reports outputs only at COMPLETE: a rendition watchable before then is the
         // worker's own news (fast start), told in the domain's words.
         onPublished: (group) => {
-          const durationSeconds = longestDurationSeconds(group.outputDetails);
-          const update: TranscodeUpdate = {
-            type: 'renditions-published',
-            videoId: record.request.videoId,
-            jobId: record.jobId,
-            videoRenditions: group.outputDetails.filter((output) => output.videoDetails).length,
-            ...(durationSeconds === undefined ? {} : { durationSeconds }),
-          };
-          logger.info({ jobId: record.jobId, renditions: group.outputDetails.length }, 'Published renditions');
+          const update: TranscodeUpdate = { ...renditionsPublishedOf(group), videoId: record.request.videoId, jobId: record.jobId };
+          logger.info({ jobId: record.jobId, renditions: group.renditions.length }, 'Published renditions');
           send(updateEvent(record, update));
         },
       });

@@ -1,13 +1,13 @@
 /**
  * A source clip and the bare ffmpeg baseline for the worker's memory measure (parts/memory.ts):
- * the ladder command for that source (deploy/local/mediaconvert/ffmpeg-ladder.ts buildEncodeArgs for
+ * the ladder command for that source (src/adapters/ffmpeg-hls/ffmpeg-ladder.ts buildEncodeArgs for
  * the plan the shared rules make of it), run directly on a local file with nothing around it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildEncodeArgs } from '../../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+import { buildEncodeArgs } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { FFMPEG_QUIET, uploadArgs } from '../../helpers/media.ts';
 import { planForFile } from '../../helpers/plans.ts';
 import { sampleTreeRss } from './processes.ts';

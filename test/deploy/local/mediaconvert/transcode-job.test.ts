@@ -1,6 +1,6 @@
 import t from 'tap';
 import { safeToWatchWhileEncoding } from '../../../../deploy/local/mediaconvert/transcode-job.ts';
-import { forcedKeyframes } from '../../../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+import { forcedKeyframes } from '../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 
 t.test('a rendition still being encoded is published only when a viewer starting now would never catch up', async (t) => {
   t.notOk(safeToWatchWhileEncoding({ encoded: 0, elapsed: 1, duration: 60 }), 'nothing encoded yet');

@@ -123,7 +123,7 @@ t.test('a missing object is an error, not a guess, so the event is retried', asy
 });
 
 t.test("the segments a packaged video would make are read from its sample table, as ffmpeg's HLS muxer cuts them", async (t) => {
-  const { runFfmpeg, buildPackageArgs } = await import('../../../../deploy/local/mediaconvert/ffmpeg-ladder.ts');
+  const { runFfmpeg, buildPackageArgs } = await import('../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts');
   const { planForFile } = await import('../../../helpers/plans.ts');
   const dir = await tempDir(t);
   const { makeSource } = await import('../../../helpers/real-world-media.ts');

@@ -15,16 +15,12 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
-import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../../src/schemas/transcode.ts';
-import { isUrl, summarizeFfmpegStderr } from './probe.ts';
+import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../domain/ladder.ts';
+import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../schemas/transcode.ts';
 
-/** MediaConvert's catch-all code for a failure that is not the input's fault. */
-export const ERROR_CODE_UNKNOWN = 1999;
-
+/** ffmpeg could not do its part: the message says why, in words a person can read. */
 export class TranscodeFailedError extends Error {
   override name = 'TranscodeFailedError';
-  readonly code = ERROR_CODE_UNKNOWN;
 }
 
 /** The source is too damaged to publish. */
@@ -37,6 +33,30 @@ export class SourceDamagedError extends TranscodeFailedError {
  * decoded failed: it stops, and the source is beyond use.
  */
 const EXIT_TOO_MANY_DECODE_ERRORS = 69;
+
+export function isUrl(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+/**
+ * Turns ffmpeg/ffprobe stderr (run with `-v error`) into one line a person can read: the last
+ * line a component wrote (`[libx264 @ 0x...] width not divisible by 2`) is the cause; the
+ * generic trailers after it ("Conversion failed!") are not. The input path or URL is replaced,
+ * since a presigned URL is long and carries a signature.
+ */
+export function summarizeFfmpegStderr(stderr: string, input?: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => (input ? line.split(input).join('the source') : line).trim())
+    .filter((line) => line.length > 0 && !/^Conversion failed!?$/.test(line));
+  const componentPrefix = /^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/i;
+  const fromComponent = lines.filter((line) => componentPrefix.test(line)).at(-1);
+  const chosen = fromComponent ?? lines.at(-1) ?? 'unknown error';
+  return chosen
+    .replace(componentPrefix, '')
+    .replace(/^the source:\s*/, '')
+    .slice(0, 300);
+}
 
 const kbit = (bitsPerSecond: number) => `${Math.round(bitsPerSecond / 1000)}k`;
 

@@ -18,10 +18,10 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
-import { frameRateValue, type FrameRate } from '../../../src/domain/ladder.ts';
-import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
-import { measureBandwidth } from '../../../src/domain/transcode-plan.ts';
-import { MASTER_PLAYLIST } from '../../../src/shared/stream-files.ts';
+import { frameRateValue, type FrameRate } from '../../domain/ladder.ts';
+import type { TranscodeUpdate } from '../../schemas/transcode-update.ts';
+import { measureBandwidth } from '../../domain/transcode-plan.ts';
+import { MASTER_PLAYLIST } from '../../shared/stream-files.ts';
 import { AAC_LC_CODEC, codecsOf } from './ffmpeg-ladder.ts';
 
 const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
@@ -29,7 +29,30 @@ const UPLOAD_ATTEMPTS = 4;
 /** The version ffmpeg 5.1 writes in media playlists with independent segments; the master matches. */
 const HLS_VERSION = 6;
 
-export type OutputGroupDetail = NonNullable<MediaConvertJobDetail['outputGroupDetails']>[number];
+/** What a publish put out, relative to the prefix: the master, and each rendition it lists, largest picture first. */
+export interface PublishedGroup {
+  master: string;
+  renditions: Array<{
+    playlist: string;
+    /** Only a finished rendition has a duration. */
+    durationMs?: number;
+    /** A video rendition's picture; an audio rendition has none. */
+    width?: number;
+    height?: number;
+  }>;
+}
+
+type RenditionsPublished = Extract<TranscodeUpdate, { type: 'renditions-published' }>;
+
+/** The domain's news of a publish (fast start): how many video renditions the master lists, and how long a finished one lasts. */
+export function renditionsPublishedOf(group: PublishedGroup): Omit<RenditionsPublished, 'videoId' | 'jobId'> {
+  const durations = group.renditions.flatMap((rendition) => (rendition.durationMs === undefined ? [] : [rendition.durationMs]));
+  return {
+    type: 'renditions-published',
+    videoRenditions: group.renditions.filter((rendition) => rendition.width !== undefined).length,
+    ...(durations.length > 0 ? { durationSeconds: Math.max(...durations) / 1000 } : {}),
+  };
+}
 
 /** A rendition as the publisher sees it: a folder, and what the master says of it. */
 export type PublishedOutput =
@@ -104,7 +127,7 @@ export interface HlsPublisher {
   /** The first segment on disk, for the poster. */
   firstSegmentFile(name: string): string;
   /** Lists renditions in the master (uploading their playlists first) and uploads the master. */
-  publish(names: string[]): Promise<OutputGroupDetail>;
+  publish(names: string[]): Promise<PublishedGroup>;
   /** Streams a local file to `<prefix><relative>`, retrying dropped connections. */
   putFile(relative: string, file: string, contentType: string): Promise<void>;
   /** The object key of a file under the prefix, and its s3:// URI. */
@@ -375,16 +398,13 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
       await putText(MASTER_PLAYLIST, masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))));
       const area = (r: Tracked) => (r.output.kind === 'video' ? r.output.width * r.output.height : 0);
       return {
-        type: 'HLS_GROUP',
-        playlistFilePaths: [s3Uri(MASTER_PLAYLIST)],
-        outputDetails: listed
+        master: MASTER_PLAYLIST,
+        renditions: listed
           .sort((a, b) => area(b) - area(a))
           .map((r) => ({
-            outputFilePaths: [s3Uri(playlistOf(r.output.name))],
-            // Only a finished rendition has a duration, as in MediaConvert's COMPLETE event.
-            ...(r.ended ? { durationInMs: Math.round(r.segments.reduce((sum, s) => sum + s.duration, 0) * 1000) } : {}),
-            // An audio-only output has no video details, as in MediaConvert's events.
-            ...(r.output.kind === 'video' ? { videoDetails: { widthInPx: r.output.width, heightInPx: r.output.height } } : {}),
+            playlist: playlistOf(r.output.name),
+            ...(r.ended ? { durationMs: Math.round(r.segments.reduce((sum, s) => sum + s.duration, 0) * 1000) } : {}),
+            ...(r.output.kind === 'video' ? { width: r.output.width, height: r.output.height } : {}),
           })),
       };
     },

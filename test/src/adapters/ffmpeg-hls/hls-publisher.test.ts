@@ -1,6 +1,6 @@
 import t from 'tap';
 import HLS from 'hls-parser';
-import { masterPlaylistText, parseMediaPlaylist, publishedPlaylistText } from '../../../../deploy/local/mediaconvert/hls-publisher.ts';
+import { masterPlaylistText, parseMediaPlaylist, publishedPlaylistText, renditionsPublishedOf } from '../../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import { readMasterPlaylist, renditionsOfMasterPlaylist } from '../../../../src/domain/master-playlist.ts';
 
 const seg = (duration: number, bytes: number) => ({ uri: 'x.ts', duration, bytes });
@@ -116,4 +116,29 @@ t.test("ffmpeg's media playlists are read for their segments and end mark alone"
   t.equal(parseMediaPlaylist(`${text}#EXT-X-ENDLIST\n`)?.endlist, true);
   t.equal(parseMediaPlaylist('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n'), undefined, 'a master playlist is not one');
   t.equal(parseMediaPlaylist('not a playlist'), undefined);
+});
+
+t.test("a publish is the domain's renditions-published: video renditions counted, the longest finished one's duration", async (t) => {
+  const master = 'master.m3u8';
+  t.same(
+    renditionsPublishedOf({
+      master,
+      renditions: [
+        { playlist: '720p/index.m3u8', durationMs: 12_000, width: 1280, height: 720 },
+        { playlist: '360p/index.m3u8', durationMs: 12_033, width: 640, height: 360 },
+        { playlist: 'audio-1/index.m3u8', durationMs: 12_040 },
+      ],
+    }),
+    { type: 'renditions-published', videoRenditions: 2, durationSeconds: 12.04 },
+  );
+  t.same(
+    renditionsPublishedOf({ master, renditions: [{ playlist: '360p/index.m3u8', width: 640, height: 360 }] }),
+    { type: 'renditions-published', videoRenditions: 1 },
+    'a rendition still being written has no duration yet',
+  );
+  t.same(renditionsPublishedOf({ master, renditions: [{ playlist: 'audio-1/index.m3u8', durationMs: 4_000 }] }), {
+    type: 'renditions-published',
+    videoRenditions: 0,
+    durationSeconds: 4,
+  });
 });

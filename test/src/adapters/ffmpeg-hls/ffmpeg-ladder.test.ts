@@ -15,9 +15,9 @@ import {
   runFfmpeg,
   TranscodeFailedError,
   type AudioOutput,
-} from '../../../../deploy/local/mediaconvert/ffmpeg-ladder.ts';
+} from '../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { probeAsMediaConvert, sniffType } from '../../../../deploy/local/mediaconvert/probe.ts';
-import { countInterlacedFrames, looksInterlaced } from '../../../../deploy/local/mediaconvert/interlace-check.ts';
+import { countInterlacedFrames, looksInterlaced } from '../../../../src/adapters/ffmpeg-hls/interlace-check.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import type { TranscodePlan } from '../../../../src/schemas/transcode.ts';
 import { planForFile } from '../../../helpers/plans.ts';
