@@ -90,6 +90,10 @@ function checkPartNumbers(numbers: readonly number[], layout: PartLayout, asked:
 export type VisibleRecord = VideoRecord & { status: VideoStatus };
 export const isVisible = (record: VideoRecord | undefined): record is VisibleRecord => record !== undefined && record.status !== 'deleted';
 
+const TIMELINE = ['uploadedAt', 'playableAt', 'readyAt', 'failedAt'] as const;
+const timelineOf = (record: VisibleRecord): Pick<Video, (typeof TIMELINE)[number]> =>
+  Object.fromEntries(TIMELINE.flatMap((field) => (record[field] === undefined ? [] : [[field, record[field]]])));
+
 export function toPublicVideo(record: VisibleRecord): Video {
   const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
   const playable = canBeWatched(record) ? true : undefined;
@@ -100,6 +104,7 @@ export function toPublicVideo(record: VisibleRecord): Video {
     status,
     createdAt,
     updatedAt,
+    ...timelineOf(record),
     progressPercent,
     playable,
     durationSeconds,

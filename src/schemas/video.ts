@@ -56,6 +56,14 @@ export const Video = Type.Object(
     status: Type.Ref(VideoStatus),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
+    // The video's timeline, one instant each, the same whichever transcoder (MediaConvert or the
+    // local worker) converted it: how long a viewer waited for what.
+    uploadedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the upload was complete and its conversion began' })),
+    playableAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When a first rendition could be watched (fast start), at the latest when the video was ready' }),
+    ),
+    readyAt: Type.Optional(Type.String({ format: 'date-time', description: 'When every rendition was published' })),
+    failedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the video failed (see `error`)' })),
     progressPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     playable: Type.Optional(
       Type.Boolean({

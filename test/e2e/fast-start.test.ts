@@ -122,6 +122,8 @@ t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before 
   // it may be announced while still being written, without.
   if (firstPlayable?.video.durationSeconds !== undefined) t.equal(firstPlayable.video.durationSeconds, 12, 'whose duration is known at once');
   t.ok(seen.indexOf(firstPlayable!) < seen.length - 1, 'before ready');
+  t.ok(ready.playableAt! < ready.readyAt!, `and the timeline says so: playable ${ready.playableAt}, ready ${ready.readyAt}`);
+  t.equal(ready.playableAt, firstPlayable?.video.playableAt, 'since the first publication');
   t.ok(
     seen.filter((state) => state.video.status === 'processing' && state.video.playable).length >= 2,
     'and for a while: the rungs below were still being encoded',

@@ -68,6 +68,13 @@ t.test('a landscape clip with audio becomes a playable ladder, never above the s
     seen.some((state) => state.status === 'processing'),
     'was seen processing',
   );
+  // In order; playable before ready when the worker published a rendition while encoding (fast
+  // start), which a short clip encoded quickly may not need.
+  const { createdAt, uploadedAt, playableAt, readyAt } = video;
+  t.ok(
+    uploadedAt && playableAt && readyAt && createdAt <= uploadedAt && uploadedAt <= playableAt && playableAt <= readyAt,
+    `the timeline: created ${createdAt}, uploaded ${uploadedAt}, playable ${playableAt}, ready ${readyAt}`,
+  );
   await checkLadder(t, video, {
     sizes: [
       [1280, 720],

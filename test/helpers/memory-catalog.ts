@@ -131,7 +131,10 @@ export function createMemoryCatalog(): VideoCatalog {
       transition(video, now, {
         to: 'processing',
         when: (item) => item.status === 'awaiting_upload',
-        apply: (item) => void (item.sourceSequencer = sequencer),
+        apply: (item) => {
+          item.sourceSequencer = sequencer;
+          item.uploadedAt = now;
+        },
       }),
 
     recordJob: async (video, jobId, now, details) =>
@@ -158,6 +161,7 @@ export function createMemoryCatalog(): VideoCatalog {
           processingByJob(item, jobId) && (item.playable === undefined || item.renditions === undefined || item.renditions.length < result.renditions.length),
         apply: (item) => {
           item.playable = true;
+          item.playableAt ??= now;
           setStreams(item, result);
         },
       }),
@@ -170,6 +174,8 @@ export function createMemoryCatalog(): VideoCatalog {
           item.jobId = jobId;
           item.playable = true;
           item.progressPercent = 100;
+          item.readyAt = now;
+          item.playableAt ??= now;
           setStreams(item, result);
         },
       }),
@@ -178,7 +184,10 @@ export function createMemoryCatalog(): VideoCatalog {
       transition(video, now, {
         to: 'failed',
         when: (item) => (jobId ? processingByJob(item, jobId) : item.status === 'processing' || item.status === 'awaiting_upload'),
-        apply: (item) => void (item.error = error),
+        apply: (item) => {
+          item.error = error;
+          item.failedAt = now;
+        },
       }),
 
     recordWarning: async (video, jobId, warning, now) =>

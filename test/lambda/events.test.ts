@@ -161,6 +161,9 @@ t.test("the job handler follows MediaConvert's events to ready, reading the mast
   const { status, body } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
   t.equal(status, 200);
   t.match(body, { status: 'ready', renditions: [{ name: '360p', width: 640, height: 360, bandwidth: 1020800 }], durationSeconds: Number });
+  // MediaConvert reports outputs only at COMPLETE: watchable when ready, after the upload.
+  t.ok(body.uploadedAt && body.readyAt && body.uploadedAt <= body.readyAt, `uploaded ${body.uploadedAt}, ready ${body.readyAt}`);
+  t.equal(body.playableAt, body.readyAt, 'playable when ready');
 });
 
 t.test("an ERROR event fails the video with MediaConvert's code and message", async (t) => {
@@ -170,5 +173,6 @@ t.test("an ERROR event fails the video with MediaConvert's code and message", as
   error.detail.jobId = (await catalog.get(videoId))!.jobId!;
   t.equal(await onJobEvent(error), 'applied');
   const { body } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
-  t.match(body, { status: 'failed', error: { code: String(error.detail.errorCode), message: error.detail.errorMessage } });
+  t.match(body, { status: 'failed', error: { code: String(error.detail.errorCode), message: error.detail.errorMessage }, failedAt: String });
+  t.notOk(body.playableAt ?? body.readyAt, 'never playable');
 });

@@ -202,7 +202,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
     claimForProcessing: (video, sequencer, now) =>
       transition(video, now, {
         to: 'processing',
-        set: { sourceSequencer: sequencer },
+        set: { sourceSequencer: sequencer, uploadedAt: now },
         condition: '#s = :awaiting',
         values: { ':awaiting': 'awaiting_upload' },
       }),
@@ -227,6 +227,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
       transition(video, now, {
         movesOn: true,
         set: { playable: true, ...streamsOf(result) },
+        setIfAbsent: { playableAt: now },
         // The first publication (an audio-only stream has no video renditions), or more renditions.
         condition: `${processingByJob} AND (attribute_not_exists(playable) OR attribute_not_exists(renditions) OR size(renditions) < :n)`,
         values: { ':processing': 'processing', ':job': jobId, ':n': result.renditions.length },
@@ -235,7 +236,9 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
     markReady: (video, jobId, result, now) =>
       transition(video, now, {
         to: 'ready',
-        set: { jobId, playable: true, progressPercent: 100, ...streamsOf(result) },
+        set: { jobId, playable: true, progressPercent: 100, readyAt: now, ...streamsOf(result) },
+        // Published whole at once (MediaConvert reports outputs only at its end): playable now too.
+        setIfAbsent: { playableAt: now },
         condition: processingByJob,
         values: { ':processing': 'processing', ':job': jobId },
       }),
@@ -243,7 +246,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
     markFailed: (video, jobId, error, now) =>
       transition(video, now, {
         to: 'failed',
-        set: { error },
+        set: { error, failedAt: now },
         condition: jobId ? processingByJob : '#s IN (:processing, :awaiting)',
         values: jobId ? { ':processing': 'processing', ':job': jobId } : { ':processing': 'processing', ':awaiting': 'awaiting_upload' },
       }),

@@ -422,6 +422,45 @@ t.test('applyTranscodeUpdate', async (t) => {
     t.same((await read(videoId)).renditions, LADDER);
   });
 
+  t.test('one timeline whichever transcoder reports: uploaded, playable at the first publication, ready; failed', async (t) => {
+    const { videos, upload, arrive, read, storage, now, advance } = setup();
+    const at = () => now().toISOString();
+    // Fast start: a rendition published before the job ends.
+    const early = await upload();
+    await arrive(early);
+    const uploadedAt = at();
+    advance(2);
+    storage.put(masterPlaylistKey(early), MASTER.split('\n').slice(0, 3).join('\n'));
+    await videos.applyTranscodeUpdate(jobUpdate('renditions-published', early, { videoRenditions: 1 }));
+    const playableAt = at();
+    advance(30);
+    storage.put(masterPlaylistKey(early), MASTER);
+    await videos.applyTranscodeUpdate(jobUpdate('renditions-published', early, { videoRenditions: 3 }));
+    t.match(await read(early), { uploadedAt, playableAt }, 'more renditions later leave the first playable time');
+    advance(5);
+    await videos.applyTranscodeUpdate(jobUpdate('complete', early));
+    t.match(await videos.getVideo(alice, early), { uploadedAt, playableAt, readyAt: at() }, 'the API shows the timeline');
+    t.notOk((await read(early)).failedAt);
+
+    // MediaConvert: nothing to watch before the job completes, so playable and ready are one instant.
+    const whole = await upload();
+    await arrive(whole);
+    advance(40);
+    storage.put(masterPlaylistKey(whole), MASTER);
+    await videos.applyTranscodeUpdate(jobUpdate('complete', whole));
+    t.match(await read(whole), { playableAt: at(), readyAt: at() });
+
+    const broken = await upload();
+    await arrive(broken);
+    advance(3);
+    await videos.applyTranscodeUpdate(jobUpdate('failed', broken, { code: '1040', message: 'Example error message' }));
+    const failed = await videos.getVideo(alice, broken);
+    t.match(failed, { status: 'failed', failedAt: at() });
+    t.notOk(failed.playableAt ?? failed.readyAt, 'never playable, never ready');
+    const waiting = await upload();
+    t.notOk((await videos.getVideo(alice, waiting)).uploadedAt, 'nothing but createdAt before the upload is complete');
+  });
+
   t.test('renditions published with a master that lists nothing yet change nothing', async (t) => {
     const { videos, processing, read, storage } = setup();
     const videoId = await processing();

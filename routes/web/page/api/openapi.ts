@@ -196,6 +196,26 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /**
+             * Format: date-time
+             * @description When the upload was complete and its conversion began
+             */
+            uploadedAt?: string;
+            /**
+             * Format: date-time
+             * @description When a first rendition could be watched (fast start), at the latest when the video was ready
+             */
+            playableAt?: string;
+            /**
+             * Format: date-time
+             * @description When every rendition was published
+             */
+            readyAt?: string;
+            /**
+             * Format: date-time
+             * @description When the video failed (see `error`)
+             */
+            failedAt?: string;
             progressPercent?: number;
             /** @description True once a first rendition can be watched: always when ready, and while processing as soon as the first rendition is published (its owner may then get a playback URL). `renditions` lists what exists so far and grows until the video is ready. Absent until then. */
             playable?: boolean;

@@ -185,6 +185,30 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.same((await read()).renditions, [r720, r360]);
   });
 
+  t.test('the timeline: uploaded at the claim, playable at the first publication (kept), ready, failed', async (t) => {
+    const { catalog, key, read, processing } = await withVideo();
+    t.notOk((await read()).uploadedAt, 'not before the upload is complete');
+    await processing('job-1');
+    t.match(await read(), { uploadedAt: at(10) });
+    await catalog.recordRenditions(key, 'job-1', { renditions: [r360] }, at(12));
+    await catalog.recordRenditions(key, 'job-1', { renditions: [r720, r360] }, at(15));
+    t.match(await read(), { uploadedAt: at(10), playableAt: at(12) }, 'a later publication keeps the first playable time');
+    await catalog.markReady(key, 'job-1', { renditions: [r720, r360] }, at(20));
+    t.match(await read(), { uploadedAt: at(10), playableAt: at(12), readyAt: at(20) });
+
+    const whole = await withVideo();
+    await whole.processing('job-1');
+    await whole.catalog.markReady(whole.key, 'job-1', { renditions: [r720] }, at(30));
+    t.match(await whole.read(), { playableAt: at(30), readyAt: at(30) }, 'published whole at its end: playable when ready');
+
+    const failed = await withVideo();
+    await failed.processing('job-1');
+    await failed.catalog.markFailed(failed.key, 'job-1', { code: '1040', message: 'Example error message' }, at(25));
+    const record = await failed.read();
+    t.match(record, { uploadedAt: at(10), failedAt: at(25) });
+    t.notOk(record.playableAt ?? record.readyAt);
+  });
+
   t.test('recordRenditions: an audio-only stream (no video renditions) is published once', async (t) => {
     const { catalog, key, read, processing } = await withVideo();
     await processing('job-1');
