@@ -25,7 +25,7 @@ t.test('the bench runs every part in tiny mode and reports every measure against
   });
   const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
   t.equal(report.tiny, true);
-  t.same(report.parts, ['cold-init', 'api', 'manifest', 'upload', 'memory', 'fast-start']);
+  t.same(report.parts, ['cold-init', 'api', 'api-busy', 'manifest', 'upload', 'memory', 'fast-start']);
   const ids = report.measures.map((measure) => measure.id);
   for (const expected of [
     'cold-init.import-ready.ms',
@@ -35,6 +35,8 @@ t.test('the bench runs every part in tiny mode and reports every measure against
     ),
     'api.list.direct.rps.vs-same-bytes',
     'api.playback.direct.rps.vs-same-bytes',
+    'api-busy.playback.p99.vs-idle',
+    'api-busy.playback.rps.vs-idle',
     'manifest.signed.rps.vs-plain',
     'manifest.signed.rps.vs-cookies',
     'upload.presigned-put.mbps',

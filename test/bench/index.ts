@@ -4,7 +4,7 @@
  * not absolute figures, are what compare across machines and runs. See test/bench/README.md.
  *
  *   npm run bench                          everything (a few minutes on 2 cores)
- *   npm run bench -- --only api,cold-init  some parts: cold-init, api, manifest, upload, memory, fast-start
+ *   npm run bench -- --only api,cold-init  some parts: cold-init, api, api-busy, manifest, upload, memory, fast-start
  *   npm run bench -- --tiny                tiny inputs, 200-request loads, one run: proves it runs (npm test)
  *   options: --seconds <load seconds, 5>  --runs <repetitions of one-shot measures, 3>  --out <file>
  */
@@ -16,6 +16,7 @@ import type { BenchOptions, Measure } from './lib/measure.ts';
 import { CONNECTIONS } from './lib/load.ts';
 import { runColdInit } from './parts/cold-init.ts';
 import { runApi } from './parts/api.ts';
+import { runApiBusy } from './parts/api-busy.ts';
 import { runManifest } from './parts/manifest.ts';
 import { runUpload } from './parts/upload.ts';
 import { runMemory } from './parts/memory.ts';
@@ -24,6 +25,7 @@ import { runFastStartPart } from './parts/fast-start.ts';
 export const PARTS: Readonly<Record<string, (options: BenchOptions) => Promise<Measure[]>>> = {
   'cold-init': runColdInit,
   api: runApi,
+  'api-busy': runApiBusy,
   manifest: runManifest,
   upload: runUpload,
   memory: runMemory,

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../domain/ladder.ts';
 import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../schemas/transcode.ts';
+import { lowerPriority } from './priority.ts';
 
 /** ffmpeg could not do its part: the message says why, in words a person can read. */
 export class TranscodeFailedError extends Error {
@@ -375,6 +376,7 @@ export async function capturePoster(options: {
   options.signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    lowerPriority(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
     const onAbort = () => child.kill('SIGKILL');
@@ -431,6 +433,7 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
 
   return new Promise((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    lowerPriority(child.pid);
     let stderr = '';
     let stderrRest = '';
     let stdoutRest = '';
@@ -514,6 +517,7 @@ export async function videoStartSeconds(input: string, signal?: AbortSignal): Pr
       input,
     ];
     const child = spawn('ffprobe', args, { ...(signal ? { signal } : {}) });
+    lowerPriority(child.pid);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('error', reject);
@@ -527,6 +531,7 @@ export async function videoStartSeconds(input: string, signal?: AbortSignal): Pr
 export async function codecsOf(file: string): Promise<string> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_entries', 'stream=codec_type,codec_name,profile,level', file]);
+    lowerPriority(child.pid);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('error', reject);

@@ -9,6 +9,7 @@
  * flags (Control NORMAL), so in AWS a source whose flags lie is not found this way (see README).
  */
 import { execFile } from 'node:child_process';
+import { lowerPriority } from './priority.ts';
 
 /**
  * Frames looked at: two seconds at 30 fps, enough for idet's multi-frame detection to settle
@@ -81,10 +82,11 @@ export function countInterlacedFrames(input: string, options: { signal?: AbortSi
     '-',
   ];
   return new Promise((resolve, reject) => {
-    execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
+    const child = execFile('ffmpeg', args, { maxBuffer: 4 * 1024 * 1024, signal, encoding: 'utf8' }, (error, _stdout, stderr) => {
       if (error?.name === 'AbortError') return reject(error);
       // A damaged source may still have been counted; the encode reports the damage itself.
       resolve(parseIdet(stderr));
     });
+    lowerPriority(child.pid);
   });
 }

@@ -3,6 +3,7 @@
  * clips (probed through the Probe stand-in and the MP4 header, as the app probes them), and run.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
@@ -18,6 +19,7 @@ import {
 } from '../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { probeAsMediaConvert, sniffType } from '../../../../deploy/local/mediaconvert/probe.ts';
 import { countInterlacedFrames, looksInterlaced } from '../../../../src/adapters/ffmpeg-hls/interlace-check.ts';
+import { TRANSCODE_NICENESS } from '../../../../src/adapters/ffmpeg-hls/priority.ts';
 import { makeSource } from '../../../helpers/real-world-media.ts';
 import type { TranscodePlan } from '../../../../src/schemas/transcode.ts';
 import { planForFile } from '../../../helpers/plans.ts';
@@ -234,6 +236,51 @@ t.test('aborting kills ffmpeg and rejects with the abort reason', async (t) => {
   await t.rejects(runFfmpeg(args, { input, signal: controller.signal, onFrames: (f) => f > 0 && controller.abort(reason) }), reason);
   t.ok(Date.now() - started < 15_000, 'stopped well before the end');
   await t.rejects(runFfmpeg(args, { input, signal: controller.signal }), reason, 'an already-aborted signal never starts ffmpeg');
+});
+
+t.test('ffmpeg and every thread it starts run 10 nice steps below the process that started it', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeClip({ seconds: 20, width: 640, height: 360, audio: true, dir });
+  const plan = await planFor(input);
+  const args = buildEncodeArgs({ input, plan, renditions: plan.video!.renditions, audio: 'muxed', outDir: path.join(dir, 'out') });
+  /** Linux's /proc/<pid>/stat: the fields after `(command)`; the parent is the 4th field, nice the 19th. */
+  const stat = async (file: string) => {
+    const text = await readFile(file, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { command: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), parent: Number(fields[1]), nice: Number(fields[16]) };
+  };
+  const threadsOfFfmpeg = async () => {
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const process_ = await stat(`/proc/${entry}/stat`).catch(() => undefined);
+      if (process_?.command !== 'ffmpeg' || process_.parent !== process.pid) continue;
+      const tasks = await readdir(`/proc/${entry}/task`);
+      return Promise.all(tasks.map(async (task) => (await stat(`/proc/${entry}/task/${task}/stat`)).nice));
+    }
+    return [];
+  };
+  const controller = new AbortController();
+  let seen: number[] = [];
+  const looked = new Promise<void>((resolve) => {
+    void runFfmpeg(args, {
+      input,
+      signal: controller.signal,
+      // A second of video encoded: its encoder's threads are running.
+      onFrames: (frames) => {
+        if (frames < 30 || seen.length > 0) return;
+        seen = [-1];
+        void threadsOfFfmpeg().then((nice) => {
+          seen = nice;
+          controller.abort(new Error('seen'));
+          resolve();
+        });
+      },
+    }).catch(() => resolve());
+  });
+  await looked;
+  const expected = Math.min(19, getPriority() + TRANSCODE_NICENESS);
+  t.ok(seen.length > 1, `ffmpeg runs ${seen.length} threads`);
+  t.same(new Set(seen), new Set([expected]), `every one at nice ${expected}`);
 });
 
 t.test('an ffmpeg failure is reported as one readable line', async (t) => {
