@@ -35,6 +35,7 @@ export class SourceDamagedError extends TranscodeFailedError {
  */
 const EXIT_TOO_MANY_DECODE_ERRORS = 69;
 
+/** An http(s) source (a presigned S3 URL): read with timeouts and reconnects, unlike a local file. */
 export function isUrl(input: string): boolean {
   return /^https?:\/\//i.test(input);
 }
