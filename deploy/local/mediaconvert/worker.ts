@@ -33,6 +33,7 @@ import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
 import { renditionsPublishedOf } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
 import { crashPoint } from '../crash-points.ts';
+import type { RetryPolicy } from '../event-outbox.ts';
 import { loadOnce } from '../../../src/shared/load-once.ts';
 import type { Logger } from '../../../src/shared/logger.ts';
 import { redactSecrets } from '../../../src/shared/redact.ts';
@@ -51,7 +52,6 @@ export const INTERRUPTED_TOO_OFTEN = `Transcoding was interrupted too many times
 
 /** The URL ffmpeg reads the source through must outlive the longest transcode. */
 const SOURCE_URL_EXPIRES_SECONDS = 6 * 60 * 60;
-const PUBLISH_ATTEMPTS = 4;
 
 export type JobStatus = 'SUBMITTED' | 'PROGRESSING' | 'COMPLETE' | 'ERROR' | 'CANCELED';
 
@@ -95,6 +95,8 @@ export interface TranscodeWorkerOptions {
   progressIntervalMs?: number;
   /** Transcode at most this many times real time (ffmpeg -readrate); default: as fast as it can. */
   speedLimit?: number;
+  /** How a failing publish is retried; by default 3 more tries, after 0.2, 0.4 and 0.8 s. */
+  publishRetry?: RetryPolicy;
 }
 
 /** A Probe call for a file the worker cannot read: MediaConvert's NotFound or BadRequest. */
@@ -238,7 +240,8 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
    */
   async function publish(evt: TranscodeJobEvent): Promise<boolean> {
     try {
-      await pRetry(() => options.publish(evt), { retries: PUBLISH_ATTEMPTS - 1, minTimeout: 200, factor: 2 });
+      const { retries, minTimeoutMs, factor } = options.publishRetry ?? { retries: 3, minTimeoutMs: 200, factor: 2 };
+      await pRetry(() => options.publish(evt), { retries, minTimeout: minTimeoutMs, factor });
       return true;
     } catch (error) {
       logger.error({ jobId: evt.detail.jobId, event: evt['detail-type'], err: error }, 'Could not publish a job event; giving up on this event');
