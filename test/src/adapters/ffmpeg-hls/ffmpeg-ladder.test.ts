@@ -252,32 +252,26 @@ t.test('ffmpeg and every thread it starts run 10 nice steps below the process th
   const threadsOfFfmpeg = async () => {
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
-      const process_ = await stat(`/proc/${entry}/stat`).catch(() => undefined);
-      if (process_?.command !== 'ffmpeg' || process_.parent !== process.pid) continue;
+      const info = await stat(`/proc/${entry}/stat`).catch(() => undefined);
+      if (info?.command !== 'ffmpeg' || info.parent !== process.pid) continue;
       const tasks = await readdir(`/proc/${entry}/task`);
       return Promise.all(tasks.map(async (task) => (await stat(`/proc/${entry}/task/${task}/stat`)).nice));
     }
     return [];
   };
+  // Looked at once a second of video is encoded (its encoder's threads are running), then stopped.
   const controller = new AbortController();
-  let seen: number[] = [];
-  const looked = new Promise<void>((resolve) => {
-    void runFfmpeg(args, {
-      input,
-      signal: controller.signal,
-      // A second of video encoded: its encoder's threads are running.
-      onFrames: (frames) => {
-        if (frames < 30 || seen.length > 0) return;
-        seen = [-1];
-        void threadsOfFfmpeg().then((nice) => {
-          seen = nice;
-          controller.abort(new Error('seen'));
-          resolve();
-        });
-      },
-    }).catch(() => resolve());
+  let looking: Promise<number[]> | undefined;
+  await runFfmpeg(args, {
+    input,
+    signal: controller.signal,
+    onFrames: (frames) => {
+      if (frames >= 30) looking ??= threadsOfFfmpeg().finally(() => controller.abort(new Error('seen')));
+    },
+  }).catch((error: unknown) => {
+    if (!controller.signal.aborted) throw error;
   });
-  await looked;
+  const seen = (await looking) ?? [];
   const expected = Math.min(19, getPriority() + TRANSCODE_NICENESS);
   t.ok(seen.length > 1, `ffmpeg runs ${seen.length} threads`);
   t.same(new Set(seen), new Set([expected]), `every one at nice ${expected}`);
