@@ -12,7 +12,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer } from '../lib/processes.ts';
-import { CONNECTIONS, load } from '../lib/load.ts';
+import { CONNECTIONS, load, type LoadResult } from '../lib/load.ts';
 import { measure, type BenchOptions, type Measure } from '../lib/measure.ts';
 import { makeClip } from '../../helpers/media.ts';
 import { singlePut } from '../../helpers/uploads.ts';
@@ -69,28 +69,22 @@ export async function runApiBusy(options: BenchOptions): Promise<Measure[]> {
         ` (${stillQueued} still processing after the run); idle p99 ${idle.p99Ms.toFixed(2)} ms (${idle.requestsPerSecond.toFixed(0)} req/s)`,
     );
     const detail = { idle, busy, uploads, stillProcessingAfter: stillQueued, seconds: options.loadSeconds };
-    return [
+    const metrics = [
+      { key: 'p99', what: `p99 latency (${CONNECTIONS} connections)`, unit: 'ms', value: (run: LoadResult) => run.p99Ms, better: 'lower' },
+      { key: 'rps', what: 'requests/s', unit: 'req/s', value: (run: LoadResult) => run.requestsPerSecond, better: 'higher' },
+    ] as const;
+    return metrics.map((metric) =>
       measure({
-        id: 'api-busy.playback.p99.vs-idle',
+        id: `api-busy.playback.${metric.key}.vs-idle`,
         part: 'api-busy',
-        label: `GET /videos/{id}/playback on the local stack while ${uploads} transcodes queue: p99 latency (${CONNECTIONS} connections)`,
-        unit: 'ms',
-        value: busy.p99Ms,
-        baseline: { label: 'the same route of the same stack, idle', value: idle.p99Ms },
-        better: 'lower',
+        label: `GET /videos/{id}/playback on the local stack while ${uploads} transcodes queue: ${metric.what}`,
+        unit: metric.unit,
+        value: metric.value(busy),
+        baseline: { label: 'the same route of the same stack, idle', value: metric.value(idle) },
+        better: metric.better,
         detail,
       }),
-      measure({
-        id: 'api-busy.playback.rps.vs-idle',
-        part: 'api-busy',
-        label: `GET /videos/{id}/playback on the local stack while ${uploads} transcodes queue: requests/s`,
-        unit: 'req/s',
-        value: busy.requestsPerSecond,
-        baseline: { label: 'the same route of the same stack, idle', value: idle.requestsPerSecond },
-        better: 'higher',
-        detail,
-      }),
-    ];
+    );
   } finally {
     await stack.stop();
   }
