@@ -90,12 +90,23 @@ function checkPartNumbers(numbers: readonly number[], layout: PartLayout, asked:
 export type VisibleRecord = VideoRecord & { status: VideoStatus };
 export const isVisible = (record: VideoRecord | undefined): record is VisibleRecord => record !== undefined && record.status !== 'deleted';
 
-const TIMELINE = ['uploadedAt', 'playableAt', 'readyAt', 'failedAt'] as const;
-const timelineOf = (record: VisibleRecord): Pick<Video, (typeof TIMELINE)[number]> =>
-  Object.fromEntries(TIMELINE.flatMap((field) => (record[field] === undefined ? [] : [[field, record[field]]])));
-
 export function toPublicVideo(record: VisibleRecord): Video {
-  const { videoId, title, ownerId, status, createdAt, updatedAt, progressPercent, durationSeconds, renditions, error } = record;
+  const {
+    videoId,
+    title,
+    ownerId,
+    status,
+    createdAt,
+    updatedAt,
+    uploadedAt,
+    playableAt,
+    readyAt,
+    failedAt,
+    progressPercent,
+    durationSeconds,
+    renditions,
+    error,
+  } = record;
   const playable = canBeWatched(record) ? true : undefined;
   return {
     videoId,
@@ -104,7 +115,10 @@ export function toPublicVideo(record: VisibleRecord): Video {
     status,
     createdAt,
     updatedAt,
-    ...timelineOf(record),
+    uploadedAt,
+    playableAt,
+    readyAt,
+    failedAt,
     progressPercent,
     playable,
     durationSeconds,
