@@ -91,42 +91,25 @@ export type VisibleRecord = VideoRecord & { status: VideoStatus };
 export const isVisible = (record: VideoRecord | undefined): record is VisibleRecord => record !== undefined && record.status !== 'deleted';
 
 export function toPublicVideo(record: VisibleRecord): Video {
-  const {
-    videoId,
-    title,
-    ownerId,
-    status,
-    createdAt,
-    updatedAt,
-    uploadedAt,
-    playableAt,
-    readyAt,
-    failedAt,
-    progressPercent,
-    durationSeconds,
-    renditions,
-    error,
-  } = record;
-  const playable = canBeWatched(record) ? true : undefined;
   return {
-    videoId,
-    title,
-    ownerId,
-    status,
-    createdAt,
-    updatedAt,
-    uploadedAt,
-    playableAt,
-    readyAt,
-    failedAt,
-    progressPercent,
-    playable,
-    durationSeconds,
-    renditions,
+    videoId: record.videoId,
+    title: record.title,
+    ownerId: record.ownerId,
+    status: record.status,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    uploadedAt: record.uploadedAt,
+    playableAt: record.playableAt,
+    readyAt: record.readyAt,
+    failedAt: record.failedAt,
+    progressPercent: record.progressPercent,
+    playable: canBeWatched(record) ? true : undefined,
+    durationSeconds: record.durationSeconds,
+    renditions: record.renditions,
     ...(record.audioOnly ? { audioOnly: true } : {}),
     ...(record.audioTracks && record.audioTracks.length > 0 ? { audioTracks: record.audioTracks } : {}),
     ...(record.warnings && record.warnings.length > 0 ? { warnings: record.warnings } : {}),
-    error,
+    error: record.error,
   };
 }
 

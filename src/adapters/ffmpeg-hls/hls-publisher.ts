@@ -21,6 +21,7 @@ import pRetry from 'p-retry';
 import { frameRateValue, type FrameRate } from '../../domain/ladder.ts';
 import type { TranscodeUpdate } from '../../schemas/transcode-update.ts';
 import { measureBandwidth } from '../../domain/transcode-plan.ts';
+import { longestDurationSeconds } from '../../domain/ports/transcoder.ts';
 import { MASTER_PLAYLIST } from '../../shared/stream-files.ts';
 import { AAC_LC_CODEC, codecsOf } from './ffmpeg-ladder.ts';
 
@@ -46,11 +47,11 @@ type RenditionsPublished = Extract<TranscodeUpdate, { type: 'renditions-publishe
 
 /** The domain's news of a publish (fast start): how many video renditions the master lists, and how long a finished one lasts. */
 export function renditionsPublishedOf(group: PublishedGroup): Omit<RenditionsPublished, 'videoId' | 'jobId'> {
-  const durations = group.renditions.flatMap((rendition) => (rendition.durationMs === undefined ? [] : [rendition.durationMs]));
+  const durationSeconds = longestDurationSeconds(group.renditions.map((rendition) => rendition.durationMs));
   return {
     type: 'renditions-published',
     videoRenditions: group.renditions.filter((rendition) => rendition.width !== undefined).length,
-    ...(durations.length > 0 ? { durationSeconds: Math.max(...durations) / 1000 } : {}),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
   };
 }
 

@@ -8,18 +8,12 @@
  */
 import type { MediaConvertJobDetail } from '../../schemas/events.ts';
 import { isFinalUpdate, type TranscodeJobStatus, type TranscodeUpdate } from '../../schemas/transcode-update.ts';
-
-/**
- * The longest duration among an output group's outputs, in seconds: MediaConvert gives an output
- * one only once it is written in full (in practice at COMPLETE); the local worker does the same.
- */
-export function longestDurationSeconds(outputs: ReadonlyArray<{ durationInMs?: number | undefined }>): number | undefined {
-  const durations = outputs.flatMap((output) => (output.durationInMs === undefined ? [] : [output.durationInMs]));
-  return durations.length > 0 ? Math.max(...durations) / 1000 : undefined;
-}
+import { longestDurationSeconds } from '../../domain/ports/transcoder.ts';
 
 const hlsDurationSeconds = (detail: MediaConvertJobDetail) =>
-  longestDurationSeconds(detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP')?.outputDetails ?? []);
+  longestDurationSeconds(
+    (detail.outputGroupDetails?.find((candidate) => candidate.type === 'HLS_GROUP')?.outputDetails ?? []).map((output) => output.durationInMs),
+  );
 
 /**
  * The update a job event says, or undefined when it says nothing the service keeps: a status the

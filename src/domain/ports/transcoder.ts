@@ -10,6 +10,16 @@
 import type { SourceMedia, TranscodePlan } from '../../schemas/transcode.ts';
 import type { TranscodeJobStatus } from '../../schemas/transcode-update.ts';
 
+/**
+ * How long a video is, as a transcoder reports it: its longest output, in seconds. An output has a
+ * duration only once it is written in full (MediaConvert's at COMPLETE, a published rendition once
+ * ffmpeg has ended it), so undefined while none is.
+ */
+export function longestDurationSeconds(outputDurationsMs: ReadonlyArray<number | undefined>): number | undefined {
+  const durations = outputDurationsMs.filter((duration): duration is number => duration !== undefined);
+  return durations.length > 0 ? Math.max(...durations) / 1000 : undefined;
+}
+
 export interface TranscodeJobRequest {
   videoId: string;
   /** Object key of the original upload, `uploads/{videoId}/source`. */
