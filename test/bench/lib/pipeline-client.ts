@@ -24,6 +24,23 @@ export interface PipelineTimes {
   video: Video;
 }
 
+/** POST /uploads, then the file's bytes PUT to the pre-signed URL: the new video's id. */
+export async function uploadThroughApi(apiUrl: string, token: string, file: string, title = 'bench'): Promise<string> {
+  const { size } = await stat(file);
+  const created = await fetch(`${apiUrl}/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title, filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: size }),
+  });
+  if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
+  const { videoId, upload: answered } = (await created.json()) as CreateUploadResponse;
+  const upload = singlePut(answered);
+  const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
+  await put.arrayBuffer();
+  if (put.status !== 200) throw new Error(`upload failed: ${put.status}`);
+  return videoId;
+}
+
 export async function uploadAndWait(
   apiUrl: string,
   token: string,
@@ -32,18 +49,7 @@ export async function uploadAndWait(
 ): Promise<PipelineTimes> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const headers = { authorization: `Bearer ${token}` };
-  const { size } = await stat(file);
-  const created = await fetch(`${apiUrl}/uploads`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'bench', filename: 'bench.mp4', contentType: 'video/mp4', sizeBytes: size }),
-  });
-  if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
-  const { videoId, upload: answered } = (await created.json()) as CreateUploadResponse;
-  const upload = singlePut(answered);
-  const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: await readFile(file) });
-  await put.arrayBuffer();
-  if (put.status !== 200) throw new Error(`upload failed: ${put.status}`);
+  const videoId = await uploadThroughApi(apiUrl, token, file);
   const uploaded = performance.now();
   const uploadedAt = Date.now();
   options.onUploaded?.();

@@ -9,14 +9,12 @@
  * The uploads go through the API and the pre-signed PUT, as viewers' would; the worker runs one
  * transcode at a time (`npm start`'s default), so the queue outlasts the load run.
  */
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer } from '../lib/processes.ts';
 import { CONNECTIONS, load, type LoadResult } from '../lib/load.ts';
 import { measure, type BenchOptions, type Measure } from '../lib/measure.ts';
 import { makeClip } from '../../helpers/media.ts';
-import { singlePut } from '../../helpers/uploads.ts';
-import type { CreateUploadResponse } from '../../../src/schemas/upload.ts';
+import { uploadThroughApi } from '../lib/pipeline-client.ts';
 import type { Video } from '../../../src/schemas/video.ts';
 
 interface StackInfo {
@@ -38,21 +36,8 @@ export async function runApiBusy(options: BenchOptions): Promise<Measure[]> {
 
     const uploads = options.tiny ? 2 : UPLOADS;
     const clip = await makeClip(options.tiny ? { seconds: 2, width: 320, height: 240, audio: true } : { seconds: 30, width: 1280, height: 720, audio: true });
-    const bytes = await readFile(clip);
     const queued: string[] = [];
-    for (let index = 0; index < uploads; index++) {
-      const created = await fetch(`${apiUrl}/uploads`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: `Busy ${index + 1}`, filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: (await stat(clip)).size }),
-      });
-      if (created.status !== 201) throw new Error(`POST /uploads answered ${created.status}`);
-      const { videoId, upload } = (await created.json()) as CreateUploadResponse;
-      const put = singlePut(upload);
-      const response = await fetch(put.url, { method: put.method, headers: put.headers, body: bytes });
-      if (response.status !== 200) throw new Error(`PUT answered ${response.status}`);
-      queued.push(videoId);
-    }
+    for (let index = 0; index < uploads; index++) queued.push(await uploadThroughApi(apiUrl, token, clip, `Busy ${index + 1}`));
     // Loaded once ffmpeg is at work on the first of them.
     const deadline = Date.now() + 60_000;
     for (;;) {
