@@ -69,7 +69,47 @@ for (const program of programOf.values()) {
   const config = configOf(program);
   if (config) newest.set(config, program);
 }
-const programs = [...newest].map(([config, program]) => {
+
+/** What `tsc --noEmit -p <config>` parses from that tsconfig: its options and its root files. */
+const parse = (config) =>
+  ts.getParsedCommandLineOfConfigFile(
+    path.join(cwd, config, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.formatDiagnostic(diagnostic, host));
+      },
+    },
+  );
+// tsserver lets each project open any file; that option changes no diagnostic.
+const addedByTsserver = new Set(['allowNonTsExtensions']);
+/** Whether a program is the one tsc builds for the tsconfig: the same options and root files. */
+const builtAsTsc = (program, parsed) => {
+  const options = program.getCompilerOptions();
+  const keys = new Set([...Object.keys(options), ...Object.keys(parsed.options)]);
+  const roots = new Set(program.getRootFileNames());
+  return (
+    [...keys].every((key) => addedByTsserver.has(key) || JSON.stringify(options[key]) === JSON.stringify(parsed.options[key])) &&
+    roots.size === parsed.fileNames.length &&
+    parsed.fileNames.every((file) => roots.has(file))
+  );
+};
+
+// The linter's program for a tsconfig is not always the one tsc builds. A file the project service
+// cannot place under its tsconfig's project goes to an inferred project, whose options are the
+// root tsconfig's plus typescript-eslint's own noUnusedLocals and noUnusedParameters, and which
+// names the root tsconfig too. Once, in CI, the root program reported an unused parameter that tsc
+// does not (why that run placed files so is not known; it did not happen again here). So a program
+// whose options or root files are not tsc's is replaced by the one tsc builds, its source files
+// reused, and its errors are then tsc's.
+const programs = [...newest].map(([config, linted]) => {
+  const parsed = parse(config);
+  let program = linted;
+  if (!builtAsTsc(linted, parsed)) {
+    process.stderr.write(`lint-tree: the linter's program for ${config} is not tsc's; type-checking with tsc's own\n`);
+    program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, projectReferences: parsed.projectReferences, oldProgram: linted });
+  }
   const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
   return { config, files: program.getRootFileNames().length, errors: diagnostics.length, report: ts.formatDiagnostics(diagnostics, host) };
 });

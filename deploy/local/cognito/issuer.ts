@@ -199,7 +199,7 @@ function signInPage(request: AuthorizationRequest, message?: { text: string; use
 </html>`;
 }
 
-function errorPage(status: number, text: string): string {
+function errorPage(text: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${htmlEscape(text)}</p></main></body></html>`;
 }
 
@@ -272,7 +272,7 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     try {
       authorization = authorizationRequest(params);
     } catch (error) {
-      return sendHtml(reply, 400, errorPage(400, (error as Error).message));
+      return sendHtml(reply, 400, errorPage((error as Error).message));
     }
     const problem = requestProblem(params, authorization);
     if (problem) {
@@ -390,7 +390,7 @@ export async function startLocalIssuer(options: { dir: string; port: number; cli
     const params = queryOf(request);
     const logoutUri = params.get('logout_uri') ?? undefined;
     if (params.get('client_id') !== clientId || !isAllowedRedirect(logoutUri)) {
-      return sendHtml(reply, 400, errorPage(400, 'Unknown client_id or a logout_uri that is not allowed'));
+      return sendHtml(reply, 400, errorPage('Unknown client_id or a logout_uri that is not allowed'));
     }
     return redirectTo(reply, logoutUri);
   });
