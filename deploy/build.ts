@@ -13,6 +13,7 @@
  *   dist/s3-upload/index.mjs       S3 ObjectCreated notifications (events/s3-upload.ts)
  *   dist/job-state-change/index.mjs  MediaConvert job events (events/job-state-change.ts)
  *   dist/reconcile/index.mjs       the scheduled reconciler run (events/reconcile.ts)
+ *   dist/fast-start/index.mjs      fast start in AWS, ffmpeg from a layer (events/fast-start.ts)
  *   dist/manifest-signer/index.mjs   the Lambda@Edge playlist signer (edge/manifest-signer.ts)
  *
  * Every bundle is ESM (the `.mjs` extension tells Lambda), minified, with a source map beside it,
@@ -77,6 +78,7 @@ export const BUNDLES: readonly BundleSpec[] = [
   { name: 's3-upload', entry: 'events/s3-upload.ts', file: 'index.mjs', handler: 'index.handler' },
   { name: 'job-state-change', entry: 'events/job-state-change.ts', file: 'index.mjs', handler: 'index.handler' },
   { name: 'reconcile', entry: 'events/reconcile.ts', file: 'index.mjs', handler: 'index.handler' },
+  { name: 'fast-start', entry: 'events/fast-start.ts', file: 'index.mjs', handler: 'index.handler' },
   { name: 'manifest-signer', entry: 'edge/manifest-signer.ts', file: 'index.mjs', handler: 'index.handler', edge: true },
 ];
 

@@ -13,7 +13,13 @@ export const decodeS3Key = (key: string) => decodeURIComponent(key.replace(/\+/g
 
 const parseS3Event = eventParser('S3 event notification', S3Event);
 
-export function createS3UploadHandler(videos: VideoService) {
+/**
+ * `requestFastStart`, when fast start is on, hands the record on (as a notification of its own)
+ * once the video's job is recorded: the fast-start function reports as that job. Handed on for a
+ * repeat too, so a crash between the two is made good; the fast-start function ignores a video
+ * that is playable or no longer processing.
+ */
+export function createS3UploadHandler(videos: Pick<VideoService, 'handleSourceUploaded'>, requestFastStart?: (event: S3Event) => Promise<void>) {
   return async (event: S3Event): Promise<EventOutcome[]> => {
     const outcomes: EventOutcome[] = [];
     for (const record of parseS3Event(event).Records) {
@@ -21,10 +27,15 @@ export function createS3UploadHandler(videos: VideoService) {
         outcomes.push('ignored');
         continue;
       }
-      outcomes.push(await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer }));
+      const outcome = await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer });
+      if (outcome !== 'ignored' && requestFastStart) await requestFastStart({ Records: [record] });
+      outcomes.push(outcome);
     }
     return outcomes;
   };
 }
 
-export const handler = (event: S3Event) => createS3UploadHandler(servicesFromEnvironment().services.videos)(event);
+export const handler = (event: S3Event) => {
+  const { services } = servicesFromEnvironment();
+  return createS3UploadHandler(services.videos, services.requestFastStart)(event);
+};

@@ -20,6 +20,7 @@ import { redactingDestination, type LogDestination } from '../../src/shared/reda
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
 import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
+import { createFastStartHandler } from '../../events/fast-start.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3/s3-server.ts';
 import { startLocalDynamoDb } from './dynamodb/dynamodb-server.ts';
 import { startLocalIssuer, issueToken, LOCAL_AUDIENCE, LOCAL_ISSUER } from './cognito/issuer.ts';
@@ -44,6 +45,9 @@ export interface LocalStackPorts {
   dynamodb: number;
   transcoder: number;
 }
+
+/** The fast-start function's time limit (template.yaml: FastStartFunction's Timeout). */
+export const FAST_START_TIMEOUT_SECONDS = 300;
 
 /** `npm start`'s ports; tests pass 0 everywhere for ephemeral ones. */
 export const DEFAULT_PORTS: LocalStackPorts = { api: 3000, cdn: 3001, issuer: 3002, s3: 3003, dynamodb: 3004, transcoder: 3005 };
@@ -159,6 +163,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       accountId: LOCAL_ACCOUNT_ID,
       publish: (event) => jobEvents.publish(event),
       logger: logger.child({ part: 'transcoder' }),
+      // As MediaConvert: renditions are listed when the job completes; the fast-start handler
+      // publishes the first one, as in AWS.
+      publishEarly: false,
     });
     // The worker takes requests only from this stack: a secret made once per data directory.
     const workerToken = await loadWorkerToken(dataDir);
@@ -199,8 +206,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const services = createServices(config, createAwsClients(config));
 
-    // The same handler code the Lambdas run, fed AWS-shaped events.
-    const onUploadCreated = createS3UploadHandler(services.videos);
+    // The same handler code the Lambdas run, fed AWS-shaped events. The upload handler hands each
+    // upload to the fast-start function as Lambda's asynchronous invocation does: queued durably,
+    // run at once, retried on failure, each run with the function's time (template.yaml).
+    const fastStartStop = new AbortController();
+    const onFastStart = createFastStartHandler(services.videos, logger.child({ part: 'fast-start' }), fastStartStop.signal);
+    const fastStartInvocations = createEventOutbox<S3Event>({
+      name: 'lambda-fast-start',
+      dir: join(dataDir, 'events', 'fast-start'),
+      deliver: (event) => {
+        const deadline = Date.now() + FAST_START_TIMEOUT_SECONDS * 1000;
+        return onFastStart(event, { getRemainingTimeInMillis: () => deadline - Date.now() });
+      },
+      logger,
+      ...(options.eventRetry ? { retry: options.eventRetry } : {}),
+    });
+    const onUploadCreated = createS3UploadHandler(services.videos, (event) => fastStartInvocations.publish(event));
     const onJobStateChange = createJobStateChangeHandler(services.videos);
     const onTranscodeUpdate = createTranscodeUpdateHandler(services.videos);
     // As EventBridge rules would: each kind of event to its own handler.
@@ -222,9 +243,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(() => uploadEvents.stop());
     stoppers.push(() => jobEvents.stop());
+    stoppers.push(async () => {
+      fastStartStop.abort(new Error('the local stack is stopping'));
+      await fastStartInvocations.stop();
+    });
 
     // Resume what a previous run left: undelivered events first, then interrupted transcodes.
     await uploadEvents.start();
+    await fastStartInvocations.start();
     await jobEvents.start();
     await worker.start();
 
@@ -262,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async idle() {
         // Each stage only feeds the next: upload events submit jobs, jobs publish job events.
         await uploadEvents.idle();
+        await fastStartInvocations.idle();
         await worker.idle();
         await jobEvents.idle();
       },

@@ -14,6 +14,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MediaConvertClient } from '@aws-sdk/client-mediaconvert';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Config } from './config.ts';
 import { loadOnce } from '../shared/load-once.ts';
 import { WORKER_TOKEN_HEADER } from '../adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
@@ -27,6 +28,8 @@ export interface AwsClients {
   mediaConvert: () => Promise<MediaConvertClient>;
   /** Reads the CloudFront signing key (a SecureString parameter) in AWS; built at the first call. */
   ssm: () => Promise<SSMClient>;
+  /** Hands uploads to the fast-start function; built at the first call. */
+  lambda: () => Promise<LambdaClient>;
 }
 
 export async function createS3Client(config: Pick<Config, 'AWS_REGION' | 'S3_ENDPOINT'>): Promise<S3Client> {
@@ -94,6 +97,10 @@ export function createAwsClients(config: Config): AwsClients {
     ssm: loadOnce(async () => {
       const { SSMClient } = await import('@aws-sdk/client-ssm');
       return new SSMClient({ region: config.AWS_REGION });
+    }),
+    lambda: loadOnce(async () => {
+      const { LambdaClient } = await import('@aws-sdk/client-lambda');
+      return new LambdaClient({ region: config.AWS_REGION });
     }),
   };
 }

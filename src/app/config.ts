@@ -31,6 +31,12 @@ export const ConfigSchema = Type.Object({
   MEDIACONVERT_ENDPOINT: Type.Optional(Url),
   MEDIACONVERT_ROLE_ARN: Type.Optional(Type.String({ pattern: '^arn:' })),
   MEDIACONVERT_QUEUE_ARN: Type.Optional(Type.String({ pattern: '^arn:' })),
+  FAST_START_FUNCTION_NAME: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'The fast-start function the upload handler hands each upload to (AWS; template parameter FfmpegLayerArn). Unset: fast start is off.',
+    }),
+  ),
   TRANSCODE_WORKER_URL: Type.Optional(Url),
   TRANSCODE_WORKER_TOKEN: Type.Optional(
     Type.String({ minLength: 32, description: "The local stack's secret the ffmpeg worker requires on every request (made once per data directory)." }),

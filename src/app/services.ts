@@ -2,6 +2,7 @@
  * The composition root: config + AWS clients → the services routes and event handlers use.
  * Every runtime (API Lambda, event Lambdas, local stack, tests) builds them here, once.
  */
+import { tmpdir } from 'node:os';
 import type { Config } from './config.ts';
 import { createAwsClients, type AwsClients } from './aws-clients.ts';
 import { loadOnce } from '../shared/load-once.ts';
@@ -15,9 +16,12 @@ import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm } from '../ad
 import { type PlaybackSigner } from '../domain/ports/playback-signer.ts';
 import type { ReconcileReport } from '../domain/reconciler.ts';
 import type { Logger } from '../shared/logger.ts';
+import { createLambdaEventInvoker, type EventInvoker } from '../adapters/lambda/event-invoker.ts';
 
 export interface Services {
   videos: VideoService;
+  /** Hands an upload's S3 notification to the fast-start function (FAST_START_FUNCTION_NAME); absent when fast start is off. */
+  requestFastStart?: EventInvoker;
   tokens: TokenVerifier;
   /** One reconciler run (src/domain/reconciler.ts), logging to `logger`. */
   reconcile(logger: Logger): Promise<ReconcileReport>;
@@ -74,10 +78,16 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
   const catalog = createVideoCatalog({ dynamo: clients.dynamo, tableName: config.TABLE_NAME });
   const storage = createVideoStorage({ s3: clients.s3, bucket: config.BUCKET_NAME });
   const transcoder = createTranscoder(config, clients);
+  // Loaded at the first fast start: only the fast-start function (and the local stack) runs ffmpeg.
+  const ffmpegFastStarter = loadOnce(async () => {
+    const [{ createFfmpegFastStarter }, s3] = await Promise.all([import('../adapters/ffmpeg-hls/fast-start.ts'), clients.s3()]);
+    return createFfmpegFastStarter({ s3, bucket: config.BUCKET_NAME, workRoot: tmpdir() });
+  });
   const videos = createVideoService({
     catalog,
     storage,
     transcoder,
+    fastStarter: { publish: async (request) => (await ffmpegFastStarter()).publish(request) },
     playback: createPlayback(config, clients),
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
@@ -88,8 +98,10 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
     },
     catalogCacheMs: config.CATALOG_CACHE_MS,
   });
+  const fastStartFunction = config.FAST_START_FUNCTION_NAME;
   return {
     videos,
+    ...(fastStartFunction ? { requestFastStart: createLambdaEventInvoker({ lambda: clients.lambda, functionName: fastStartFunction }) } : {}),
     async reconcile(logger) {
       // Loaded at the first run: only the reconciler's function (and the local timer) runs it.
       const { createReconciler, RUN_LIMITS } = await import('../domain/reconciler.ts');

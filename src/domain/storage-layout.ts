@@ -12,6 +12,11 @@ export const STREAMS_PREFIX = 'video-streams/';
 export const sourceKey = (videoId: string) => `${UPLOADS_PREFIX}${videoId}/source`;
 export const streamPrefix = (videoId: string) => `${STREAMS_PREFIX}${videoId}/`;
 export const masterPlaylistKey = (videoId: string) => `${streamPrefix(videoId)}${MASTER_PLAYLIST}`;
+/**
+ * Fast start's first rendition: a folder of its own beside the ladder's, so the ladder never
+ * overwrites what a viewer who started early is still reading (the reconciler removes it later).
+ */
+export const fastStartPrefix = (videoId: string) => `${streamPrefix(videoId)}fast-start/`;
 
 /** The videoId of an upload's source key, or undefined for any other key. */
 export function videoIdOfSourceKey(key: string): string | undefined {

@@ -304,3 +304,38 @@ export function planTranscode(source: SourceMedia): TranscodePlan {
     source,
   };
 }
+
+/** How fast start publishes a video's first rendition, or why it does not. */
+export type FastStartPlan = { how: 'package' } | { how: 'encode' } | { how: 'none'; reason: string };
+
+/** Time kept back from the function's limit: for the upload of the last segments and the catalog update. */
+export const FAST_START_MARGIN_SECONDS = 20;
+
+/**
+ * Seconds of work per second of video, twice what was measured here (2 cores, ffmpeg 5.1):
+ * remuxing reads the source at storage speed; encoding the smallest rung (360p) of a 1080p30
+ * source ran at 4.6x real time (`npm run bench -- --only fast-start` times it). Encoding scales
+ * with the source's pixels per second: its decode is most of the work.
+ */
+const PACKAGE_SECONDS_PER_SECOND = 0.1;
+const ENCODE_SECONDS_PER_SECOND = 0.45;
+const REFERENCE_PIXEL_RATE = 1920 * 1080 * 30;
+
+/**
+ * Fast start (the first rendition published within seconds, while the transcoder makes the
+ * ladder): the source's own stream packaged when the plan allows it, else the smallest rung
+ * (and the audio) encoded, as long as the work fits the `secondsLeft` a function has. Beyond
+ * that, a video is playable when the transcoder completes.
+ */
+export function planFastStart(plan: TranscodePlan, secondsLeft: number): FastStartPlan {
+  const budget = secondsLeft - FAST_START_MARGIN_SECONDS;
+  if (plan.packaging.eligible) {
+    if (plan.durationSeconds * PACKAGE_SECONDS_PER_SECOND <= budget) return { how: 'package' };
+    return { how: 'none', reason: `packaging ${Math.round(plan.durationSeconds)} s of video may not finish in ${Math.round(budget)} s` };
+  }
+  // An audio-only source is a tenth of the reference's work, whatever its length.
+  const scale = plan.video ? (plan.video.display.width * plan.video.display.height * frameRateValue(plan.video.frameRate)) / REFERENCE_PIXEL_RATE : 0.1;
+  const work = plan.durationSeconds * ENCODE_SECONDS_PER_SECOND * Math.max(0.1, scale);
+  if (work <= budget) return { how: 'encode' };
+  return { how: 'none', reason: `encoding the first rendition of ${Math.round(plan.durationSeconds)} s of video may not finish in ${Math.round(budget)} s` };
+}

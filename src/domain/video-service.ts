@@ -24,6 +24,8 @@ import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.
 import { masterPlaylistKey, sourceKey, streamPrefix, videoIdOfSourceKey } from './storage-layout.ts';
 import { MultipartCompletionRefusedError, MultipartUploadGoneError, type VideoStorage } from './ports/video-storage.ts';
 import type { Transcoder } from './ports/transcoder.ts';
+import type { FastStarter } from './ports/fast-starter.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { TranscodePlan } from '../schemas/transcode.ts';
 import type { PlaybackSigner } from './ports/playback-signer.ts';
 import type { Playback } from '../schemas/playback.ts';
@@ -48,6 +50,8 @@ export interface VideoServiceOptions {
   catalog: VideoCatalog;
   storage: VideoStorage;
   transcoder: Transcoder;
+  /** Publishes a video's first rendition ahead of the ladder; without one, fast start is off. */
+  fastStarter?: FastStarter;
   /** Signs CDN URLs for watching ready videos. */
   playback: PlaybackSigner;
   maxUploadBytes: number;
@@ -265,7 +269,7 @@ export function createVideoService(options: VideoServiceOptions) {
     return { parts: signed, partUrlsExpireAt: new Date(at.getTime() + lifetime * 1000).toISOString() };
   }
 
-  return {
+  const service = {
     async requestUpload(viewer: Viewer, request: CreateUploadRequest): Promise<CreateUploadResponse> {
       const refused = refusedUpload(request);
       if (refused) throw refused;
@@ -619,7 +623,44 @@ export function createVideoService(options: VideoServiceOptions) {
       }
       return applied ? 'applied' : 'duplicate';
     },
+
+    /**
+     * Fast start for an uploaded source whose job is recorded: its first rendition published
+     * within seconds (planFastStart says how, and whether it fits `secondsLeft`), then reported as
+     * that job's renditions-published update. At least once, like every event: a video already
+     * playable, or no longer processing, is left alone; a source the upload handler refused too.
+     */
+    async startFastStart(
+      object: { key: string },
+      run: { secondsLeft: number; signal: AbortSignal; logger: Pick<Logger, 'info' | 'warn'> },
+    ): Promise<EventOutcome> {
+      const videoId = videoIdOfSourceKey(object.key);
+      if (!options.fastStarter || !videoId) return 'ignored';
+      const video = await catalog.get(videoId);
+      // Its updates name the recorded job: before the upload handler recorded one, there is none.
+      if (!video || video.status !== 'processing' || !video.jobId) return 'ignored';
+      if (video.playable) return 'duplicate';
+      const key = sourceKey(videoId);
+      const [{ planTranscode, planFastStart }, source] = await Promise.all([import('./transcode-plan.ts'), transcoder.inspect(key)]);
+      let plan: TranscodePlan;
+      try {
+        plan = planTranscode(source);
+      } catch (error) {
+        if (error instanceof SourceRejectedError) return 'ignored';
+        throw error;
+      }
+      const fastStart = planFastStart(plan, run.secondsLeft);
+      if (fastStart.how === 'none') {
+        run.logger.info({ videoId, reason: fastStart.reason }, `No fast start: ${fastStart.reason}; playable when the transcoder completes`);
+        return 'ignored';
+      }
+      const news = await options.fastStarter.publish({ videoId, sourceKey: key, plan, how: fastStart.how, signal: run.signal, logger: run.logger });
+      // The ladder's master was there first: nothing to add.
+      if (!news) return 'duplicate';
+      return service.applyTranscodeUpdate({ ...news, videoId, jobId: video.jobId });
+    },
   };
+  return service;
 }
 
 export type VideoService = ReturnType<typeof createVideoService>;

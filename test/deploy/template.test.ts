@@ -55,7 +55,13 @@ const RESOURCE_VALUES: Record<string, string> = {
   PlaybackPublicKeyA: 'K2JCJMDEHXQW5F',
   PlaybackPublicKeyB: 'K3B7SLOTBEXAMPLE',
   HttpApi: 'a1b2c3d4e5',
+  FastStartFunction: 'vod-prod-FastStartFunction-1A2B3C',
+  'FastStartFunction.Arn': 'arn:aws:lambda:eu-west-1:111122223333:function:vod-prod-FastStartFunction-1A2B3C',
 };
+
+/** A layer version with ffmpeg, as a deployer passes it to turn fast start on. */
+const FFMPEG_LAYER_ARN = 'arn:aws:lambda:eu-west-1:111122223333:layer:ffmpeg-arm64:3';
+const FAST_START_ON = { FfmpegLayerArn: FFMPEG_LAYER_ARN };
 
 function context(parameters: Record<string, string> = {}, pseudo: Record<string, string> = {}): EvalContext {
   return {
@@ -72,7 +78,7 @@ const BUCKET_NAME = 'vod-prod-111122223333-eu-west-1-1c2fa620';
 t.test('the regional functions run nodejs22.x on arm64 with the same validated settings', async (t) => {
   t.equal(template.Globals?.Function?.Runtime, 'nodejs22.x');
   t.same(template.Globals?.Function?.Architectures, ['arm64']);
-  t.same(functions.map(([id]) => id).sort(), ['ApiFunction', 'JobEventFunction', 'ReconcileFunction', 'S3EventFunction']);
+  t.same(functions.map(([id]) => id).sort(), ['ApiFunction', 'FastStartFunction', 'JobEventFunction', 'ReconcileFunction', 'S3EventFunction']);
   for (const [id, fn] of functions) {
     for (const name of Object.keys(fn.Properties.Environment?.Variables ?? {})) {
       t.ok(name in ConfigSchema.properties, `${id}: ${name} is a setting src/app/config.ts reads`);
@@ -294,6 +300,95 @@ t.test('the reconciler runs every ReconcilePeriodMinutes, one run at a time, wit
   t.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref]!.Type, 'AWS::Logs::LogGroup');
 });
 
+t.test('fast start is off without an ffmpeg layer, and with one the upload handler invokes it', async (t) => {
+  const parameter = template.Parameters!.FfmpegLayerArn!;
+  t.match(parameter, { Type: 'String', Default: '' }, 'off unless the deployer names a layer');
+  const accepts = (value: string) => parameterFailures(template, { FfmpegLayerArn: value }).length === 0;
+  t.ok(accepts(FFMPEG_LAYER_ARN), 'a layer version ARN');
+  t.ok(accepts('arn:aws:lambda:us-east-1:123456789012:layer:ffmpeg:12'), "a public layer of another account's");
+  t.same(
+    [FFMPEG_LAYER_ARN.replace(/:3$/, ''), 'arn:aws:lambda:eu-west-1:111122223333:function:ffmpeg:3', 'ffmpeg', ' '].filter(accepts),
+    [],
+    'not an unversioned layer, a function or a name',
+  );
+  t.notOk(condition('FastStartEnabled', context()), 'the default: off');
+  t.ok(condition('FastStartEnabled', context(FAST_START_ON)));
+
+  // Everything of the fast start's exists only with the layer (cfn-lint checks the references to it).
+  const own = Object.entries(resources)
+    .filter(([id]) => id.startsWith('FastStart'))
+    .map(([id, resource]) => [id, resource.Condition]);
+  t.same(own.sort(), [
+    ['FastStartFunction', 'FastStartEnabled'],
+    ['FastStartInvokeConfig', 'FastStartEnabled'],
+    ['FastStartLogGroup', 'FastStartEnabled'],
+    ['FastStartRole', 'FastStartEnabled'],
+  ]);
+
+  const fn = resources.FastStartFunction!;
+  t.same(fn.Metadata.Bundle, { Entry: 'events/fast-start.ts', Build: 'npm run build' });
+  t.match(fn.Properties, { CodeUri: 'dist/fast-start', Handler: 'index.handler' });
+  t.same(evaluate(fn.Properties.Layers, context(FAST_START_ON)), [FFMPEG_LAYER_ARN], "ffmpeg and ffprobe from the deployer's layer");
+  t.notOk('Architectures' in fn.Properties, "arm64 from Globals, the layer's architecture");
+  t.equal(fn.Properties.MemorySize, 3008, 'CPU in proportion to memory, for ffmpeg');
+  t.equal(fn.Properties.Timeout, 300, 'the handler fits its work to the time left');
+  t.same(fn.Properties.EphemeralStorage, { Size: 2048 }, '/tmp for the segments not yet uploaded');
+  t.notOk(fn.Properties.Events, 'invoked by the upload handler only');
+  t.notOk('Environment' in fn.Properties, "Globals' settings only: it invokes nothing");
+  t.same(fn.Properties.Role, { 'Fn::GetAtt': ['FastStartRole', 'Arn'] });
+
+  // Useful only before MediaConvert makes the video playable: not retried, not kept waiting.
+  const invokeConfig = resources.FastStartInvokeConfig!.Properties;
+  t.same(invokeConfig.FunctionName, { Ref: 'FastStartFunction' });
+  t.ok(invokeConfig.MaximumRetryAttempts <= 1, `${invokeConfig.MaximumRetryAttempts} retries at most`);
+  t.ok(invokeConfig.MaximumEventAgeInSeconds >= 60 && invokeConfig.MaximumEventAgeInSeconds <= 300, `dropped after ${invokeConfig.MaximumEventAgeInSeconds} s`);
+  t.notOk(invokeConfig.DestinationConfig, 'a lost fast start is nothing to redrive');
+
+  const bucketArn = `arn:aws:s3:::${BUCKET_NAME}`;
+  t.same(
+    grantsOf('FastStartRole', FAST_START_ON),
+    {
+      OwnLogs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['FastStartLogGroup.Arn'], condition: undefined },
+      Catalog: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: ['VideosTable.Arn'], condition: undefined },
+      ReadSources: { actions: ['s3:GetObject'], resources: [`${bucketArn}/uploads/*`], condition: undefined },
+      ProbeMedia: { actions: ['mediaconvert:Probe'], resources: ['*'], condition: undefined },
+      ReadStreams: { actions: ['s3:GetObject'], resources: [`${bucketArn}/video-streams/*`], condition: undefined },
+      WriteStreams: { actions: ['s3:PutObject'], resources: [`${bucketArn}/video-streams/*`], condition: undefined },
+    },
+    'reads the source and the streams, writes the streams only, updates the record only',
+  );
+
+  // The upload handler: the function's name to invoke and the right to, both only with the layer.
+  const s3Event = resources.S3EventFunction!;
+  const settingsOf = (parameters: Record<string, string>) => {
+    const settings = context(parameters);
+    const env = {
+      ...(evaluate(template.Globals!.Function!.Environment as Json, settings) as any).Variables,
+      ...(evaluate(s3Event.Properties.Environment, settings) as any).Variables,
+    };
+    const config: Record<string, unknown> = loadConfig(env);
+    return { env, config };
+  };
+  const on = settingsOf(FAST_START_ON);
+  t.equal(on.env.FAST_START_FUNCTION_NAME, RESOURCE_VALUES.FastStartFunction, 'on: the function to invoke');
+  t.equal(on.config.FAST_START_FUNCTION_NAME, RESOURCE_VALUES.FastStartFunction, 'a setting src/app/config.ts reads');
+  const off = settingsOf({});
+  t.equal(off.env.FAST_START_FUNCTION_NAME, '', 'off: declared empty');
+  t.equal(off.config.FAST_START_FUNCTION_NAME, undefined, 'which is unset');
+  t.notOk('FAST_START_FUNCTION_NAME' in (template.Globals!.Function!.Environment as any).Variables, 'not in Globals, where the function would name itself');
+  t.same(
+    grantsOf('S3EventRole', FAST_START_ON).StartFastStart,
+    { actions: ['lambda:InvokeFunction'], resources: [RESOURCE_VALUES['FastStartFunction.Arn']], condition: undefined },
+    'on: invokes the fast-start function, and no other',
+  );
+  t.notOk('StartFastStart' in grantsOf('S3EventRole'), 'off: invokes nothing');
+  t.same(
+    Object.keys(grantsOf('S3EventRole', FAST_START_ON)).filter((sid) => !(sid in grantsOf('S3EventRole'))),
+    ['StartFastStart'],
+    'the layer adds that grant and nothing else',
+  );
+});
+
 t.test('the table has the keys and indexes src/adapters/dynamodb/video-catalog.ts queries', async (t) => {
   const table = resources.VideosTable!.Properties;
   const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(items: T[]) =>
@@ -316,7 +411,9 @@ function allowStatements(tpl: Template): Array<{ where: string; statement: any }
     if (resource.Type === 'AWS::IAM::Role') documents.push(...(resource.Properties.Policies ?? []).map((policy: any) => policy.PolicyDocument));
     if (resource.Type === 'AWS::S3::BucketPolicy' || resource.Type === 'AWS::SQS::QueuePolicy') documents.push(resource.Properties.PolicyDocument);
     for (const document of documents) {
-      for (const statement of document.Statement) {
+      // A statement under a condition (`!If [Condition, statement, !Ref AWS::NoValue]`) is checked as written.
+      const written = document.Statement.flatMap((statement: any) => (statement['Fn::If'] ? statement['Fn::If'].slice(1) : [statement]));
+      for (const statement of written) {
         if (statement.Effect === 'Allow') found.push({ where: `${id}/${statement.Sid ?? '?'}`, statement });
       }
     }
@@ -386,6 +483,8 @@ const IAM_ACTION_OF_COMMAND: Record<string, string> = {
   ListJobsCommand: 'mediaconvert:ListJobs',
   CancelJobCommand: 'mediaconvert:CancelJob',
   GetParameterCommand: 'ssm:GetParameter',
+  // The upload handler starting the fast start (an asynchronous invoke).
+  InvokeCommand: 'lambda:InvokeFunction',
 };
 
 /** The domain operations in src/domain/video-service.ts the events and the reconciler share. */
@@ -428,8 +527,12 @@ const COMMANDS_OF_FUNCTION: Record<string, string[]> = {
     'CompleteMultipartUploadCommand',
     'AbortMultipartUploadCommand',
   ],
-  S3EventFunction: SOURCE_UPLOADED,
+  // With fast start on, each upload's record is handed to FastStartFunction.
+  S3EventFunction: [...SOURCE_UPLOADED, 'InvokeCommand'],
   JobEventFunction: JOB_STATE_CHANGE,
+  // events/fast-start.ts: the record, the source inspected (Probe, the MP4 header's ranged GETs)
+  // and read by ffmpeg through a pre-signed GET, segments and playlists written, the master read back.
+  FastStartFunction: ['GetCommand', 'UpdateCommand', 'ProbeCommand', 'GetObjectCommand', 'PutObjectCommand'],
   // src/domain/reconciler.ts: both of the above, plus its index queries, whether a source is stored, the
   // transcoder's word on a job, cancels, the bucket sample and tombstones removed at last.
   ReconcileFunction: [
@@ -445,13 +548,15 @@ const COMMANDS_OF_FUNCTION: Record<string, string[]> = {
   ],
 };
 
-/** The SDK commands src/ sends (`new XCommand(`), by reading the code. */
+/** The SDK commands src/ and the event handlers send (`new XCommand(`), by reading the code. */
 async function commandsInSource(): Promise<Set<string>> {
-  const root = new URL('../../src/', import.meta.url);
   const commands = new Set<string>();
-  for (const file of await readdir(root, { recursive: true })) {
-    if (!file.endsWith('.ts')) continue;
-    for (const match of (await readFile(new URL(file, root), 'utf8')).matchAll(/\bnew (\w+Command)\(/g)) commands.add(match[1]!);
+  for (const folder of ['src', 'events']) {
+    const root = new URL(`../../${folder}/`, import.meta.url);
+    for (const file of await readdir(root, { recursive: true })) {
+      if (!file.endsWith('.ts')) continue;
+      for (const match of (await readFile(new URL(file, root), 'utf8')).matchAll(/\bnew (\w+Command)\(/g)) commands.add(match[1]!);
+    }
   }
   return commands;
 }
@@ -474,7 +579,7 @@ const grantsOf = (roleId: string, parameters: Record<string, string> = {}): Reco
       ]),
   );
 
-t.test('every AWS call in src/ has its IAM action, and some function runs it', async (t) => {
+t.test('every AWS call in src/ and events/ has its IAM action, and some function runs it', async (t) => {
   const sent = await commandsInSource();
   t.ok(sent.size >= 10, `${sent.size} commands`);
   for (const command of sent) t.ok(command in IAM_ACTION_OF_COMMAND, `${command} has an IAM action listed here`);
@@ -499,7 +604,8 @@ t.test("each role grants exactly the actions its function's code calls", async (
     if (commands.includes('CreateJobCommand')) expected.add('iam:PassRole');
     // Invoked asynchronously with failures kept in the queue (their EventInvokeConfig).
     if (['S3EventFunction', 'JobEventFunction'].includes(functionId)) expected.add('sqs:SendMessage');
-    const granted = new Set(Object.values(grantsOf(roleOf(functionId))).flatMap((grant) => grant.actions));
+    // With fast start on: the most any role holds.
+    const granted = new Set(Object.values(grantsOf(roleOf(functionId), FAST_START_ON)).flatMap((grant) => grant.actions));
     t.same([...granted].sort(), [...expected].sort(), `${functionId} (${roleOf(functionId)})`);
   }
 });

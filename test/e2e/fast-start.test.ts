@@ -1,9 +1,11 @@
 /**
- * Fast start through the whole local pipeline (issue 6): an upload becomes playable before it is
- * ready. A standard H.264/AAC clip is first packaged as it is and published as its top rendition,
- * the rungs below join the master when encoded, and every rendition cuts its segments at the same
- * instants; any other source is playable with its smallest rendition first. Real s3rver,
- * dynalite, ffmpeg; no timing assertions (the bench measures times).
+ * Fast start through the whole local pipeline (issues 6 and 13): an upload becomes playable
+ * before it is ready. The upload handler hands the S3 notification to the fast-start handler, as
+ * in AWS: a standard H.264/AAC clip is packaged as it is and published as its top rendition under
+ * `fast-start/`, any other source's smallest rendition is encoded and published first; the
+ * worker, like MediaConvert, lists its ladder only when the job completes, and every rendition
+ * of the ladder cuts its segments at the same instants. Real s3rver, dynalite, ffmpeg; no timing
+ * assertions (the bench measures times).
  */
 import t, { type Test } from 'tap';
 import HLS from 'hls-parser';
@@ -56,6 +58,21 @@ async function followUpload(t: Test, clip: string, title: string) {
   const playable = seen.find((state) => state.video.playable);
   t.comment(`${title}: playable ${playable ? `${(playable.at / 1000).toFixed(2)} s` : 'never'}, ready ${(ready.at / 1000).toFixed(2)} s after the upload`);
   return { videoId, seen, ready: ready.video, early };
+}
+
+/**
+ * The fast-start rendition after the ladder took over: still in storage, whole, for a viewer who
+ * started on it (the ladder's master no longer lists it).
+ */
+async function checkFastStartKept(t: Test, video: Video, name: string, seconds: number) {
+  const dir = await tempDir(t);
+  await downloadPrefix(s3, stack.config.BUCKET_NAME, `video-streams/${video.videoId}/fast-start/`, dir);
+  const file = path.join(dir, name, 'index.m3u8');
+  const media = HLS.parse(await readFile(file, 'utf8'));
+  if (media.isMasterPlaylist) throw new Error('expected a media playlist');
+  t.ok(media.endlist, `fast-start/${name}: kept, and ended`);
+  t.equal(media.playlistType, 'VOD');
+  t.ok(Math.abs((await decodedDurationSeconds(file)) - seconds) < 0.5, `fast-start/${name}: plays to the end`);
 }
 
 /** The renditions a 720p source gets, largest first. */
@@ -129,7 +146,7 @@ t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before 
     'and for a while: the rungs below were still being encoded',
   );
   t.equal(early?.playback, 200, 'its owner got a playback URL then');
-  t.same(early?.variants, ['720p/index.m3u8'], 'for a master listing what was published');
+  t.same(early?.variants, ['fast-start/720p/index.m3u8'], 'for a master listing what was published: the fast-start folder');
   const renditionCounts = seen.map((state) => state.video.renditions?.length ?? 0);
   t.same(
     renditionCounts,
@@ -146,6 +163,7 @@ t.test('a web-ready H.264/AAC clip plays from its packaged top rendition before 
   }
   // ffmpeg cuts at the first keyframe at or past each multiple of 4 s (6, 9), then at the end (12).
   t.same(top.durations, [6, 3, 3], 'cut at the source keyframes, not a fixed 4 s, within the 6 s target');
+  await checkFastStartKept(t, ready, '720p', 12);
 });
 
 t.test('an HEVC clip plays from its smallest rendition first, then becomes ready with the full ladder', async (t) => {
@@ -159,9 +177,10 @@ t.test('an HEVC clip plays from its smallest rendition first, then becomes ready
     'with the smallest rendition',
   );
   t.equal(early?.playback, 200);
-  t.same(early?.variants, ['360p/index.m3u8']);
+  t.same(early?.variants, ['fast-start/360p/index.m3u8']);
   const playlists = await checkRenditions(t, ready, LADDER_OF_720P, 12);
   t.same(playlists['360p/index.m3u8']!.durations, [4, 4, 4]);
   t.same(playlists['720p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
   t.same(playlists['540p/index.m3u8']!.starts, playlists['360p/index.m3u8']!.starts, 'aligned');
+  await checkFastStartKept(t, ready, '360p', 12);
 });

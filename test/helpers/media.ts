@@ -252,7 +252,10 @@ export async function firstVideoTimestamp(pathOrUrl: string): Promise<number> {
     'csv=p=0',
     pathOrUrl,
   ]);
-  return Number(stdout.trim().split('\n')[0]);
+  // ffprobe 5.1 ends the csv line with a comma (an empty side-data section): parseFloat stops there.
+  const seconds = Number.parseFloat(stdout.trim().split('\n')[0] ?? '');
+  if (!Number.isFinite(seconds)) throw new Error(`No video timestamp in ${pathOrUrl}: ${JSON.stringify(stdout.slice(0, 100))}`);
+  return seconds;
 }
 
 /**

@@ -6,11 +6,7 @@
  * records the CreateJob request the SDK really sends, and passes Probe to the local worker.
  */
 import t from 'tap';
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createAwsClients } from '../../src/app/aws-clients.ts';
-import { createVideoCatalog } from '../../src/adapters/dynamodb/video-catalog.ts';
 import { planRenditions } from '../../src/domain/ladder.ts';
 import { fromWire, loadServiceModel, validateOperationInput } from '../helpers/aws-model.ts';
 import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
@@ -18,51 +14,16 @@ import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import { makeClip } from '../helpers/media.ts';
-import { startFakeMediaConvert } from '../helpers/fake-mediaconvert.ts';
-
-const ROLE_ARN = 'arn:aws:iam::000000000000:role/vod-test-MediaConvertRole-1A2B3C';
+import { ROLE_ARN, startAwsHandlers } from '../helpers/aws-handlers.ts';
 
 const stack = await startTestStack(t);
-const mediaConvert = await startFakeMediaConvert(t, undefined, { probeUpstream: { url: stack.transcoderUrl, token: stack.config.TRANSCODE_WORKER_TOKEN! } });
-// template.yaml's settings for the event functions, with the stand-ins' endpoints.
-for (const [name, value] of Object.entries(stack.config)) {
-  if (value !== undefined) process.env[name] = String(value);
-}
-process.env.TRANSCODER = 'mediaconvert';
-process.env.MEDIACONVERT_ENDPOINT = mediaConvert.url;
-process.env.MEDIACONVERT_ROLE_ARN = ROLE_ARN;
-delete process.env.TRANSCODE_WORKER_URL;
+const owner = 'event-owner';
+const aws = await startAwsHandlers(t, stack);
+const { mediaConvert, bucket, s3, catalog } = aws;
+const uploadedVideo = (file: string) => aws.uploadedVideo(file, owner);
 const { handler: onS3Event } = await import('../../events/s3-upload.ts');
 const { handler: onJobEvent } = await import('../../events/job-state-change.ts');
-
-const bucket = stack.config.BUCKET_NAME;
-const clients = createAwsClients(stack.config);
-const { dynamo } = clients;
-const s3 = await clients.s3();
-const catalog = createVideoCatalog({ dynamo, tableName: stack.config.TABLE_NAME });
-const owner = 'event-owner';
 const token = await stack.token(owner);
-
-/**
- * A video awaiting its upload, with its source already in the bucket. The source goes in first,
- * while no record exists, so the local stack's own S3 notification finds nothing to start and
- * the job under test is the one this file's handler invocation submits.
- */
-async function uploadedVideo(file: string): Promise<string> {
-  const videoId = randomUUID();
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `uploads/${videoId}/source`, Body: await readFile(file), ContentType: 'video/mp4' }));
-  await stack.idle();
-  await catalog.create({
-    videoId,
-    title: 'An upload',
-    ownerId: owner,
-    filename: 'clip.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    createdAt: new Date().toISOString(),
-  });
-  return videoId;
-}
 
 const jobEvent = (name: string, videoId: string) => loadEventFixture<MediaConvertJobStateChangeEvent>(`eventbridge/mediaconvert-${name}`, { bucket, videoId });
 

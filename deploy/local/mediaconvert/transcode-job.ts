@@ -25,41 +25,36 @@
  */
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { frameRateValue, POSTER_FILE, SEGMENT_SECONDS } from '../../../src/domain/ladder.ts';
+import { frameRateValue, POSTER_FILE } from '../../../src/domain/ladder.ts';
 import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
 import type { Logger } from '../../../src/shared/logger.ts';
 import {
-  AAC_LC_CODEC,
-  avc1CodecString,
   buildEncodeArgs,
   buildPackageArgs,
   capturePoster,
-  FFMPEG_MASTER,
-  runFfmpeg,
+  runFfmpegWatched,
   SourceDamagedError,
   TranscodeFailedError,
   videoStartSeconds,
   type AudioOutput,
   type DecodeDamage,
 } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
-import { createHlsPublisher, type PublishedGroup, type PublishedOutput } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
+import { createHlsPublisher, type PublishedGroup } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import { countInterlacedFrames, looksInterlaced } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
+import {
+  audioOutputsOf,
+  knownCodecsFor,
+  muxedAudioOf,
+  PACKAGE_GRACE_MS,
+  safeToWatchWhileEncoding,
+  videoOutputOf,
+} from '../../../src/adapters/ffmpeg-hls/fast-start.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
-
-/** How often a running ffmpeg's output folder is checked for finished segments. */
-const POLL_MS = 100;
 
 /** The part of the job's progress the package stands for when rungs are encoded after it. */
 const PACKAGE_SHARE = 5;
-
-/**
- * A package that finishes within this is published finished (a VOD playlist with its duration):
- * most sources, packaged at storage speed. A longer one is published while it is written.
- */
-const PACKAGE_GRACE_MS = 500;
 
 /** Thrown from a watch tick to stop a command whose input turned out interlaced. */
 class InterlacedAfterAll extends Error {
@@ -96,26 +91,18 @@ export interface HlsTranscodeOptions {
   onProgress(percent: number): void;
   /** Renditions were published: the master and the outputs it lists now (reported as renditions-published). */
   onPublished(group: PublishedGroup): void;
+  /**
+   * Publish renditions as soon as they can be watched (the default), or, as MediaConvert does,
+   * list them only when the job completes: then fast start is the fast-start handler's
+   * (src/adapters/ffmpeg-hls/fast-start.ts), as in AWS.
+   */
+  publishEarly?: boolean;
 }
 
 export interface TranscodeResult {
   /** The outputs for COMPLETE: the HLS group and the poster. */
   outputs: NonNullable<MediaConvertJobDetail['outputGroupDetails']>;
   warnings: TranscodeWarning[];
-}
-
-/**
- * Whether a viewer who starts a rendition that is still being written would never catch up
- * with the encoder. With `encoded` seconds done at `speed` (seconds of video per second), the
- * encoder stays ahead of a viewer at 1x through to the end when encoded >= D - speed * (D - S),
- * with S one segment of slack (segments appear whole). Faster than real time: one segment is enough.
- */
-export function safeToWatchWhileEncoding(progress: { encoded: number; elapsed: number; duration: number }): boolean {
-  const { encoded, elapsed, duration } = progress;
-  if (elapsed <= 0 || encoded <= 0) return false;
-  const speed = (encoded / elapsed) * 0.9; // a margin for speed that varies over the video
-  if (speed >= 1) return true;
-  return encoded >= duration - speed * Math.max(0, duration - SEGMENT_SECONDS);
 }
 
 const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
@@ -150,20 +137,12 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
   const speedLimit = options.speedLimit ? { speedLimit: options.speedLimit } : {};
   const renditions = video?.renditions ?? [];
   /** Audio of the video renditions themselves, and audio renditions of their own. */
-  const muxedAudio: AudioOutput = plan.audioLayout === 'muxed' ? 'muxed' : 'none';
-  const ownAudio = plan.audioLayout === 'alternate' || plan.audioLayout === 'audio-only';
-  const audioOutputs: PublishedOutput[] = ownAudio
-    ? plan.audio.map((track) => ({
-        kind: 'audio',
-        name: track.rendition,
-        title: track.name,
-        ...(track.language ? { language: track.language } : {}),
-        default: track.default,
-      }))
-    : [];
+  const muxedAudio = muxedAudioOf(plan);
+  const audioOutputs = audioOutputsOf(plan);
+  const ownAudio = audioOutputs.length > 0;
   const audioNames = audioOutputs.map((output) => output.name);
   const frameRate = video ? frameRateValue(video.frameRate) : 0;
-  const videoOutput = (r: RenditionPlan): PublishedOutput => ({ kind: 'video', name: r.name, width: r.width, height: r.height, frameRate: video!.frameRate });
+  const videoOutput = (r: RenditionPlan) => videoOutputOf(plan, r);
   const damage: DecodeDamage = { video: 0, audio: 0 };
 
   /** The rendition that is the source's own stream, while it is. */
@@ -175,16 +154,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     prefix: options.outputPrefix,
     outDir,
     signal,
-    knownCodecs: async (name) => {
-      if (audioNames.includes(name)) return AAC_LC_CODEC;
-      // The packaged rendition is the source's own stream; an encoded one is in ffmpeg's master.
-      const level = Number(sourceVideo?.level);
-      if (packaged === name && sourceVideo?.profile && level > 0) {
-        return [avc1CodecString(sourceVideo.profile, Math.round(level * 10)), ...(muxedAudio === 'muxed' ? [AAC_LC_CODEC] : [])].join(',');
-      }
-      const master = await readFile(path.join(outDir, FFMPEG_MASTER), 'utf8').catch(() => '');
-      return new RegExp(`CODECS="([^"]+)"\\s*\\n${name}/index\\.m3u8`).exec(master)?.[1];
-    },
+    knownCodecs: knownCodecsFor(plan, outDir, () => packaged),
   });
   if (options.retry) await publisher.loadFloors([...renditions.map((r) => r.name), ...audioNames]);
 
@@ -218,42 +188,25 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     poster.catch(() => undefined);
   };
 
+  const early = options.publishEarly ?? true;
   const announce = async (names: string[]) => {
-    options.onPublished(await publisher.publish(names));
+    if (early) options.onPublished(await publisher.publish(names));
     const firstVideo = names.find((name) => !audioNames.includes(name));
     if (firstVideo) makePoster(firstVideo);
   };
 
-  /**
-   * Runs ffmpeg, calling `tick` every POLL_MS while it runs and once after it exits (ticks sync
-   * the publisher themselves). A tick that throws stops ffmpeg and the job.
-   */
-  async function watched(args: string[], onFrames: (frames: number) => void, tick: (exited: boolean) => Promise<void>, counting: boolean): Promise<void> {
-    const stop = new AbortController();
-    const run = runFfmpeg(args, {
-      input: options.input,
-      signal: AbortSignal.any([signal, stop.signal]),
-      onFrames,
-      ...(counting ? { damage, videoStream: (sourceVideo?.track ?? 1) - 1, ...(frameRate > 0 ? { secondsPerFrame: 1 / frameRate } : {}) } : {}),
-    });
-    let exited = false;
-    const settled = run.then(
-      () => (exited = true),
-      () => (exited = true),
+  /** Runs ffmpeg, publishing from `tick` (runFfmpegWatched); `counting` counts decoding damage. */
+  const watched = (args: string[], onFrames: (frames: number) => void, tick: (exited: boolean) => Promise<void>, counting: boolean) =>
+    runFfmpegWatched(
+      args,
+      {
+        input: options.input,
+        signal,
+        onFrames,
+        ...(counting ? { damage, videoStream: (sourceVideo?.track ?? 1) - 1, ...(frameRate > 0 ? { secondsPerFrame: 1 / frameRate } : {}) } : {}),
+      },
+      tick,
     );
-    try {
-      while (!exited) {
-        await Promise.race([sleep(POLL_MS), settled]);
-        if (!exited) await tick(false);
-      }
-      await run;
-      await tick(true);
-    } catch (error) {
-      stop.abort(error);
-      await settled;
-      throw error;
-    }
-  }
 
   /**
    * Encodes video rungs and/or audio renditions in one command. With `live`, those renditions are
@@ -347,7 +300,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         false,
       );
       // The master's BANDWIDTH was measured on the first segments: now it counts every one.
-      if (publishedWhileWriting) await publisher.publish(names);
+      if (publishedWhileWriting && early) await publisher.publish(names);
       return true;
     } catch (error) {
       // Interlaced after all, or a stream ffmpeg could not copy into MPEG-TS (odd timestamps):

@@ -97,6 +97,11 @@ export interface TranscodeWorkerOptions {
   speedLimit?: number;
   /** How a failing publish is retried; by default 3 more tries, after 0.2, 0.4 and 0.8 s. */
   publishRetry?: RetryPolicy;
+  /**
+   * List renditions as soon as they can be watched (the default), or only at COMPLETE, as
+   * MediaConvert does, leaving fast start to the fast-start handler as in AWS (transcodeToHls).
+   */
+  publishEarly?: boolean;
 }
 
 /** A Probe call for a file the worker cannot read: MediaConvert's NotFound or BadRequest. */
@@ -403,6 +408,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         workDir,
         signal,
         ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
+        ...(options.publishEarly === undefined ? {} : { publishEarly: options.publishEarly }),
         retry: record.attempts > 1,
         logger: {
           info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message),

@@ -15,6 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AUDIO_BITRATE, AUDIO_SAMPLE_RATE, gopFrames, frameRateValue, SEGMENT_SECONDS } from '../../domain/ladder.ts';
 import type { AudioTrackPlan, RenditionPlan, TranscodePlan, VideoPlan } from '../../schemas/transcode.ts';
 import { lowerPriority } from './priority.ts';
@@ -496,6 +497,40 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
       reject(new TranscodeFailedError(`Transcoding failed: ${reason} (ffmpeg exited with ${exitSignal ?? `code ${code}`})`));
     });
   });
+}
+
+/** How often a running ffmpeg's output folder is looked at (runFfmpegWatched). */
+const WATCH_POLL_MS = 100;
+
+/**
+ * Runs ffmpeg (runFfmpeg), calling `tick` every WATCH_POLL_MS while it runs and once after it
+ * exits: the caller publishes what ffmpeg has written so far. A tick that throws stops ffmpeg,
+ * and the run rejects with that error.
+ */
+export async function runFfmpegWatched(
+  args: string[],
+  options: RunFfmpegOptions & { signal: AbortSignal },
+  tick: (exited: boolean) => Promise<void>,
+): Promise<void> {
+  const stop = new AbortController();
+  const run = runFfmpeg(args, { ...options, signal: AbortSignal.any([options.signal, stop.signal]) });
+  let exited = false;
+  const settled = run.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  try {
+    while (!exited) {
+      await Promise.race([sleep(WATCH_POLL_MS), settled]);
+      if (!exited) await tick(false);
+    }
+    await run;
+    await tick(true);
+  } catch (error) {
+    stop.abort(error);
+    await settled;
+    throw error;
+  }
 }
 
 /**

@@ -30,7 +30,10 @@ const UPLOAD_ATTEMPTS = 4;
 /** The version ffmpeg 5.1 writes in media playlists with independent segments; the master matches. */
 const HLS_VERSION = 6;
 
-/** What a publish put out, relative to the prefix: the master, and each rendition it lists, largest picture first. */
+/**
+ * What a publish put out, relative to the prefix: the master (its whole key when it was put
+ * elsewhere, `createMaster`), and each rendition it lists, largest picture first.
+ */
 export interface PublishedGroup {
   master: string;
   renditions: Array<{
@@ -90,6 +93,18 @@ export interface HlsPublisherOptions {
    * ffmpeg wrote), saving an ffprobe of its first segment.
    */
   knownCodecs?: (name: string) => Promise<string | undefined>;
+  /**
+   * The master elsewhere than `<prefix>index.m3u8`, written only if no object has its key yet
+   * (S3's conditional write). Fast start publishes its first rendition under a folder of its own
+   * and lists it in the video's own master: the full ladder's master, once written, must never be
+   * replaced by the first rendition's. Such a master is written once; a later publish is refused.
+   */
+  createMaster?: { key: string };
+}
+
+/** The master was not written: one is there already (the full ladder's, or an earlier attempt's). */
+export class MasterExistsError extends Error {
+  override name = 'MasterExistsError';
 }
 
 interface Tracked {
@@ -153,7 +168,7 @@ const quoted = (text: string) => `"${text.replace(/["\r\n]/g, '')}"`;
  * default), and each variant names the group and counts the largest of them in its BANDWIDTH; with
  * no video at all, each audio rendition is a variant of its own.
  */
-export function masterPlaylistText(outputs: MasterEntry[]): string {
+export function masterPlaylistText(outputs: MasterEntry[], uriOf: (name: string) => string = playlistOf): string {
   const lines = [
     '#EXTM3U',
     `#EXT-X-VERSION:${HLS_VERSION}`,
@@ -171,7 +186,7 @@ export function masterPlaylistText(outputs: MasterEntry[]): string {
   if (video.length === 0) {
     for (const entry of audio) {
       const { peak, average } = bandwidth(entry);
-      lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${peak},AVERAGE-BANDWIDTH=${average},CODECS="${entry.codecs || AAC_LC_CODEC}"`, playlistOf(entry.name));
+      lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${peak},AVERAGE-BANDWIDTH=${average},CODECS="${entry.codecs || AAC_LC_CODEC}"`, uriOf(entry.name));
     }
     return `${lines.join('\n')}\n`;
   }
@@ -189,7 +204,7 @@ export function masterPlaylistText(outputs: MasterEntry[]): string {
       `DEFAULT=${entry.default ? 'YES' : 'NO'}`,
       'AUTOSELECT=YES',
       'CHANNELS="2"',
-      `URI="${playlistOf(entry.name)}"`,
+      `URI="${uriOf(entry.name)}"`,
     ];
     lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
   }
@@ -204,7 +219,7 @@ export function masterPlaylistText(outputs: MasterEntry[]): string {
       ...(codecs ? [`CODECS="${codecs}"`] : []),
       ...(audio.length > 0 ? [`AUDIO="${AUDIO_GROUP}"`] : []),
     ];
-    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, playlistOf(entry.name));
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, uriOf(entry.name));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -253,6 +268,10 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
 
   const key = (relative: string) => (prefix.endsWith('/') || prefix === '' ? `${prefix}${relative}` : `${prefix}/${relative}`);
   const s3Uri = (relative: string) => `s3://${bucket}/${key(relative)}`;
+  const createMaster = options.createMaster;
+  /** A rendition's playlist as the master names it: relative to the master's folder. */
+  const uriInMaster = createMaster ? (name: string) => path.posix.relative(path.posix.dirname(createMaster.key), key(playlistOf(name))) : playlistOf;
+  let masterCreated = false;
 
   function get(name: string): Tracked {
     const found = tracked.get(name);
@@ -396,10 +415,30 @@ export function createHlsPublisher(options: HlsPublisherOptions): HlsPublisher {
         await uploadPlaylist(rendition);
       }
       const listed = [...tracked.values()].filter((r) => r.listed);
-      await putText(MASTER_PLAYLIST, masterPlaylistText(listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' }))));
+      const master = masterPlaylistText(
+        listed.map((r) => ({ ...r.output, segments: r.segments, codecs: r.codecs ?? '' })),
+        uriInMaster,
+      );
+      if (!createMaster) {
+        await putText(MASTER_PLAYLIST, master);
+      } else {
+        if (masterCreated) throw new MasterExistsError(`${createMaster.key} was written by this publish already`);
+        try {
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: createMaster.key, Body: master, ContentType: PLAYLIST_CONTENT_TYPE, IfNoneMatch: '*' }), {
+            abortSignal: signal,
+          });
+        } catch (error) {
+          // 412: an object has the key. 409: a write of that key was under way (S3 asks to retry,
+          // and the retry would find it there).
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === 412 || status === 409) throw new MasterExistsError(`${createMaster.key} exists already`, { cause: error });
+          throw error;
+        }
+        masterCreated = true;
+      }
       const area = (r: Tracked) => (r.output.kind === 'video' ? r.output.width * r.output.height : 0);
       return {
-        master: MASTER_PLAYLIST,
+        master: createMaster ? createMaster.key : MASTER_PLAYLIST,
         renditions: listed
           .sort((a, b) => area(b) - area(a))
           .map((r) => ({

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { safeToWatchWhileEncoding } from '../../../../deploy/local/mediaconvert/transcode-job.ts';
+import { safeToWatchWhileEncoding } from '../../../../src/adapters/ffmpeg-hls/fast-start.ts';
 import { forcedKeyframes } from '../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 
 t.test('a rendition still being encoded is published only when a viewer starting now would never catch up', async (t) => {
