@@ -19,7 +19,6 @@ import type { ReconcileReport } from '../../src/domain/reconciler.ts';
 import { redactingDestination, type LogDestination } from '../../src/shared/redact.ts';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
-import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { createFastStartHandler } from '../../events/fast-start.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY } from './s3/s3-server.ts';
 import { startLocalDynamoDb } from './dynamodb/dynamodb-server.ts';
@@ -153,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger,
       ...(options.eventRetry ? { retry: options.eventRetry } : {}),
     });
+    // The worker lists renditions at COMPLETE, like MediaConvert: fast start is the fast-start handler's.
     const worker = createTranscodeWorker({
       s3: await createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3.url }),
       bucket: LOCAL_BUCKET,
@@ -163,9 +163,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       accountId: LOCAL_ACCOUNT_ID,
       publish: (event) => jobEvents.publish(event),
       logger: logger.child({ part: 'transcoder' }),
-      // As MediaConvert: renditions are listed when the job completes; the fast-start handler
-      // publishes the first one, as in AWS.
-      publishEarly: false,
     });
     // The worker takes requests only from this stack: a secret made once per data directory.
     const workerToken = await loadWorkerToken(dataDir);
@@ -223,9 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const onUploadCreated = createS3UploadHandler(services.videos, (event) => fastStartInvocations.publish(event));
     const onJobStateChange = createJobStateChangeHandler(services.videos);
-    const onTranscodeUpdate = createTranscodeUpdateHandler(services.videos);
-    // As EventBridge rules would: each kind of event to its own handler.
-    deliverJobEvent = (event) => (event['detail-type'] === 'Transcode Update' ? onTranscodeUpdate(event) : onJobStateChange(event));
+    deliverJobEvent = onJobStateChange;
     const uploadEvents = createEventOutbox<S3Event>({
       name: 's3-notifications',
       dir: join(dataDir, 'events', 's3'),

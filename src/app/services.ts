@@ -117,6 +117,7 @@ export function createServices(config: Config, clients: AwsClients = createAwsCl
           uploadUrlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
           maxAttempts: config.RECONCILE_MAX_ATTEMPTS,
           backoffSeconds: config.RECONCILE_BACKOFF_SECONDS,
+          playbackLifetime: { ttlSeconds: config.PLAYBACK_URL_TTL_SECONDS, marginSeconds: config.PLAYBACK_URL_MARGIN_SECONDS },
           ...RUN_LIMITS,
         },
       })();

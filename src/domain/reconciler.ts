@@ -14,7 +14,10 @@
  *   late uploads), the tombstone itself removed once no upload URL can still write;
  * - objects under `uploads/` or `video-streams/` with no record at all, older than the grace
  *   period (a sample of the bucket each run, from a random point), and multipart uploads that no
- *   video awaits (a crash between S3's CreateMultipartUpload and the record naming it).
+ *   video awaits (a crash between S3's CreateMultipartUpload and the record naming it);
+ * - in the same sample, a ready video's fast-start rendition (`video-streams/{id}/fast-start/`),
+ *   once no playback grant handed out before the ladder took over can still reach it: ready for
+ *   longer than a grant lasts, plus the grace. Looked for once per video (recordFastStartRemoved).
  *
  * It moves each through the same idempotent operations the events use (handleSourceUploaded,
  * applyTranscodeUpdate), so a late event and a reconciler run can meet without harm. A video it
@@ -38,6 +41,7 @@ import { sourceKey, videoIdOfSourceKey } from './storage-layout.ts';
 import type { Transcoder } from './ports/transcoder.ts';
 import type { VideoService } from './video-service.ts';
 import type { Logger } from '../shared/logger.ts';
+import { playbackLifetimeSeconds, type PlaybackLifetime } from './ports/playback-signer.ts';
 
 export interface ReconcilerSettings {
   /** A video is left to its events this long before the reconciler looks at it. */
@@ -54,6 +58,8 @@ export interface ReconcilerSettings {
   batchSize: number;
   /** Folders sampled per area (uploads/, video-streams/) per run for objects with no record. */
   orphanSampleSize: number;
+  /** How long a playback grant lasts: what fast start left stays until no grant can reach it. */
+  playbackLifetime: PlaybackLifetime;
 }
 
 /**
@@ -75,6 +81,7 @@ export const RECONCILE_ACTIONS = [
   'tombstone-cleaned',
   'tombstone-removed',
   'orphans-deleted',
+  'fast-start-removed',
   'retry-scheduled',
   'gave-up',
 ] as const;
@@ -228,6 +235,19 @@ export function createReconciler(deps: ReconcilerDeps) {
       });
     }
 
+    /** A ready video's fast-start rendition, once no grant handed out before the ladder can reach it. */
+    async function removeFastStartAfterUse(video: VideoRecord): Promise<void> {
+      if (video.status !== 'ready' || video.fastStartRemovedAt || !video.readyAt) return;
+      const lastGrantEnds = Date.parse(video.readyAt) + seconds(playbackLifetimeSeconds(settings.playbackLifetime, video.durationSeconds));
+      if (started.getTime() <= lastGrantEnds + seconds(settings.graceSeconds)) return;
+      const deleted = await storage.deleteFastStartObjects(video.videoId);
+      await catalog.recordFastStartRemoved(video, at);
+      if (deleted > 0) {
+        report.objectsDeleted += deleted;
+        count('fast-start-removed', { videoId: video.videoId, objects: deleted }, 'removed the fast-start rendition: no playback grant reaches it any more');
+      }
+    }
+
     // Objects with no record at all: a sample of folders per area, from a random point, wrapping.
     for (const area of ['uploads', 'streams'] as const satisfies readonly StorageArea[]) {
       const from = randomUUID();
@@ -238,7 +258,12 @@ export function createReconciler(deps: ReconcilerDeps) {
       for (const videoId of sample) {
         report.checked += 1;
         try {
-          if (await catalog.get(videoId)) continue; // records, tombstones included, are handled above
+          const video = await catalog.get(videoId);
+          if (video) {
+            // Records, tombstones included, are handled above; a ready one may have fast start's left.
+            if (area === 'streams') await removeFastStartAfterUse(video);
+            continue;
+          }
           const deleted = await storage.deleteVideoObjects(videoId, { olderThan: new Date(overdue) });
           if (deleted > 0) {
             report.objectsDeleted += deleted;

@@ -24,7 +24,7 @@ import { createCatalogReadCache, type CatalogReads } from './catalog-read-cache.
 import { masterPlaylistKey, sourceKey, streamPrefix, videoIdOfSourceKey } from './storage-layout.ts';
 import { MultipartCompletionRefusedError, MultipartUploadGoneError, type VideoStorage } from './ports/video-storage.ts';
 import type { Transcoder } from './ports/transcoder.ts';
-import type { FastStarter } from './ports/fast-starter.ts';
+import type { FastStartNews, FastStarter } from './ports/fast-starter.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { TranscodePlan } from '../schemas/transcode.ts';
 import type { PlaybackSigner } from './ports/playback-signer.ts';
@@ -146,6 +146,7 @@ function invalidatingWrites(catalog: VideoCatalog, invalidate: () => void): Vide
     create: after(catalog.create),
     recordJobIntent: after(catalog.recordJobIntent),
     recordReconcileAttempt: after(catalog.recordReconcileAttempt),
+    recordFastStartRemoved: after(catalog.recordFastStartRemoved),
     markDeleted: after(catalog.markDeleted),
     claimForProcessing: after(catalog.claimForProcessing),
     recordJob: after(catalog.recordJob),
@@ -570,8 +571,9 @@ export function createVideoService(options: VideoServiceOptions) {
 
     /**
      * A transcoder reported on a job, in the domain's words (each transcoder's adapter translates
-     * its own reports). Updates arrive at least once and in any order: an update of another job,
-     * a repeated one, or one that comes after the video moved on changes nothing.
+     * its own reports), or fast start did (startFastStart: renditions-published, news no transcoder
+     * gives). Updates arrive at least once and in any order: an update of another job, a repeated
+     * one, or one that comes after the video moved on changes nothing.
      */
     async applyTranscodeUpdate(update: TranscodeUpdate): Promise<EventOutcome> {
       const { videoId, jobId } = update;
@@ -641,10 +643,10 @@ export function createVideoService(options: VideoServiceOptions) {
       if (!video || video.status !== 'processing' || !video.jobId) return 'ignored';
       if (video.playable) return 'duplicate';
       const key = sourceKey(videoId);
-      const [{ planTranscode, planFastStart }, source] = await Promise.all([import('./transcode-plan.ts'), transcoder.inspect(key)]);
+      const { planTranscode, planFastStart } = await import('./transcode-plan.ts');
       let plan: TranscodePlan;
       try {
-        plan = planTranscode(source);
+        plan = planTranscode(await transcoder.inspect(key));
       } catch (error) {
         if (error instanceof SourceRejectedError) return 'ignored';
         throw error;
@@ -654,7 +656,13 @@ export function createVideoService(options: VideoServiceOptions) {
         run.logger.info({ videoId, reason: fastStart.reason }, `No fast start: ${fastStart.reason}; playable when the transcoder completes`);
         return 'ignored';
       }
-      const news = await options.fastStarter.publish({ videoId, sourceKey: key, plan, how: fastStart.how, signal: run.signal, logger: run.logger });
+      let news: FastStartNews | undefined;
+      try {
+        news = await options.fastStarter.publish({ videoId, sourceKey: key, plan, how: fastStart.how, signal: run.signal, logger: run.logger });
+      } finally {
+        // Deleted while it ran: what it wrote goes too, as a job's last event does for the job's outputs.
+        if ((await catalog.get(videoId))?.status === 'deleted') await storage.deleteVideoObjects(videoId);
+      }
       // The ladder's master was there first: nothing to add.
       if (!news) return 'duplicate';
       return service.applyTranscodeUpdate({ ...news, videoId, jobId: video.jobId });

@@ -7,8 +7,7 @@
  * MediaConvert: https://docs.aws.amazon.com/mediaconvert/latest/ug/ev_status_change.html
  * Schedule: https://docs.aws.amazon.com/lambda/latest/dg/with-scheduled-events.html
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TranscodeUpdate } from './transcode-update.ts';
+import { Type, type Static } from '@sinclair/typebox';
 
 export const S3EventRecord = Type.Object({
   eventVersion: Type.String(),
@@ -89,34 +88,18 @@ export const MediaConvertJobDetail = Type.Object({
 });
 export type MediaConvertJobDetail = Static<typeof MediaConvertJobDetail>;
 
-/** EventBridge's envelope around one kind of event, AWS's own or a custom one: the same fields for all. */
-function eventBridgeEvent<Kind extends string, Source extends string, Detail extends TSchema>(detailType: Kind, source: Source, detail: Detail) {
-  return Type.Object({
-    version: Type.String(),
-    id: Type.String(),
-    'detail-type': Type.Literal(detailType),
-    source: Type.Literal(source),
-    account: Type.String(),
-    time: Type.String(),
-    region: Type.String(),
-    resources: Type.Array(Type.String()),
-    detail,
-  });
-}
-
-export const MediaConvertJobStateChangeEvent = eventBridgeEvent('MediaConvert Job State Change', 'aws.mediaconvert', MediaConvertJobDetail);
+export const MediaConvertJobStateChangeEvent = Type.Object({
+  version: Type.String(),
+  id: Type.String(),
+  'detail-type': Type.Literal('MediaConvert Job State Change'),
+  source: Type.Literal('aws.mediaconvert'),
+  account: Type.String(),
+  time: Type.String(),
+  region: Type.String(),
+  resources: Type.Array(Type.String()),
+  detail: MediaConvertJobDetail,
+});
 export type MediaConvertJobStateChangeEvent = Static<typeof MediaConvertJobStateChangeEvent>;
-
-/** The EventBridge source of the service's own transcode updates. */
-export const TRANSCODE_UPDATE_SOURCE = 'vod.transcoder';
-
-/**
- * The service's own event for what MediaConvert has no word for: the local ffmpeg worker's
- * fast-start publications (renditions watchable before the job ends). An EventBridge custom
- * event, its detail one TranscodeUpdate as the domain receives it.
- */
-export const TranscodeUpdateEvent = eventBridgeEvent('Transcode Update', TRANSCODE_UPDATE_SOURCE, TranscodeUpdate);
-export type TranscodeUpdateEvent = Static<typeof TranscodeUpdateEvent>;
 
 /**
  * What an EventBridge schedule rule sends its target (template.yaml: ReconcileFunction's

@@ -3,8 +3,8 @@
  * nothing else (video-service.ts, applyTranscodeUpdate). Each transcoder's adapter turns its own
  * reports into them: MediaConvert's EventBridge events and GetJob answers
  * (src/adapters/mediaconvert/mediaconvert-updates.ts, which the local ffmpeg worker's MediaConvert-shaped
- * events go through as well), and the worker's fast-start publications, which MediaConvert has no
- * word for, arrive as they are (events/transcode-update.ts).
+ * events go through as well). Fast start, which MediaConvert has no word for, is the fast-start
+ * function's (events/fast-start.ts): it reports what it published as the job's renditions-published.
  *
  * A TypeBox schema, so one declaration is the type and the check where an update enters.
  */

@@ -47,8 +47,10 @@ t.test('the bench runs every part in tiny mode and reports every measure against
   }
   const fastStart = report.measures.filter((measure) => measure.part === 'fast-start');
   t.ok(
-    fastStart.some((measure) => measure.id.endsWith('.playable')),
-    'time to playable',
+    ['.playable.p50', '.playable.p95', '.playable.aws-estimate.p50', '.playable.aws-estimate.p95'].every((suffix) =>
+      fastStart.some((measure) => measure.id.endsWith(suffix)),
+    ),
+    'time to playable: p50, p95, and the AWS estimate of both',
   );
   t.ok(
     fastStart.some((measure) => measure.id.endsWith('.ready')),

@@ -274,6 +274,29 @@ t.test('objects that belong to no video are removed after the grace period, neve
   t.same(await objectsOf(live), [`${streamPrefix(live)}poster.jpg`], "a live video's objects stay");
 });
 
+t.test("a ready video's fast-start rendition is removed once no playback URL can reach it, never before", async (t) => {
+  const videoId = randomUUID();
+  await putObjects(stack, [{ key: sourceKey(videoId), body: clipBytes }]);
+  await stack.idle();
+  await recordOf(videoId);
+  await reconcileAt(pastTheGrace);
+  const { video } = await waitForStatus(stack, token, videoId, ['ready', 'failed'], 60_000);
+  t.equal(video.status, 'ready', JSON.stringify(video.error));
+  // What a fast start leaves beside the ladder (its own run may have lost the race to so short a clip).
+  const leftover = `${streamPrefix(videoId)}fast-start/360p/segment_00000.ts`;
+  await putObjects(stack, [{ key: leftover, body: 'ts' }]);
+  const ladder = (await objectsOf(videoId)).filter((key) => !key.includes('/fast-start/'));
+  const grantSeconds = Math.max(stack.config.PLAYBACK_URL_TTL_SECONDS, Math.ceil(video.durationSeconds ?? 0) + stack.config.PLAYBACK_URL_MARGIN_SECONDS);
+
+  t.equal((await reconcileAt(grantSeconds)).actions['fast-start-removed'], 0, 'a playback URL handed out before ready may still be in use');
+  t.ok((await objectsOf(videoId)).includes(leftover));
+  const report = await reconcileAt(grantSeconds + pastTheGrace);
+  t.equal(report.actions['fast-start-removed'], 1, 'past every grant and the grace');
+  t.same(await objectsOf(videoId), ladder, 'the fast-start folder is gone; the ladder, the source and the poster stay');
+  t.match(await catalog.get(videoId), { status: 'ready', fastStartRemovedAt: String }, 'and looked for no more');
+  t.equal((await reconcileAt(grantSeconds + pastTheGrace)).actions['fast-start-removed'], 0);
+});
+
 t.test('DELETE during a transcode cancels the job; nothing the job or a late upload writes stays', async (t) => {
   const long = await makeClip({ seconds: 20, width: 1280, height: 720, audio: true });
   const bytes = await readFile(long);

@@ -1,7 +1,7 @@
 /**
- * The S3 and EventBridge handlers with the AWS-documented events (and the service's own
- * Transcode Update events), against the real DynamoDB and
- * S3 stand-ins. The transcoder here only records submissions (the pipeline tests run the real
+ * The S3 and EventBridge handlers with the AWS-documented events (and the fast-start function's
+ * renditions-published reports, as VideoService.startFastStart applies them), against the real
+ * DynamoDB and S3 stand-ins. The transcoder here only records submissions (the pipeline tests run the real
  * one): what is under test is that each handler is idempotent and never moves a video backwards.
  */
 import t from 'tap';
@@ -14,10 +14,10 @@ import { createVideoStorage } from '../../src/adapters/s3/video-storage.ts';
 import { createVideoService } from '../../src/domain/video-service.ts';
 import type { Transcoder, TranscodeJobRequest } from '../../src/domain/ports/transcoder.ts';
 import type { SourceMedia } from '../../src/schemas/transcode.ts';
-import type { MediaConvertJobStateChangeEvent, S3Event, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event } from '../../src/schemas/events.ts';
+import type { TranscodeUpdate } from '../../src/schemas/transcode-update.ts';
 import { createS3UploadHandler, decodeS3Key } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
-import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { startTestStack } from '../helpers/stack.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 import { webReadyClip } from '../helpers/sources.ts';
@@ -84,7 +84,6 @@ const videos = createVideoService({
 });
 const onUpload = createS3UploadHandler(videos);
 const onJobEvent = createJobStateChangeHandler(videos);
-const onUpdate = createTranscodeUpdateHandler(videos);
 
 async function newVideo(): Promise<string> {
   nextId = randomUUID();
@@ -316,18 +315,16 @@ async function putMaster(videoId: string, text: string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/master.m3u8`, Body: text }));
 }
 
-/** The service's own report that the first `count` renditions are published (the local worker's fast start). */
-async function publishedEvent(videoId: string, count: number): Promise<TranscodeUpdateEvent> {
-  const event = await loadEventFixture<TranscodeUpdateEvent>('service/transcode-update-renditions-published', { bucket, videoId });
-  // The packaged top rendition is complete when announced (with a duration); encoded ones only at the end.
-  event.detail = {
+/** The report that the first `count` renditions of the job `job-<videoId>` are published (fast start). */
+function published(videoId: string, count: number): Extract<TranscodeUpdate, { type: 'renditions-published' }> {
+  // A packaged rendition is complete when announced (with a duration); one still being encoded has none.
+  return {
     type: 'renditions-published',
     videoId,
     jobId: `job-${videoId}`,
     videoRenditions: count,
     ...(count === 1 ? { durationSeconds: 180.041 } : {}),
   };
-  return event;
 }
 
 const FULL_HD: [string, number, number, number] = ['1080p', 1920, 1080, 5_640_800];
@@ -337,15 +334,15 @@ const SD: [string, number, number, number] = ['360p', 640, 360, 1_020_800];
 t.test('renditions published before the job ends make the video playable while processing', async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(FULL_HD));
-  const event = await publishedEvent(videoId, 1);
-  t.equal(await onUpdate(event), 'applied');
+  const update = published(videoId, 1);
+  t.equal(await videos.applyTranscodeUpdate(update), 'applied');
   t.match(await videos.getVideo({ userId: 'alice' }, videoId), {
     status: 'processing',
     playable: true,
     durationSeconds: 180.041,
     renditions: [{ name: '1080p', width: 1920, height: 1080, bandwidth: 5_640_800 }],
   });
-  t.equal(await onUpdate(event), 'duplicate', 'the same announcement again changes nothing');
+  t.equal(await videos.applyTranscodeUpdate(update), 'duplicate', 'the same announcement again changes nothing');
   await t.rejects(videos.getVideo({ userId: 'bob' }, videoId), { name: 'VideoNotFoundError' }, 'still only its owner sees it');
 });
 
@@ -364,16 +361,16 @@ t.test("MediaConvert's STATUS_UPDATE only moves the progress, even were it to na
 
 t.test('announcements out of order never take renditions away; late ones after ready are no-ops', async (t) => {
   const videoId = await processingVideo();
-  const first = await publishedEvent(videoId, 1);
-  const second = await publishedEvent(videoId, 3);
+  const first = published(videoId, 1);
+  const second = published(videoId, 3);
   // The second announcement is delivered first: the master already lists all three.
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
-  t.equal(await onUpdate(second), 'applied');
+  t.equal(await videos.applyTranscodeUpdate(second), 'applied');
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
   );
-  t.equal(await onUpdate(first), 'duplicate', 'the first announcement, late: fewer renditions');
+  t.equal(await videos.applyTranscodeUpdate(first), 'duplicate', 'the first announcement, late: fewer renditions');
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
@@ -382,7 +379,7 @@ t.test('announcements out of order never take renditions away; late ones after r
 
   // A master that lists fewer renditions than recorded (a retried job republishing) is not applied.
   await putMaster(videoId, masterWith(FULL_HD));
-  await onUpdate(await publishedEvent(videoId, 4));
+  await videos.applyTranscodeUpdate(published(videoId, 4));
   t.same(
     (await catalog.get(videoId))?.renditions?.map((r) => r.name),
     ['1080p', '720p', '360p'],
@@ -391,7 +388,7 @@ t.test('announcements out of order never take renditions away; late ones after r
   await putMaster(videoId, masterWith(FULL_HD, HD, SD));
   const complete = await ownJobEvent('complete', videoId);
   t.equal(await onJobEvent(complete), 'applied');
-  t.equal(await onUpdate(await publishedEvent(videoId, 1)), 'duplicate', 'an announcement after ready');
+  t.equal(await videos.applyTranscodeUpdate(published(videoId, 1)), 'duplicate', 'an announcement after ready');
   t.match(await catalog.get(videoId), { status: 'ready', playable: true, progressPercent: 100 });
   t.equal((await catalog.get(videoId))?.renditions?.length, 3);
 });
@@ -399,10 +396,10 @@ t.test('announcements out of order never take renditions away; late ones after r
 t.test('an announcement of another job or of an unknown video changes nothing', async (t) => {
   const videoId = await processingVideo();
   await putMaster(videoId, masterWith(SD));
-  const foreign = await publishedEvent(videoId, 1);
-  foreign.detail.jobId = 'some-older-job';
-  t.equal(await onUpdate(foreign), 'duplicate');
+  const foreign = published(videoId, 1);
+  foreign.jobId = 'some-older-job';
+  t.equal(await videos.applyTranscodeUpdate(foreign), 'duplicate');
   const video = await catalog.get(videoId);
   t.notOk(video?.playable);
-  t.equal(await onUpdate(await publishedEvent(randomUUID(), 1)), 'ignored');
+  t.equal(await videos.applyTranscodeUpdate(published(randomUUID(), 1)), 'ignored');
 });

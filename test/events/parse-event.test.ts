@@ -6,10 +6,9 @@
 import t from 'tap';
 import { createS3UploadHandler } from '../../events/s3-upload.ts';
 import { createJobStateChangeHandler } from '../../events/job-state-change.ts';
-import { createTranscodeUpdateHandler } from '../../events/transcode-update.ts';
 import { handler as reconcileHandler } from '../../events/reconcile.ts';
 import { MalformedEventError } from '../../events/parse-event.ts';
-import type { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent, TranscodeUpdateEvent } from '../../src/schemas/events.ts';
+import type { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent } from '../../src/schemas/events.ts';
 import type { VideoService } from '../../src/domain/video-service.ts';
 import { loadEventFixture } from '../helpers/fixtures.ts';
 
@@ -60,20 +59,6 @@ t.test('the documented MediaConvert events reach the domain; a malformed one doe
   const noMetadata = structuredClone(complete) as unknown as { detail: Record<string, unknown> };
   delete noMetadata.detail.userMetadata;
   await t.rejects(onJobEvent(noMetadata as unknown as MediaConvertJobStateChangeEvent), { message: /\/detail\/userMetadata/ });
-  t.equal(reached.length, 1);
-});
-
-t.test("the service's own transcode updates reach the domain as they are; a malformed one does not", async (t) => {
-  const { videos, reached } = recordingVideos();
-  const onUpdate = createTranscodeUpdateHandler(videos);
-  const published = await loadEventFixture<TranscodeUpdateEvent>('service/transcode-update-renditions-published');
-  t.equal(await onUpdate(published), 'applied');
-  t.same(reached, [published.detail]);
-  const unknownType = structuredClone(published);
-  (unknownType.detail as { type: string }).type = 'renditions-removed';
-  await t.rejects(onUpdate(unknownType), { name: 'MalformedEventError', message: /\/detail/ });
-  const fromMediaConvert = { ...published, source: 'aws.mediaconvert' } as unknown as TranscodeUpdateEvent;
-  await t.rejects(onUpdate(fromMediaConvert), { name: 'MalformedEventError', message: /\/source/ }, 'only the service sends these');
   t.equal(reached.length, 1);
 });
 

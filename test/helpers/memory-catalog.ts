@@ -120,6 +120,13 @@ export function createMemoryCatalog(): VideoCatalog {
         apply: (item) => void (item.reconcile = state),
       }),
 
+    recordFastStartRemoved: async (video, now) =>
+      transition(video, now, {
+        bookkeeping: true,
+        when: (item) => item.status === 'ready',
+        apply: (item) => void (item.fastStartRemovedAt = now),
+      }),
+
     markDeleted: async (video, now) =>
       transition(video, now, {
         to: 'deleted',

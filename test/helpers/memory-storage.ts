@@ -12,7 +12,7 @@ import {
   type StoredUploadPart,
   type VideoStorage,
 } from '../../src/domain/ports/video-storage.ts';
-import { sourceKey, STREAMS_PREFIX, UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
+import { fastStartPrefix, sourceKey, STREAMS_PREFIX, UPLOADS_PREFIX } from '../../src/domain/storage-layout.ts';
 
 interface StoredObject {
   text: string;
@@ -135,6 +135,13 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
 
     async deleteVideoObjects(videoId, { olderThan } = {}) {
       const keys = storage.keysOf(videoId).filter((key) => !olderThan || objects.get(key)!.lastModified < olderThan);
+      if (storage.failDeletes && keys.length > 0) throw new ObjectsNotDeletedError(keys.map((key) => ({ key, code: 'InternalError' })));
+      for (const key of keys) objects.delete(key);
+      return keys.length;
+    },
+
+    async deleteFastStartObjects(videoId) {
+      const keys = [...objects.keys()].filter((key) => key.startsWith(fastStartPrefix(videoId)));
       if (storage.failDeletes && keys.length > 0) throw new ObjectsNotDeletedError(keys.map((key) => ({ key, code: 'InternalError' })));
       for (const key of keys) objects.delete(key);
       return keys.length;

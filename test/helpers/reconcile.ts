@@ -13,6 +13,7 @@ export function reconcileSettings(stack: LocalStack): ReconcilerSettings {
     uploadUrlTtlSeconds: stack.config.UPLOAD_URL_TTL_SECONDS,
     maxAttempts: 2,
     backoffSeconds: 0,
+    playbackLifetime: { ttlSeconds: stack.config.PLAYBACK_URL_TTL_SECONDS, marginSeconds: stack.config.PLAYBACK_URL_MARGIN_SECONDS },
     ...RUN_LIMITS,
   };
 }

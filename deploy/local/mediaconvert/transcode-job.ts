@@ -1,24 +1,20 @@
 /**
- * One transcode: a plan (src/domain/transcode-plan.ts) carried out with ffmpeg and published
- * to storage as early as a rendition can be watched.
+ * One transcode: a plan (src/domain/transcode-plan.ts) carried out with ffmpeg and published to
+ * storage. As MediaConvert does, it lists the renditions (their playlists, then the master naming
+ * them) only when the whole ladder is done; fast start is the fast-start function's
+ * (events/fast-start.ts, src/adapters/ffmpeg-hls/fast-start.ts), as in AWS.
  *
  * - A source the plan lets be packaged is first remuxed whole into its top rendition (its audio
  *   encoded alongside), the plan having measured it against the ladder's contract (the source's
- *   sample table: segment lengths and peak bitrate), and published as soon as it can be watched; then ONE ffmpeg command (one
- *   decode) encodes the rungs below, keyframes forced where the packaged segments start.
+ *   sample table: segment lengths and peak bitrate); then ONE ffmpeg command (one decode) encodes
+ *   the rungs below, keyframes forced where the packaged segments start.
  * - Any other source, or a packaged one that failed its measurement, is encoded by ONE command for
- *   the whole ladder; its smallest rendition (with the audio renditions, if any) is published while
- *   that command runs, as a growing EVENT playlist, as soon as a viewer starting then would never
- *   catch up with the encoder.
+ *   the whole ladder.
  * - An audio-only source becomes one audio rendition the same way.
  *
  * Before any of it, a source whose stream says progressive has its first frames checked for
  * interlacing (src/adapters/ffmpeg-hls/interlace-check.ts); flags that lie are caught here. Decoding damage met on the way
  * becomes a warning, or fails the job when most of the picture is lost.
- *
- * Encoding the smallest rung on its own first (and the rest after) was measured and rejected: the
- * second decode and scale cost 8.6% (60 s 1080p HEVC) to 12% (20 s) more ffmpeg CPU than the
- * one-command ladder. The growing playlist costs nothing extra.
  *
  * Segments are uploaded while ffmpeg writes them (src/adapters/ffmpeg-hls/hls-publisher.ts), so the end of the encode is
  * followed by a few small uploads, not by the whole ladder's.
@@ -26,7 +22,6 @@
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { rm } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import { frameRateValue, POSTER_FILE } from '../../../src/domain/ladder.ts';
 import type { RenditionPlan, TranscodePlan } from '../../../src/schemas/transcode.ts';
 import type { Logger } from '../../../src/shared/logger.ts';
@@ -41,16 +36,9 @@ import {
   type AudioOutput,
   type DecodeDamage,
 } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
-import { createHlsPublisher, type PublishedGroup } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
+import { createHlsPublisher } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import { countInterlacedFrames, looksInterlaced } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
-import {
-  audioOutputsOf,
-  knownCodecsFor,
-  muxedAudioOf,
-  PACKAGE_GRACE_MS,
-  safeToWatchWhileEncoding,
-  videoOutputOf,
-} from '../../../src/adapters/ffmpeg-hls/fast-start.ts';
+import { audioOutputsOf, knownCodecsFor, muxedAudioOf, videoOutputOf } from '../../../src/adapters/ffmpeg-hls/fast-start.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 
 /** The part of the job's progress the package stands for when rungs are encoded after it. */
@@ -89,14 +77,6 @@ export interface HlsTranscodeOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Rising whole percentages, 0-99. */
   onProgress(percent: number): void;
-  /** Renditions were published: the master and the outputs it lists now (reported as renditions-published). */
-  onPublished(group: PublishedGroup): void;
-  /**
-   * Publish renditions as soon as they can be watched (the default), or, as MediaConvert does,
-   * list them only when the job completes: then fast start is the fast-start handler's
-   * (src/adapters/ffmpeg-hls/fast-start.ts), as in AWS.
-   */
-  publishEarly?: boolean;
 }
 
 export interface TranscodeResult {
@@ -167,7 +147,8 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     }
   };
 
-  // The poster comes from the first video rendition published, at the smallest rendition's size.
+  // The poster comes from the first video rendition made (the packaged top, else the smallest
+  // encoded), at the smallest rendition's size, taken while the rest is still being made.
   const smallest = renditions.at(-1);
   let poster: Promise<boolean> | undefined;
   const makePoster = (name: string) => {
@@ -188,14 +169,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     poster.catch(() => undefined);
   };
 
-  const early = options.publishEarly ?? true;
-  const announce = async (names: string[]) => {
-    if (early) options.onPublished(await publisher.publish(names));
-    const firstVideo = names.find((name) => !audioNames.includes(name));
-    if (firstVideo) makePoster(firstVideo);
-  };
-
-  /** Runs ffmpeg, publishing from `tick` (runFfmpegWatched); `counting` counts decoding damage. */
+  /** Runs ffmpeg, uploading from `tick` (runFfmpegWatched); `counting` counts decoding damage. */
   const watched = (args: string[], onFrames: (frames: number) => void, tick: (exited: boolean) => Promise<void>, counting: boolean) =>
     runFfmpegWatched(
       args,
@@ -209,18 +183,17 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     );
 
   /**
-   * Encodes video rungs and/or audio renditions in one command. With `live`, those renditions are
-   * published while it runs, once a viewer could not catch up with it; the rest when it ends.
+   * Encodes video rungs and/or audio renditions in one command, uploading their segments as they
+   * are written; the poster is taken as soon as the smallest rung has its first segment.
    */
   async function encode(
     rungs: RenditionPlan[],
     audio: AudioOutput,
     extra: { keyframeTimes?: number[]; deinterlace?: 'flagged' | 'all' },
     progressRange: [number, number],
-    live?: { names: string[]; started: number },
     /**
      * The check of a stream that says progressive, still running: the encode starts without
-     * waiting for it, publishes nothing before it answers, and stops (InterlacedAfterAll) if the
+     * waiting for it, takes no poster before it answers, and stops (InterlacedAfterAll) if the
      * pictures are interlaced after all.
      */
     interlaced?: Promise<boolean>,
@@ -233,9 +206,9 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     for (const rung of rungs) publisher.track(videoOutput(rung));
     if (audio === 'renditions') for (const output of audioOutputs) publisher.track(output);
     const args = buildEncodeArgs({ input: options.input, plan, renditions: rungs, audio, outDir, playlistType: 'event', ...extra, ...speedLimit });
-    // Audio-only commands report no frames; they finish in a moment and are published at the end.
+    // Audio-only commands report no frames; they finish in a moment.
     const totalFrames = Math.max(1, plan.durationSeconds * frameRate);
-    let published = false;
+    const posterFrom = smallest && rungs.includes(smallest) ? smallest.name : undefined;
     await watched(
       args,
       (frames) => {
@@ -246,25 +219,18 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         if (verdict === undefined && exited) verdict = await interlaced;
         if (verdict === true) throw new InterlacedAfterAll('its pictures are interlaced, though its stream says progressive');
         await publisher.sync();
-        if (verdict === undefined) return;
-        if (!live || published || exited || live.names.some((name) => publisher.segments(name).length === 0)) return;
-        const encoded = Math.min(...live.names.map((name) => publisher.segments(name).reduce((sum, s) => sum + s.duration, 0)));
-        const elapsed = (Date.now() - live.started) / 1000;
-        if (safeToWatchWhileEncoding({ encoded, elapsed, duration: plan.durationSeconds })) {
-          published = true;
-          await announce(live.names);
-        }
+        if (verdict === false && posterFrom && publisher.segments(posterFrom).length > 0) makePoster(posterFrom);
       },
       true,
     );
   }
 
   /**
-   * Packages the top rendition (and the audio renditions beside it) and publishes it as soon as a
-   * segment is out: at once when the whole package is done in a moment, else while it is written.
-   * The plan measured the segments it makes (its sample table); the one thing left to see is
-   * whether its pictures are interlaced though its stream says progressive. False, with nothing
-   * published, when they are, or when ffmpeg cannot copy the stream: the caller encodes instead.
+   * Packages the top rendition (and the audio renditions beside it), uploading its segments as
+   * they are written, and takes the poster from it. The plan measured the segments it makes (its
+   * sample table); the one thing left to see is whether its pictures are interlaced though its
+   * stream says progressive. False when they are, or when ffmpeg cannot copy the stream: the
+   * caller encodes instead.
    */
   async function packageTop(top: RenditionPlan, interlaced: Promise<boolean>): Promise<boolean> {
     publisher.track(videoOutput(top));
@@ -272,9 +238,6 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     packaged = top.name;
     const audio: AudioOutput = ownAudio ? 'renditions' : muxedAudio;
     const names = [top.name, ...audioNames];
-    const started = performance.now();
-    let published = false;
-    let publishedWhileWriting = false;
     let verdict: boolean | undefined;
     void interlaced.then(
       (value) => (verdict = value),
@@ -286,26 +249,17 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         (frames) => progress((PACKAGE_SHARE * frames) / Math.max(1, plan.durationSeconds * frameRate)),
         async (exited) => {
           await publisher.sync();
-          if (published) return;
-          if (verdict === undefined && !exited) return;
-          if ((verdict ?? (await interlaced)) === true) throw new InterlacedAfterAll('it is interlaced, though its stream says progressive');
-          const done = names.every((name) => publisher.ended(name));
-          const due = done || performance.now() - started >= PACKAGE_GRACE_MS;
-          if (due && names.every((name) => publisher.segments(name).length > 0)) {
-            published = true;
-            publishedWhileWriting = !done;
-            await announce(names);
-          }
+          if (verdict === undefined && exited) verdict = await interlaced;
+          if (verdict === true) throw new InterlacedAfterAll('it is interlaced, though its stream says progressive');
         },
         false,
       );
-      // The master's BANDWIDTH was measured on the first segments: now it counts every one.
-      if (publishedWhileWriting && early) await publisher.publish(names);
+      makePoster(top.name);
       return true;
     } catch (error) {
       // Interlaced after all, or a stream ffmpeg could not copy into MPEG-TS (odd timestamps):
-      // encoding still makes a ladder of it, as long as nothing packaged was published.
-      const recoverable = error instanceof InterlacedAfterAll || (error instanceof TranscodeFailedError && !published);
+      // encoding still makes a ladder of it (nothing is listed before the job ends).
+      const recoverable = error instanceof InterlacedAfterAll || error instanceof TranscodeFailedError;
       if (!recoverable || signal.aborted) throw error;
       logger.info({ reason: error.message }, `Encoding every rendition instead of packaging: ${error.message}`);
       await forget(names);
@@ -314,7 +268,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     }
   }
 
-  /** Drops renditions an abandoned command had begun: nothing of them was published. */
+  /** Drops renditions an abandoned command had begun: none of them was listed. */
   async function forget(names: string[]): Promise<void> {
     for (const name of names) publisher.untrack(name);
     await Promise.all(names.map((name) => rm(path.join(outDir, name), { recursive: true, force: true })));
@@ -349,16 +303,8 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
       }
     } else {
       if (!plan.packaging.eligible) logger.info({ reason: plan.packaging.reason }, `Encoding every rendition: ${plan.packaging.reason}`);
-      // The smallest rendition goes out first: the one every viewer's connection can carry.
       const ladder = (deinterlace?: 'flagged' | 'all', check?: Promise<boolean>) =>
-        encode(
-          renditions,
-          ownAudio ? 'renditions' : muxedAudio,
-          deinterlace ? { deinterlace } : {},
-          [0, 99],
-          { names: [renditions.at(-1)!.name, ...audioNames], started: Date.now() },
-          check,
-        );
+        encode(renditions, ownAudio ? 'renditions' : muxedAudio, deinterlace ? { deinterlace } : {}, [0, 99], check);
       if (video.deinterlace) {
         await ladder('flagged');
       } else {
@@ -378,7 +324,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
   }
 
   const warnings = judgeDamage(damage, plan.durationSeconds * (frameRate || 1));
-  if (smallest && !poster) makePoster(renditions.at(-1)!.name);
+  if (smallest && !poster) makePoster(smallest.name);
   const posterMade = poster ? await poster : false;
   // The master last: once it names every rendition, everything of the video is in storage.
   const hls = await publisher.publish(names);

@@ -2,9 +2,9 @@
  * The local stand-in for AWS Elemental MediaConvert: takes transcode jobs, turns
  * `s3://bucket/uploads/{videoId}/source` into the HLS ladder under the job's output prefix, and
  * reports what happens as "MediaConvert Job State Change" events in EventBridge's real shape: a
- * faithful stand-in, so the service reads them with the same adapter as MediaConvert's. What
- * MediaConvert cannot say, renditions watchable before the job ends (fast start), goes out as the
- * service's own "Transcode Update" event (src/schemas/events.ts).
+ * faithful stand-in, so the service reads them with the same adapter as MediaConvert's. Like
+ * MediaConvert, it lists the renditions only at COMPLETE: fast start is the fast-start function's
+ * (events/fast-start.ts), as in AWS.
  *
  * Jobs are persisted under `${dataDir}/jobs/` before submit returns, so a job survives a restart:
  * start() re-queues every unfinished job and runs it again from scratch (up to MAX_ATTEMPTS).
@@ -22,15 +22,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import writeFileAtomic from 'write-file-atomic';
-import {
-  FINAL_JOB_STATUSES,
-  TRANSCODE_UPDATE_SOURCE,
-  type MediaConvertJobDetail,
-  type MediaConvertJobStateChangeEvent,
-  type TranscodeUpdateEvent,
-} from '../../../src/schemas/events.ts';
-import type { TranscodeUpdate } from '../../../src/schemas/transcode-update.ts';
-import { renditionsPublishedOf } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
+import { FINAL_JOB_STATUSES, type MediaConvertJobDetail, type MediaConvertJobStateChangeEvent } from '../../../src/schemas/events.ts';
 import type { TranscodeJobRequest } from '../../../src/domain/ports/transcoder.ts';
 import { crashPoint } from '../crash-points.ts';
 import type { RetryPolicy } from '../event-outbox.ts';
@@ -73,8 +65,8 @@ export interface JobRecord {
   finalEventPublished?: boolean;
 }
 
-/** What the worker sends the event bus: MediaConvert's job events, and its own fast-start updates. */
-export type TranscodeJobEvent = MediaConvertJobStateChangeEvent | TranscodeUpdateEvent;
+/** What the worker sends the event bus: MediaConvert's job events, as MediaConvert sends them. */
+export type TranscodeJobEvent = MediaConvertJobStateChangeEvent;
 
 /** The shared structural logger (src/shared/logger.ts), under the name the worker's callers know. */
 export type TranscodeWorkerLogger = Logger;
@@ -97,11 +89,6 @@ export interface TranscodeWorkerOptions {
   speedLimit?: number;
   /** How a failing publish is retried; by default 3 more tries, after 0.2, 0.4 and 0.8 s. */
   publishRetry?: RetryPolicy;
-  /**
-   * List renditions as soon as they can be watched (the default), or only at COMPLETE, as
-   * MediaConvert does, leaving fast start to the fast-start handler as in AWS (transcodeToHls).
-   */
-  publishEarly?: boolean;
 }
 
 /** A Probe call for a file the worker cannot read: MediaConvert's NotFound or BadRequest. */
@@ -203,25 +190,18 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
 
   type EventDetail = Partial<MediaConvertJobDetail> & Pick<MediaConvertJobDetail, 'status'>;
 
-  /** EventBridge's envelope, as MediaConvert's events and the service's own have it. */
-  function envelope(record: JobRecord, now: Date) {
-    return {
-      version: '0',
-      id: randomUUID(),
-      account: accountId,
-      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), // EventBridge times have no milliseconds
-      region,
-      resources: [`arn:aws:mediaconvert:${region}:${accountId}:jobs/${record.jobId}`],
-    };
-  }
-
   /** The full event MediaConvert sends, around the status-specific detail. */
   function event(record: JobRecord, detail: EventDetail): MediaConvertJobStateChangeEvent {
     const now = new Date();
     return {
-      ...envelope(record, now),
+      version: '0',
+      id: randomUUID(),
       'detail-type': 'MediaConvert Job State Change',
       source: 'aws.mediaconvert',
+      account: accountId,
+      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), // EventBridge times have no milliseconds
+      region,
+      resources: [`arn:aws:mediaconvert:${region}:${accountId}:jobs/${record.jobId}`],
       detail: {
         timestamp: now.getTime(),
         accountId,
@@ -231,11 +211,6 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         ...detail,
       },
     };
-  }
-
-  /** An update MediaConvert has no event for, in the domain's own words. */
-  function updateEvent(record: JobRecord, update: TranscodeUpdate): TranscodeUpdateEvent {
-    return { ...envelope(record, new Date()), 'detail-type': 'Transcode Update', source: TRANSCODE_UPDATE_SOURCE, detail: update };
   }
 
   /**
@@ -388,7 +363,7 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
     // ffmpeg reads the object over HTTP with range requests: no copy of the whole source.
     const sourceUrl = await sourceUrlOf(sourceKey);
 
-    // Progress and publications share one chain, so events leave in order and before COMPLETE.
+    // Progress events share one chain, so they leave in order and before COMPLETE.
     let chain = Promise.resolve();
     let lastPublished = { percent: -1, at: 0 };
     let percent = 0;
@@ -408,7 +383,6 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
         workDir,
         signal,
         ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
-        ...(options.publishEarly === undefined ? {} : { publishEarly: options.publishEarly }),
         retry: record.attempts > 1,
         logger: {
           info: (details, message) => logger.info({ jobId: record.jobId, ...details }, message),
@@ -420,13 +394,6 @@ export function createTranscodeWorker(options: TranscodeWorkerOptions): Transcod
           if (now - lastPublished.at < progressIntervalMs) return;
           lastPublished = { percent: value, at: now };
           send(event(record, { status: 'STATUS_UPDATE', jobProgress: jobProgress() }));
-        },
-        // MediaConvert reports outputs only at COMPLETE: a rendition watchable before then is the
-        // worker's own news (fast start), told in the domain's words.
-        onPublished: (group) => {
-          const update: TranscodeUpdate = { ...renditionsPublishedOf(group), videoId: record.request.videoId, jobId: record.jobId };
-          logger.info({ jobId: record.jobId, renditions: group.renditions.length }, 'Published renditions');
-          send(updateEvent(record, update));
         },
       });
     } finally {

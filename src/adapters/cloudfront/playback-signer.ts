@@ -17,7 +17,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { loadOnce } from '../../shared/load-once.ts';
 import { MASTER_PLAYLIST } from '../../shared/stream-files.ts';
 import { streamPrefix } from '../../domain/storage-layout.ts';
-import type { PlaybackSigner } from '../../domain/ports/playback-signer.ts';
+import { playbackLifetimeSeconds, type PlaybackSigner } from '../../domain/ports/playback-signer.ts';
 
 /** Where the PEM private key comes from; called at every signing, so sources cache themselves. */
 export type PrivateKeySource = () => Promise<string>;
@@ -53,11 +53,6 @@ export interface PlaybackSignerOptions {
   marginSeconds: number;
   /** How many signed URLs to remember (default 1000). */
   cacheSize?: number;
-}
-
-/** Seconds a grant for a video of this length stays valid: never shorter than the video plus the margin. */
-export function playbackLifetimeSeconds(options: Pick<PlaybackSignerOptions, 'ttlSeconds' | 'marginSeconds'>, durationSeconds?: number): number {
-  return Math.max(options.ttlSeconds, Math.ceil(durationSeconds ?? 0) + options.marginSeconds);
 }
 
 /** The custom policy: every object under the video's stream prefix, until `expiresEpoch`. */

@@ -191,6 +191,14 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         values: { ':s': video.status },
       }),
 
+    recordFastStartRemoved: (video, now) =>
+      transition(video, now, {
+        bookkeeping: true,
+        set: { fastStartRemovedAt: now },
+        condition: '#s = :ready',
+        values: { ':ready': 'ready' },
+      }),
+
     markDeleted: (video, now) =>
       transition(video, now, {
         to: 'deleted',

@@ -22,8 +22,8 @@
  *   video-streams/{videoId}/poster.0000000.jpg  the first frame (POSTER_FILE, as locally)
  * The service names renditions from the master playlist's RESOLUTION, never from paths.
  *
- * Fast start is the local worker's: MediaConvert reports outputs only in its COMPLETE
- * event, so in AWS a video becomes `playable` when it becomes ready.
+ * MediaConvert reports outputs only in its COMPLETE event: a video is playable before then by
+ * the fast-start function (events/fast-start.ts), in AWS as locally.
  */
 import {
   CancelJobCommand,

@@ -7,7 +7,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadOnce } from '../../shared/load-once.ts';
-import { AREA_PREFIX, sourceKey, streamPrefix, UPLOADS_PREFIX } from '../../domain/storage-layout.ts';
+import { AREA_PREFIX, fastStartPrefix, sourceKey, streamPrefix, UPLOADS_PREFIX } from '../../domain/storage-layout.ts';
 import {
   MultipartCompletionRefusedError,
   MultipartUploadGoneError,
@@ -213,6 +213,8 @@ export function createVideoStorage(deps: { s3: S3Client | (() => Promise<S3Clien
       ]);
       return sources + streams;
     },
+
+    deleteFastStartObjects: (videoId) => deletePrefix(fastStartPrefix(videoId)),
 
     async listVideoIds(area, { startAfter, limit }) {
       const [[{ ListObjectsV2Command }], s3] = await Promise.all([loadSdk(), client()]);

@@ -5,7 +5,8 @@
  * the transcoder's own reports, which its adapter turns into the domain's TranscodeUpdates
  * (src/schemas/transcode-update.ts): MediaConvert's EventBridge events through
  * `events/job-state-change.ts` in both runtimes (the local worker sends them in MediaConvert's
- * shape), and the worker's fast-start publications through `events/transcode-update.ts`.
+ * shape). Fast start is no transcoder's: the fast-start function (events/fast-start.ts) reports
+ * what it published itself.
  */
 import type { SourceMedia, TranscodePlan } from '../../schemas/transcode.ts';
 import type { TranscodeJobStatus } from '../../schemas/transcode-update.ts';

@@ -35,6 +35,8 @@ export interface VideoRecord extends Omit<Video, 'status'> {
   /** A source uploaded in parts: S3's upload, the plan the parts follow, and when it is abandoned. */
   multipart?: MultipartPlan;
   reconcile?: ReconcileState;
+  /** When the reconciler removed what fast start left, once no playback grant could reach it. */
+  fastStartRemovedAt?: string;
 }
 
 /** Enough of a video to address it and keep its owner index right. */
@@ -55,6 +57,8 @@ export interface VideoCatalog {
   recordJobIntent(video: VideoKey, now: string, details?: { audioOnly?: boolean }): Promise<boolean>;
   /** The reconciler tried and will try again later (unless the video has moved on meanwhile). */
   recordReconcileAttempt(video: VideoKey & Pick<VideoRecord, 'status'>, state: ReconcileState, now: string): Promise<boolean>;
+  /** A ready video's fast-start rendition is gone (bookkeeping: the reconciler looks no more). */
+  recordFastStartRemoved(video: VideoKey, now: string): Promise<boolean>;
   /** Any state → a tombstone nobody sees. False when already deleted or absent. */
   markDeleted(video: VideoKey, now: string): Promise<boolean>;
   /** awaiting_upload → processing. False when the video was not awaiting its upload. */

@@ -88,6 +88,8 @@ export interface VideoStorage {
    * `olderThan`, when given); returns how many. Throws ObjectsNotDeletedError when S3 keeps any.
    */
   deleteVideoObjects(videoId: string, options?: { olderThan?: Date }): Promise<number>;
+  /** Removes a video's fast-start rendition (`video-streams/{id}/fast-start/`); returns how many objects. */
+  deleteFastStartObjects(videoId: string): Promise<number>;
   /**
    * Ids of videos with objects in one area, in key order after `startAfter` (one LIST per 1000),
    * at most `limit`.

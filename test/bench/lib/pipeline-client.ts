@@ -18,9 +18,9 @@ export interface PipelineTimes {
   videoId: string;
   /** Upload complete → the API says `playable` (or `ready`, whichever comes first). */
   playableSeconds: number;
-  /** Upload complete → the API says `ready`. */
-  readySeconds: number;
-  /** The video as the API reported it ready. */
+  /** Upload complete → the API says `ready` (waited for unless `until` is `playable`). */
+  readySeconds?: number;
+  /** The video as the API reported it last. */
   video: Video;
 }
 
@@ -45,7 +45,7 @@ export async function uploadAndWait(
   apiUrl: string,
   token: string,
   file: string,
-  options: { timeoutMs?: number; onUploaded?: () => void } = {},
+  options: { timeoutMs?: number; onUploaded?: () => void; until?: 'playable' | 'ready' } = {},
 ): Promise<PipelineTimes> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const headers = { authorization: `Bearer ${token}` };
@@ -58,6 +58,7 @@ export async function uploadAndWait(
     const video = (await (await fetch(`${apiUrl}/videos/${videoId}`, { headers })).json()) as Video;
     const elapsed = (performance.now() - uploaded) / 1000;
     if (playableSeconds === undefined && (video.playable === true || video.status === 'ready')) playableSeconds = elapsed;
+    if (options.until === 'playable' && playableSeconds !== undefined) return { videoId, playableSeconds, video };
     if (video.status === 'ready') {
       const readySeconds = Math.min(elapsed, Math.max(0, (Date.parse(video.updatedAt) - uploadedAt) / 1000));
       return { videoId, playableSeconds: Math.min(playableSeconds!, readySeconds), readySeconds, video };

@@ -4,7 +4,15 @@
 import t from 'tap';
 import { SourceRejectedError } from '../../../src/domain/errors.ts';
 import type { SourceAudio, SourceMedia, SourceVideo } from '../../../src/schemas/transcode.ts';
-import { displaySize, languageTag, measureBandwidth, planAudioTracks, planTranscode } from '../../../src/domain/transcode-plan.ts';
+import {
+  displaySize,
+  FAST_START_MARGIN_SECONDS,
+  languageTag,
+  measureBandwidth,
+  planAudioTracks,
+  planFastStart,
+  planTranscode,
+} from '../../../src/domain/transcode-plan.ts';
 
 /** A web-ready 1280x720 H.264 clip with stereo AAC, as Probe reports one. */
 const video: SourceVideo = {
@@ -249,4 +257,23 @@ t.test('track names and languages: plain letters only, unknown languages left ou
   t.same(unknown, { track: 1, index: 0, rendition: 'audio-1', name: 'Track 1', default: true, channels: 2 });
   t.equal(planAudioTracks([{ track: 1, codec: 'aac', channels: 0 }]).length, 0, 'a track with no channels is none');
   t.equal(planAudioTracks(Array.from({ length: 12 }, (_, i) => ({ track: i + 1, codec: 'aac', channels: 2 }))).length, 8, 'at most eight');
+});
+
+t.test("fast start: packaged when the plan allows, else the smallest rung encoded, only when the work fits the function's time", async (t) => {
+  const budget = (seconds: number) => seconds + FAST_START_MARGIN_SECONDS;
+  const packaged = planTranscode(clip());
+  t.same(planFastStart(packaged, budget(10)), { how: 'package' }, 'a remux: a tenth of its length (1 s) fits 10 s');
+  t.match(planFastStart(packaged, budget(0.5)), { how: 'none', reason: /packaging 10 s of video may not finish in 1 s/ });
+
+  const hevc = planTranscode(clip({ video: { codec: 'hevc' } }));
+  // 10 s of 720p30 is 0.44 of 1080p30's pixels per second: 10 * 0.45 * 0.44 = 2 s of encoding.
+  t.same(planFastStart(hevc, budget(2)), { how: 'encode' });
+  t.match(planFastStart(hevc, budget(1.9)), { how: 'none', reason: /encoding the first rendition of 10 s of video may not finish/ });
+  const uhd = planTranscode(clip({ video: { codec: 'hevc', codedWidth: 3840, codedHeight: 2160, frameRate: { numerator: 60, denominator: 1 } } }));
+  t.match(planFastStart(uhd, budget(2)), { how: 'none' }, '2160p60 is eight times the decoding');
+  t.same(planFastStart(uhd, budget(36)), { how: 'encode' });
+
+  const podcast = planTranscode(clip({ media: { durationSeconds: 3600, mimeType: 'audio/mp4', video: undefined } }));
+  t.equal(podcast.video, undefined);
+  t.same(planFastStart(podcast, budget(200)), { how: 'encode' }, 'an hour of sound: a tenth of the reference work');
 });

@@ -18,6 +18,8 @@ import { JobRefusedError, SourceRejectedError } from '../../../src/domain/errors
 import { masterPlaylistKey, sourceKey } from '../../../src/domain/storage-layout.ts';
 import { MultipartCompletionRefusedError, ObjectsNotDeletedError } from '../../../src/domain/ports/video-storage.ts';
 import { REDACTED } from '../../../src/shared/redact.ts';
+import type { FastStarter, FastStartRequest } from '../../../src/domain/ports/fast-starter.ts';
+import { FAST_START_MARGIN_SECONDS } from '../../../src/domain/transcode-plan.ts';
 import { createMemoryCatalog } from '../../helpers/memory-catalog.ts';
 import { createMemoryStorage } from '../../helpers/memory-storage.ts';
 import { webReadyClip } from '../../helpers/sources.ts';
@@ -100,10 +102,25 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
   };
   const signed: Array<{ videoId: string; durationSeconds?: number; now: Date }> = [];
 
+  /** What fast start was asked for; it publishes the first line of the ladder's master unless the ladder was first. */
+  const fastStarts: FastStartRequest[] = [];
+  const fastStarterState: { ladderFirst?: boolean; whilePublishing?: () => Promise<void> } = {};
+  const fastStarter: FastStarter = {
+    async publish(request) {
+      fastStarts.push(request);
+      await fastStarterState.whilePublishing?.();
+      storage.put(`video-streams/${request.videoId}/fast-start/360p/segment_00000.ts`, 'ts');
+      if (fastStarterState.ladderFirst) return undefined;
+      storage.put(masterPlaylistKey(request.videoId), MASTER.split('\n').slice(0, 3).join('\n'));
+      return { type: 'renditions-published', videoRenditions: 1 };
+    },
+  };
+
   const serviceOptions = {
     catalog,
     storage,
     transcoder,
+    fastStarter,
     playback: {
       async signManifest(input: { videoId: string; durationSeconds?: number; now: Date }) {
         signed.push(input);
@@ -160,6 +177,8 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
     submitted,
     canceled,
     signed,
+    fastStarts,
+    fastStarterState,
     options: serviceOptions,
     now,
     advance: (seconds: number) => void (clock = new Date(clock.getTime() + seconds * 1000)),
@@ -587,6 +606,77 @@ t.test('applyTranscodeUpdate', async (t) => {
       t.same(storage.keysOf(videoId), []);
       t.equal((await read(videoId)).status, 'deleted');
     }
+  });
+});
+
+t.test('startFastStart', async (t) => {
+  const run = (secondsLeft = 300) => ({ secondsLeft, signal: new AbortController().signal, logger: { info() {}, warn() {} } });
+  /** The web-ready clip as Probe and the MP4 header describe it: a sample table that keeps the ladder's promises. */
+  const packagable = {
+    ...webReadyClip,
+    video: { ...webReadyClip.video!, bitRate: 2_000_000, segmentsAsPackaged: { count: 3, longestSeconds: 4, peakBitrate: 2_600_000 } },
+  };
+
+  t.test("publishes the first rendition and reports it as the recorded job's; a repeat is a duplicate", async (t) => {
+    const { videos, processing, read, fastStarts, transcoderState } = setup();
+    transcoderState.source = packagable;
+    const videoId = await processing();
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'applied');
+    t.match(
+      fastStarts,
+      [{ videoId, sourceKey: sourceKey(videoId), how: 'package', plan: { packaging: { eligible: true } } }],
+      'packaged: its sample table keeps the promises',
+    );
+    t.match(await read(videoId), { status: 'processing', playable: true, playableAt: String, renditions: [LADDER[0]], jobId: `job-${videoId}` });
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'duplicate', 'playable already');
+    t.equal(fastStarts.length, 1, 'nothing published twice');
+  });
+
+  t.test('any other source: its smallest rung, encoded, when the work fits the time left; else nothing', async (t) => {
+    const { videos, processing, read, fastStarts } = setup();
+    const videoId = await processing();
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run(FAST_START_MARGIN_SECONDS + 1)), 'ignored', 'no time for it');
+    t.same(fastStarts, []);
+    t.notOk((await read(videoId)).playable);
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'applied');
+    t.match(fastStarts, [{ how: 'encode' }], 'no sample table to measure: encoded');
+  });
+
+  t.test('left alone: no job recorded yet, a key that is no upload, a video no longer processing, a refused source', async (t) => {
+    const { videos, upload, processing, ready, fastStarts, transcoderState } = setup();
+    const awaiting = await upload();
+    t.equal(await videos.startFastStart({ key: sourceKey(awaiting) }, run()), 'ignored', 'awaiting its upload: no job to report as');
+    t.equal(await videos.startFastStart({ key: 'video-streams/x/master.m3u8' }, run()), 'ignored');
+    const done = await ready();
+    t.equal(await videos.startFastStart({ key: sourceKey(done) }, run()), 'ignored', 'ready: the ladder is there');
+    const processed = await processing();
+    transcoderState.source = new SourceRejectedError('still-image', 'This is a still image, not a video.');
+    t.equal(await videos.startFastStart({ key: sourceKey(processed) }, run()), 'ignored', 'the upload handler fails it');
+    t.same(fastStarts, []);
+  });
+
+  t.test('the ladder first: nothing is recorded', async (t) => {
+    const { videos, processing, read, fastStarterState } = setup();
+    const videoId = await processing();
+    fastStarterState.ladderFirst = true;
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'duplicate');
+    t.notOk((await read(videoId)).playable);
+  });
+
+  t.test('deleted while it published: what it wrote is removed', async (t) => {
+    const { videos, processing, storage, fastStarterState } = setup();
+    const videoId = await processing();
+    fastStarterState.whilePublishing = async () => void (await videos.deleteVideo(alice, videoId));
+    t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'ignored');
+    t.same(storage.keysOf(videoId), [], 'nothing of it stays');
+  });
+
+  t.test('without a fast starter, fast start is off', async (t) => {
+    const world = setup();
+    const videoId = await world.processing();
+    const { fastStarter: _off, ...options } = world.options;
+    t.equal(await createVideoService(options).startFastStart({ key: sourceKey(videoId) }, run()), 'ignored');
+    t.same(world.fastStarts, []);
   });
 });
 

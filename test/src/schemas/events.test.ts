@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
-import { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent, TranscodeUpdateEvent } from '../../../src/schemas/events.ts';
+import { MediaConvertJobStateChangeEvent, S3Event, ScheduledEvent } from '../../../src/schemas/events.ts';
 
 const fixturesDir = fileURLToPath(new URL('../../fixtures/events/', import.meta.url));
 
@@ -22,7 +22,6 @@ function errorsOf(schema: TSchema, value: unknown): string[] {
 
 const s3Fixtures = loadFixtures('s3');
 const mediaConvertFixtures = loadFixtures('eventbridge');
-const serviceFixtures = loadFixtures('service');
 
 t.test('every S3 notification fixture matches the S3Event schema', async (t) => {
   t.equal(s3Fixtures.length, 3);
@@ -71,16 +70,6 @@ t.test('the MediaConvert fixtures describe one job for one video, each with its 
   // Handlers deduplicate on the EventBridge id, so distinct events must not share one.
   t.equal(new Set(events.map((event) => event.id)).size, events.length);
   t.same(events.map((event) => event.detail.status).sort(), ['COMPLETE', 'ERROR', 'NEW_WARNING', 'PROGRESSING', 'STATUS_UPDATE']);
-});
-
-t.test("the service's own Transcode Update fixture matches its schema and names the MediaConvert fixtures' job", async (t) => {
-  t.equal(serviceFixtures.length, 1);
-  for (const { file, event } of serviceFixtures) {
-    t.same(errorsOf(TranscodeUpdateEvent, event), [], file);
-  }
-  const published = Value.Parse(TranscodeUpdateEvent, serviceFixtures[0]?.event);
-  const complete = Value.Parse(MediaConvertJobStateChangeEvent, mediaConvertFixtures.find(({ file }) => file === 'mediaconvert-complete.json')?.event);
-  t.match(published.detail, { videoId: complete.detail.userMetadata.videoId, jobId: complete.detail.jobId });
 });
 
 t.test('the COMPLETE fixture lists the master playlist and one rendition per rung', async (t) => {

@@ -16,8 +16,7 @@ import {
   type TranscodeWorkerOptions,
 } from '../../../../deploy/local/mediaconvert/worker.ts';
 import { MediaConvertClient, ProbeCommand } from '@aws-sdk/client-mediaconvert';
-import { MediaConvertJobStateChangeEvent, TranscodeUpdateEvent } from '../../../../src/schemas/events.ts';
-import type { TranscodeJobEvent } from '../../../../deploy/local/mediaconvert/worker.ts';
+import { MediaConvertJobStateChangeEvent } from '../../../../src/schemas/events.ts';
 import { createFfmpegWorkerTranscoder, WORKER_TOKEN_HEADER } from '../../../../src/adapters/ffmpeg-worker/ffmpeg-worker-transcoder.ts';
 import { sendWorkerToken } from '../../../../src/app/aws-clients.ts';
 import { createS3RangeReader, readIsoHeader } from '../../../../src/adapters/mediaconvert/iso-header.ts';
@@ -70,8 +69,6 @@ interface Harness {
   worker: TranscodeWorker;
   /** MediaConvert's job events, as the worker stands in for it. */
   events: MediaConvertJobStateChangeEvent[];
-  /** Its own "Transcode Update" events: renditions published before the job ends. */
-  published: TranscodeUpdateEvent[];
   dataDir: string;
   logged: Array<{ level: string; message: string }>;
 }
@@ -81,7 +78,6 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'worker-test-data-')));
   if (!options.dataDir) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const events: MediaConvertJobStateChangeEvent[] = [];
-  const published: TranscodeUpdateEvent[] = [];
   const logged: Harness['logged'] = [];
   const worker = createTranscodeWorker({
     s3,
@@ -90,7 +86,7 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
     region: REGION,
     accountId: ACCOUNT,
     publish: async (event) => {
-      sortEvent(event, events, published);
+      events.push(event);
     },
     logger: {
       info: (_, message) => logged.push({ level: 'info', message }),
@@ -101,7 +97,7 @@ async function harness(t: Test, options: Partial<TranscodeWorkerOptions> & { dat
   });
   t.teardown(() => worker.stop());
   if (options.start !== false) await worker.start();
-  return { worker, events, published, dataDir, logged };
+  return { worker, events, dataDir, logged };
 }
 
 async function uploadSource(videoId: string, file: string): Promise<string> {
@@ -144,23 +140,14 @@ async function listKeys(prefix: string): Promise<string[]> {
   return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
 }
 
-/** Keeps a MediaConvert job event in `events`, a "Transcode Update" in `published`. */
-function sortEvent(event: TranscodeJobEvent, events: MediaConvertJobStateChangeEvent[], published: TranscodeUpdateEvent[]): void {
-  if (event['detail-type'] === 'Transcode Update') published.push(event);
-  else events.push(event);
-}
-
-function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[], published: TranscodeUpdateEvent[] = []) {
+function assertValidEvents(t: Test, events: MediaConvertJobStateChangeEvent[]) {
   for (const event of events) {
     t.ok(Value.Check(MediaConvertJobStateChangeEvent, event), `${event.detail.status} matches the EventBridge schema`);
-  }
-  for (const event of published) {
-    t.ok(Value.Check(TranscodeUpdateEvent, event), `${event.detail.type} matches the Transcode Update schema`);
   }
 }
 
 t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_UPDATEs and COMPLETE', async (t) => {
-  const { worker, events, published, dataDir } = await harness(t);
+  const { worker, events, dataDir } = await harness(t);
   const videoId = newVideoId();
   // A keyframe every 2 s at a web bitrate: packaged as it is, its segments are 4 + 2 s, like the
   // encoded ladder's.
@@ -172,7 +159,7 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   t.match(jobId, /^\d{13}-[0-9a-z]{6}$/, 'a MediaConvert-like job id');
   await worker.idle();
 
-  assertValidEvents(t, events, published);
+  assertValidEvents(t, events);
   const statuses = events.map((e) => e.detail.status);
   t.equal(statuses[0], 'PROGRESSING');
   t.equal(statuses.at(-1), 'COMPLETE');
@@ -204,19 +191,6 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
     progressPercents.every((p, i) => i === 0 || p > progressPercents[i - 1]!),
     `progress rises: ${progressPercents.join(',')}`,
   );
-  // The source packaged as its 720p rendition is published before COMPLETE, in the domain's
-  // words. Packaging 6 s takes about as long as one look at ffmpeg's output (100 ms): the rendition
-  // is announced finished (with its duration) or still being written (without), whichever came first.
-  t.equal(published.length, 1, 'one publication');
-  const { durationSeconds, ...announced } = published[0]!.detail as Extract<TranscodeUpdateEvent['detail'], { type: 'renditions-published' }>;
-  if (durationSeconds !== undefined) t.equal(durationSeconds, 6, 'a finished rendition has its duration');
-  t.same(announced, { type: 'renditions-published', videoId, jobId, videoRenditions: 1 }, 'the source packaged as its 720p rendition is announced first');
-  t.match(published[0], {
-    'detail-type': 'Transcode Update',
-    source: 'vod.transcoder',
-    resources: [`arn:aws:mediaconvert:${REGION}:${ACCOUNT}:jobs/${jobId}`],
-  });
-
   const complete = events.at(-1)!;
   t.match(complete, {
     version: '0',
@@ -290,6 +264,15 @@ t.test('transcodes an upload into the HLS ladder, reporting PROGRESSING, STATUS_
   const poster = await ffprobeJson(`${s3Url}/${BUCKET}/${prefix}poster.0000000.jpg`);
   t.match(poster.streams[0], { codec_name: 'mjpeg', width: 640, height: 360 }, 'the poster is a JPEG at the smallest rendition size');
   const ourPuts = putKeys.slice(putsBefore).filter((k) => k.startsWith(prefix));
+  // As MediaConvert: nothing is listed before the job completes (fast start is the fast-start
+  // function's); the media playlists, then the master, are written once, after every segment.
+  const playlists = ourPuts.filter((k) => k.endsWith('.m3u8'));
+  t.same(
+    [...playlists].sort(),
+    ['360p/index.m3u8', '540p/index.m3u8', '720p/index.m3u8', 'master.m3u8'].map((k) => prefix + k),
+    'each playlist is written once',
+  );
+  t.same(ourPuts.slice(-playlists.length), playlists, 'after every segment and the poster');
   t.equal(ourPuts.at(-1), `${prefix}master.m3u8`, 'the master playlist is uploaded last');
 
   // The ladder plays from the bucket over HTTP (s3rver needs no signature).
@@ -502,7 +485,7 @@ t.test('publishing is retried, and a publisher that keeps failing never stops th
     publishRetry,
     publish: async (event) => {
       if (++calls % 2 === 1) throw new Error('event bus unavailable');
-      delivered.push(event['detail-type'] === 'Transcode Update' ? event.detail.type : event.detail.status);
+      delivered.push(event.detail.status);
     },
   });
   const { jobId } = await flaky.worker.submit(await requestFor(flaky.worker, videoId));
@@ -722,16 +705,6 @@ async function getText(key: string): Promise<string> {
   return object.Body!.transformToString();
 }
 
-/** What storage held when each publication was reported: the master and every media playlist it lists. */
-async function snapshotOnAnnouncement(event: TranscodeJobEvent, into: Array<Record<string, string>>) {
-  if (event['detail-type'] !== 'Transcode Update' || event.detail.type !== 'renditions-published') return;
-  const prefix = `video-streams/${event.detail.videoId}/`;
-  const master = await getText(`${prefix}master.m3u8`);
-  const listed = [...master.matchAll(/^(?:[^#\n][^\n]*|#EXT-X-MEDIA:.*URI="([^"]+)".*)$/gm)].map((match) => match[1] ?? match[0]);
-  const playlists = await Promise.all(listed.map(async (uri) => [uri, await getText(`${prefix}${uri}`)] as const));
-  into.push({ 'master.m3u8': master, ...Object.fromEntries(playlists) });
-}
-
 const extinfs = (playlist: string) => [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
 
 /** The first video timestamp of every segment of a rendition, read from the bucket over HTTP. */
@@ -758,33 +731,8 @@ async function frameHashes(input: string): Promise<string[]> {
     .map((line) => line.split(',').at(-1)!.trim());
 }
 
-/**
- * The one announcement a fast-start job makes before COMPLETE: its master matches `master` and
- * names no rendition matching `unlisted`. Returns the objects it published then.
- */
-function onlyAnnouncement(
-  t: Test,
-  snapshots: Array<Record<string, string>>,
-  master: RegExp,
-  message: string,
-  unlisted: RegExp,
-): Record<string, string> | undefined {
-  t.equal(snapshots.length, 1, 'one announcement before COMPLETE');
-  const [first] = snapshots;
-  t.match(first?.['master.m3u8'], master, message);
-  t.notMatch(first?.['master.m3u8'], unlisted);
-  return first;
-}
-
-t.test('an H.264/AAC source is packaged as its top rendition, published first; the encoded rungs cut at the same frames', async (t) => {
-  const snapshots: Array<Record<string, string>> = [];
-  const events: MediaConvertJobStateChangeEvent[] = [];
-  const { worker } = await harness(t, {
-    publish: async (event) => {
-      sortEvent(event, events, []);
-      await snapshotOnAnnouncement(event, snapshots);
-    },
-  });
+t.test('an H.264/AAC source is packaged as its top rendition; the encoded rungs cut at the same frames', async (t) => {
+  const { worker, events } = await harness(t);
   const videoId = newVideoId();
   // Keyframes every 3 s: the packaged segments start at 0, 6 and 9 s (the first keyframe at or
   // after each 4 s), not on a 4 s grid, and the encoded 360p must follow them.
@@ -795,18 +743,16 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
   assertValidEvents(t, events);
   t.equal(events.at(-1)?.detail.status, 'COMPLETE');
 
-  const first = onlyAnnouncement(
-    t,
-    snapshots,
-    /RESOLUTION=1280x720,FRAME-RATE=30\.000,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8\n$/,
-    'the master lists the packaged rendition only, with the source profile in CODECS',
-    /360p|540p/,
-  );
-  t.match(first?.['master.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/, 'the same EXT-X-VERSION as the media playlists');
-  t.match(first?.['720p/index.m3u8'], /^#EXTM3U\n#EXT-X-VERSION:6\n/);
-
   const prefix = `video-streams/${videoId}/`;
+  const master = await getText(`${prefix}master.m3u8`);
+  t.match(
+    master,
+    /^#EXT-X-STREAM-INF:[^\n]*RESOLUTION=1280x720,FRAME-RATE=30\.000,CODECS="avc1\.42e0[0-9a-f]{2},mp4a\.40\.2"\n720p\/index\.m3u8$/m,
+    'the master lists the packaged rendition with the source profile in CODECS',
+  );
+  t.match(master, /^#EXTM3U\n#EXT-X-VERSION:6\n/, 'the same EXT-X-VERSION as the media playlists');
   const top = await getText(`${prefix}720p/index.m3u8`);
+  t.match(top, /^#EXTM3U\n#EXT-X-VERSION:6\n/);
   t.same(extinfs(top), [6, 3, 1], 'the packaged rendition cuts at the source keyframes');
   t.match(top, /#EXT-X-PLAYLIST-TYPE:VOD\n[\s\S]*#EXT-X-ENDLIST\n$/);
   const topStarts = await segmentStarts(prefix, '720p');
@@ -824,7 +770,6 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
     { codec_name: 'h264', profile: 'High', width: 640, height: 360 },
   );
 
-  const master = await getText(`${prefix}master.m3u8`);
   const bandwidths = [...master.matchAll(/BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
   t.equal(bandwidths.length, 3);
   t.ok(
@@ -850,17 +795,10 @@ t.test('an H.264/AAC source is packaged as its top rendition, published first; t
   ]);
 });
 
-t.test('any other source has its smallest rendition published while the ladder encodes, as a growing playlist', async (t) => {
-  const snapshots: Array<Record<string, string>> = [];
-  const events: MediaConvertJobStateChangeEvent[] = [];
-  const { worker, logged } = await harness(t, {
-    publish: async (event) => {
-      sortEvent(event, events, []);
-      await snapshotOnAnnouncement(event, snapshots);
-    },
-  });
+t.test('any other source is encoded by one command for the whole ladder, its poster from the smallest rendition', async (t) => {
+  const { worker, events, logged } = await harness(t);
   const videoId = newVideoId();
-  // 4:4:4 cannot be packaged for browsers; 15 fps keeps the encode well ahead of real time.
+  // 4:4:4 cannot be packaged for browsers.
   await uploadClip(videoId, { seconds: 12, width: 1280, height: 720, audio: true, fps: 15, pixelFormat: 'yuv444p' });
   await worker.submit(await requestFor(worker, videoId));
   await worker.idle();
@@ -879,34 +817,22 @@ t.test('any other source has its smallest rendition published while the ladder e
     ],
   );
 
-  const first = onlyAnnouncement(
-    t,
-    snapshots,
-    /RESOLUTION=640x360,FRAME-RATE=15\.000,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/,
-    'the smallest rendition first',
-    /720p|540p/,
+  t.match(
+    events.at(-1)?.detail.outputGroupDetails?.[1],
+    { type: 'FILE_GROUP', outputDetails: [{ videoDetails: { widthInPx: 640, heightInPx: 360 } }] },
+    'a poster at the smallest rendition size',
   );
-  t.match(first?.['master.m3u8'], /#EXT-X-START:TIME-OFFSET=0\n/, 'viewers start at the beginning, not at the live edge');
-  const live = first?.['360p/index.m3u8'] ?? '';
-  t.match(live, /#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n/, 'published while still growing');
-  t.notMatch(live, /#EXT-X-ENDLIST/);
-  t.ok(extinfs(live).length >= 1 && extinfs(live).length < 3, `with the segments done so far (${extinfs(live).length})`);
 
   const prefix = `video-streams/${videoId}/`;
-  const final = await getText(`${prefix}360p/index.m3u8`);
-  t.match(final, /#EXT-X-PLAYLIST-TYPE:VOD\n/);
-  t.match(final, /#EXT-X-ENDLIST\n$/);
-  t.ok(
-    final.startsWith(
-      live
-        .replace('#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0\n', '#EXT-X-PLAYLIST-TYPE:VOD\n')
-        .split('#EXT-X-ENDLIST')[0]!
-        .split('\n')
-        .slice(0, 6)
-        .join('\n'),
-    ),
-    'the same playlist, ended',
+  t.match(
+    await getText(`${prefix}master.m3u8`),
+    /RESOLUTION=640x360,FRAME-RATE=15\.000,CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"\n360p\/index\.m3u8\n$/,
+    'encoded (High profile), the smallest rendition last',
   );
+  const final = await getText(`${prefix}360p/index.m3u8`);
+  t.match(final, /#EXT-X-PLAYLIST-TYPE:VOD\n/, 'listed only once ended');
+  t.notMatch(final, /#EXT-X-START/);
+  t.match(final, /#EXT-X-ENDLIST\n$/);
   t.same(extinfs(final), [4, 4, 4]);
   t.same(extinfs(await getText(`${prefix}720p/index.m3u8`)), [4, 4, 4]);
 });

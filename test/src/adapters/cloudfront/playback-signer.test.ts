@@ -1,7 +1,8 @@
 import t from 'tap';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { createPlaybackSigner, inlinePrivateKey, playbackLifetimeSeconds, privateKeyFromSsm } from '../../../../src/adapters/cloudfront/playback-signer.ts';
+import { createPlaybackSigner, inlinePrivateKey, privateKeyFromSsm } from '../../../../src/adapters/cloudfront/playback-signer.ts';
+import { playbackLifetimeSeconds } from '../../../../src/domain/ports/playback-signer.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,

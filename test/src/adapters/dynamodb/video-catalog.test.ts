@@ -334,6 +334,17 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.equal(await catalog.recordReconcileAttempt({ videoId: idOf(9), ownerId: 'alice', status: 'processing' }, state, at(5)), false, 'an absent video');
   });
 
+  t.test('recordFastStartRemoved: a ready video only; bookkeeping only', async (t) => {
+    const { catalog, key, read, processing } = await withVideo();
+    t.equal(await catalog.recordFastStartRemoved(key, at(5)), false, 'not while awaiting its upload');
+    await processing('job-1');
+    t.equal(await catalog.recordFastStartRemoved(key, at(12)), false, 'not while processing: the rendition may still be watched');
+    await catalog.markReady(key, 'job-1', { renditions: [r720] }, at(20));
+    t.equal(await catalog.recordFastStartRemoved(key, at(30)), true);
+    t.match(await read(), { status: 'ready', fastStartRemovedAt: at(30), updatedAt: at(20) }, 'updatedAt unchanged');
+    t.equal(await catalog.recordFastStartRemoved({ videoId: idOf(9), ownerId: 'alice' }, at(30)), false, 'an absent video');
+  });
+
   t.test('recordProgress and recordRenditions clear the reconcile state; recordJobIntent does not', async (t) => {
     const { catalog, key, read, processing } = await withVideo();
     await processing();

@@ -13,6 +13,7 @@ import {
   buildEncodeArgs,
   buildPackageArgs,
   colourFilters,
+  forcedKeyframes,
   runFfmpeg,
   TranscodeFailedError,
   type AudioOutput,
@@ -350,4 +351,9 @@ t.test('interlacing is found in the pictures when the flags say progressive, and
   t.ok(progressiveCount && !looksInterlaced(progressiveCount), `a progressive test pattern: ${JSON.stringify(progressiveCount)}`);
   t.notOk(looksInterlaced({ tff: 30, bff: 28, progressive: 2 }), 'both field orders alike: detail, not interlacing');
   t.notOk(looksInterlaced({ tff: 10, bff: 0, progressive: 0 }), 'too few frames say nothing');
+});
+
+t.test('keyframes are asked for just before each segment start; a list too long for one argument cuts at source keyframes', async (t) => {
+  t.equal(forcedKeyframes([0, 6.006, 9.009]), '0.000000,6.004000,9.007000');
+  t.equal(forcedKeyframes(Array.from({ length: 20_000 }, (_, i) => i * 4)), 'source');
 });

@@ -1,6 +1,10 @@
+/**
+ * Fast start's own rule for publishing a rendition that is still being encoded
+ * (src/adapters/ffmpeg-hls/fast-start.ts). The fast start itself, with ffmpeg against the
+ * stand-ins, is test/lambda/fast-start.test.ts and test/e2e/fast-start.test.ts.
+ */
 import t from 'tap';
 import { safeToWatchWhileEncoding } from '../../../../src/adapters/ffmpeg-hls/fast-start.ts';
-import { forcedKeyframes } from '../../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 
 t.test('a rendition still being encoded is published only when a viewer starting now would never catch up', async (t) => {
   t.notOk(safeToWatchWhileEncoding({ encoded: 0, elapsed: 1, duration: 60 }), 'nothing encoded yet');
@@ -9,9 +13,4 @@ t.test('a rendition still being encoded is published only when a viewer starting
   t.notOk(safeToWatchWhileEncoding({ encoded: 9, elapsed: 10, duration: 60 }));
   t.ok(safeToWatchWhileEncoding({ encoded: 15, elapsed: 16.6, duration: 60 }));
   t.notOk(safeToWatchWhileEncoding({ encoded: 30, elapsed: 60, duration: 600 }), 'half real time: not before most of it is done');
-});
-
-t.test('keyframes are asked for just before each segment start; a list too long for one argument cuts at source keyframes', async (t) => {
-  t.equal(forcedKeyframes([0, 6.006, 9.009]), '0.000000,6.004000,9.007000');
-  t.equal(forcedKeyframes(Array.from({ length: 20_000 }, (_, i) => i * 4)), 'source');
 });
