@@ -38,7 +38,7 @@ export function createFastStartHandler(videos: Pick<VideoService, 'startFastStar
       const secondsLeft = context.getRemainingTimeInMillis() / 1000;
       // Stopped before Lambda would kill it, with time to clean up: a fast start that cannot
       // finish is no failure (the video is playable when the transcoder completes).
-      const timeout = AbortSignal.timeout(Math.max(0, secondsLeft - FAST_START_MARGIN_SECONDS / 2) * 1000);
+      const timeout = AbortSignal.timeout(Math.max(0, Math.floor((secondsLeft - FAST_START_MARGIN_SECONDS / 2) * 1000)));
       const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
       try {
         outcomes.push(await videos.startFastStart({ key }, { secondsLeft, signal, logger }));

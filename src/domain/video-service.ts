@@ -656,16 +656,26 @@ export function createVideoService(options: VideoServiceOptions) {
         run.logger.info({ videoId, reason: fastStart.reason }, `No fast start: ${fastStart.reason}; playable when the transcoder completes`);
         return 'ignored';
       }
+      const jobId = video.jobId;
+      let recorded: EventOutcome = 'duplicate';
       let news: FastStartNews | undefined;
       try {
-        news = await options.fastStarter.publish({ videoId, sourceKey: key, plan, how: fastStart.how, signal: run.signal, logger: run.logger });
+        news = await options.fastStarter.publish({
+          videoId,
+          sourceKey: key,
+          plan,
+          how: fastStart.how,
+          signal: run.signal,
+          logger: run.logger,
+          // Playable as soon as the master lists it, while a growing rendition is still encoded.
+          onListed: async (listed) => void (recorded = await service.applyTranscodeUpdate({ ...listed, videoId, jobId })),
+        });
       } finally {
         // Deleted while it ran: what it wrote goes too, as a job's last event does for the job's outputs.
         if ((await catalog.get(videoId))?.status === 'deleted') await storage.deleteVideoObjects(videoId);
       }
-      // The ladder's master was there first: nothing to add.
-      if (!news) return 'duplicate';
-      return service.applyTranscodeUpdate({ ...news, videoId, jobId: video.jobId });
+      // The ladder's master was there first: nothing was listed.
+      return news ? recorded : 'duplicate';
     },
   };
   return service;

@@ -143,10 +143,17 @@ t.test('a standard source: packaged by the fast-start function, playable through
   t.ok(!media.isMasterPlaylist && media.endlist && media.segments.length > 0, 'the fast-start rendition is still there, whole');
 });
 
-t.test('a non-standard source (HEVC): the smallest rung is encoded first', async (t) => {
-  const clip = await makeClip({ seconds: 8, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
+t.test('a non-standard source (HEVC): the smallest rung is encoded, and playable while it still is', async (t) => {
+  const clip = await makeClip({ seconds: 24, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
   const { videoId, fastStartEvent } = await uploaded(t, clip);
-  t.same(await onFastStart(fastStartEvent, lambdaContext()), ['applied']);
+  let finished = false;
+  const running = onFastStart(fastStartEvent, lambdaContext()).finally(() => (finished = true));
+  while (!finished && !(await catalog.get(videoId))?.playable) await new Promise((resolve) => setTimeout(resolve, 20));
+  const growing = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `video-streams/${videoId}/fast-start/360p/index.m3u8` }));
+  const growingText = await growing.Body!.transformToString();
+  t.notOk(finished, 'playable before the function is done: as soon as the master lists the growing rendition');
+  t.ok(growingText.includes('#EXT-X-PLAYLIST-TYPE:EVENT') && !growingText.includes('#EXT-X-ENDLIST'), 'which was still being encoded');
+  t.same(await running, ['applied']);
   const { body: video } = await callApi<Video>(stack, 'GET', `/videos/${videoId}`, { token });
   t.match(video, { status: 'processing', playable: true });
   t.same(

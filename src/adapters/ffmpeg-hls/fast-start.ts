@@ -118,6 +118,8 @@ export interface FirstRenditionOptions {
   input: string;
   plan: TranscodePlan;
   how: FastStartRequest['how'];
+  /** The master lists the first rendition now (see FastStartRequest.onListed). */
+  onListed(group: PublishedGroup): Promise<void>;
   /** A fresh folder for ffmpeg's output. */
   workDir: string;
   signal: AbortSignal;
@@ -151,15 +153,19 @@ export async function publishFirstRendition(options: FirstRenditionOptions): Pro
 
   // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
   const video = plan.video;
+  // A check that fails says nothing: the stream's word (progressive) stands.
   const interlaced: Promise<boolean> =
     video && !video.deinterlace
-      ? countInterlacedFrames(options.input, { signal }).then((count) => count !== undefined && looksInterlaced(count))
+      ? countInterlacedFrames(options.input, { signal }).then(
+          (count) => count !== undefined && looksInterlaced(count),
+          () => false,
+        )
       : Promise.resolve(false);
-  interlaced.catch(() => undefined);
 
   let group: PublishedGroup | undefined;
   const publish = async (names: string[]) => {
     group = await publisher.publish(names);
+    await options.onListed(group);
   };
 
   try {
@@ -240,7 +246,7 @@ export interface FfmpegFastStarterOptions {
 
 export function createFfmpegFastStarter(options: FfmpegFastStarterOptions): FastStarter {
   return {
-    async publish({ videoId, sourceKey, plan, how, signal, logger }) {
+    async publish({ videoId, sourceKey, plan, how, signal, logger, onListed }) {
       const input = await getSignedUrl(options.s3, new GetObjectCommand({ Bucket: options.bucket, Key: sourceKey }), { expiresIn: SOURCE_URL_EXPIRES_SECONDS });
       const workDir = await mkdtemp(path.join(options.workRoot, 'fast-start-'));
       try {
@@ -254,6 +260,7 @@ export function createFfmpegFastStarter(options: FfmpegFastStarterOptions): Fast
           workDir,
           signal,
           logger,
+          onListed: (group) => onListed(renditionsPublishedOf(group)),
           ...(options.speedLimit ? { speedLimit: options.speedLimit } : {}),
         });
         return group && renditionsPublishedOf(group);

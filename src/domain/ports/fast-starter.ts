@@ -17,6 +17,11 @@ export interface FastStartRequest {
   how: Exclude<FastStartPlan['how'], 'none'>;
   /** Stops the work: the function's time is running out. */
   signal: AbortSignal;
+  /**
+   * Called once, as soon as the master lists the first rendition (which may still be growing):
+   * the video is playable from then on, not from when the work ends. Awaited before the work goes on.
+   */
+  onListed(news: FastStartNews): Promise<void>;
   logger: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -26,7 +31,8 @@ export type FastStartNews = Omit<Extract<TranscodeUpdate, { type: 'renditions-pu
 export interface FastStarter {
   /**
    * Publishes the first rendition under `video-streams/{videoId}/fast-start/` and a master that
-   * lists it, the master only if the video has none yet. Undefined when it had one: the ladder
+   * lists it, the master only if the video has none yet, and resolves once the rendition is
+   * whole (a function must not return before). Undefined when the video had a master: the ladder
    * (or an earlier fast start) was there first, and nothing of this one is listed.
    */
   publish(request: FastStartRequest): Promise<FastStartNews | undefined>;

@@ -102,9 +102,12 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
   };
   const signed: Array<{ videoId: string; durationSeconds?: number; now: Date }> = [];
 
-  /** What fast start was asked for; it publishes the first line of the ladder's master unless the ladder was first. */
+  /**
+   * What fast start was asked for; it lists the first line of the ladder's master (unless the
+   * ladder was first), then goes on "encoding": `afterListing` runs before it resolves.
+   */
   const fastStarts: FastStartRequest[] = [];
-  const fastStarterState: { ladderFirst?: boolean; whilePublishing?: () => Promise<void> } = {};
+  const fastStarterState: { ladderFirst?: boolean; whilePublishing?: () => Promise<void>; afterListing?: () => Promise<void> } = {};
   const fastStarter: FastStarter = {
     async publish(request) {
       fastStarts.push(request);
@@ -112,7 +115,10 @@ function setup(options: { catalog?: VideoCatalog } = {}) {
       storage.put(`video-streams/${request.videoId}/fast-start/360p/segment_00000.ts`, 'ts');
       if (fastStarterState.ladderFirst) return undefined;
       storage.put(masterPlaylistKey(request.videoId), MASTER.split('\n').slice(0, 3).join('\n'));
-      return { type: 'renditions-published', videoRenditions: 1 };
+      const news = { type: 'renditions-published' as const, videoRenditions: 1 };
+      await request.onListed(news);
+      await fastStarterState.afterListing?.();
+      return news;
     },
   };
 
@@ -618,10 +624,13 @@ t.test('startFastStart', async (t) => {
   };
 
   t.test("publishes the first rendition and reports it as the recorded job's; a repeat is a duplicate", async (t) => {
-    const { videos, processing, read, fastStarts, transcoderState } = setup();
+    const { videos, processing, read, fastStarts, transcoderState, fastStarterState } = setup();
     transcoderState.source = packagable;
     const videoId = await processing();
+    let whileStillEncoding: unknown;
+    fastStarterState.afterListing = async () => void (whileStillEncoding = (await read(videoId)).playable);
     t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'applied');
+    t.equal(whileStillEncoding, true, 'playable as soon as the master lists it, before the work ends');
     t.match(
       fastStarts,
       [{ videoId, sourceKey: sourceKey(videoId), how: 'package', plan: { packaging: { eligible: true } } }],
