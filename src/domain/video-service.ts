@@ -26,7 +26,7 @@ import { MultipartCompletionRefusedError, MultipartUploadGoneError, type VideoSt
 import type { Transcoder } from './ports/transcoder.ts';
 import type { FastStartNews, FastStarter } from './ports/fast-starter.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { TranscodePlan } from '../schemas/transcode.ts';
+import type { SourceMedia, TranscodePlan } from '../schemas/transcode.ts';
 import type { PlaybackSigner } from './ports/playback-signer.ts';
 import type { Playback } from '../schemas/playback.ts';
 import {
@@ -529,9 +529,11 @@ export function createVideoService(options: VideoServiceOptions) {
       if (video.status !== 'processing' || video.jobId) return 'duplicate';
       const key = sourceKey(videoId);
       let plan: TranscodePlan;
+      let source: SourceMedia;
       try {
         // The rules load at the first upload event only: the API function never plans.
-        const [{ planTranscode }, source] = await Promise.all([import('./transcode-plan.ts'), transcoder.inspect(key)]);
+        const [{ planTranscode }, inspected] = await Promise.all([import('./transcode-plan.ts'), transcoder.inspect(key)]);
+        source = inspected;
         plan = planTranscode(source);
       } catch (error) {
         if (!(error instanceof SourceRejectedError)) throw error;
@@ -548,7 +550,7 @@ export function createVideoService(options: VideoServiceOptions) {
         }
       }
       // The intent is durable before the job exists, so no retry ever creates a second one.
-      if (!(await catalog.recordJobIntent(video, at(), { audioOnly: !plan.video }))) return 'duplicate';
+      if (!(await catalog.recordJobIntent(video, at(), { audioOnly: !plan.video, source }))) return 'duplicate';
       let jobId: string;
       try {
         ({ jobId } = await transcoder.submit({
@@ -646,7 +648,8 @@ export function createVideoService(options: VideoServiceOptions) {
       const { planTranscode, planFastStart } = await import('./transcode-plan.ts');
       let plan: TranscodePlan;
       try {
-        plan = planTranscode(await transcoder.inspect(key));
+        // As the upload handler found it, when it kept it: a second inspection costs half a second.
+        plan = planTranscode(video.source ?? (await transcoder.inspect(key)));
       } catch (error) {
         if (error instanceof SourceRejectedError) return 'ignored';
         throw error;

@@ -110,6 +110,7 @@ export function createMemoryCatalog(): VideoCatalog {
           // Kept from the first try (if_not_exists).
           item.jobRequestedAt ??= now;
           if (details?.audioOnly) item.audioOnly = true;
+          if (details?.source) item.source = details.source;
         },
       }),
 

@@ -176,7 +176,7 @@ export function createVideoCatalog(deps: { dynamo: DynamoDbSource; tableName: st
         bookkeeping: true,
         // What the plan says of the source is kept with the intent: a crash before recordJob
         // then loses nothing (the job's own events record the job without it).
-        set: details?.audioOnly ? { audioOnly: true } : {},
+        set: { ...(details?.audioOnly ? { audioOnly: true } : {}), ...(details?.source ? { source: details.source } : {}) },
         // Kept from the first try: a later retry looks for jobs since the first submission.
         setIfAbsent: { jobRequestedAt: now },
         condition: '#s = :processing AND attribute_not_exists(jobId)',

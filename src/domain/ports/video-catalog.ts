@@ -6,6 +6,7 @@
  * Implemented in DynamoDB by src/adapters/dynamodb/video-catalog.ts (and in memory by the tests).
  */
 import type { AudioTrack, Rendition, Video, VideoError, VideoStatus, VideoWarning } from '../../schemas/video.ts';
+import type { SourceMedia } from '../../schemas/transcode.ts';
 
 /** Where a stored video is: a public status, or the tombstone of a deleted one. */
 export type RecordStatus = VideoStatus | 'deleted';
@@ -35,6 +36,8 @@ export interface VideoRecord extends Omit<Video, 'status'> {
   /** A source uploaded in parts: S3's upload, the plan the parts follow, and when it is abandoned. */
   multipart?: MultipartPlan;
   reconcile?: ReconcileState;
+  /** What inspecting the source found, kept with the job intent: fast start plans from it without inspecting again. */
+  source?: SourceMedia;
   /** When the reconciler removed what fast start left, once no playback grant could reach it. */
   fastStartRemovedAt?: string;
 }
@@ -54,7 +57,7 @@ export interface VideoCatalog {
    */
   queryDue(status: RecordStatus, options: { createdBefore: string; now: string; limit: number; maxPages?: number }): Promise<VideoRecord[]>;
   /** Before submitting a job: remember that one is being submitted (kept from the first try). */
-  recordJobIntent(video: VideoKey, now: string, details?: { audioOnly?: boolean }): Promise<boolean>;
+  recordJobIntent(video: VideoKey, now: string, details?: { audioOnly?: boolean; source?: SourceMedia }): Promise<boolean>;
   /** The reconciler tried and will try again later (unless the video has moved on meanwhile). */
   recordReconcileAttempt(video: VideoKey & Pick<VideoRecord, 'status'>, state: ReconcileState, now: string): Promise<boolean>;
   /** A ready video's fast-start rendition is gone (bookkeeping: the reconciler looks no more). */

@@ -624,8 +624,11 @@ t.test('startFastStart', async (t) => {
   };
 
   t.test("publishes the first rendition and reports it as the recorded job's; a repeat is a duplicate", async (t) => {
-    const { videos, processing, read, fastStarts, transcoderState, fastStarterState } = setup();
+    const { videos, processing, read, fastStarts, transcoder, transcoderState, fastStarterState } = setup();
     transcoderState.source = packagable;
+    let inspections = 0;
+    const inspect = transcoder.inspect.bind(transcoder);
+    transcoder.inspect = async (key) => (inspections++, inspect(key));
     const videoId = await processing();
     let whileStillEncoding: unknown;
     fastStarterState.afterListing = async () => void (whileStillEncoding = (await read(videoId)).playable);
@@ -639,6 +642,7 @@ t.test('startFastStart', async (t) => {
     t.match(await read(videoId), { status: 'processing', playable: true, playableAt: String, renditions: [LADDER[0]], jobId: `job-${videoId}` });
     t.equal(await videos.startFastStart({ key: sourceKey(videoId) }, run()), 'duplicate', 'playable already');
     t.equal(fastStarts.length, 1, 'nothing published twice');
+    t.equal(inspections, 1, 'planned from what the upload handler found: the source inspected once');
   });
 
   t.test('any other source: its smallest rung, encoded, when the work fits the time left; else nothing', async (t) => {
@@ -658,9 +662,9 @@ t.test('startFastStart', async (t) => {
     t.equal(await videos.startFastStart({ key: 'video-streams/x/master.m3u8' }, run()), 'ignored');
     const done = await ready();
     t.equal(await videos.startFastStart({ key: sourceKey(done) }, run()), 'ignored', 'ready: the ladder is there');
-    const processed = await processing();
     transcoderState.source = new SourceRejectedError('still-image', 'This is a still image, not a video.');
-    t.equal(await videos.startFastStart({ key: sourceKey(processed) }, run()), 'ignored', 'the upload handler fails it');
+    const refused = await processing();
+    t.equal(await videos.startFastStart({ key: sourceKey(refused) }, run()), 'ignored', 'the upload handler failed it');
     t.same(fastStarts, []);
   });
 

@@ -134,6 +134,9 @@ function catalogContract(t: Test, newCatalog: () => Promise<VideoCatalog>) {
     t.equal((await read()).audioOnly, undefined);
     t.equal(await catalog.recordJobIntent(key, at(31), { audioOnly: true }), true);
     t.equal((await read()).audioOnly, true, 'an audio-only source is known with the intent');
+    const source = { container: 'mp4', durationSeconds: 60, audio: [{ track: 1, codec: 'aac', channels: 2 }] };
+    t.equal(await catalog.recordJobIntent(key, at(32), { source }), true);
+    t.same((await read()).source, source, 'and what its inspection found');
     t.ok(await catalog.recordJob(key, 'job-1', at(40)));
     t.equal(await catalog.recordJobIntent(key, at(50)), false, 'refused once a job is recorded');
   });
