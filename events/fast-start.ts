@@ -6,16 +6,13 @@
  * has left. The local stack runs this same handler. Idempotent: a repeat finds the video playable.
  */
 import pino from 'pino';
-import { S3Event } from '../src/schemas/events.ts';
-import { eventParser } from './parse-event.ts';
-import { decodeS3Key } from './s3-upload.ts';
+import type { S3Event } from '../src/schemas/events.ts';
+import { eachCreatedObject } from './s3-upload.ts';
 import { FAST_START_MARGIN_SECONDS } from '../src/domain/transcode-plan.ts';
 import type { EventOutcome, VideoService } from '../src/domain/video-service.ts';
 import type { Logger } from '../src/shared/logger.ts';
 import { servicesFromEnvironment } from '../src/app/runtime.ts';
 import { redactingDestination } from '../src/shared/redact.ts';
-
-const parseS3Event = eventParser('S3 event notification', S3Event);
 
 /** What the handler reads of Lambda's context object. */
 export interface FastStartContext {
@@ -27,29 +24,21 @@ export interface FastStartContext {
  * again at the next start; running out of the function's time ends it quietly.
  */
 export function createFastStartHandler(videos: Pick<VideoService, 'startFastStart'>, logger: Logger, stop?: AbortSignal) {
-  return async (event: S3Event, context: FastStartContext): Promise<EventOutcome[]> => {
-    const outcomes: EventOutcome[] = [];
-    for (const record of parseS3Event(event).Records) {
-      if (!record.eventName.startsWith('ObjectCreated:')) {
-        outcomes.push('ignored');
-        continue;
-      }
-      const key = decodeS3Key(record.s3.object.key);
+  return (event: S3Event, context: FastStartContext): Promise<EventOutcome[]> =>
+    eachCreatedObject(event, async ({ key }) => {
       const secondsLeft = context.getRemainingTimeInMillis() / 1000;
       // Stopped before Lambda would kill it, with time to clean up: a fast start that cannot
       // finish is no failure (the video is playable when the transcoder completes).
       const timeout = AbortSignal.timeout(Math.max(0, Math.floor((secondsLeft - FAST_START_MARGIN_SECONDS / 2) * 1000)));
       const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
       try {
-        outcomes.push(await videos.startFastStart({ key }, { secondsLeft, signal, logger }));
+        return await videos.startFastStart({ key }, { secondsLeft, signal, logger });
       } catch (error) {
         if (!timeout.aborted || stop?.aborted) throw error;
         logger.warn({ key }, 'Fast start ran out of time; the video is playable when its transcode completes');
-        outcomes.push('ignored');
+        return 'ignored';
       }
-    }
-    return outcomes;
-  };
+    });
 }
 
 let fastStart: ReturnType<typeof createFastStartHandler> | undefined;

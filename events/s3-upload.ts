@@ -14,25 +14,33 @@ export const decodeS3Key = (key: string) => decodeURIComponent(key.replace(/\+/g
 const parseS3Event = eventParser('S3 event notification', S3Event);
 
 /**
+ * Each record of a checked S3 notification, one outcome each: `created` runs for an object that
+ * was created (its key decoded), anything else is ignored. Both S3-fed handlers walk records so.
+ */
+export async function eachCreatedObject(
+  event: unknown,
+  created: (object: { key: string; record: S3Event['Records'][number] }) => Promise<EventOutcome>,
+): Promise<EventOutcome[]> {
+  const outcomes: EventOutcome[] = [];
+  for (const record of parseS3Event(event).Records) {
+    outcomes.push(record.eventName.startsWith('ObjectCreated:') ? await created({ key: decodeS3Key(record.s3.object.key), record }) : 'ignored');
+  }
+  return outcomes;
+}
+
+/**
  * `requestFastStart`, when fast start is on, hands the record on (as a notification of its own)
  * once the video's job is recorded: the fast-start function reports as that job. Handed on for a
  * repeat too, so a crash between the two is made good; the fast-start function ignores a video
  * that is playable or no longer processing.
  */
 export function createS3UploadHandler(videos: Pick<VideoService, 'handleSourceUploaded'>, requestFastStart?: (event: S3Event) => Promise<void>) {
-  return async (event: S3Event): Promise<EventOutcome[]> => {
-    const outcomes: EventOutcome[] = [];
-    for (const record of parseS3Event(event).Records) {
-      if (!record.eventName.startsWith('ObjectCreated:')) {
-        outcomes.push('ignored');
-        continue;
-      }
-      const outcome = await videos.handleSourceUploaded({ key: decodeS3Key(record.s3.object.key), sequencer: record.s3.object.sequencer });
+  return (event: S3Event): Promise<EventOutcome[]> =>
+    eachCreatedObject(event, async ({ key, record }) => {
+      const outcome = await videos.handleSourceUploaded({ key, sequencer: record.s3.object.sequencer });
       if (outcome !== 'ignored' && requestFastStart) await requestFastStart({ Records: [record] });
-      outcomes.push(outcome);
-    }
-    return outcomes;
-  };
+      return outcome;
+    });
 }
 
 export const handler = (event: S3Event) => {
