@@ -45,8 +45,13 @@ export interface LocalStackPorts {
   transcoder: number;
 }
 
-/** The fast-start function's time limit (template.yaml: FastStartFunction's Timeout). */
-export const FAST_START_TIMEOUT_SECONDS = 300;
+/**
+ * How Lambda runs the fast-start function (template.yaml: FastStartFunction's Timeout, and
+ * FastStartInvokeConfig's MaximumRetryAttempts; test/deploy/template.test.ts holds them equal):
+ * the local stack runs its handler the same way.
+ */
+export const FAST_START_INVOCATION = { timeoutSeconds: 300, retries: 0 } as const;
+export const FAST_START_TIMEOUT_SECONDS = FAST_START_INVOCATION.timeoutSeconds;
 
 /** `npm start`'s ports; tests pass 0 everywhere for ephemeral ones. */
 export const DEFAULT_PORTS: LocalStackPorts = { api: 3000, cdn: 3001, issuer: 3002, s3: 3003, dynamodb: 3004, transcoder: 3005 };
@@ -216,7 +221,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         return onFastStart(event, { getRemainingTimeInMillis: () => deadline - Date.now() });
       },
       logger,
-      ...(options.eventRetry ? { retry: options.eventRetry } : {}),
+      // Not retried, as in AWS: a failed fast start leaves the video to its ladder (a crash still
+      // redelivers at the next start: the invocation is on disk until its handler has returned).
+      retry: { retries: FAST_START_INVOCATION.retries, minTimeoutMs: 0, factor: 1 },
     });
     const onUploadCreated = createS3UploadHandler(services.videos, (event) => fastStartInvocations.publish(event));
     const onJobStateChange = createJobStateChangeHandler(services.videos);

@@ -35,7 +35,7 @@ const { handler: onJobEvent } = await import('../../events/job-state-change.ts')
 const token = await stack.token(owner);
 
 /** Lambda's context: the time left of the function's timeout. */
-const lambdaContext = (seconds = FAST_START_TIMEOUT_SECONDS) => {
+const lambdaContext = (seconds: number = FAST_START_TIMEOUT_SECONDS) => {
   const deadline = Date.now() + seconds * 1000;
   return { getRemainingTimeInMillis: () => deadline - Date.now() };
 };
