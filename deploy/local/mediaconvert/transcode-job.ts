@@ -38,8 +38,16 @@ import {
 } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { createHlsPublisher } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
 import { countInterlacedFrames, looksInterlaced } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
+import { TRANSCODE_NICENESS } from '../../../src/adapters/ffmpeg-hls/priority.ts';
 import { audioOutputsOf, knownCodecsFor, muxedAudioOf, videoOutputOf } from '../../../src/adapters/ffmpeg-hls/fast-start.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
+
+/**
+ * MediaConvert runs elsewhere: in AWS the fast-start function never competes with it for CPU.
+ * Locally its stand-in shares the machine with the fast-start handler, so it yields to it (five
+ * nice steps: about a third of the weight) rather than delaying the first rendition.
+ */
+const STAND_IN_NICENESS = TRANSCODE_NICENESS + 5;
 
 /** The part of the job's progress the package stands for when rungs are encoded after it. */
 const PACKAGE_SHARE = 5;
@@ -177,6 +185,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         input: options.input,
         signal,
         onFrames,
+        niceness: STAND_IN_NICENESS,
         ...(counting ? { damage, videoStream: (sourceVideo?.track ?? 1) - 1, ...(frameRate > 0 ? { secondsPerFrame: 1 / frameRate } : {}) } : {}),
       },
       tick,

@@ -419,6 +419,8 @@ export interface RunFfmpegOptions {
   secondsPerFrame?: number;
   /** The input's stream index of the video (Probe's track number minus one); default 0. */
   videoStream?: number;
+  /** Nice steps below this process (priority.ts); TRANSCODE_NICENESS by default. */
+  niceness?: number;
 }
 
 /**
@@ -435,7 +437,7 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<vo
 
   return new Promise((resolve, reject) => {
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    lowerPriority(child.pid);
+    lowerPriority(child.pid, options.niceness);
     let stderr = '';
     let stderrRest = '';
     let stdoutRest = '';

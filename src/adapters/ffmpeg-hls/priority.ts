@@ -19,10 +19,10 @@ const LOWEST = 19;
  * and filter threads only after it has opened its input and read its headers, and threads take
  * the nice value of the thread that creates them. A process already gone is left alone.
  */
-export function lowerPriority(pid: number | undefined): void {
+export function lowerPriority(pid: number | undefined, niceness = TRANSCODE_NICENESS): void {
   if (pid === undefined) return;
   try {
-    setPriority(pid, Math.min(LOWEST, getPriority() + TRANSCODE_NICENESS));
+    setPriority(pid, Math.min(LOWEST, getPriority() + niceness));
   } catch {
     // It exited before it could be lowered (ESRCH): nothing left to order.
   }
