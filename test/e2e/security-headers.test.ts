@@ -7,11 +7,10 @@
  */
 import t, { type Test } from 'tap';
 import { readFile } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
 import { buildWebPage } from '../../deploy/web-build.ts';
 import { startTestStack } from '../helpers/stack.ts';
 import { tempDir } from '../helpers/media.ts';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/browser.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 
 const openapi = JSON.parse(await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { operationId: string }>>;
@@ -21,8 +20,7 @@ const operationIds = Object.values(openapi.paths).flatMap((operations) => Object
 const webDir = await tempDir(t, 'vod-web-');
 await buildWebPage({ outDir: webDir });
 const stack = await startTestStack(t, { settings: { WEB_ASSETS_DIR: webDir } });
-const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-t.teardown(() => browser.close());
+const browser = await launchBrowser(t);
 
 /** A page that records every CSP violation (from the first script on) and every console error. */
 async function watchedPage(t: Test) {

@@ -6,14 +6,13 @@
  * nor its manifest. Screenshots go to test-artifacts/ (git-ignored).
  */
 import t, { type Test } from 'tap';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { buildWebPage } from '../../deploy/web-build.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
-import { BROWSER_ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, openPage as openBrowserPage } from '../helpers/browser.ts';
+import { BROWSER_ARTIFACTS, launchBrowser, openPage as openBrowserPage } from '../helpers/browser.ts';
 
 const artifacts = BROWSER_ARTIFACTS;
 
@@ -29,14 +28,7 @@ const stack = await startTestStack(t, { settings: pageSettings });
 // 720p for the three rungs; 15 fps is enough to see it play and halves the ladder's encoding.
 const clip = await makeClip({ seconds: 12, width: 1280, height: 720, audio: true, fps: 15 });
 
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // playwright gives every launch a fresh temporary profile (--user-data-dir) of its own.
-  args: CHROMIUM_FLAGS,
-});
-t.teardown(() => browser.close());
-await mkdir(artifacts, { recursive: true });
+const browser = await launchBrowser(t);
 
 const currentTime = (page: Page) => page.locator('#video').evaluate((video: HTMLVideoElement) => video.currentTime);
 
@@ -254,80 +246,6 @@ t.test('sign in, upload, watch every rendition; a signed-out visitor gets nothin
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to watch and upload videos' }).waitFor();
   t.equal(await page.locator('#signed-in').isVisible(), false, 'signed out');
-});
-
-t.test('the owner watches a video while it converts, and the player picks up renditions as they finish', async (t) => {
-  // HEVC is encoded, not packaged: the fast start publishes its smallest rendition first, while
-  // the ladder encodes (15 fps keeps that encode ahead of real time on a busy machine). A stack of
-  // its own paces the worker at 2x real time, as MediaConvert would be: on a fast machine an
-  // unpaced ladder is done before the page has shown the video converting. 60 s of video: the
-  // ladder (30 s of conversion at least) lands while the player, started on the first rendition,
-  // is still well before the end, even when a busy machine slows the ladder by half.
-  const stack = await startTestStack(t, { settings: pageSettings, transcodeSpeedLimit: 2 });
-  const hevc = await makeClip({ seconds: 60, width: 1280, height: 720, audio: true, fps: 15, videoCodec: 'hevc' });
-  const { page, consoleErrors } = await openPage(t, 'web-page-converting');
-  await page.goto(stack.apiUrl);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('User name').fill('carol');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as carol').waitFor();
-
-  const { videoId } = await uploadVideo(stack, await stack.token('carol'), hevc, { title: 'Converting' });
-  await page.getByRole('button', { name: 'Refresh' }).click();
-  const card = page.locator(`#videos li[data-video-id="${videoId}"]`);
-  await card.getByRole('link', { name: 'Watch Converting' }).waitFor({ timeout: 60_000 });
-  t.equal(await card.getAttribute('data-status'), 'processing', 'watchable while still converting');
-  // The player's position over time, and when its menu changes: to see where it resumes.
-  await page.evaluate(() => {
-    const trace: Array<[string, number]> = [];
-    (window as unknown as { trace: typeof trace }).trace = trace;
-    const video = document.querySelector('#video') as HTMLVideoElement;
-    video.addEventListener('timeupdate', () => trace.push(['position', video.currentTime]));
-    new MutationObserver(() => trace.push(['options', document.querySelectorAll('#quality option').length])).observe(document.querySelector('#quality')!, {
-      childList: true,
-    });
-  });
-  await card.getByRole('link', { name: 'Watch Converting' }).click();
-  await page.waitForFunction(() => (document.querySelector('#video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 30_000 });
-  const quality = page.getByLabel('Quality');
-  const menu = () => quality.locator('option').evaluateAll((all: HTMLOptionElement[]) => all.map((option) => option.text.split(' ')[0]));
-  const atFirst = await menu();
-  t.same(atFirst, ['Auto', '360p'], 'it plays its first rendition');
-
-  await page.waitForFunction(() => document.querySelectorAll('#quality option').length === 4, undefined, { timeout: 90_000 });
-  t.same(await menu(), ['Auto', '720p', '540p', '360p'], 'the menu gains the new renditions without a reload');
-  // Playing again: positions reported after the reload, moving on by a second.
-  await page.waitForFunction(
-    () => {
-      const trace = (window as unknown as { trace: Array<[string, number]> }).trace;
-      const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
-      const positions = trace
-        .slice(reload)
-        .filter(([kind, value]) => kind === 'position' && value > 0.1)
-        .map(([, value]) => value);
-      return positions.length >= 2 && positions.at(-1)! > positions[0]! + 1;
-    },
-    undefined,
-    { timeout: 20_000 },
-  );
-  const trace = await page.evaluate(() => (window as unknown as { trace: Array<[string, number]> }).trace);
-  const reload = trace.findIndex(([kind, value]) => kind === 'options' && value === 4);
-  const before =
-    trace
-      .slice(0, reload)
-      .filter(([kind]) => kind === 'position')
-      .at(-1)?.[1] ?? 0;
-  // Detaching the media element reads 0 for a moment; the first real position comes next.
-  const after = trace.slice(reload).find(([kind, value]) => kind === 'position' && value > 0.1)?.[1] ?? 0;
-  t.ok(before > 1 && after >= before - 0.5, `playback goes on from where it was (${before.toFixed(2)} s, then ${after.toFixed(2)} s)`, {
-    trace: trace.slice(Math.max(0, reload - 3), reload + 12),
-  });
-  t.equal(await page.locator('#player-problem').textContent(), '', 'no player error');
-  t.same(
-    consoleErrors.filter((text) => /hls\.js fatal/.test(text)),
-    [],
-    'no fatal hls.js error',
-  );
 });
 
 t.test('an audio-only upload plays as sound; a video with two languages offers both', async (t) => {

@@ -6,16 +6,15 @@
  * Screenshots of failures go to test-artifacts/ (git-ignored).
  */
 import t, { type Test } from 'tap';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { buildWebPage } from '../../deploy/web-build.ts';
 import { createS3Client } from '../../src/app/aws-clients.ts';
 import { sourceKey } from '../../src/domain/storage-layout.ts';
 import { callApi, startTestStack } from '../helpers/stack.ts';
 import { makeClip, padWithFreeBox, tempDir } from '../helpers/media.ts';
-import { BROWSER_ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, openPage } from '../helpers/browser.ts';
+import { BROWSER_ARTIFACTS, launchBrowser, openPage } from '../helpers/browser.ts';
 
 const artifacts = BROWSER_ARTIFACTS;
 const MiB = 1024 * 1024;
@@ -34,9 +33,7 @@ const FILE_BYTES = 8 * PART_BYTES - 123_456;
 await padWithFreeBox(clip, FILE_BYTES);
 const PART_COUNT = Math.ceil(FILE_BYTES / PART_BYTES);
 
-const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-t.teardown(() => browser.close());
-await mkdir(artifacts, { recursive: true });
+const browser = await launchBrowser(t);
 
 interface StoredParts {
   parts: Array<{ partNumber: number }>;

@@ -1,5 +1,6 @@
 import type { Test } from 'tap';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Headless Chromium as Debian packages it (`chromium`, installed by .ci/run), for playwright-core's `chromium.launch`. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -17,6 +18,15 @@ export const CHROMIUM_FLAGS = [
 
 /** Where a failing browser subtest leaves a screenshot of the page. */
 export const BROWSER_ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
+
+/** Debian's Chromium, headless, for a test file: closed after it; the artifacts folder made. */
+export async function launchBrowser(t: Test): Promise<Browser> {
+  // playwright gives every launch a fresh temporary profile (--user-data-dir) of its own.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  t.teardown(() => browser.close());
+  await mkdir(BROWSER_ARTIFACTS, { recursive: true });
+  return browser;
+}
 
 /**
  * A fresh browser context and page for one subtest, closed after it. Console errors and uncaught
