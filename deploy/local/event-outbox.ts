@@ -3,12 +3,14 @@
  * EventBridge: each event is written to disk before delivery and removed only after the handler
  * succeeded, so a crash or Ctrl-C never loses one; `start()` redelivers what was left.
  * Like AWS, delivery is concurrent and unordered, and a failing handler is retried with backoff
- * before the event goes to a dead-letter folder.
+ * before the event goes to a dead-letter folder. An outbox may give its events a maximum age, as
+ * Lambda's asynchronous invocation does (MaximumEventAgeInSeconds): one not delivered by then, such
+ * as one a restart finds much later, is dropped.
  */
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import pRetry from 'p-retry';
+import pRetry, { AbortError } from 'p-retry';
 import writeFileAtomic from 'write-file-atomic';
 import type { Logger } from '../../src/shared/logger.ts';
 
@@ -23,6 +25,17 @@ class DeliveryFailed extends Error {
     super('event delivery failed', { cause });
   }
 }
+
+/** An event past its outbox's maximum age: not delivered, as Lambda drops it. */
+class EventExpired extends Error {
+  override name = 'EventExpired';
+  constructor(ageSeconds: number) {
+    super(`event is ${Math.round(ageSeconds)} s old, past its maximum age`);
+  }
+}
+
+/** When an event was published: its file's name begins with the time (see publish). */
+const publishedAt = (file: string) => Number.parseInt(file.slice(0, file.indexOf('-')), 10);
 
 /**
  * How a failing delivery is retried (p-retry's backoff): up to `retries` more tries, the first
@@ -51,6 +64,8 @@ export function createEventOutbox<E>(options: {
   logger: Pick<Logger, 'info' | 'error'>;
   /** How a failing delivery is retried; by default 3 more tries, after 0.2, 1 and 5 s. */
   retry?: RetryPolicy;
+  /** An event not delivered this long after it was published is dropped (none by default). */
+  maxEventAgeSeconds?: number;
 }): EventOutbox<E> {
   const pendingDir = join(options.dir, 'pending');
   const deadLetterDir = join(options.dir, 'dead-letter');
@@ -66,6 +81,8 @@ export function createEventOutbox<E>(options: {
     try {
       await pRetry(
         async () => {
+          const ageSeconds = (Date.now() - publishedAt(file)) / 1000;
+          if (options.maxEventAgeSeconds !== undefined && ageSeconds > options.maxEventAgeSeconds) throw new AbortError(new EventExpired(ageSeconds));
           try {
             await options.deliver(event);
             await rm(join(pendingDir, file), { force: true });
@@ -88,6 +105,11 @@ export function createEventOutbox<E>(options: {
     } catch (error) {
       // Stopped (before an attempt or during a wait): the event stays on disk for the next start.
       if (signal.aborted) return;
+      if (error instanceof EventExpired) {
+        options.logger.info({ outbox: options.name, file, reason: error.message }, 'event dropped: past its maximum age');
+        await rm(join(pendingDir, file), { force: true });
+        return;
+      }
       options.logger.error(
         { err: error instanceof DeliveryFailed ? error.cause : error, outbox: options.name, file },
         'event delivery failed for good; moved to dead-letter',

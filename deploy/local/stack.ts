@@ -47,10 +47,10 @@ export interface LocalStackPorts {
 
 /**
  * How Lambda runs the fast-start function (template.yaml: FastStartFunction's Timeout, and
- * FastStartInvokeConfig's MaximumRetryAttempts; test/deploy/template.test.ts holds them equal):
- * the local stack runs its handler the same way.
+ * FastStartInvokeConfig's MaximumRetryAttempts and MaximumEventAgeInSeconds;
+ * test/deploy/template.test.ts holds them equal): the local stack runs its handler the same way.
  */
-export const FAST_START_INVOCATION = { timeoutSeconds: 300, retries: 0 } as const;
+export const FAST_START_INVOCATION = { timeoutSeconds: 300, retries: 0, maxEventAgeSeconds: 300 } as const;
 export const FAST_START_TIMEOUT_SECONDS = FAST_START_INVOCATION.timeoutSeconds;
 
 /** `npm start`'s ports; tests pass 0 everywhere for ephemeral ones. */
@@ -222,8 +222,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       logger,
       // Not retried, as in AWS: a failed fast start leaves the video to its ladder (a crash still
-      // redelivers at the next start: the invocation is on disk until its handler has returned).
+      // redelivers at the next start: the invocation is on disk until its handler has returned,
+      // unless it is older than Lambda would keep it).
       retry: { retries: FAST_START_INVOCATION.retries, minTimeoutMs: 0, factor: 1 },
+      maxEventAgeSeconds: FAST_START_INVOCATION.maxEventAgeSeconds,
     });
     const onUploadCreated = createS3UploadHandler(services.videos, (event) => fastStartInvocations.publish(event));
     const onJobStateChange = createJobStateChangeHandler(services.videos);

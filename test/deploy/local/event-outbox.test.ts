@@ -108,3 +108,32 @@ t.test('a start removes the half-written event a crash left, and delivers the wh
   t.same(delivered, [{ n: 1 }]);
   t.same(await readdir(path.join(dir, 'pending')), [], 'nothing left, the leftover included');
 });
+
+t.test('an event older than its maximum age is dropped, not delivered, as Lambda drops it', async (t) => {
+  const minutesAgo = (minutes: number) => String(Date.now() - minutes * 60_000).padStart(15, '0');
+  const dir = t.testdir({
+    pending: {
+      // Left by a crash ten minutes ago, and one a minute ago: only the second is still wanted.
+      [`${minutesAgo(10)}-000000-a.json`]: JSON.stringify({ n: 1 }),
+      [`${minutesAgo(1)}-000001-b.json`]: JSON.stringify({ n: 2 }),
+    },
+  });
+  const delivered: Array<{ n: number }> = [];
+  const outbox = createEventOutbox<{ n: number }>({
+    name: 'test',
+    dir,
+    logger: quietLogger,
+    maxEventAgeSeconds: 300,
+    deliver: async (event) => void delivered.push(event),
+  });
+  await outbox.start();
+  await outbox.publish({ n: 3 });
+  await outbox.idle();
+  t.same(
+    delivered.sort((a, b) => a.n - b.n),
+    [{ n: 2 }, { n: 3 }],
+    'the recent and the new are delivered',
+  );
+  t.same(await readdir(path.join(dir, 'pending')), [], 'the old one is gone');
+  t.same(await readdir(path.join(dir, 'dead-letter')), [], 'dropped, not dead-lettered: Lambda keeps nothing of it without a destination');
+});
