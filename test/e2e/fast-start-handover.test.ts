@@ -19,7 +19,7 @@ import type { Playback } from '../../src/schemas/playback.ts';
 import type { Video } from '../../src/schemas/video.ts';
 import { callApi, startTestStack, uploadVideo, waitForStatus } from '../helpers/stack.ts';
 import { makeClip, tempDir } from '../helpers/media.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 
 const HLS_SCRIPT = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
@@ -36,8 +36,8 @@ const stack = await startTestStack(t, { settings: { WEB_ASSETS_DIR: webDir }, tr
 // so that it stays mid-video there too (on a loaded 2-core machine the ladder once landed 60 s
 // after the upload, when a viewer at full speed had reached the end).
 const SECONDS = 30;
-/** The clip lasts 75 s of the page viewer's time. */
-const PAGE_PLAYBACK_RATE = 0.4;
+/** The clip lasts 100 s of the page viewer's time. */
+const PAGE_PLAYBACK_RATE = 0.3;
 const clip = await makeClip({ seconds: SECONDS, width: 1280, height: 720, audio: true, fps: 10, keyframeSeconds: 2, videoBitrate: 2_000_000 });
 
 // A third party's page on an origin of its own (another port), without a Content-Security-Policy
@@ -331,11 +331,7 @@ t.test('a bare hls.js player that started on the packaged rendition plays it to 
 
 t.test('the page player of the owner watching while it converts reloads onto the ladder and plays to the end', async (t) => {
   const { page, consoleErrors } = await openPage(t, browser, 'fast-start-handover-page');
-  await page.goto(stack.apiUrl);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('User name').fill('grace');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as grace').waitFor();
+  await signIn(page, stack.apiUrl, 'grace');
 
   const token = await stack.token('grace');
   const { videoId, uploaded } = await uploadUntilPlayable(t, token, 'Page hand-over');
@@ -371,7 +367,7 @@ t.test('the page player of the owner watching while it converts reloads onto the
   await page.waitForFunction(() => document.querySelectorAll('#quality option').length === 4, undefined, { timeout: 30_000 });
   t.same(await menu(), ['Auto', '720p', '540p', '360p'], 'the player reloaded the master with the ladder');
   await page.waitForFunction(() => document.querySelector('video')!.ended || document.querySelector('#player-problem')!.textContent !== '', undefined, {
-    timeout: 120_000,
+    timeout: 150_000,
   });
   const atEnd = await mediaState(page);
   const trace = await traceOf(page);

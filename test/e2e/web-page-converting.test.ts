@@ -17,7 +17,7 @@ import t from 'tap';
 import { buildWebPage } from '../../deploy/web-build.ts';
 import { startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, tempDir } from '../helpers/media.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 
 const SECONDS = 40;
 /** The viewer's speed: the clip lasts 160 s, more than the ladder is waited for (and then 20 s). */
@@ -32,11 +32,7 @@ const browser = await launchBrowser(t);
 
 t.test('the owner watches a video while it converts, and the player picks up renditions as they finish', async (t) => {
   const { page, consoleErrors } = await openPage(t, browser, 'web-page-converting');
-  await page.goto(stack.apiUrl);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('User name').fill('carol');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as carol').waitFor();
+  await signIn(page, stack.apiUrl, 'carol');
 
   const { videoId } = await uploadVideo(stack, await stack.token('carol'), hevc, { title: 'Converting' });
   await page.getByRole('button', { name: 'Refresh' }).click();

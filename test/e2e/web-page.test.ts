@@ -12,7 +12,7 @@ import { buildWebPage } from '../../deploy/web-build.ts';
 import { callApi, startTestStack, uploadVideo } from '../helpers/stack.ts';
 import { makeClip, makeNotAVideo, tempDir } from '../helpers/media.ts';
 import { makeSource } from '../helpers/real-world-media.ts';
-import { BROWSER_ARTIFACTS, launchBrowser, openPage as openBrowserPage } from '../helpers/browser.ts';
+import { BROWSER_ARTIFACTS, launchBrowser, openPage as openBrowserPage, signIn } from '../helpers/browser.ts';
 
 const artifacts = BROWSER_ARTIFACTS;
 
@@ -252,17 +252,15 @@ t.test('an audio-only upload plays as sound; a video with two languages offers b
   const { page, consoleErrors } = await openPage(t, 'web-page-audio');
   const dir = await tempDir(t);
   const [podcast, bilingual] = await Promise.all([makeSource('audio-m4a', dir), makeSource('two-languages', dir)]);
-  await page.goto(stack.apiUrl);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('User name').fill('dave');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as dave').waitFor();
+  await signIn(page, stack.apiUrl, 'dave');
 
   // Picked on the page like any video: audio is welcome.
   await page.getByLabel('Title').fill('Podcast');
   await page.getByLabel('Choose a video or audio file').setInputFiles(podcast.file);
   const card = page.locator('#videos li', { hasText: 'Podcast' });
   await card.getByRole('link', { name: 'Watch Podcast' }).waitFor({ timeout: 60_000 });
+  // Watchable from the fast start on, while the poster still says it converts: ready, it has none.
+  await card.locator('[data-role="status"]', { hasText: 'Ready' }).waitFor({ timeout: 60_000 });
   await card.locator('.meta', { hasText: 'Audio only' }).waitFor();
   t.match(await card.locator('.poster').textContent(), /^♪ Audio only/, 'no picture to show');
   await card.getByRole('link', { name: 'Watch Podcast' }).click();

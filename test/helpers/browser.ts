@@ -28,6 +28,15 @@ export async function launchBrowser(t: Test): Promise<Browser> {
   return browser;
 }
 
+/** Opens the page at `apiUrl` and signs in as `user` through the issuer's hosted-UI stand-in. */
+export async function signIn(page: Page, apiUrl: string, user: string): Promise<void> {
+  await page.goto(apiUrl);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('User name').fill(user);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`Signed in as ${user}`).waitFor();
+}
+
 /**
  * A fresh browser context and page for one subtest, closed after it. Console errors and uncaught
  * exceptions are collected; if the subtest fails, they are printed and what the page looked like
