@@ -210,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The same handler code the Lambdas run, fed AWS-shaped events. The upload handler hands each
     // upload to the fast-start function as Lambda's asynchronous invocation does: queued durably,
-    // run at once, retried on failure, each run with the function's time (template.yaml).
+    // run at once, each run with the function's time, retries and maximum event age (template.yaml).
     const fastStartStop = new AbortController();
     const onFastStart = createFastStartHandler(services.videos, logger.child({ part: 'fast-start' }), fastStartStop.signal);
     const fastStartInvocations = createEventOutbox<S3Event>({

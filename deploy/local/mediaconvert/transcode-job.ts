@@ -37,9 +37,9 @@ import {
   type DecodeDamage,
 } from '../../../src/adapters/ffmpeg-hls/ffmpeg-ladder.ts';
 import { createHlsPublisher } from '../../../src/adapters/ffmpeg-hls/hls-publisher.ts';
-import { countInterlacedFrames, looksInterlaced } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
+import { checkInterlaced, InterlacedAfterAllError } from '../../../src/adapters/ffmpeg-hls/interlace-check.ts';
 import { TRANSCODE_NICENESS } from '../../../src/adapters/ffmpeg-hls/priority.ts';
-import { audioOutputsOf, knownCodecsFor, muxedAudioOf, videoOutputOf } from '../../../src/adapters/ffmpeg-hls/fast-start.ts';
+import { audioOutputsOf, knownCodecsFor, muxedAudioOf, videoOutputOf } from '../../../src/adapters/ffmpeg-hls/plan-outputs.ts';
 import type { MediaConvertJobDetail } from '../../../src/schemas/events.ts';
 
 /**
@@ -51,11 +51,6 @@ const STAND_IN_NICENESS = TRANSCODE_NICENESS + 5;
 
 /** The part of the job's progress the package stands for when rungs are encoded after it. */
 const PACKAGE_SHARE = 5;
-
-/** Thrown from a watch tick to stop a command whose input turned out interlaced. */
-class InterlacedAfterAll extends Error {
-  override name = 'InterlacedAfterAll';
-}
 
 /** A job whose decoder lost more than this share of the pictures fails instead of publishing glitches. */
 export const MAX_DAMAGED_SHARE = 0.25;
@@ -202,16 +197,14 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     progressRange: [number, number],
     /**
      * The check of a stream that says progressive, still running: the encode starts without
-     * waiting for it, takes no poster before it answers, and stops (InterlacedAfterAll) if the
+     * waiting for it, takes no poster before it answers, and stops (InterlacedAfterAllError) if the
      * pictures are interlaced after all.
      */
     interlaced?: Promise<boolean>,
   ): Promise<void> {
     let verdict: boolean | undefined = interlaced ? undefined : false;
-    void interlaced?.then(
-      (value) => (verdict = value),
-      () => (verdict = false),
-    );
+    // checkInterlaced never rejects: a check that fails says progressive.
+    void interlaced?.then((value) => (verdict = value));
     for (const rung of rungs) publisher.track(videoOutput(rung));
     if (audio === 'renditions') for (const output of audioOutputs) publisher.track(output);
     const args = buildEncodeArgs({ input: options.input, plan, renditions: rungs, audio, outDir, playlistType: 'event', ...extra, ...speedLimit });
@@ -226,7 +219,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
       },
       async (exited) => {
         if (verdict === undefined && exited) verdict = await interlaced;
-        if (verdict === true) throw new InterlacedAfterAll('its pictures are interlaced, though its stream says progressive');
+        if (verdict === true) throw new InterlacedAfterAllError('its pictures are interlaced, though its stream says progressive');
         await publisher.sync();
         if (verdict === false && posterFrom && publisher.segments(posterFrom).length > 0) makePoster(posterFrom);
       },
@@ -248,10 +241,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     const audio: AudioOutput = ownAudio ? 'renditions' : muxedAudio;
     const names = [top.name, ...audioNames];
     let verdict: boolean | undefined;
-    void interlaced.then(
-      (value) => (verdict = value),
-      () => (verdict = false),
-    );
+    void interlaced.then((value) => (verdict = value));
     try {
       await watched(
         buildPackageArgs({ input: options.input, plan, name: top.name, audio, outDir, playlistType: 'event', ...speedLimit }),
@@ -259,7 +249,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         async (exited) => {
           await publisher.sync();
           if (verdict === undefined && exited) verdict = await interlaced;
-          if (verdict === true) throw new InterlacedAfterAll('it is interlaced, though its stream says progressive');
+          if (verdict === true) throw new InterlacedAfterAllError('it is interlaced, though its stream says progressive');
         },
         false,
       );
@@ -268,7 +258,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     } catch (error) {
       // Interlaced after all, or a stream ffmpeg could not copy into MPEG-TS (odd timestamps):
       // encoding still makes a ladder of it (nothing is listed before the job ends).
-      const recoverable = error instanceof InterlacedAfterAll || error instanceof TranscodeFailedError;
+      const recoverable = error instanceof InterlacedAfterAllError || error instanceof TranscodeFailedError;
       if (!recoverable || signal.aborted) throw error;
       logger.info({ reason: error.message }, `Encoding every rendition instead of packaging: ${error.message}`);
       await forget(names);
@@ -289,12 +279,9 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
     await encode([], 'renditions', {}, [0, 99]);
   } else {
     // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
-    const interlaced: Promise<boolean> = video.deinterlace
+    const interlaced = video.deinterlace
       ? Promise.resolve(false)
-      : countInterlacedFrames(options.input, { signal, ...(plan.packaging.eligible ? {} : { threads: 1 }) }).then(
-          (count) => count !== undefined && looksInterlaced(count),
-        );
-    interlaced.catch(() => undefined);
+      : checkInterlaced(options.input, { signal, ...(plan.packaging.eligible ? {} : { threads: 1 }) });
     const top = renditions[0]!;
     names = [...renditions.map((r) => r.name), ...audioNames];
     if (plan.packaging.eligible && (await packageTop(top, interlaced))) {
@@ -321,7 +308,7 @@ export async function transcodeToHls(options: HlsTranscodeOptions): Promise<Tran
         try {
           await ladder(undefined, interlaced);
         } catch (error) {
-          if (!(error instanceof InterlacedAfterAll) || signal.aborted) throw error;
+          if (!(error instanceof InterlacedAfterAllError) || signal.aborted) throw error;
           logger.info({}, 'The stream says progressive but its pictures are interlaced: deinterlacing every frame');
           await forget(names);
           damage.video = 0;

@@ -17,7 +17,7 @@
  * replaces this one, never the other way round. Players already on the first rendition keep
  * reading its folder, which outlives their playback URLs.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -25,20 +25,12 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SEGMENT_SECONDS } from '../../domain/ladder.ts';
 import { fastStartPrefix, masterPlaylistKey } from '../../domain/storage-layout.ts';
 import type { FastStarter, FastStartRequest } from '../../domain/ports/fast-starter.ts';
-import type { RenditionPlan, TranscodePlan } from '../../schemas/transcode.ts';
+import type { TranscodePlan } from '../../schemas/transcode.ts';
 import type { Logger } from '../../shared/logger.ts';
-import {
-  AAC_LC_CODEC,
-  avc1CodecString,
-  buildEncodeArgs,
-  buildPackageArgs,
-  FFMPEG_MASTER,
-  runFfmpegWatched,
-  TranscodeFailedError,
-  type AudioOutput,
-} from './ffmpeg-ladder.ts';
-import { createHlsPublisher, MasterExistsError, renditionsPublishedOf, type PublishedGroup, type PublishedOutput } from './hls-publisher.ts';
-import { countInterlacedFrames, looksInterlaced } from './interlace-check.ts';
+import { buildEncodeArgs, buildPackageArgs, runFfmpegWatched, TranscodeFailedError, type AudioOutput } from './ffmpeg-ladder.ts';
+import { createHlsPublisher, MasterExistsError, renditionsPublishedOf, type PublishedGroup } from './hls-publisher.ts';
+import { checkInterlaced, InterlacedAfterAllError } from './interlace-check.ts';
+import { audioOutputsOf, knownCodecsFor, muxedAudioOf, videoOutputOf } from './plan-outputs.ts';
 
 /**
  * A package that finishes within this is published finished (a VOD playlist with its duration):
@@ -61,53 +53,6 @@ export function safeToWatchWhileEncoding(progress: { encoded: number; elapsed: n
   const speed = (encoded / elapsed) * 0.9; // a margin for speed that varies over the video
   if (speed >= 1) return true;
   return encoded >= duration - speed * Math.max(0, duration - SEGMENT_SECONDS);
-}
-
-/** The plan's audio renditions of their own (several tracks, or no video), as the publisher lists them. */
-export function audioOutputsOf(plan: TranscodePlan): PublishedOutput[] {
-  if (plan.audioLayout !== 'alternate' && plan.audioLayout !== 'audio-only') return [];
-  return plan.audio.map((track) => ({
-    kind: 'audio',
-    name: track.rendition,
-    title: track.name,
-    ...(track.language ? { language: track.language } : {}),
-    default: track.default,
-  }));
-}
-
-/** What the video renditions carry of the audio: the one track muxed in, or none (renditions of its own, or no audio). */
-export const muxedAudioOf = (plan: TranscodePlan): AudioOutput => (plan.audioLayout === 'muxed' ? 'muxed' : 'none');
-
-export const videoOutputOf = (plan: TranscodePlan, rung: RenditionPlan): PublishedOutput => ({
-  kind: 'video',
-  name: rung.name,
-  width: rung.width,
-  height: rung.height,
-  frameRate: plan.video!.frameRate,
-});
-
-/**
- * CODECS of a rendition without reading its segments: an audio rendition's are AAC's; a packaged
- * rendition is the source's own stream (its profile and level from the probe); an encoded one's
- * are in the master ffmpeg wrote beside it.
- */
-export function knownCodecsFor(plan: TranscodePlan, outDir: string, packaged: () => string | undefined): (name: string) => Promise<string | undefined> {
-  const audioNames = new Set(audioOutputsOf(plan).map((output) => output.name));
-  const sourceVideo = plan.source.video;
-  return async (name) => {
-    if (audioNames.has(name)) return AAC_LC_CODEC;
-    const level = Number(sourceVideo?.level);
-    if (packaged() === name && sourceVideo?.profile && level > 0) {
-      return [avc1CodecString(sourceVideo.profile, Math.round(level * 10)), ...(muxedAudioOf(plan) === 'muxed' ? [AAC_LC_CODEC] : [])].join(',');
-    }
-    const master = await readFile(path.join(outDir, FFMPEG_MASTER), 'utf8').catch(() => '');
-    return new RegExp(`CODECS="([^"]+)"\\s*\\n${name}/index\\.m3u8`).exec(master)?.[1];
-  };
-}
-
-/** Thrown from a watch tick to stop a package whose pictures turned out interlaced. */
-class InterlacedAfterAll extends Error {
-  override name = 'InterlacedAfterAll';
 }
 
 export interface FirstRenditionOptions {
@@ -153,14 +98,7 @@ export async function publishFirstRendition(options: FirstRenditionOptions): Pro
 
   // A stream flagged interlaced is deinterlaced as flagged; one that says progressive is looked at.
   const video = plan.video;
-  // A check that fails says nothing: the stream's word (progressive) stands.
-  const interlaced: Promise<boolean> =
-    video && !video.deinterlace
-      ? countInterlacedFrames(options.input, { signal }).then(
-          (count) => count !== undefined && looksInterlaced(count),
-          () => false,
-        )
-      : Promise.resolve(false);
+  const interlaced = video && !video.deinterlace ? checkInterlaced(options.input, { signal }) : Promise.resolve(false);
 
   let group: PublishedGroup | undefined;
   const publish = async (names: string[]) => {
@@ -185,7 +123,7 @@ export async function publishFirstRendition(options: FirstRenditionOptions): Pro
             await publisher.sync();
             if (group) return;
             if (verdict === undefined && !exited) return;
-            if ((verdict ?? (await interlaced)) === true) throw new InterlacedAfterAll('it is interlaced, though its stream says progressive');
+            if ((verdict ?? (await interlaced)) === true) throw new InterlacedAfterAllError('it is interlaced, though its stream says progressive');
             const due = names.every((name) => publisher.ended(name)) || performance.now() - started >= PACKAGE_GRACE_MS;
             if (due && names.every((name) => publisher.segments(name).length > 0)) await publish(names);
           },
@@ -194,7 +132,7 @@ export async function publishFirstRendition(options: FirstRenditionOptions): Pro
       } catch (error) {
         // Interlaced after all, or a stream ffmpeg could not copy into MPEG-TS: the smallest rung
         // is encoded instead, as long as nothing packaged was published.
-        const recoverable = !group && (error instanceof InterlacedAfterAll || error instanceof TranscodeFailedError);
+        const recoverable = !group && (error instanceof InterlacedAfterAllError || error instanceof TranscodeFailedError);
         if (!recoverable || signal.aborted) throw error;
         logger.info({ reason: error.message }, `Fast start: encoding the smallest rendition instead of packaging: ${error.message}`);
         publisher.untrack(top.name);

@@ -151,7 +151,8 @@ export interface HlsPublisher {
   s3Uri(relative: string): string;
 }
 
-const playlistOf = (name: string) => `${name}/index.m3u8`;
+/** A rendition's media playlist, relative to its master (ffmpeg's and the published one alike). */
+export const playlistOf = (name: string) => `${name}/index.m3u8`;
 
 /** Largest first: the order of the master, and of the API's renditions. */
 const byArea = (a: { width: number; height: number }, b: { width: number; height: number }) => b.width * b.height - a.width * a.height;

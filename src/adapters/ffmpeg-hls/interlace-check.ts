@@ -90,3 +90,19 @@ export function countInterlacedFrames(input: string, options: { signal?: AbortSi
     lowerPriority(child.pid);
   });
 }
+
+/**
+ * Whether a source whose stream says progressive has interlaced pictures after all (its first
+ * frames counted). A check that fails, or is stopped, says nothing: the stream's word stands.
+ */
+export function checkInterlaced(input: string, options: { signal?: AbortSignal; threads?: number } = {}): Promise<boolean> {
+  return countInterlacedFrames(input, options).then(
+    (count) => count !== undefined && looksInterlaced(count),
+    () => false,
+  );
+}
+
+/** Thrown from a watch tick to stop a command whose source turned out interlaced: it is encoded, deinterlaced, instead. */
+export class InterlacedAfterAllError extends Error {
+  override name = 'InterlacedAfterAllError';
+}
