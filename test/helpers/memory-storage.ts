@@ -51,6 +51,13 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
     return found;
   }
 
+  /** Deletes these keys, as S3's DeleteObjects would, or refuses all of them when told to fail. */
+  function deleteKeys(keys: string[]): number {
+    if (storage.failDeletes && keys.length > 0) throw new ObjectsNotDeletedError(keys.map((key) => ({ key, code: 'InternalError' })));
+    for (const key of keys) objects.delete(key);
+    return keys.length;
+  }
+
   const storage: MemoryStorage = {
     bucket: options.bucket ?? 'vod-test',
     objects,
@@ -134,17 +141,11 @@ export function createMemoryStorage(options: { bucket?: string; now: () => Date 
     },
 
     async deleteVideoObjects(videoId, { olderThan } = {}) {
-      const keys = storage.keysOf(videoId).filter((key) => !olderThan || objects.get(key)!.lastModified < olderThan);
-      if (storage.failDeletes && keys.length > 0) throw new ObjectsNotDeletedError(keys.map((key) => ({ key, code: 'InternalError' })));
-      for (const key of keys) objects.delete(key);
-      return keys.length;
+      return deleteKeys(storage.keysOf(videoId).filter((key) => !olderThan || objects.get(key)!.lastModified < olderThan));
     },
 
     async deleteFastStartObjects(videoId) {
-      const keys = [...objects.keys()].filter((key) => key.startsWith(fastStartPrefix(videoId)));
-      if (storage.failDeletes && keys.length > 0) throw new ObjectsNotDeletedError(keys.map((key) => ({ key, code: 'InternalError' })));
-      for (const key of keys) objects.delete(key);
-      return keys.length;
+      return deleteKeys([...objects.keys()].filter((key) => key.startsWith(fastStartPrefix(videoId))));
     },
 
     async listVideoIds(area, { startAfter, limit }) {
